@@ -1,0 +1,116 @@
+# codecfake — every target is a thin wrapper over the `codecfake` CLI (see `make help`).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BASE ?= python3.11
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+CLI         := $(VENV)/bin/codecfake
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+# ---- variables (documented in `make help`) ----
+DATA      ?= demo
+ROOT      ?=
+MODEL     ?= mel
+MODEL_DIR ?=
+LAYERS    ?= 5
+STORE     ?= features
+BATCH     ?=
+DEVICE    ?= auto
+CLUSTER   ?=
+BACKEND   ?= aasist
+OPT       ?= csam
+TASK      ?= cotrain
+FEATURES  ?=
+EPOCHS    ?=
+LR        ?=
+SEED      ?=
+NAME      ?=
+RUN       ?=
+RUNS      ?= runs
+SEEDS     ?= 3
+SIZE      ?= default
+DEMO_DIR  ?= data/mini-codecfake
+FORCE     ?=
+
+opt = $(if $(2),$(1) $(2))
+
+.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train demo-data features train evaluate report demo experiments clean-demo
+
+help: ## this list
+	@echo "codecfake — make targets"
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables (default in brackets):"
+	@echo "  DATA=demo|codecfake|asvspoof2019|itw|csv   corpus for 'features' [demo]"
+	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
+	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
+	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
+	@echo "  STORE=DIR      where feature sets live [features]"
+	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
+	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
+	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [csam];  TASK=vocoder|codec|cotrain [cotrain]"
+	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the demo sets for TASK)"
+	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
+	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
+	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
+
+$(VENV)/.done: pyproject.toml
+	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=23" "setuptools>=68,<81" wheel
+	# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -c "import pyworld" 2>/dev/null || $(PY) -m pip install -q --no-build-isolation "pyworld>=0.3.4" || echo "warning: pyworld failed to build; the demo's WORLD vocoder attack will be skipped"
+	bash scripts/install-system-deps.sh || echo "warning: system packages (espeak-ng, flite, festival) missing; the demo's TTS attacks will be skipped"
+	touch $@
+
+venv: $(VENV)/.done ## create .venv (idempotent): CPU torch, then -e .[dev], then apt tools for the demo
+
+test: venv ## fast tests (CPU, < 5 min)
+	$(PY) -m pytest -q
+
+test-slow: venv ## slow and GPU tests too
+	$(PY) -m pytest -q -m "slow or not slow"
+
+lint: venv ## ruff
+	$(VENV)/bin/ruff check .
+
+bench: bench-store bench-extract bench-train ## all benchmarks -> bench/results/*.json
+
+bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
+	$(PY) bench/store.py
+
+bench-extract: venv ## extraction benchmark (full-size random XLS-R) -> bench/results/extract.json
+	$(PY) bench/extract.py $(call opt,--device,$(DEVICE))
+
+bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/results/train.json
+	$(PY) bench/train.py
+
+demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
+	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
+
+features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=)
+	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --model $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
+	  --layers $(LAYERS) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
+	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(if $(FORCE),--force)
+
+train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)
+	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
+	  $(call opt,--features,$(FEATURES)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
+	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force)
+
+evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME)
+	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
+	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE)
+
+report: venv ## one table over several runs (RUNS=DIR)
+	$(CLI) report $(RUNS)/*/
+
+demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-results.md
+	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE)
+
+experiments: venv ## the full demo matrix with SEEDS seeds, mean ± std
+	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS)

@@ -1,0 +1,5 @@
+import sys
+
+from codecfake.cli import main
+
+sys.exit(main())

@@ -1,0 +1,68 @@
+"""The `codecfake` command line. Subcommands mirror the Make targets.
+
+Each stage package contributes its own subcommands through ``<package>/cli.py::register(subparsers)``; this module
+only wires them together and configures logging once. Nothing is parsed or imported heavily at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+# Stage packages in pipeline order; each exposes ``cli.register(subparsers)``.
+_STAGES = ("corpus", "store", "extract", "train", "evaluate", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codecfake",
+        description="Codecfake toolkit: corpus -> features (store) -> train -> evaluate.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for stage in _STAGES:
+        module_name = "codecfake.demo" if stage == "demo" else f"codecfake.{stage}.cli"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:  # stage not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("distributed", "urllib3", "numcodecs", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: checkpoints come from local folders
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from codecfake.errors import CodecfakeError
+
+    try:
+        return int(args.func(args) or 0)
+    except CodecfakeError as err:
+        logging.getLogger("codecfake").error("%s", err)
+        return 2
+    except KeyboardInterrupt:
+        logging.getLogger("codecfake").error("interrupted; rerun the same command to resume")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""codecfake.extract"""
