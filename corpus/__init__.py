@@ -1,1 +1,31 @@
-"""codecfake.corpus"""
+"""codecfake.corpus: protocol parsers → manifest rows, robust audio loading, and the offline mini-Codecfake corpus.
+
+Public API (docs/INTERFACES.md): ``LABELS, ManifestRow, Manifest, load_manifest``, ``load_audio, fix_length,
+load_clip, load_clips, Reject`` and the ``AudioError`` family.
+"""
+
+from codecfake.corpus.audio import (
+    N_SAMPLES,
+    SAMPLE_RATE_HZ,
+    AudioError,
+    CorruptAudio,
+    EmptyAudio,
+    LoadReport,
+    MissingAudio,
+    NonFiniteAudio,
+    Reject,
+    UnsupportedFormat,
+    fix_length,
+    load_audio,
+    load_clip,
+    load_clips,
+)
+from codecfake.corpus.manifest import FIELDS, LABELS, SPLITS, Manifest, ManifestError, ManifestRow
+from codecfake.corpus.protocols import load_manifest, parse_asvspoof2019, parse_codecfake, parse_itw
+
+__all__ = [
+    "FIELDS", "LABELS", "N_SAMPLES", "SAMPLE_RATE_HZ", "SPLITS", "AudioError", "CorruptAudio", "EmptyAudio",
+    "LoadReport", "Manifest", "ManifestError", "ManifestRow", "MissingAudio", "NonFiniteAudio", "Reject",
+    "UnsupportedFormat", "fix_length", "load_audio", "load_clip", "load_clips", "load_manifest",
+    "parse_asvspoof2019", "parse_codecfake", "parse_itw",
+]

@@ -1,0 +1,202 @@
+"""Protocol parsers: Codecfake label files, ASVspoof 2019 LA CM protocols, In-the-Wild ``meta.csv``, plain CSV.
+
+Each returns a ``Manifest`` with paths relative to the dataset root. Formats (codecfake-spec §1):
+- Codecfake ``label/<part>.txt``: ``<file.wav> <real|fake> <method>``; audio in ``train/``, ``dev/``, ``test/<part>/``.
+- ASVspoof 2019 LA: ``<speaker> <file> - <attack|-> <bonafide|spoof>``; audio in ``ASVspoof2019_LA_<part>/flac/``.
+- In-the-Wild: ``meta.csv`` with ``file,speaker,label`` (label ``spoof`` | ``bona-fide``), audio beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from codecfake.corpus.manifest import Manifest, ManifestError, ManifestRow
+
+CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *(f"A{k}" for k in range(1, 4)))
+_FAKE_PREFIX = re.compile(r"^(F0\d|L\d|C\d-\d)_")
+_LA_PARTS = {"train": ("train", "trn"), "dev": ("dev", "trl"), "test": ("eval", "trl")}
+
+
+def _read_speakers(root: Path) -> dict[str, str]:
+    """Optional ``speakers.tsv`` (``speaker<TAB>language``) beside the label folder: the demo corpus writes one."""
+    f = root / "speakers.tsv"
+    if not f.is_file():
+        return {}
+    out = {}
+    for line in f.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0] != "speaker":
+            out[parts[0]] = parts[1]
+    return out
+
+
+def codecfake_speaker(stem: str) -> str:
+    """Speaker of a Codecfake file stem: ``F03_p225_001`` → ``p225``, ``SSB05440084`` → ``SSB0544``."""
+    real = _FAKE_PREFIX.sub("", stem)
+    if real.startswith("SSB") and len(real) >= 7:
+        return real[:7]
+    if "_" in real:
+        return real.rsplit("_", 1)[0]
+    return ""
+
+
+def _language(speaker: str, part: str, speakers: dict[str, str]) -> str:
+    if speaker in speakers:
+        return speakers[speaker]
+    if speaker.startswith("p") and speaker[1:].isdigit():
+        return "en"  # VCTK
+    if speaker.startswith("SSB"):
+        return "zh"  # AISHELL-3
+    return "" if part != "A3" else "audio"
+
+
+def _codecfake_audio_dir(root: Path, part: str) -> Path:
+    if part in ("train", "dev"):
+        return Path(part)
+    for cand in (Path("test") / part, Path(part)):  # the release uses test/Cx; the official code joins <root>/<Cx>
+        if (root / cand).is_dir():
+            return cand
+    return Path("test") / part
+
+
+def parse_codecfake(root: Path, *, corpus: str = "codecfake", parts: tuple[str, ...] | None = None) -> Manifest:
+    """All ``label/<part>.txt`` files found under ``root`` (or the named ``parts``) as one manifest."""
+    root = Path(root)
+    label_dir = root / "label"
+    if not label_dir.is_dir():
+        raise ManifestError(
+            f"{label_dir} not found: expected a Codecfake root holding label/{{train,dev,C1..C7,A1..A3}}.txt "
+            f"(the demo: `codecfake corpus demo --out DIR`, then pass DIR/codec)"
+        )
+    wanted = parts or tuple(p for p in CODECFAKE_PARTS if (label_dir / f"{p}.txt").is_file())
+    if not wanted:
+        raise ManifestError(f"{label_dir} holds none of {[p + '.txt' for p in CODECFAKE_PARTS]}")
+    speakers = _read_speakers(root)
+    rows: list[ManifestRow] = []
+    for part in wanted:
+        rows.extend(_codecfake_part(root, label_dir / f"{part}.txt", part, corpus, speakers))
+    return Manifest(rows, root, corpus)
+
+
+def _codecfake_part(root: Path, label_file: Path, part: str, corpus: str, speakers: dict[str, str]) -> list[ManifestRow]:
+    if not label_file.is_file():
+        raise ManifestError(f"{label_file} not found (Codecfake part {part!r})")
+    split = part if part in ("train", "dev") else "test"
+    domain = "alm" if part.startswith("A") else "codec"
+    audio_dir = _codecfake_audio_dir(root, part)
+    rows = []
+    for n, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+        cols = line.split()
+        if not cols:
+            continue
+        if len(cols) != 3 or cols[1] not in ("real", "fake"):
+            raise ManifestError(
+                f"{label_file} line {n}: expected '<file.wav> <real|fake> <method>', found {line!r}"
+            )
+        fname, lab, method = cols
+        stem = Path(fname).stem
+        speaker = codecfake_speaker(stem)
+        rows.append(ManifestRow(
+            utt_id=f"{part}/{stem}", path=str(audio_dir / fname), label="bonafide" if lab == "real" else "spoof",
+            corpus=corpus, split=split, domain=domain, condition=part, speaker=speaker,
+            language=_language(speaker, part, speakers), method=method,
+        ))
+    return rows
+
+
+def _find_la_protocol(root: Path, part: str, ext: str) -> Path:
+    name = f"ASVspoof2019.LA.cm.{part}.{ext}.txt"
+    for cand in (root / "ASVspoof2019_LA_cm_protocols" / name, root / name):
+        if cand.is_file():
+            return cand
+    raise ManifestError(
+        f"ASVspoof 2019 LA protocol {name} not found under {root} (looked in ASVspoof2019_LA_cm_protocols/ and the "
+        f"root); pass the LA/ folder that holds ASVspoof2019_LA_cm_protocols/"
+    )
+
+
+def parse_asvspoof2019(root: Path, *, corpus: str = "asvspoof2019la", domain: str = "vocoder",
+                       splits: tuple[str, ...] = ("train", "dev", "test")) -> Manifest:
+    """ASVspoof 2019 LA CM protocols for ``splits`` (eval → split "test"); condition = attack id or "bonafide"."""
+    root = Path(root)
+    rows: list[ManifestRow] = []
+    for split in splits:
+        part, ext = _LA_PARTS[split]
+        proto = _find_la_protocol(root, part, ext)
+        audio_dir = Path(f"ASVspoof2019_LA_{part}") / "flac"
+        for n, line in enumerate(proto.read_text(encoding="utf-8").splitlines(), start=1):
+            cols = line.split()
+            if not cols:
+                continue
+            if len(cols) != 5 or cols[4] not in ("bonafide", "spoof"):
+                raise ManifestError(
+                    f"{proto} line {n}: expected '<speaker> <file> - <attack|-> <bonafide|spoof>', found {line!r}"
+                )
+            speaker, fname, _, attack, label = cols
+            attack_id = "bonafide" if label == "bonafide" else attack
+            rows.append(ManifestRow(
+                utt_id=fname, path=str(audio_dir / f"{fname}.flac"), label=label, corpus=corpus, split=split,
+                domain=domain, condition=attack_id, speaker=speaker, language="en", method=attack_id,
+            ))
+    return Manifest(rows, root, corpus)
+
+
+def parse_itw(root: Path, *, corpus: str = "itw") -> Manifest:
+    """In-the-Wild ``meta.csv`` (``file,speaker,label``): every row a test row of condition "ITW"."""
+    root = Path(root)
+    meta = root / "meta.csv"
+    if not meta.is_file():
+        raise ManifestError(f"{meta} not found: pass the release_in_the_wild/ folder that holds meta.csv and the wavs")
+    rows = []
+    with meta.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if set(reader.fieldnames or []) < {"file", "speaker", "label"}:
+            raise ManifestError(f"{meta}: header {reader.fieldnames}, expected file,speaker,label")
+        for n, rec in enumerate(reader, start=2):
+            lab = rec["label"].strip().lower()
+            if lab not in ("spoof", "bona-fide", "bonafide"):
+                raise ManifestError(f"{meta} line {n}: label {rec['label']!r}, expected spoof or bona-fide")
+            label = "spoof" if lab == "spoof" else "bonafide"
+            rows.append(ManifestRow(
+                utt_id=Path(rec["file"]).stem, path=rec["file"].strip(), label=label, corpus=corpus, split="test",
+                domain="wild", condition="ITW", speaker=rec["speaker"].strip(), language="en",
+                method="unknown" if label == "spoof" else "bonafide",
+            ))
+    return Manifest(rows, root, corpus)
+
+
+def load_manifest(kind: str, root: str | Path, *, name: str | None = None, check_paths: bool = True) -> Manifest:
+    """Parse a dataset into a validated manifest.
+
+    kind: "codecfake" (root = Codecfake/), "asvspoof2019" (root = LA/), "itw" (root = release_in_the_wild/),
+    "csv" (root = the CSV file), "demo-codec" / "demo-vocoder" (root = the demo folder, e.g. data/mini-codecfake).
+    ``name`` overrides the corpus name.
+    """
+    root = Path(root)
+    if kind == "codecfake":
+        m = parse_codecfake(root, corpus=name or "codecfake")
+    elif kind == "asvspoof2019":
+        m = parse_asvspoof2019(root, corpus=name or "asvspoof2019la")
+    elif kind == "itw":
+        m = parse_itw(root, corpus=name or "itw")
+    elif kind == "csv":
+        m = Manifest.read_csv(root, name=name or "")
+    elif kind == "demo-codec":
+        m = parse_codecfake(_demo_part(root, "codec"), corpus=name or "mini-codecfake")
+    elif kind == "demo-vocoder":
+        m = parse_asvspoof2019(_demo_part(root, "vocoder"), corpus=name or "mini-19la")
+    else:
+        raise ManifestError(
+            f"unknown manifest kind {kind!r}; expected codecfake, asvspoof2019, itw, csv, demo-codec or demo-vocoder"
+        )
+    return m.validate(check_paths=check_paths)
+
+
+def _demo_part(root: Path, part: str) -> Path:
+    if (root / part).is_dir():
+        return root / part
+    raise ManifestError(
+        f"{root / part} not found: build the demo corpus with `codecfake corpus demo --out {root}` (or `make demo-data`)"
+    )
