@@ -1,0 +1,60 @@
+"""``build_extractor``: the one factory every caller uses (CLI, pipeline, dask workers, evaluate)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from codecfake.extract.errors import UnknownExtractor
+
+EXTRACTORS = ("mel", "xlsr", "wavlm")
+
+
+class Extractor(Protocol):
+    """Waves in, named time-major feature arrays out."""
+
+    name: str
+    recipe: dict[str, Any]  # build_extractor(**recipe) rebuilds it (dask workers do)
+
+    def spec_fields(self) -> dict[str, Any]: ...
+    def arrays(self) -> dict[str, tuple[int, int]]: ...
+    def provenance(self) -> dict[str, Any]: ...
+    def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """"auto" -> cuda when available, else cpu."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def build_extractor(
+    name: str,
+    *,
+    model_dir: str | Path | None = None,
+    layers: Sequence[int] = (5,),
+    device: str | torch.device = "cpu",
+    **params: Any,
+) -> Extractor:
+    """Build "mel" (params: ``log``) or "xlsr" / "wavlm" (from the local folder ``model_dir``, ``layers``)."""
+    dev = resolve_device(device)
+    if name == "mel":
+        from codecfake.extract.mel import MelConfig, MelExtractor
+
+        unknown = set(params) - {"log", "n_samples"}
+        if unknown:
+            raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: log")
+        return MelExtractor(MelConfig(log=bool(params.get("log", True))), device=dev,
+                            n_samples=int(params.get("n_samples", 64600)))
+    if name in ("xlsr", "wavlm"):
+        from codecfake.extract.ssl import SSLExtractor
+
+        unknown = set(params) - {"n_samples"}
+        if unknown:
+            raise UnknownExtractor(f"{name} extractor: unknown parameters {sorted(unknown)}")
+        return SSLExtractor(name, str(model_dir) if model_dir is not None else None, layers, dev,
+                            n_samples=int(params.get("n_samples", 64600)))
+    raise UnknownExtractor(f"extractor {name!r} is not known; expected one of {', '.join(EXTRACTORS)}")

@@ -1,0 +1,155 @@
+"""Frozen XLS-R / WavLM hidden states, computed only up to the deepest requested layer.
+
+``hidden_states[k]`` follows Hugging Face: index 0 is the input of the first transformer layer (the embedding after
+the positional convolution), index k the raw output of transformer layer k. We cut the encoder's ``ModuleList``
+after the deepest requested layer and read layer outputs with forward hooks, never ``last_hidden_state``: in
+stable-layer-norm models (XLS-R, WavLM-large) the encoder applies its final LayerNorm to whatever layer comes last,
+so a truncated model's ``last_hidden_state`` is LayerNorm(layer k), not ``hidden_states[k]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from codecfake.extract.checkpoint import CheckpointInfo, resolve_checkpoint
+from codecfake.extract.errors import UnknownExtractor
+
+log = logging.getLogger(__name__)
+
+NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm
+
+
+def normalise_waves(wave: torch.Tensor, eps: float = NORM_EPS) -> torch.Tensor:
+    """Per-utterance zero mean / unit variance (population variance), as ``Wav2Vec2FeatureExtractor`` does.
+
+    ``wave`` (B, S) float32 -> (B, S) float32.
+    """
+    mean = wave.mean(dim=1, keepdim=True)  # (B, 1)
+    var = wave.var(dim=1, unbiased=False, keepdim=True)  # (B, 1)
+    return (wave - mean) / torch.sqrt(var + eps)
+
+
+def layer_name(k: int) -> str:
+    """Store array name of ``hidden_states[k]``: 5 -> "L05"."""
+    return f"L{k:02d}"
+
+
+def _load_model(kind: str, info: CheckpointInfo) -> torch.nn.Module:
+    from transformers import Wav2Vec2Model, WavLMModel
+
+    cls = Wav2Vec2Model if kind == "xlsr" else WavLMModel
+    # local_files_only: a folder path never reaches the hub, and this makes sure of it
+    model = cls.from_pretrained(str(info.folder), local_files_only=True)
+    return model.eval()
+
+
+class SSLExtractor:
+    """``(B, n_samples)`` float32 waves at 16 kHz -> ``{"L05": (B, T, D), …}`` float32, one entry per layer."""
+
+    def __init__(
+        self,
+        kind: str,
+        model_dir: str | None,
+        layers: Sequence[int] = (5,),
+        device: str | torch.device = "cpu",
+        n_samples: int = 64600,
+    ):
+        if kind not in ("xlsr", "wavlm"):
+            raise UnknownExtractor(f"SSL extractor {kind!r} is not known; expected 'xlsr' or 'wavlm'")
+        self.name = kind
+        self.device = torch.device(device)
+        self.n_samples = n_samples
+        self.info = resolve_checkpoint(model_dir, kind)
+        model = _load_model(kind, self.info)
+        n_layers = int(model.config.num_hidden_layers)
+        self.layers = tuple(sorted(set(int(k) for k in layers)))
+        if not self.layers or self.layers[0] < 0 or self.layers[-1] > n_layers:
+            raise UnknownExtractor(
+                f"layers {list(layers)} outside hidden_states 0..{n_layers} of {self.info.folder}; pass e.g. --layers 5"
+            )
+        deepest = self.layers[-1]
+        model.encoder.layers = model.encoder.layers[: max(deepest, 1)]  # layers after the deepest are never run
+        self.model = model.to(self.device)
+        self.hidden_size = int(model.config.hidden_size)
+        self.n_frames = int(model._get_feat_extract_output_lengths(torch.tensor(n_samples)).item())
+        self.normalise, self.normalise_source = self._normalisation()
+        self._captured: dict[int, torch.Tensor] = {}
+        self._install_hooks()
+        self.recipe: dict[str, Any] = {
+            "name": kind, "model_dir": str(self.info.folder), "layers": self.layers, "device": str(self.device)
+        }
+        log.info(
+            "%s: %s (%s) layers %s, %d of %d transformer layers kept, normalise=%s (%s), device %s",
+            kind, self.info.model_id, self.info.folder, list(self.layers), len(model.encoder.layers), n_layers,
+            self.normalise, self.normalise_source, self.device,
+        )
+
+    def _normalisation(self) -> tuple[bool, str]:
+        pre = self.info.preprocessor
+        if pre is None:
+            # XLS-R-300m and WavLM-large both ship do_normalize=true; without the file we assume the same.
+            log.warning("no preprocessor_config.json in %s: assuming do_normalize=True", self.info.folder)
+            return True, "assumed (no preprocessor_config.json)"
+        return bool(pre.get("do_normalize", True)), "preprocessor_config.json"
+
+    def _install_hooks(self) -> None:
+        layers = self.model.encoder.layers
+
+        def keep_input(module, args, kwargs):  # hidden_states[0] = input of the first layer
+            if 0 in self.layers:
+                self._captured[0] = args[0] if args else kwargs["hidden_states"]
+
+        layers[0].register_forward_pre_hook(keep_input, with_kwargs=True)
+        for i, layer in enumerate(layers, start=1):
+            if i in self.layers:
+                layer.register_forward_hook(self._make_output_hook(i))
+
+    def _make_output_hook(self, k: int):
+        def keep_output(module, args, output):
+            self._captured[k] = output[0] if isinstance(output, tuple) else output
+
+        return keep_output
+
+    def spec_fields(self) -> dict[str, Any]:
+        """``model_id``, ``weights_sha256`` and ``params`` (values-changing settings) for ``FeatureSetSpec``."""
+        params = {
+            "normalise": self.normalise,
+            "normalise_eps": NORM_EPS if self.normalise else None,
+            "normalise_source": self.normalise_source,
+            "revision": self.info.revision,
+        }
+        return {"model_id": self.info.model_id, "weights_sha256": self.info.weights_sha256, "params": params}
+
+    def arrays(self) -> dict[str, tuple[int, int]]:
+        """Array name -> frame shape ``(T, D)``, e.g. ``{"L05": (201, 1024)}`` for XLS-R at 64,600 samples."""
+        return {layer_name(k): (self.n_frames, self.hidden_size) for k in self.layers}
+
+    def provenance(self) -> dict[str, Any]:
+        import transformers
+
+        return {
+            "extractor": self.name, "model_dir": str(self.info.folder), "layers": list(self.layers),
+            "config": self.info.config, "transformers": transformers.__version__, "torch": torch.__version__,
+            **self.spec_fields(),
+        }
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()  # fp32 on CPU
+
+    @torch.inference_mode()
+    def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
+        wave = wave.to(self.device, torch.float32)  # (B, S)
+        if self.normalise:
+            wave = normalise_waves(wave)
+        self._captured.clear()
+        with self._autocast():
+            self.model(wave)
+        out = {layer_name(k): self._captured[k].float() for k in self.layers}  # each (B, T, D)
+        self._captured.clear()
+        return out
