@@ -40,11 +40,15 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.first = first
         if not first:
-            self.bn1 = nn.BatchNorm2d(c_in)  # the release's pre-activation; its output is discarded (see forward)
+            self.bn1 = nn.BatchNorm2d(
+                c_in
+            )  # the release's pre-activation; its output is discarded (see forward)
         self.conv1 = nn.Conv2d(c_in, c_out, kernel_size=(2, 3), padding=(1, 1))
         self.bn2 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, kernel_size=(2, 3), padding=(0, 1))
-        self.downsample = nn.Conv2d(c_in, c_out, kernel_size=(1, 3), padding=(0, 1)) if c_in != c_out else None
+        self.downsample = (
+            nn.Conv2d(c_in, c_out, kernel_size=(1, 3), padding=(0, 1)) if c_in != c_out else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, H, W) -> (B, C_out, H, W)
         if not self.first and self.training:

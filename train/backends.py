@@ -42,7 +42,9 @@ def _check_shape(name: str, frame_shape: Any) -> tuple[int, int]:
             f"back-end {name!r}: frame_shape must be (n_frames, feature_dim), got {frame_shape!r}"
         ) from None
     if n_frames < 1 or dim < 1:
-        raise BackendInputShapeError(f"back-end {name!r}: frame_shape {frame_shape!r} has a non-positive size")
+        raise BackendInputShapeError(
+            f"back-end {name!r}: frame_shape {frame_shape!r} has a non-positive size"
+        )
     return n_frames, dim
 
 
