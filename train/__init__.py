@@ -1,1 +1,27 @@
-"""codecfake.train"""
+"""codecfake.train: back-ends trained from the feature store with Adam, SAM, ASAM, CSAM and csam-pd.
+
+Public API (docs/INTERFACES.md): ``TrainConfig``/``resolve_config`` (config.py), ``load_run``/``write_run``/
+``LoadedRun``/``make_provenance`` (rundir.py), ``train`` (loop.py), ``build_backend`` (backends.py).
+Submodules are imported on demand so that ``import codecfake.train`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "TrainConfig": "config", "resolve_config": "config", "ConfigError": "config",
+    "load_run": "rundir", "write_run": "rundir", "LoadedRun": "rundir", "make_provenance": "rundir",
+    "RunError": "rundir", "train": "loop",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"codecfake.train.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'codecfake.train' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

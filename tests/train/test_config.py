@@ -1,0 +1,75 @@
+"""TrainConfig: paper defaults, presets, typed overrides that fail at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from codecfake.train.config import (
+    ConfigError,
+    TrainConfig,
+    default_run_name,
+    parse_text,
+    resolve_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_the_papers() -> None:
+    c = TrainConfig()
+    assert (c.epochs, c.batch, c.lr, c.lr_decay, c.lr_step_epochs) == (10, 128, 5e-4, 0.5, 2)
+    assert (c.weight_decay, c.beta1, c.beta2, c.class_weights, c.seed) == (5e-4, 0.9, 0.999, (10.0, 1.0), 688)
+
+
+@pytest.mark.parametrize("opt", ["adam", "sam", "asam", "csam", "csam-pd"])
+@pytest.mark.parametrize("backend", ["aasist", "lcnn"])
+def test_every_preset_loads(opt: str, backend: str) -> None:
+    assert (REPO / "configs" / "opt" / f"{opt}.toml").is_file()
+    c = resolve_config({"opt": opt, "backend": backend})
+    assert (c.opt, c.backend) == (opt, backend)
+    assert c.adaptive == (opt == "asam")
+    assert c.rho == 0.05
+
+
+def test_overrides_beat_presets_and_keep_types() -> None:
+    c = resolve_config({"opt": "asam", "rho": 0.5, "epochs": 3, "domain_ratio": (0.5, 0.5)})
+    assert (c.rho, c.epochs, c.domain_ratio, c.adaptive) == (0.5, 3, (0.5, 0.5), True)
+
+
+def test_booleans_are_booleans() -> None:
+    assert parse_text("same_dropout", "false") is False
+    assert parse_text("same_dropout", "True") is True
+    with pytest.raises(ConfigError, match="true or false"):
+        parse_text("same_dropout", "maybe")
+    with pytest.raises(ConfigError, match="must be bool"):
+        TrainConfig.from_dict({"adaptive": "False"})
+
+
+@pytest.mark.parametrize(("values", "match"), [
+    ({"epochz": 3}, "unknown training config key 'epochz'"),
+    ({"epochs": "3"}, "`epochs` must be int"),
+    ({"epochs": 2.5}, "`epochs` must be int"),
+    ({"lr": "fast"}, "`lr` must be float"),
+    ({"opt": "sgd"}, "unknown opt 'sgd'"),
+    ({"task": "both"}, "unknown task 'both'"),
+    ({"batch": 1}, "batch"),
+    ({"class_weights": [1.0]}, "class_weights"),
+])
+def test_bad_values_fail_early(values: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        resolve_config(values)
+
+
+def test_unknown_cli_key_and_bad_number() -> None:
+    with pytest.raises(ConfigError, match="unknown training option --nope"):
+        parse_text("nope", "1")
+    with pytest.raises(ConfigError, match="cannot read 'x' as int"):
+        parse_text("epochs", "x")
+    assert parse_text("features", "a.mel.1,b.mel.2") == ("a.mel.1", "b.mel.2")
+
+
+def test_json_round_trip_and_run_name() -> None:
+    c = resolve_config({"opt": "csam", "features": ("k1", "k2"), "seed": 1})
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert default_run_name(c, "mel") == "cotrain-aasist-csam-s1-mel"

@@ -1,0 +1,234 @@
+"""The training configuration: one frozen, typed dataclass, presets from TOML, and ``--key value`` overrides.
+
+Resolution order (later wins): dataclass defaults (the paper's settings) < ``configs/backend/<backend>.toml`` <
+``configs/opt/<opt>.toml`` < explicit overrides (CLI flags). Unknown keys and values of the wrong type raise
+:class:`ConfigError` before any work starts; booleans are real booleans (``true``/``false``), never strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codecfake.errors import CodecfakeError
+
+TASKS = ("vocoder", "codec", "cotrain")
+OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
+DATA_MODES = ("auto", "memory", "stream")
+# Where the presets live: the repository's configs/ folder (the package is installed editable from the checkout).
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(CodecfakeError):
+    """A training configuration key is unknown, or its value has the wrong type or range."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run. Defaults are the paper's (codecfake-spec.md §4)."""
+
+    name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
+    task: str = "cotrain"  # vocoder | codec | cotrain
+    backend: str = "aasist"  # aasist | lcnn (train/backends.py)
+    opt: str = "adam"  # adam | sam | asam | csam | csam-pd
+    features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
+    array: str = ""  # array in the feature set ("L05", "mel"); "" -> the sets' only common array
+    epochs: int = 10
+    batch: int = 128  # clips per optimiser step
+    lr: float = 5e-4  # initial learning rate
+    lr_decay: float = 0.5  # multiplied in every `lr_step_epochs` epochs
+    lr_step_epochs: int = 2
+    weight_decay: float = 5e-4  # Adam L2 (torch Adam's weight_decay)
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-8
+    class_weights: tuple[float, ...] = (10.0, 1.0)  # cross-entropy weights [bona fide, spoof]
+    rho: float = 0.05  # SAM neighbourhood radius
+    adaptive: bool = False  # ASAM's element-wise |w| scaling of the ascent step
+    same_dropout: bool = True  # SAM pass two reuses pass one's dropout masks (False: re-sampled, as the official code)
+    domain_ratio: tuple[float, ...] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
+    seed: int = 688
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0  # torch CPU threads; 0 -> all cores of this process
+    data_mode: str = "auto"  # memory (load the sets into RAM) | stream (shard reader) | auto (by memory_limit_mb)
+    memory_limit_mb: int = 4096  # auto mode loads into memory below this size (fp16 bytes)
+    eval_batch: int = 256  # clips per forward on the dev set
+    save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
+
+    def __post_init__(self) -> None:
+        _check_choice("task", self.task, TASKS)
+        _check_choice("opt", self.opt, OPTIMISERS)
+        _check_choice("data_mode", self.data_mode, DATA_MODES)
+        if self.opt == "asam" and not self.adaptive:
+            object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
+        positive = {"epochs": self.epochs, "batch": self.batch, "lr": self.lr, "lr_step_epochs": self.lr_step_epochs,
+                    "eval_batch": self.eval_batch, "memory_limit_mb": self.memory_limit_mb}
+        for key, value in positive.items():
+            if value <= 0:
+                raise ConfigError(f"training config: `{key}` must be > 0, found {value}")
+        if self.batch < 2:
+            raise ConfigError(f"training config: `batch` must be >= 2 (batch norm), found {self.batch}")
+        nonneg = {"weight_decay": self.weight_decay, "rho": self.rho, "threads": self.threads,
+                  "save_every_steps": self.save_every_steps, "lr_decay": self.lr_decay}
+        for key, value in nonneg.items():
+            if value < 0:
+                raise ConfigError(f"training config: `{key}` must be >= 0, found {value}")
+        if len(self.class_weights) != 2 or min(self.class_weights) <= 0:
+            raise ConfigError(f"training config: `class_weights` needs 2 positive values [bona fide, spoof], "
+                              f"found {list(self.class_weights)}")
+        if self.domain_ratio and (min(self.domain_ratio) < 0 or sum(self.domain_ratio) <= 0):
+            raise ConfigError(f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
+                              f"found {list(self.domain_ratio)}")
+        if self.name and ("/" in self.name or self.name.startswith(".")):
+            raise ConfigError(f"training config: `name` must be a plain folder name, found {self.name!r}")
+
+    # ---- (de)serialisation ----
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], *, source: str = "config") -> TrainConfig:
+        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError`."""
+        return cls(**coerce_values(values, source=source))
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with `changes` applied (type-checked like every other override)."""
+        return dataclasses.replace(self, **coerce_values(changes, source="replace()"))
+
+    @property
+    def sam_family(self) -> bool:
+        """True for the optimisers that take a two-pass (ascent, descent) step."""
+        return self.opt != "adam"
+
+    @property
+    def needs_domains(self) -> bool:
+        """True for the optimisers that stratify batches by training domain."""
+        return self.opt in ("csam", "csam-pd")
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"training config: unknown {key} {value!r}; expected one of {', '.join(choices)}")
+
+
+def field_types() -> dict[str, Any]:
+    """Field name -> resolved type annotation."""
+    hints = typing.get_type_hints(TrainConfig)
+    return {f.name: hints[f.name] for f in dataclasses.fields(TrainConfig)}
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, found {text!r}")
+
+
+def parse_text(key: str, text: str) -> Any:
+    """Parse one command-line string into the type of field `key` (tuples are comma separated)."""
+    types_ = field_types()
+    if key not in types_:
+        raise ConfigError(f"unknown training option --{key.replace('_', '-')}; known: "
+                          f"{', '.join(sorted(types_))}")
+    kind = types_[key]
+    try:
+        if kind is bool:
+            return _parse_bool(text)
+        if kind in (int, float, str):
+            return kind(text)
+        item = typing.get_args(kind)[0]
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        return tuple(float(p) if item is float else p for p in parts)
+    except ValueError as err:
+        raise ConfigError(f"training option --{key.replace('_', '-')}: cannot read {text!r} as "
+                          f"{_type_name(kind)} ({err})") from None
+
+
+def _type_name(kind: Any) -> str:
+    return getattr(kind, "__name__", str(kind)) if not typing.get_args(kind) else str(kind)
+
+
+def coerce_values(values: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+    """Type-check a mapping of field values (from TOML, JSON or code). Ints are accepted for floats only."""
+    types_ = field_types()
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in types_:
+            raise ConfigError(f"{source}: unknown training config key {key!r}; known: {', '.join(sorted(types_))}")
+        out[key] = _coerce(key, value, types_[key], source)
+    return out
+
+
+def _coerce(key: str, value: Any, kind: Any, source: str) -> Any:
+    def bad() -> ConfigError:
+        return ConfigError(f"{source}: `{key}` must be {_type_name(kind)}, found {value!r} ({type(value).__name__})")
+
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad()
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad()
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise bad()
+        return value
+    origin = typing.get_origin(kind)
+    if origin is tuple or isinstance(kind, types.GenericAlias):
+        item = typing.get_args(kind)[0]
+        if not isinstance(value, list | tuple):
+            raise bad()
+        return tuple(_coerce(key, v, item, source) for v in value)
+    raise bad()  # pragma: no cover - every field type is handled above
+
+
+def load_preset(kind: str, name: str, *, config_dir: Path | None = None) -> dict[str, Any]:
+    """Values of ``configs/<kind>/<name>.toml`` ({} when that preset does not exist)."""
+    path = (config_dir or CONFIG_DIR) / kind / f"{name}.toml"
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            values = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}); fix the file") from None
+    return coerce_values(values, source=str(path))
+
+
+def resolve_config(overrides: Mapping[str, Any] | None = None, *, config_dir: Path | None = None) -> TrainConfig:
+    """Defaults < backend preset < optimiser preset < `overrides` (already typed, e.g. from the CLI)."""
+    given = coerce_values(dict(overrides or {}), source="overrides")
+    backend = given.get("backend", TrainConfig.backend)
+    opt = given.get("opt", TrainConfig.opt)
+    _check_choice("opt", opt, OPTIMISERS)
+    values: dict[str, Any] = {}
+    values.update(load_preset("backend", backend, config_dir=config_dir))
+    values.update(load_preset("opt", opt, config_dir=config_dir))
+    values.update(given)
+    return TrainConfig(**values)
+
+
+def default_run_name(config: TrainConfig, extractor: str = "") -> str:
+    """``<task>-<backend>-<opt>-s<seed>`` plus ``-<extractor>`` when known (e.g. ``cotrain-aasist-csam-s688-mel``)."""
+    base = f"{config.task}-{config.backend}-{config.opt}-s{config.seed}"
+    return f"{base}-{extractor}" if extractor else base
+
+
+__all__ = ["TrainConfig", "ConfigError", "TASKS", "OPTIMISERS", "resolve_config", "load_preset", "parse_text",
+           "coerce_values", "field_types", "default_run_name"]

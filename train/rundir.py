@@ -1,0 +1,182 @@
+"""The run directory: what a training run leaves behind, and how others read it.
+
+```
+runs/<name>/
+  config.json          the resolved TrainConfig (TrainConfig.to_dict())
+  provenance.json      feature_keys, array, frame_shape [T, D], extractor spec fields, backend, package version,
+                       git commit, torch version, command line, created time
+  metrics.jsonl        one JSON object per epoch (train_loss, dev_loss, dev_eer, lr, clips_per_s, data_wait_share …)
+  checkpoints/best.safetensors + best.json   weights with the lowest dev loss (JSON: epoch, metrics)
+  checkpoints/last.safetensors + last.json   full training state for resume (optimiser, schedule, RNG, sampler)
+  DONE                 written when training finished (its JSON: final epoch, best epoch)
+```
+Loading uses safetensors and JSON only; the model class is rebuilt from ``config.backend`` and ``frame_shape`` by
+``build_backend`` (train/backends.py), so no code is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from codecfake.train.checkpoint import (
+    load_checkpoint,
+    load_model_tensors,
+    model_tensors,
+    save_checkpoint,
+    write_json,
+)
+from codecfake.train.config import TrainConfig
+
+from codecfake.errors import CodecfakeError
+
+log = logging.getLogger(__name__)
+
+Builder = Callable[[str, tuple[int, int]], torch.nn.Module]
+REQUIRED_PROVENANCE = ("feature_keys", "array", "frame_shape", "extractor")
+EXTRACTOR_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
+                    "pad_rule", "crop_rule")
+
+
+class RunError(CodecfakeError):
+    """A run directory is missing, incomplete or inconsistent."""
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A trained model ready for scoring, with what it was trained on."""
+
+    run_dir: Path
+    model: torch.nn.Module  # eval mode, best weights, on CPU
+    config: TrainConfig
+    feature_keys: tuple[str, ...]
+    array: str  # "L05", "mel", …
+    frame_shape: tuple[int, int]  # (T, D) the model takes
+    extractor: dict[str, Any]  # spec fields shared by the training sets: extractor, model_id, weights_sha256, params…
+    provenance: dict[str, Any] = field(default_factory=dict)
+    best: dict[str, Any] = field(default_factory=dict)  # best.json minus bookkeeping: epoch, metrics
+
+
+def default_builder(name: str, frame_shape: tuple[int, int]) -> torch.nn.Module:
+    """``codecfake.train.backends.build_backend`` (imported lazily: the back-ends are optional for rundir tests)."""
+    from codecfake.train.backends import build_backend
+
+    return build_backend(name, tuple(frame_shape))
+
+
+def git_commit(repo: Path | None = None) -> str:
+    """The checkout's HEAD commit (``+dirty`` when the tree has changes), or "" outside git."""
+    repo = repo or Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head + ("+dirty" if dirty else "")
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("codecfake")
+    except metadata.PackageNotFoundError:  # pragma: no cover - the package is always installed in practice
+        return ""
+
+
+def extractor_fields(spec: Any) -> dict[str, Any]:
+    """The spec fields that decide whether a test set matches a model (everything but corpus and manifest)."""
+    d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+    return {k: d[k] for k in EXTRACTOR_FIELDS if k in d}
+
+
+def make_provenance(feature_keys: Sequence[str], array: str, frame_shape: Sequence[int], extractor: Mapping[str, Any],
+                    **extra: Any) -> dict[str, Any]:
+    """A provenance document: the required fields plus package version, git commit, versions, command, time."""
+    return {
+        "feature_keys": list(feature_keys),
+        "array": array,
+        "frame_shape": [int(v) for v in frame_shape],
+        "extractor": dict(extractor),
+        "package_version": package_version(),
+        "git_commit": git_commit(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "command": list(sys.argv),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def _check_provenance(prov: Mapping[str, Any], source: str) -> None:
+    missing = [k for k in REQUIRED_PROVENANCE if k not in prov]
+    if missing:
+        raise RunError(f"{source}: provenance lacks {missing}; expected keys {list(REQUIRED_PROVENANCE)} "
+                       "(build it with codecfake.train.rundir.make_provenance)")
+
+
+def write_run(run_dir: str | Path, model: torch.nn.Module, config: TrainConfig, provenance: Mapping[str, Any], *,
+              metrics: Mapping[str, Any] | None = None) -> Path:
+    """Write a finished run (config, provenance, best = last weights, DONE) e.g. for an imported model.
+
+    `provenance` needs at least ``feature_keys, array, frame_shape, extractor`` (see :func:`make_provenance`);
+    package version and git commit are filled in when absent. Returns the run directory.
+    """
+    run_dir = Path(run_dir)
+    _check_provenance(provenance, str(run_dir))
+    prov = {"package_version": package_version(), "git_commit": git_commit(), **dict(provenance)}
+    write_json(run_dir / "config.json", config.to_dict())
+    write_json(run_dir / "provenance.json", prov)
+    state = {"kind": "best", "epoch": int((metrics or {}).get("epoch", 0)), "metrics": dict(metrics or {}),
+             "frame_shape": list(prov["frame_shape"]), "backend": config.backend}
+    save_checkpoint(run_dir / "checkpoints" / "best", model_tensors(model), state)
+    write_json(run_dir / "DONE", {"best_epoch": state["epoch"], "epochs": state["epoch"]})
+    return run_dir
+
+
+def read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise RunError(f"{path}: missing; is {path.parent} a run directory written by `codecfake train`?")
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The per-epoch rows of ``metrics.jsonl`` ([] when absent)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_run(run_dir: str | Path, *, builder: Builder | None = None, device: str | torch.device = "cpu") -> LoadedRun:
+    """Rebuild a run's model with its best weights (eval mode). Reads safetensors + JSON only; never unpickles."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run directory {run_dir} does not exist; train one with `make train` / `codecfake train`")
+    config = TrainConfig.from_dict(read_json(run_dir / "config.json"), source=str(run_dir / "config.json"))
+    prov = read_json(run_dir / "provenance.json")
+    _check_provenance(prov, str(run_dir / "provenance.json"))
+    frame_shape = (int(prov["frame_shape"][0]), int(prov["frame_shape"][1]))
+    stem = run_dir / "checkpoints" / "best"
+    if not stem.with_suffix(".json").is_file():
+        raise RunError(f"{run_dir}: no best checkpoint yet (checkpoints/best.json); finish training with "
+                       f"`codecfake train --name {run_dir.name} --runs {run_dir.parent}`")
+    tensors, state = load_checkpoint(stem, device="cpu")
+    model = (builder or default_builder)(config.backend, frame_shape)
+    load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
+    model.to(device).eval()
+    best = {k: v for k, v in state.items() if k not in ("checkpoint_id", "format")}
+    return LoadedRun(run_dir=run_dir, model=model, config=config, feature_keys=tuple(prov["feature_keys"]),
+                     array=str(prov["array"]), frame_shape=frame_shape, extractor=dict(prov["extractor"]),
+                     provenance=prov, best=best)
