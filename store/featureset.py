@@ -1,0 +1,278 @@
+"""One feature set: a Zarr v3 group with 1-D clip metadata and one float16 ``(N, T, D)`` array per layer.
+
+Layout inside the group ``<root>/<key>/``:
+``utt_id label domain condition split [n_frames …]`` 1-D metadata, ``L05 L12 mel …`` float16 feature arrays
+(inner chunk 1 clip, shard ``shard_size`` clips), ``_commits/<array>[/<shard>].json`` commit records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import zarr
+from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
+from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
+from codecfake.store.records import ShardRecords, fsync_path
+from codecfake.store.spec import FeatureSetSpec
+
+if TYPE_CHECKING:
+    from codecfake.store.featurestore import FeatureStore
+    from codecfake.store.reader import ShardReader
+
+log = logging.getLogger(__name__)
+
+META_REQUIRED = ("utt_id", "label", "domain", "condition", "split")
+_ARRAY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+ROLE = "codecfake_role"
+
+
+@dataclass(frozen=True)
+class ShardReport:
+    """What ``write_shard`` did: clips written, inf/NaN counts after the cast, rejected clips, time and size."""
+
+    array: str
+    shard_index: int
+    n_clips: int
+    n_nan: int
+    n_inf: int
+    n_rejected: int
+    seconds: float
+    nbytes: int
+
+
+class FeatureSet:
+    """A feature set opened through a ``FeatureStore`` (use ``FeatureStore.create/open``, not this constructor)."""
+
+    def __init__(self, store: FeatureStore, key: str, group: zarr.Group, *, nonfinite: str = "error"):
+        if nonfinite not in NONFINITE_POLICIES:
+            raise BadShardInput(f"nonfinite policy must be one of {NONFINITE_POLICIES}, got {nonfinite!r}")
+        self.store = store
+        self.key = key
+        self.group = group
+        self.nonfinite = nonfinite
+        attrs = dict(group.attrs)
+        self._attrs = attrs
+        self.spec = FeatureSetSpec.from_dict(attrs["spec"])
+        self.n_clips: int = int(attrs["n_clips"])
+        self.shard_size: int = int(attrs["shard_size"])
+        self.compressor: str | None = attrs.get("compressor")
+        self.records = ShardRecords(store.records_io, key)
+
+    def __repr__(self) -> str:
+        return f"FeatureSet({self.key!r}, n_clips={self.n_clips}, arrays={self.arrays})"
+
+    # ---- description ---------------------------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return f"{self.store.root_str}/{self.key}"
+
+    @property
+    def n_shards(self) -> int:
+        return -(-self.n_clips // self.shard_size)
+
+    def shard_bounds(self, shard_index: int) -> tuple[int, int]:
+        """``[start, stop)`` clip indices of a shard."""
+        if not 0 <= shard_index < self.n_shards:
+            raise BadShardInput(f"{self.location}: shard {shard_index} outside 0..{self.n_shards - 1}")
+        start = shard_index * self.shard_size
+        return start, min(start + self.shard_size, self.n_clips)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """All group attributes (spec, provenance, stats …), re-read from the store."""
+        return dict(zarr.open_group(store=self.store.zarr_store, path=self.key, mode="r").attrs)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return dict(self._attrs.get("provenance", {}))
+
+    def _members(self, role: str) -> list[str]:
+        """Child arrays with ``attributes[ROLE] == role`` (read from their zarr.json, not by group iteration)."""
+        io = self.store.records_io
+        out = []
+        for child in io.list_dir(self.key):
+            doc = io.get(f"{self.key}/{child}/zarr.json") if not child.startswith("_") else None
+            if doc and doc.get("node_type") == "array" and doc.get("attributes", {}).get(ROLE) == role:
+                out.append(child)
+        return sorted(out)
+
+    @property
+    def arrays(self) -> list[str]:
+        """Names of the feature arrays (``L05``, ``mel`` …), sorted."""
+        return self._members("features")
+
+    @cached_property
+    def meta(self) -> dict[str, np.ndarray]:
+        """1-D per-clip metadata arrays, length ``n_clips``: utt_id, label, domain, condition, split (+ extras)."""
+        return {name: np.asarray(self.group[name][:]) for name in self._members("meta")}  # type: ignore[index]
+
+    def array(self, name: str) -> zarr.Array:
+        """The Zarr array of a feature layer (raises ``BadShardInput`` naming the existing arrays)."""
+        if name not in self.arrays:
+            raise BadShardInput(
+                f"{self.location}: no feature array {name!r} (has {self.arrays}); create it with ensure_array()"
+            )
+        return self.group[name]  # type: ignore[return-value]
+
+    def frame_shape(self, name: str) -> tuple[int, int]:
+        t, d = self.array(name).attrs["frame_shape"]  # type: ignore[misc]
+        return int(t), int(d)
+
+    # ---- writing -------------------------------------------------------------------------------------------------
+    def _require_writable(self) -> None:
+        if self.store.read_only:
+            raise ReadOnlyStore(f"{self.location}: store is read-only (remote URL); write to a local path instead")
+
+    def ensure_array(self, name: str, frame_shape: tuple[int, int], *, attributes: dict | None = None) -> None:
+        """Create the float16 array ``name`` of shape ``(N, *frame_shape)`` unless it exists (others untouched)."""
+        self._require_writable()
+        t, d = (int(v) for v in frame_shape)
+        if not _ARRAY_NAME.match(name) or name in self.meta or name.startswith("_"):
+            raise BadShardInput(f"{self.location}: invalid array name {name!r} (letters/digits/_; not a meta name)")
+        if t <= 0 or d <= 0:
+            raise BadShardInput(f"{self.location}/{name}: frame_shape must be positive, got {frame_shape}")
+        if name in self.arrays:
+            have = self.frame_shape(name)
+            if have != (t, d):
+                raise FeatureSetMismatch(
+                    f"{self.location}/{name}: array exists with frame shape {have}, asked for {(t, d)}; "
+                    f"remove it with `codecfake store rm {self.key}` or rebuild with --force",
+                    {f"{name}.frame_shape": (have, (t, d))},
+                )
+            return
+        from codecfake.store.codecs import compressors_for
+
+        g = zarr.open_group(store=self.store.zarr_store, path=self.key, mode="r+")
+        g.create_array(
+            name,
+            shape=(self.n_clips, t, d),
+            chunks=(1, t, d),
+            shards=(self.shard_size, t, d),
+            dtype="float16",
+            compressors=compressors_for(self.compressor),
+            fill_value=0.0,
+            dimension_names=("clip", "frame", "dim"),
+            attributes={ROLE: "features", "frame_shape": [t, d], **(attributes or {})},
+            config={"write_empty_chunks": True},
+        )
+        log.info("%s: created array %s (%d, %d, %d) float16", self.location, name, self.n_clips, t, d)
+
+    def write_shard(
+        self,
+        name: str,
+        shard_index: int,
+        data: Any,
+        *,
+        rejects: tuple[tuple[int, str], ...] | list[tuple[int, str]] = (),
+        nonfinite: str | None = None,
+    ) -> ShardReport:
+        """Write one whole shard ``data`` (n, T, D) float16/32 of array ``name``; commit it after it is durable.
+
+        ``n`` must equal the clips in that shard. ``rejects``: (index within shard, reason) of clips whose audio failed;
+        they are stored as zeros and ``valid`` is False for them. ``nonfinite``: "error" | "keep" | "reject"
+        (default: the set's policy). One writer per shard; rewriting a committed shard uncommits it first.
+        """
+        self._require_writable()
+        t0 = time.perf_counter()
+        arr = self.array(name)
+        start, stop = self.shard_bounds(shard_index)
+        where = f"{self.location}/{name} shard {shard_index}"
+        cast = check_and_cast(where, data, (stop - start, *self.frame_shape(name)), rejects, nonfinite or self.nonfinite)
+        self.records.uncommit(name, shard_index)
+        arr[start:stop] = cast.data
+        self._fsync_shard(name, shard_index)
+        self.records.commit(
+            name,
+            shard_index,
+            {
+                "n_clips": stop - start,
+                "crc32": cast.crc32,
+                "n_nan": cast.n_nan,
+                "n_inf": cast.n_inf,
+                "nonfinite_clips": list(cast.nonfinite_clips),
+                "rejects": [[i, r] for i, r in cast.rejects],
+                "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        )
+        if cast.n_nan or cast.n_inf:
+            log.warning("%s: %d NaN / %d inf after float16 cast (policy %s)", where, cast.n_nan, cast.n_inf,
+                        nonfinite or self.nonfinite)
+        return ShardReport(name, shard_index, stop - start, cast.n_nan, cast.n_inf, len(cast.rejects),
+                           time.perf_counter() - t0, cast.data.nbytes)
+
+    def _fsync_shard(self, name: str, shard_index: int) -> None:
+        root = self.store.local_root
+        if root is None:
+            return
+        path = Path(root, self.key, name, "c", str(shard_index), "0", "0")
+        if path.exists():
+            fsync_path(path)
+            fsync_path(path.parent)
+
+    def finalize(self, name: str) -> bool:
+        """Fold the commit records of a complete array into one file; returns False if shards are missing."""
+        self._require_writable()
+        return self.records.fold(name, self.n_shards)
+
+    # ---- state ---------------------------------------------------------------------------------------------------
+    def shard_records(self, name: str) -> dict[int, dict[str, Any]]:
+        """Commit record of every committed shard of ``name``."""
+        self.array(name)
+        return self.records.read_all(name)
+
+    def committed(self, name: str) -> set[int]:
+        """Indices of shards whose commit record exists."""
+        return set(self.shard_records(name))
+
+    def is_complete(self, name: str) -> bool:
+        return len(self.committed(name)) == self.n_shards
+
+    def require_complete(self, name: str) -> None:
+        missing = sorted(set(range(self.n_shards)) - self.committed(name))
+        if missing:
+            raise IncompleteFeatureSet(
+                f"{self.location}/{name}: {len(missing)} of {self.n_shards} shards not written (first: {missing[:5]}); "
+                "finish it by rerunning the same `codecfake features …` command (it resumes)"
+            )
+
+    def valid(self, name: str) -> np.ndarray:
+        """(N,) bool: True for clips in committed shards that were not rejected."""
+        out = np.zeros(self.n_clips, dtype=bool)
+        for s, rec in self.shard_records(name).items():
+            start, stop = self.shard_bounds(s)
+            out[start:stop] = True
+            for i, _ in rec["rejects"]:
+                out[start + int(i)] = False
+        return out
+
+    def rejects(self, name: str) -> list[dict[str, Any]]:
+        """Rejected clips of committed shards: ``{"index", "utt_id", "reason"}``, by index."""
+        utt = self.meta["utt_id"]
+        out = []
+        for s, rec in sorted(self.shard_records(name).items()):
+            start = s * self.shard_size
+            for i, reason in rec["rejects"]:
+                out.append({"index": start + int(i), "utt_id": str(utt[start + int(i)]), "reason": reason})
+        return out
+
+    def nonfinite_counts(self, name: str) -> dict[int, tuple[int, int]]:
+        """``{shard: (n_nan, n_inf)}`` for shards with non-finite values."""
+        return {s: (r["n_nan"], r["n_inf"]) for s, r in self.shard_records(name).items() if r["n_nan"] or r["n_inf"]}
+
+    def stats(self, name: str) -> dict[str, Any] | None:
+        """Stored per-dimension statistics of ``name`` (see ``codecfake.store.stats``), or None."""
+        return self.attrs.get("stats", {}).get(name)
+
+    # ---- reading -------------------------------------------------------------------------------------------------
+    def reader(self, name: str, *, mode: str = "auto") -> ShardReader:
+        """Clip reader: zero-copy shard mmap over uncompressed local shards, Zarr per-item reads otherwise."""
+        from codecfake.store.reader import ShardReader
+
+        return ShardReader(self, name, mode=mode)

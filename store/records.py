@@ -1,0 +1,123 @@
+"""Per-shard commit records: the marker that makes a shard count as written.
+
+A record is a small JSON document ``<set>/_commits/<array>/<shard>.json`` written *after* the shard's data is durable
+(on a local store: data file fsynced, record written to a temp file, fsynced, renamed, directory fsynced). It holds
+the shard's clip count, CRC-32 of its float16 bytes, non-finite counts and rejected clips. ``finalize`` folds the
+records of a complete array into one ``_commits/<array>.json`` so a finished layer costs ~N/256 + 2 files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+
+
+async def _collect(it: AsyncIterator[str]) -> list[str]:
+    return [k async for k in it]
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file (or directory entry table) to stable storage."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class RecordIO:
+    """Reads and writes JSON documents by store key; atomic + fsynced on local disk."""
+
+    def __init__(self, store: Store, local_root: Path | None):
+        self.store = store
+        self.local_root = local_root
+
+    def get(self, key: str) -> Any | None:
+        buf = sync(self.store.get(key, prototype=default_buffer_prototype()))
+        return None if buf is None else json.loads(buf.to_bytes())
+
+    def put(self, key: str, doc: Any) -> None:
+        blob = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        if self.local_root is None:
+            sync(self.store.set(key, default_buffer_prototype().buffer.from_bytes(blob)))
+            return
+        path = self.local_root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_path(path.parent)
+
+    def delete(self, key: str) -> None:
+        if self.local_root is not None:
+            (self.local_root / key).unlink(missing_ok=True)
+        else:
+            sync(self.store.delete(key))
+
+    def list_dir(self, prefix: str) -> list[str]:
+        """Immediate children of ``prefix`` (no trailing slash)."""
+        return sorted(sync(_collect(self.store.list_dir(prefix))))
+
+
+class ShardRecords:
+    """Commit records of one feature set, keyed by ``(array, shard index)``."""
+
+    def __init__(self, io: RecordIO, set_key: str):
+        self.io = io
+        self.base = f"{set_key}/_commits"
+
+    def _shard_key(self, array: str, shard: int) -> str:
+        return f"{self.base}/{array}/{shard}.json"
+
+    def _folded_key(self, array: str) -> str:
+        return f"{self.base}/{array}.json"
+
+    def read_all(self, array: str) -> dict[int, dict[str, Any]]:
+        """Every committed shard's record (folded file first, then the per-shard files)."""
+        folded = self.io.get(self._folded_key(array)) or {}
+        out = {int(s): rec for s, rec in folded.get("shards", {}).items()}
+        for name in self.io.list_dir(f"{self.base}/{array}"):
+            if name.endswith(".json") and name[:-5].isdigit() and int(name[:-5]) not in out:
+                rec = self.io.get(f"{self.base}/{array}/{name}")
+                if rec is not None:
+                    out[int(name[:-5])] = rec
+        return out
+
+    def commit(self, array: str, shard: int, record: dict[str, Any]) -> None:
+        self.io.put(self._shard_key(array, shard), record)
+
+    def uncommit(self, array: str, shard: int) -> None:
+        """Forget a shard before rewriting it, so a crash mid-rewrite leaves it uncommitted."""
+        folded = self.io.get(self._folded_key(array))
+        if folded is not None and str(shard) in folded.get("shards", {}):
+            # unfold: the others keep their per-shard records, then the folded file goes
+            for s, rec in folded["shards"].items():
+                if int(s) != shard:
+                    self.io.put(self._shard_key(array, int(s)), rec)
+            self.io.delete(self._folded_key(array))
+        self.io.delete(self._shard_key(array, shard))
+
+    def fold(self, array: str, n_shards: int) -> bool:
+        """Fold per-shard records into one file once all ``n_shards`` are committed; returns whether it did."""
+        records = self.read_all(array)
+        if len(records) < n_shards:
+            return False
+        self.io.put(self._folded_key(array), {"shards": {str(s): records[s] for s in sorted(records)}})
+        for s in range(n_shards):
+            self.io.delete(self._shard_key(array, s))
+        return True
+
+    def drop(self, array: str) -> None:
+        for s in self.read_all(array):
+            self.io.delete(self._shard_key(array, s))
+        self.io.delete(self._folded_key(array))

@@ -1,0 +1,89 @@
+"""What made a feature set: the spec whose hash is the set's key.
+
+A key is ``<corpus>.<extractor>.<12 hex>`` where the hex digest covers every spec field (canonical JSON, sorted keys),
+so two sets that differ in manifest, model weights, extractor parameters or preprocessing never share a key.
+Layers are *not* in the key: one set holds one array per layer, and adding a layer later rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _canonical(value: Any) -> Any:
+    """Mappings become sorted dicts, tuples lists: JSON that is byte-identical for equal specs."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class FeatureSetSpec:
+    """Everything that changes the stored values: manifest, extractor, preprocessing."""
+
+    corpus: str
+    manifest_sha256: str
+    extractor: str  # "mel" | "xlsr" | "wavlm"
+    model_id: str  # "facebook/wav2vec2-xls-r-300m" or "mel-80-512-128"
+    weights_sha256: str  # "" for mel
+    params: Mapping[str, Any] = field(default_factory=dict)  # n_mels, log, normalise, …
+    dtype: str = "float16"
+    sample_rate_hz: int = 16000
+    n_samples: int = 64600
+    pad_rule: str = "repeat"
+    crop_rule: str = "first"
+
+    def __post_init__(self) -> None:
+        if self.dtype != "float16":
+            raise ValueError(f"FeatureSetSpec.dtype: only 'float16' is stored (got {self.dtype!r})")
+        json.dumps(_canonical(dict(self.params)))  # params must be JSON-serialisable
+
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical JSON-ready dict (params sorted)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["params"] = _canonical(dict(self.params))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSetSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"FeatureSetSpec: unknown fields {sorted(unknown)}")
+        return cls(**{k: v for k, v in data.items()})
+
+    @property
+    def digest(self) -> str:
+        """sha256 hex of the canonical JSON of every field."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    @property
+    def key(self) -> str:
+        """``<corpus>.<extractor>.<12 hex>``: deterministic over every field; layers are not in it."""
+        return f"{_SAFE.sub('-', self.corpus)}.{_SAFE.sub('-', self.extractor)}.{self.digest[:12]}"
+
+    def differences(self, other: FeatureSetSpec) -> dict[str, tuple[Any, Any]]:
+        """Fields whose values differ: ``{name: (self value, other value)}``; params are compared per entry."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        diff: dict[str, tuple[Any, Any]] = {}
+        for name in mine:
+            if name == "params":
+                for p in sorted(set(mine["params"]) | set(theirs["params"])):
+                    a, b = mine["params"].get(p), theirs["params"].get(p)
+                    if a != b:
+                        diff[f"params.{p}"] = (a, b)
+            elif mine[name] != theirs[name]:
+                diff[name] = (mine[name], theirs[name])
+        return diff
