@@ -1,0 +1,122 @@
+"""Extraction on dask.distributed: one task per shard, the model loaded once per worker, GPUs as a resource.
+
+``--cluster local:N`` starts a ``LocalCluster`` of N single-threaded worker processes (``resources={"GPU": 1}``
+each when CUDA exists); ``--cluster tcp://HOST:8786`` (or ``--scheduler``) joins a running scheduler whose workers
+were started e.g. as ``dask worker HOST:8786 --nworkers 1 --resources GPU=1`` per GPU. Every worker must see the
+store's folder (a shared filesystem on several machines). Each task computes one whole shard and commits it itself
+(one writer per shard), so a lost worker costs one shard and a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from codecfake.extract.errors import ExtractError
+from codecfake.extract.extractors import Extractor, build_extractor
+from codecfake.extract.loading import ShardJob, load_wave
+from codecfake.extract.writer import ShardBuffer, write_buffer
+
+log = logging.getLogger(__name__)
+
+_WORKER_CACHE: dict[str, Extractor] = {}  # one model per worker process, rebuilt only when the recipe changes
+
+
+def _worker_device(device: str) -> str:
+    """On a LocalCluster with several GPUs, worker i takes GPU i (workers are named 0..N-1)."""
+    if not device.startswith("cuda") or ":" in device or torch.cuda.device_count() < 2:
+        return device
+    try:
+        from distributed import get_worker
+
+        return f"cuda:{int(get_worker().name) % torch.cuda.device_count()}"
+    except (ValueError, TypeError):  # not a LocalCluster name: dask-cuda / CUDA_VISIBLE_DEVICES picked the GPU
+        return device
+
+
+def worker_extractor(recipe: dict[str, Any]) -> Extractor:
+    """The extractor built from ``recipe`` (``build_extractor`` kwargs), cached for the life of the process."""
+    cache_key = json.dumps(recipe, sort_keys=True, default=str)
+    if cache_key not in _WORKER_CACHE:
+        _WORKER_CACHE.clear()
+        kwargs = dict(recipe)
+        kwargs["device"] = _worker_device(str(kwargs.get("device", "cpu")))
+        _WORKER_CACHE[cache_key] = build_extractor(**kwargs)
+    return _WORKER_CACHE[cache_key]
+
+
+def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: ShardJob, batch: int,
+                       n_samples: int) -> tuple[int, int]:
+    """Run on a worker: decode, extract and commit one whole shard. Returns (clips, rejected clips)."""
+    from codecfake.store.featurestore import FeatureStore
+
+    extractor = worker_extractor(recipe)
+    fs = FeatureStore(store_root).open(key, nonfinite="reject")
+    buf = ShardBuffer(job, extractor.arrays())
+    for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
+        loaded = [load_wave(p, n_samples) for p in job.paths[lo : lo + batch]]
+        waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
+        buf.add(lo, extractor(waves), [r for _, r in loaded])
+    return job.n_clips, write_buffer(fs, buf)
+
+
+def parse_cluster(cluster: str) -> tuple[str, Any]:
+    """"local:N" -> ("local", N); "tcp://HOST:PORT" -> ("tcp", address)."""
+    if cluster.startswith("local:") and cluster[6:].isdigit() and int(cluster[6:]) > 0:
+        return "local", int(cluster[6:])
+    if cluster.startswith(("tcp://", "tls://")):
+        return "tcp", cluster
+    raise ExtractError(f"--cluster {cluster!r}: expected local:N (N workers here) or tcp://HOST:8786 (a scheduler)")
+
+
+def _open_client(cluster: str):
+    from distributed import Client, LocalCluster
+
+    kind, arg = parse_cluster(cluster)
+    if kind == "tcp":
+        return Client(arg), None
+    gpu = torch.cuda.is_available()
+    local = LocalCluster(
+        n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=None,
+        resources={"GPU": 1} if gpu else None,
+        env={"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // arg))},
+    )
+    return Client(local), local
+
+
+def run_dask(extractor: Extractor, store, fs, jobs: Sequence[ShardJob], batch: int, cluster: str,
+             on_clips: Callable[[int], None]) -> tuple[int, int]:
+    """Submit one task per pending shard; returns (shards written, clips rejected)."""
+    from distributed import as_completed
+
+    if store.local_root is None:
+        raise ExtractError(f"{store.root_str}: dask extraction writes through the filesystem; use a local/shared path")
+    client, local = _open_client(cluster)
+    try:
+        workers = client.scheduler_info()["workers"].values()
+        has_gpu = any(w.get("resources", {}).get("GPU") for w in workers)
+        resources = {"GPU": 1} if has_gpu else None
+        n_samples = int(getattr(extractor, "n_samples", 64600))
+        log.info("dask %s: %d workers%s, %d shard tasks", cluster, len(workers), " (GPU)" if has_gpu else "",
+                 len(jobs))
+        futures = [
+            client.submit(extract_shard_task, extractor.recipe, str(store.local_root), fs.key, job, batch, n_samples,
+                          resources=resources, pure=False, key=f"extract-{fs.key}-shard-{job.shard_index}")
+            for job in jobs
+        ]
+        n_written = n_rejected = 0
+        for fut in as_completed(futures):
+            n_clips, n_rej = fut.result()
+            n_written += 1
+            n_rejected += n_rej
+            on_clips(n_clips)
+        return n_written, n_rejected
+    finally:
+        client.close()
+        if local is not None:
+            local.close()

@@ -1,0 +1,86 @@
+"""Audio for extraction: a Dataset over manifest rows that decodes in DataLoader workers and never raises on bad audio.
+
+A clip whose audio fails (missing, empty, corrupt, non-finite) comes back as zeros with its reason, so that it is
+recorded as a reject in the feature set instead of stopping a million-clip run. Batches never straddle shards, so the
+batch composition — and therefore every float — is the same in a fresh run, a resumed run and on dask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from codecfake.corpus import AudioError, load_clip
+from torch.utils.data import DataLoader, Dataset
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard of a feature set: clips ``start:stop`` with their absolute audio paths."""
+
+    shard_index: int
+    start: int
+    stop: int
+    paths: tuple[str, ...]
+    array_names: tuple[str, ...]  # arrays this shard still lacks
+
+    @property
+    def n_clips(self) -> int:
+        return self.stop - self.start
+
+
+def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
+    """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
+    try:
+        return load_clip(path, 16000, n_samples), ""
+    except AudioError as err:
+        return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
+
+
+class ClipDataset(Dataset):
+    """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
+
+    def __init__(self, paths: Sequence[str], n_samples: int = 64600):
+        self.paths = list(paths)
+        self.n_samples = n_samples
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[int, np.ndarray, str]:
+        wave, reason = load_wave(self.paths[i], self.n_samples)
+        return i, wave, reason
+
+
+def collate(items: list[tuple[int, np.ndarray, str]]) -> tuple[list[int], torch.Tensor, list[str]]:
+    """-> (indices, waves (B, n_samples) float32, reasons)."""
+    return [i for i, _, _ in items], torch.from_numpy(np.stack([w for _, w, _ in items])), [r for _, _, r in items]
+
+
+def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int]) -> list[list[int]]:
+    """Dataset indices in batches of ``batch`` that restart at every shard boundary."""
+    out = []
+    for job in jobs:
+        base = offset_of[job.shard_index]
+        for lo in range(0, job.n_clips, batch):
+            out.append(list(range(base + lo, base + min(lo + batch, job.n_clips))))
+    return out
+
+
+def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int) -> DataLoader:
+    """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers."""
+    paths: list[str] = []
+    offset_of: dict[int, int] = {}
+    for job in jobs:
+        offset_of[job.shard_index] = len(paths)
+        paths.extend(job.paths)
+    return DataLoader(
+        ClipDataset(paths, n_samples),
+        batch_sampler=shard_batches(jobs, batch, offset_of),
+        num_workers=num_workers,
+        collate_fn=collate,
+        prefetch_factor=4 if num_workers else None,
+        persistent_workers=False,
+    )

@@ -1,0 +1,86 @@
+"""Shard buffers and the writer thread that commits whole shards while the next batches compute."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from codecfake.extract.loading import ShardJob
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ShardBuffer:
+    """fp16 outputs of one shard as they arrive, plus its rejects ``(index within shard, reason)``."""
+
+    job: ShardJob
+    frame_shapes: dict[str, tuple[int, int]]
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+    n_filled: int = 0
+
+    def __post_init__(self) -> None:
+        n = self.job.n_clips
+        self.data = {name: np.zeros((n, *self.frame_shapes[name]), np.float16) for name in self.job.array_names}
+
+    def add(self, lo: int, outputs: dict[str, torch.Tensor], reasons: list[str]) -> None:
+        """Place a batch that starts at clip ``lo`` of this shard. ``outputs[name]`` (B, T, D)."""
+        for name in self.job.array_names:
+            out = outputs[name]
+            # fp16 on the device halves the copy; overflow becomes inf, which the store's guard counts/rejects
+            self.data[name][lo : lo + out.shape[0]] = out.to(torch.float16).cpu().numpy()
+        self.rejects.extend((lo + j, r) for j, r in enumerate(reasons) if r)
+        self.n_filled += len(reasons)
+
+    @property
+    def full(self) -> bool:
+        return self.n_filled == self.job.n_clips
+
+
+def write_buffer(feature_set, buf: ShardBuffer) -> int:
+    """Commit every array of one finished shard; returns the number of rejected clips in it."""
+    for name in buf.job.array_names:
+        report = feature_set.write_shard(name, buf.job.shard_index, buf.data[name], rejects=buf.rejects)
+        log.debug("committed %s", report)
+    return len(buf.rejects)
+
+
+class ShardWriter:
+    """One background thread writing whole shards in order; an error in it surfaces at the next ``put``/``close``."""
+
+    def __init__(self, feature_set, max_pending: int = 2):
+        self.feature_set = feature_set
+        self.queue: queue.Queue[ShardBuffer | None] = queue.Queue(maxsize=max_pending)
+        self.error: BaseException | None = None
+        self.n_written = 0
+        self.n_rejected = 0
+        self.thread = threading.Thread(target=self._run, name="shard-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (buf := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.n_rejected += write_buffer(self.feature_set, buf)
+                    self.n_written += 1
+                except BaseException as err:  # re-raised in the main thread
+                    self.error = err
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, buf: ShardBuffer) -> None:
+        self._raise()
+        self.queue.put(buf)
+
+    def close(self) -> None:
+        """Wait for every queued shard to be committed; re-raise the writer's error if any."""
+        self.queue.put(None)
+        self.thread.join()
+        self._raise()
