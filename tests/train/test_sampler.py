@@ -1,0 +1,56 @@
+"""Samplers: exact per-batch domain counts for any ratio, epoch coverage, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from codecfake.train.sampler import RandomBatches, StratifiedBatches, domain_counts
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(1, 300), min_size=2, max_size=3), batch=st.integers(4, 64),
+       ratio=st.one_of(st.none(), st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3)), seed=st.integers(0, 99))
+def test_every_batch_has_exact_domain_counts_and_every_clip_appears(sizes, batch, ratio, seed) -> None:
+    ratio = ratio[: len(sizes)] if ratio else None
+    domains = np.concatenate([np.full(n, d) for d, n in enumerate(sizes)])
+    sampler = StratifiedBatches(domains, batch, seed, ratio)
+    counts = sampler.counts
+    assert sum(counts) == batch and all(c >= 1 for c in counts)
+    shares = np.asarray(ratio if ratio else sizes, dtype=float)
+    assert np.all(np.abs(np.asarray(counts) - shares / shares.sum() * batch) < 1.0 + 1e-9) or min(counts) == 1
+    batches = sampler.epoch(0)
+    assert len(batches) == len(sampler)
+    for b in batches:
+        assert np.bincount(domains[b], minlength=len(sizes)).tolist() == counts
+    seen = np.concatenate(batches)
+    assert set(seen.tolist()) == set(range(len(domains)))  # coverage: every clip at least once per epoch
+    for d, n in enumerate(sizes):  # a domain repeats a clip only after all of its clips were drawn
+        stream = seen[domains[seen] == d]
+        first = stream[:n]
+        assert len(set(first.tolist())) == min(n, len(stream))
+
+
+def test_domain_counts_examples() -> None:
+    assert domain_counts([740747, 25380], 128) == [124, 4]  # proportional, exact sum (official: 123 + 4 = 127)
+    assert domain_counts([900, 100], 128, [0.5, 0.5]) == [64, 64]
+    assert domain_counts([1000, 1], 16) == [15, 1]  # a tiny domain still appears in every batch
+    with pytest.raises(ValueError, match="3 values for 2 domains"):
+        domain_counts([5, 5], 8, [1, 1, 1])
+
+
+def test_epochs_are_deterministic_and_differ() -> None:
+    domains = np.repeat([0, 1], [50, 20])
+    a, b = StratifiedBatches(domains, 10, 7), StratifiedBatches(domains, 10, 7)
+    assert all(np.array_equal(x, y) for x, y in zip(a.epoch(3), b.epoch(3)))
+    assert not all(np.array_equal(x, y) for x, y in zip(a.epoch(3), a.epoch(4)))
+
+
+def test_random_batches_cover_each_clip_once() -> None:
+    s = RandomBatches(102, 10, seed=1)
+    batches = s.epoch(0)
+    assert len(batches) == len(s) == 11
+    assert sorted(np.concatenate(batches).tolist()) == list(range(102))
+    s2 = RandomBatches(21, 10, seed=1)  # a last batch of one clip is dropped (batch norm)
+    assert [len(b) for b in s2.epoch(0)] == [10, 10]

@@ -1,0 +1,90 @@
+"""Batch samplers over training positions ``0..N-1``; every epoch's batches are a pure function of (seed, epoch),
+so a sampler's state is just ``(epoch, batch index)`` and a resumed run sees exactly the batches it would have.
+
+- :class:`RandomBatches` (adam, sam, asam): a fresh permutation per epoch, cut into batches of ``batch``; a last
+  batch of one clip is dropped (batch norm cannot train on it).
+- :class:`StratifiedBatches` (csam, csam-pd): **every** batch holds exactly ``counts[d]`` clips of domain d, the same
+  counts in every batch (largest-remainder rounding of ``ratio * batch``, at least one clip for a domain with a
+  positive share). Each domain is drawn from its own shuffled stream, re-shuffled when exhausted; an epoch is the
+  smallest number of batches in which every clip of every domain appears at least once.
+
+The official ``CSAMSampler`` differs: it emits groups of ``int(r_c*128)`` + ``int(r_v*128)`` = 127 indices that the
+DataLoader then cuts into batches of 128, so batches are misaligned with the groups and their domain counts drift
+(codecfake-spec.md §4); its "epoch" is ~2 passes of the larger domain. Here the counts are exact in every batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class RandomBatches:
+    """Shuffled batches of positions ``0..n-1``."""
+
+    def __init__(self, n: int, batch: int, seed: int):
+        if n < 2:
+            raise ValueError(f"RandomBatches: need at least 2 training clips, found {n}")
+        self.n, self.batch, self.seed = int(n), int(batch), int(seed)
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.n, self.batch)
+        return full + (1 if rest >= 2 else 0)
+
+    def epoch(self, epoch: int) -> list[np.ndarray]:
+        """The batches of `epoch` (int64 position arrays, in order)."""
+        perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        return [perm[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
+
+
+def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None) -> list[int]:
+    """Clips per batch for each domain: ``ratio`` (default: proportional to `sizes`) times `batch`, rounded by
+    largest remainder so they sum to `batch`; a domain with a positive share gets at least one clip."""
+    sizes = [int(s) for s in sizes]
+    shares = np.asarray(ratio if ratio else sizes, dtype=np.float64)
+    if len(shares) != len(sizes):
+        raise ValueError(f"domain ratio has {len(shares)} values for {len(sizes)} domains")
+    shares = np.where(np.asarray(sizes) > 0, shares, 0.0)
+    if shares.sum() <= 0:
+        raise ValueError("domain ratio: no domain with clips has a positive share")
+    quota = shares / shares.sum() * batch
+    counts = np.floor(quota).astype(int)
+    order = sorted(range(len(sizes)), key=lambda d: (-(quota[d] - counts[d]), d))
+    for d in order[: batch - counts.sum()]:
+        counts[d] += 1
+    for d in range(len(sizes)):  # every positive-share domain in every batch
+        if shares[d] > 0 and counts[d] == 0:
+            counts[int(np.argmax(counts))] -= 1
+            counts[d] = 1
+    return [int(c) for c in counts]
+
+
+class StratifiedBatches:
+    """Batches with exact per-domain counts; `domains` is the domain id (0..K-1) of each position."""
+
+    def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None):
+        domains = np.asarray(domains, dtype=np.int64)
+        self.n_domains = int(domains.max()) + 1 if domains.size else 0
+        self.pools = [np.flatnonzero(domains == d) for d in range(self.n_domains)]
+        if ratio and len(ratio) != self.n_domains:
+            raise ValueError(f"domain_ratio has {len(ratio)} values but the training sets hold {self.n_domains} "
+                             "domains (in sorted name order)")
+        self.counts = domain_counts([len(p) for p in self.pools], batch, ratio)
+        self.batch, self.seed = int(batch), int(seed)
+
+    def __len__(self) -> int:
+        return max(math.ceil(len(p) / c) for p, c in zip(self.pools, self.counts) if c > 0 and len(p))
+
+    def _stream(self, epoch: int, d: int, n: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, epoch, d])
+        pool = self.pools[d]
+        reps = math.ceil(n / len(pool)) if n else 0
+        return np.concatenate([pool[rng.permutation(len(pool))] for _ in range(reps)] or [pool[:0]])[:n]
+
+    def epoch(self, epoch: int) -> list[np.ndarray]:
+        """The batches of `epoch`: each is domain 0's clips, then domain 1's, … (int64 positions)."""
+        steps = len(self)
+        streams = [self._stream(epoch, d, c * steps).reshape(steps, c) for d, c in enumerate(self.counts)]
+        return [np.concatenate([s[i] for s in streams]) for i in range(steps)]
