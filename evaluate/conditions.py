@@ -1,0 +1,119 @@
+"""Which test rows form which evaluation condition, and the paper's averages over conditions.
+
+Grouping (docs/INTERFACES.md): a corpus whose bona fide test rows carry the same condition names as its spoof rows
+(Codecfake style: C1..C7, A1..A3 each with its own reals) is reported per condition. Otherwise (ASVspoof / In-the-Wild
+style: bona fide rows say "bonafide", spoofs the attack id) the whole test split is pooled under the corpus' display
+name ("19LA", "ITW") and the attacks become per-attack detail (each attack's spoofs against all bona fide).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DISPLAY_NAMES",
+    "CODEC_CONDITIONS",
+    "AVG_CONDITIONS",
+    "ConditionRows",
+    "group_test_rows",
+    "averages",
+]
+
+DISPLAY_NAMES = {"asvspoof2019la": "19LA", "asvspoof2019": "19LA", "mini-19la": "19LA", "itw": "ITW"}
+CODEC_CONDITIONS = tuple(f"C{i}" for i in range(1, 8))
+AVG_CONDITIONS = ("19LA", "ITW", *CODEC_CONDITIONS)  # A1..A3 are reported, never averaged (paper, spec §5)
+
+
+@dataclass(frozen=True)
+class ConditionRows:
+    """One condition of one feature set: ``indices`` (n,) int64 row indices into the set, sorted ascending.
+
+    ``pooled`` is True for ASVspoof/ITW-style corpora, whose ``detail_column`` (the row condition: attack id) gives
+    per-attack breakdowns.
+    """
+
+    name: str
+    corpus: str
+    indices: np.ndarray
+    pooled: bool
+
+
+def as_str(values: object) -> np.ndarray:
+    """(N,) fixed-width unicode array from any 1-D string-like array (the store returns NumPy StringDType)."""
+    return np.asarray(values, dtype=object).astype(str)
+
+
+def _is_codecfake_style(conditions: np.ndarray, labels: np.ndarray) -> bool:
+    bona = set(conditions[labels == 0].tolist())
+    spoof = set(conditions[labels == 1].tolist())
+    return bool(bona) and bona <= spoof
+
+
+def group_test_rows(
+    corpus: str, meta: Mapping[str, np.ndarray], *, split: str = "test"
+) -> list[ConditionRows]:
+    """Conditions of one feature set's ``split`` rows; ``meta`` holds (N,) ``label`` (0/1), ``condition``, ``split``."""
+    rows = np.flatnonzero(as_str(meta["split"]) == split)
+    if rows.size == 0:
+        return []
+    cond = as_str(meta["condition"])[rows]
+    label = np.asarray(meta["label"]).astype(np.int64)[rows]
+    if _is_codecfake_style(cond, label):
+        return [
+            ConditionRows(name=str(c), corpus=corpus, indices=rows[cond == c], pooled=False)
+            for c in sorted(set(cond.tolist()), key=_condition_sort_key)
+        ]
+    name = DISPLAY_NAMES.get(corpus.lower(), corpus)
+    return [ConditionRows(name=name, corpus=corpus, indices=rows, pooled=True)]
+
+
+def _condition_sort_key(name: str) -> tuple[int, str]:
+    """19LA, ITW, C1..C7, A1..A3, then the rest alphabetically (the paper's column order)."""
+    order = {n: i for i, n in enumerate((*AVG_CONDITIONS, "A1", "A2", "A3"))}
+    return (order.get(name, len(order)), name)
+
+
+def sort_conditions(names: Sequence[str]) -> list[str]:
+    """Names in the paper's column order."""
+    return sorted(names, key=_condition_sort_key)
+
+
+def qualify_collisions(groups: list[ConditionRows]) -> dict[int, str]:
+    """Display name per group; a name produced by two corpora becomes ``<corpus>:<name>`` for both (and is then
+    left out of the averages, which must not mix corpora silently)."""
+    seen: dict[str, set[str]] = {}
+    for g in groups:
+        seen.setdefault(g.name, set()).add(g.corpus)
+    out = {}
+    for i, g in enumerate(groups):
+        clash = len(seen[g.name]) > 1
+        if clash:
+            log.warning(
+                "condition %s comes from several corpora %s: reported as %s:%s",
+                g.name,
+                sorted(seen[g.name]),
+                g.corpus,
+                g.name,
+            )
+        out[i] = f"{g.corpus}:{g.name}" if clash else g.name
+    return out
+
+
+def averages(eer_by_condition: Mapping[str, float]) -> dict[str, dict]:
+    """The paper's averages over the conditions present: CAVG = mean C1..C7, AVG = mean 19LA, ITW, C1..C7.
+
+    Returns ``{"CAVG": {"value", "over", "missing"}, "AVG": {...}}``; value is NaN when no member is present.
+    """
+    out = {}
+    for name, members in (("CAVG", CODEC_CONDITIONS), ("AVG", AVG_CONDITIONS)):
+        over = [c for c in members if c in eer_by_condition]
+        missing = [c for c in members if c not in eer_by_condition]
+        value = float(np.mean([eer_by_condition[c] for c in over])) if over else float("nan")
+        out[name] = {"value": value, "over": over, "missing": missing}
+    return out

@@ -1,0 +1,225 @@
+"""Reports: one run's ``report.md`` / ``report.json``, and one table over many runs (seeds aggregated).
+
+Table shape = the paper's: rows = runs, columns = conditions (19LA, ITW, C1..C7, A1..A3, others), CAVG, AVG; EER %.
+A cell marked ``⚠inv`` is a condition where EER(-s) < EER(s); in paper mode its value is the flipped EER.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from codecfake.evaluate.conditions import averages, sort_conditions
+from codecfake.evaluate.errors import RunReportError
+from codecfake.evaluate.metrics import INVERTED_MARK
+
+__all__ = [
+    "table_rows",
+    "render_table",
+    "render_run_report",
+    "load_report",
+    "aggregate_runs",
+    "SEED_FREE_IGNORED",
+]
+
+# Config keys that do not change what a run learns: runs differing only in these (and seed) are one row.
+SEED_FREE_IGNORED = frozenset(
+    {"seed", "name", "device", "threads", "data_mode", "memory_limit_mb", "eval_batch", "save_every_steps"}
+)
+
+
+def _fmt(v: float) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def cell_values(report: dict, paper_mode: bool) -> tuple[dict[str, float], set[str]]:
+    """``({condition: EER %}, {inverted conditions})`` of one report in the chosen mode."""
+    vals = {c["name"]: (c["eer_paper"] if paper_mode else c["eer"]) for c in report["conditions"]}
+    return vals, {c["name"] for c in report["conditions"] if c["inverted"]}
+
+
+def render_table(rows: Sequence[tuple[str, dict[str, str]]], columns: Sequence[str]) -> str:
+    """Markdown table: first column "run", then ``columns``; cells already formatted."""
+    head = "| run | " + " | ".join(columns) + " |"
+    sep = "|---|" + "---|" * len(columns)
+    body = [
+        "| " + name + " | " + " | ".join(cells.get(c, "–") for c in columns) + " |" for name, cells in rows
+    ]
+    return "\n".join([head, sep, *body])
+
+
+def _avg_note(avgs: dict) -> str:
+    parts = []
+    for name, a in avgs.items():
+        over = ", ".join(a["over"]) or "nothing"
+        miss = f"; missing {', '.join(a['missing'])}" if a["missing"] else ""
+        parts.append(f"{name} = mean over {over}{miss}")
+    return "; ".join(parts)
+
+
+def run_cells(report: dict, paper_mode: bool) -> dict[str, str]:
+    vals, inv = cell_values(report, paper_mode)
+    cells = {k: _fmt(v) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()}
+    avgs = averages(vals)
+    cells |= {k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") for k, a in avgs.items()}
+    return cells
+
+
+def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
+    """``report.md`` of one run: the table, the averages' membership, inverted warnings, confusion matrices."""
+    paper = bool(report["paper_mode"])
+    names = sort_conditions([c["name"] for c in report["conditions"]])
+    vals, inv = cell_values(report, paper)
+    lines = [
+        f"# Evaluation of run `{report['run']}`",
+        "",
+        f"Checkpoint: best; array `{report['array']}`; extractor `{report['extractor'].get('extractor')}` "
+        f"(`{report['extractor'].get('model_id')}`). EER % by the ASVspoof algorithm, bona fide = target, "
+        f"score = P(bona fide). Mode: {'paper (min(EER(s), EER(-s)))' if paper else 'plain EER(s)'}.",
+        "",
+        render_table([(report["run"], run_cells(report, paper))], [*names, "CAVG", "AVG"]),
+        "",
+        f"Averages: {_avg_note(averages(vals))}. `*` = averaged over fewer conditions than the paper.",
+    ]
+    if inv:
+        lines += [
+            "",
+            f"**⚠ INVERTED ({INVERTED_MARK}) on {', '.join(sort_conditions(list(inv)))}**: EER(-s) < EER(s), "
+            "the detector ranks these conditions backwards."
+            + (
+                " Paper mode reports the flipped value."
+                if paper
+                else " `--paper` would report the flipped value."
+            ),
+        ]
+    lines += [
+        "",
+        "## Per condition",
+        "",
+        "| condition | corpus | bona fide | spoof | EER(s) | EER(-s) | EER thr | acc@0.5 | [[rr, rf], [fr, ff]]@0.5 "
+        "| acc@dev-EER thr | [[rr, rf], [fr, ff]]@dev |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_name = {c["name"]: c for c in report["conditions"]}
+    for n in names:
+        c = by_name[n]
+        dev = c["confusion_dev"]
+        dev_acc = "–" if dev is None else f"{100 * dev['accuracy']:.2f} %"
+        lines.append(
+            f"| {n} | {c['corpus']} | {c['n_bonafide']} | {c['n_spoof']} | {_fmt(c['eer'])} | {_fmt(c['eer_flipped'])} "
+            f"| {c['eer_threshold']:.4g} | {100 * c['confusion_05']['accuracy']:.2f} % | {c['confusion_05']['matrix']} "
+            f"| {dev_acc} | {'–' if dev is None else dev['matrix']} |"
+        )
+    thr = report.get("dev_threshold")
+    lines += [
+        "",
+        f"Dev-EER threshold: {'not available (no dev rows)' if thr is None else f'{thr:.6g}'}; "
+        "prediction = bona fide when P(bona fide) > threshold.",
+    ]
+    details = [(c["name"], c["detail"]) for c in report["conditions"] if c["detail"]]
+    for name, detail in details:
+        lines += [
+            "",
+            f"### {name} per attack (each attack's spoofs vs all bona fide)",
+            "",
+            "| attack | spoof | EER(s) | EER(-s) |",
+            "|---|---|---|---|",
+        ]
+        for a, d in detail.items():
+            mark = f" {INVERTED_MARK}" if d["inverted"] else ""
+            lines.append(f"| {a} | {d['n_spoof']} | {_fmt(d['eer'])}{mark} | {_fmt(d['eer_flipped'])} |")
+    if figures:
+        lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figures]
+    return "\n".join(lines) + "\n"
+
+
+def load_report(run_dir: str | Path) -> dict:
+    """``runs/<name>/report/report.json`` of an evaluated run."""
+    path = Path(run_dir) / "report" / "report.json"
+    if not path.is_file():
+        raise RunReportError(
+            f"{path}: not found; evaluate the run first with `codecfake evaluate --run {run_dir}`"
+        )
+    return json.loads(path.read_text())
+
+
+def _group_key(report: dict) -> str:
+    cfg = report.get("config") or {}
+    if not cfg:
+        return report["run"]
+    return json.dumps(
+        {k: v for k, v in cfg.items() if k not in SEED_FREE_IGNORED}, sort_keys=True, default=str
+    )
+
+
+def _group_label(reports: Sequence[dict]) -> str:
+    names = [r["run"] for r in reports]
+    if len(names) == 1:
+        return names[0]
+    base = re.sub(r"-s\d+(?=-|$)", "", names[0])
+    seeds = sorted(str((r.get("config") or {}).get("seed", "?")) for r in reports)
+    return f"{base} (seeds {', '.join(seeds)})"
+
+
+def aggregate_runs(
+    reports: Sequence[dict], *, paper_mode: bool
+) -> tuple[list[tuple[str, dict[str, str]]], list[str]]:
+    """Table rows over several runs; runs whose configs differ only by seed become one row of mean ± std."""
+    groups: dict[str, list[dict]] = {}
+    for r in reports:
+        groups.setdefault(_group_key(r), []).append(r)
+    columns = sort_conditions(sorted({c["name"] for r in reports for c in r["conditions"]}))
+    rows = []
+    for members in groups.values():
+        if len(members) == 1:
+            rows.append((members[0]["run"], run_cells(members[0], paper_mode)))
+            continue
+        per_run = []
+        for m in members:
+            vals, inv = cell_values(m, paper_mode)
+            per_run.append((vals | {k: a["value"] for k, a in averages(vals).items()}, inv))
+        cells = {}
+        for col in [*columns, "CAVG", "AVG"]:
+            xs = [v[col] for v, _ in per_run if col in v and not math.isnan(v[col])]
+            if not xs:
+                continue
+            n_inv = sum(col in inv for _, inv in per_run)
+            mark = f" {INVERTED_MARK}{n_inv}/{len(per_run)}" if n_inv else ""
+            std = float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
+            cells[col] = f"{np.mean(xs):.3f} ± {std:.3f}{mark}" + (
+                "" if len(xs) == len(per_run) else f" (n={len(xs)})"
+            )
+        rows.append((_group_label(members), cells))
+    return rows, [*columns, "CAVG", "AVG"]
+
+
+def multi_run_markdown(reports: Sequence[dict], *, paper_mode: bool) -> str:
+    """One markdown table over ``reports`` (mean ± std, sample std, over seeds)."""
+    rows, cols = aggregate_runs(reports, paper_mode=paper_mode)
+    mode = "paper mode: min(EER(s), EER(-s))" if paper_mode else "EER(s)"
+    return (
+        f"EER % ({mode}); mean ± std (sample std) over runs that differ only by seed; "
+        f"{INVERTED_MARK} = EER(-s) < EER(s); `*` = average over fewer conditions than the paper.\n\n"
+        + render_table(rows, cols)
+        + "\n"
+    )
+
+
+def as_json(obj: Any) -> str:
+    """JSON with NaN written as null."""
+
+    def fix(x: Any) -> Any:
+        if isinstance(x, float) and math.isnan(x):
+            return None
+        if isinstance(x, dict):
+            return {k: fix(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [fix(v) for v in x]
+        return x
+
+    return json.dumps(fix(obj), indent=1, sort_keys=False)

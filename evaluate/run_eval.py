@@ -1,0 +1,161 @@
+"""Evaluate one run: score every matching test set, write score files, metrics, report and figures.
+
+``runs/<name>/scores/<condition>.tsv`` (overwritten), ``runs/<name>/report/{report.md, report.json, *.png}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from codecfake.evaluate.conditions import (
+    ConditionRows,
+    as_str,
+    averages,
+    group_test_rows,
+    qualify_collisions,
+    sort_conditions,
+)
+from codecfake.evaluate.eer import eer_from_labels
+from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
+from codecfake.evaluate.report import as_json, render_run_report
+from codecfake.evaluate.scorefile import Scores, write_scores
+from codecfake.evaluate.scoring import find_test_sets, resolve_device, score_rows
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EvaluationOutput", "evaluate_run", "dev_threshold"]
+
+Progress = Callable[[str, int], Callable[[int], None] | None]  # (condition, n clips) -> per-batch callback
+
+
+@dataclass(frozen=True)
+class EvaluationOutput:
+    """What ``evaluate_run`` produced: the report dict (report.json) and the files written."""
+
+    report: dict
+    score_files: dict[str, Path]
+    report_dir: Path
+
+
+def _valid_indices(fs: Any, array: str, indices: np.ndarray) -> np.ndarray:
+    ok = fs.valid(array)[indices]
+    if not ok.all():
+        log.warning(
+            "%s: %d clips were rejected at extraction (bad audio) and are not scored",
+            fs.key,
+            int((~ok).sum()),
+        )
+    return indices[ok]
+
+
+def _scores_for(
+    model: Any,
+    fs: Any,
+    array: str,
+    indices: np.ndarray,
+    device: Any,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> Scores:
+    meta = fs.meta
+    s = score_rows(model, fs, array, indices, device=device, batch=batch, progress=progress)
+    return Scores(
+        utt_id=as_str(meta["utt_id"])[indices],
+        score=s,
+        label=np.asarray(meta["label"]).astype(np.int64)[indices],
+        condition=as_str(meta["condition"])[indices],
+    )
+
+
+def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> float | None:
+    """EER threshold of the run's dev split (rows with split "dev" of its training sets); None without dev rows."""
+    parts = []
+    for key in run.feature_keys:
+        fs = store.open(key)
+        idx = np.flatnonzero(as_str(fs.meta["split"]) == "dev")
+        if idx.size and run.array in fs.arrays:
+            parts.append(
+                _scores_for(run.model, fs, run.array, _valid_indices(fs, run.array, idx), device, batch, None)
+            )
+    if not parts:
+        return None
+    s = np.concatenate([p.score for p in parts])
+    y = np.concatenate([p.label for p in parts])
+    if not ((y == 0).any() and (y == 1).any()):
+        return None
+    return eer_from_labels(s, y).threshold
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    store_root: str | Path,
+    *,
+    device: str = "auto",
+    paper_mode: bool = False,
+    batch: int = 256,
+    figures: bool = True,
+    progress: Progress | None = None,
+) -> EvaluationOutput:
+    """Score the run's best checkpoint on every matching test set and write scores/ and report/ (see module doc)."""
+    from codecfake.store import FeatureStore
+    from codecfake.train.rundir import load_run
+
+    dev = resolve_device(device)
+    run = load_run(run_dir, device=dev)
+    store = FeatureStore(store_root)
+    sets = find_test_sets(store, run.extractor, run.array)
+    groups: list[tuple[Any, ConditionRows]] = [
+        (fs, g) for fs in sets for g in group_test_rows(fs.spec.corpus, fs.meta)
+    ]
+    names = qualify_collisions([g for _, g in groups])
+    thr = dev_threshold(run, store, device=dev, batch=batch)
+    run_dir = Path(run_dir)
+    scores_dir, report_dir = run_dir / "scores", run_dir / "report"
+    all_scores: dict[str, Scores] = {}
+    results: list[ConditionResult] = []
+    files: dict[str, Path] = {}
+    for i, (fs, g) in enumerate(groups):
+        name = names[i]
+        idx = _valid_indices(fs, run.array, g.indices)
+        cb = progress(name, len(idx)) if progress else None
+        sc = _scores_for(run.model, fs, run.array, idx, dev, batch, cb)
+        files[name] = write_scores(scores_dir / f"{name.replace(':', '_')}.tsv", sc)
+        all_scores[name] = sc
+        results.append(evaluate_condition(name, g.corpus, sc, pooled=g.pooled, dev_threshold=thr))
+    order = {n: k for k, n in enumerate(sort_conditions([r.name for r in results]))}
+    results.sort(key=lambda r: order[r.name])
+    report = {
+        "schema": 1,
+        "run": run_dir.name,
+        "run_dir": str(run_dir),
+        "paper_mode": paper_mode,
+        "array": run.array,
+        "extractor": run.extractor,
+        "config": run.config.to_dict(),
+        "best": run.best,
+        "feature_sets": [fs.key for fs in sets],
+        "dev_threshold": thr,
+        "conditions": [r.to_dict() for r in results],
+        "averages": {
+            "plain": averages({r.name: r.eer for r in results}),
+            "paper": averages({r.name: r.eer_paper for r in results}),
+        },
+        "inverted": [r.name for r in results if r.inverted],
+        "score_files": {k: str(v) for k, v in files.items()},
+    }
+    report_dir.mkdir(parents=True, exist_ok=True)
+    fig_paths: list[Path] = []
+    if figures and results:
+        from codecfake.evaluate.plots import write_figures
+
+        fig_paths = write_figures(all_scores, results, report_dir, paper_mode=paper_mode)
+    report["figures"] = [p.name for p in fig_paths]
+    (report_dir / "report.json").write_text(as_json(report) + "\n")
+    (report_dir / "report.md").write_text(render_run_report(report, [str(p) for p in fig_paths]))
+    log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), report_dir / "report.md")
+    return EvaluationOutput(report=report, score_files=files, report_dir=report_dir)
