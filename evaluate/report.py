@@ -19,7 +19,8 @@ from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.metrics import INVERTED_MARK
 
 __all__ = [
-    "table_rows",
+    "multi_run_markdown",
+    "run_cells",
     "render_table",
     "render_run_report",
     "load_report",
