@@ -1,0 +1,124 @@
+"""Score audio files with a trained run: corpus loading rules, the run's own extractor on the fly, P(bona fide).
+
+The extractor is rebuilt from the run's provenance (extractor name, params, layer from the array name) and its spec
+fields are checked against the run's, so a file is scored through exactly the features the model was trained on —
+including the float16 rounding of the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from codecfake.evaluate.errors import EvaluationError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FileScore", "build_run_extractor", "score_files"]
+
+
+@dataclass(frozen=True)
+class FileScore:
+    """One file's result: ``score`` = P(bona fide) and verdict at 0.5, or ``error`` (the corpus layer's message)."""
+
+    path: str
+    score: float | None
+    error: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.score is None:
+            return "error"
+        return "bonafide" if self.score > 0.5 else "spoof"
+
+
+def build_run_extractor(
+    run: Any, *, model_dir: str | Path | None = None, device: str | torch.device = "cpu"
+) -> Any:
+    """The extractor that made the run's training features (refuses one whose spec fields differ)."""
+    from codecfake.extract import build_extractor
+
+    spec = dict(run.extractor)
+    name = spec.get("extractor")
+    params = dict(spec.get("params") or {})
+    n_samples = int(spec.get("n_samples", 64600))
+    if name == "mel":
+        ext = build_extractor("mel", device=device, log=bool(params.get("log", True)), n_samples=n_samples)
+    else:
+        m = re.fullmatch(r"L(\d+)", run.array)
+        if m is None:
+            raise EvaluationError(
+                f"run {run.run_dir}: array {run.array!r} is not an SSL layer name like 'L05'"
+            )
+        if model_dir is None:
+            raise EvaluationError(
+                f"run {run.run_dir} uses {name} features ({spec.get('model_id')}); pass the local checkpoint folder "
+                "with --model-dir DIR (the same one used for `codecfake features`)"
+            )
+        ext = build_extractor(
+            name, model_dir=model_dir, layers=(int(m.group(1)),), device=device, n_samples=n_samples
+        )
+    got = ext.spec_fields()
+    diff = {
+        k: (spec.get(k), got.get(k))
+        for k in ("model_id", "weights_sha256", "params")
+        if spec.get(k) != got.get(k)
+    }
+    if diff:
+        raise EvaluationError(
+            f"run {run.run_dir}: the rebuilt {name} extractor differs from the one the run was trained on "
+            f"(run vs now: {diff}); use the same --model-dir checkpoint and extractor settings"
+        )
+    if run.array not in ext.arrays():
+        raise EvaluationError(
+            f"run {run.run_dir}: extractor gives arrays {list(ext.arrays())}, run needs {run.array}"
+        )
+    return ext
+
+
+def _load_all(paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int) -> Iterator[tuple[str, Any]]:
+    from codecfake.corpus import AudioError, load_clip
+
+    for p in paths:
+        try:
+            yield str(p), load_clip(p, sample_rate_hz=sample_rate_hz, n_samples=n_samples)  # (S,) float32
+        except AudioError as err:
+            yield str(p), err
+
+
+@torch.inference_mode()
+def score_files(
+    paths: Sequence[str | Path],
+    run: Any,
+    extractor: Any,
+    *,
+    device: str | torch.device = "cpu",
+    batch: int = 8,
+) -> list[FileScore]:
+    """P(bona fide) per file; a bad file gets the corpus layer's error and the others are still scored."""
+    sr = int(run.extractor.get("sample_rate_hz", 16000))
+    n = int(run.extractor.get("n_samples", 64600))
+    loaded = list(_load_all(paths, sr, n))
+    out: dict[str, FileScore] = {}
+    good = [(p, x) for p, x in loaded if isinstance(x, np.ndarray)]
+    for p, x in loaded:
+        if not isinstance(x, np.ndarray):
+            log.error("%s", x)
+            out[p] = FileScore(path=p, score=None, error=str(x))
+    model = run.model.to(device).eval()
+    for start in range(0, len(good), batch):
+        chunk = good[start : start + batch]
+        wave = torch.from_numpy(np.stack([x for _, x in chunk]))  # (B, S)
+        feats = extractor(wave)[run.array]  # (B, T, D)
+        feats = feats.to(torch.float16).to(torch.float32).to(device)  # the store keeps float16
+        _, logits = model(feats)  # (B, 2)
+        probs = torch.softmax(logits.float(), dim=1)[:, 0].cpu().numpy()
+        for (p, _), s in zip(chunk, probs, strict=True):
+            out[p] = FileScore(path=p, score=float(s))
+    return [out[str(p)] for p in paths]
