@@ -75,6 +75,8 @@ def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: 
 
 def _progress_callback(progress: Progress, n_total: int) -> Callable[[int], None]:
     if callable(progress):
+        if hasattr(progress, "set_total"):  # e.g. the CLI's tqdm bar, which needs the total for its ETA
+            progress.set_total(n_total)
         return progress
     if not progress:
         return lambda n: None

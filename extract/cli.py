@@ -1,0 +1,133 @@
+"""``codecfake features``: the `make features` target. One feature set per (corpus manifest, extractor)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from codecfake.extract.errors import ExtractError
+
+log = logging.getLogger(__name__)
+
+DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
+DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "features",
+        help="extract features (mel / XLS-R / WavLM hidden states) into the feature store",
+        description="Run the frozen front-end once per corpus and store its outputs as float16 feature sets. "
+        "Resumes by default (committed shards are skipped); --force rebuilds.",
+    )
+    p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind [demo]")
+    p.add_argument("--root", type=Path, help="dataset root (Codecfake/, LA/, release_in_the_wild/) or CSV file")
+    p.add_argument("--model", choices=("mel", "xlsr", "wavlm"), default="mel", help="extractor [mel]")
+    p.add_argument("--model-dir", type=Path, help="local HF checkpoint folder for xlsr/wavlm (never downloaded)")
+    p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12 [5]")
+    p.add_argument("--store", type=Path, default=Path("features"), help="feature store root [features]")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
+    p.add_argument("--batch", type=int, default=8, help="clips per forward pass [8]")
+    p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
+    p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
+    p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
+    p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
+    p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
+    p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
+    p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
+    p.set_defaults(func=run_features)
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    try:
+        layers = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        layers = ()
+    if not layers or min(layers) < 0:
+        raise ExtractError(f"--layers {text!r}: expected non-negative hidden_states indices like 5 or 5,12")
+    return layers
+
+
+def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
+    """Build the demo corpus with `codecfake corpus demo` when it is missing."""
+    if all((demo_dir / part).is_dir() for part in ("codec", "vocoder")):
+        return
+    log.info("demo corpus %s missing: building it (codecfake corpus demo --out %s --size %s)", demo_dir, demo_dir,
+             size)
+    from codecfake.cli import build_parser
+
+    args = build_parser().parse_args(["corpus", "demo", "--out", str(demo_dir), "--size", size])
+    rc = int(args.func(args) or 0)
+    if rc != 0:
+        raise ExtractError(f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why")
+
+
+def _jobs(args) -> list[tuple[str, Path, list[str]]]:
+    """(manifest kind, root, extractor names) to run."""
+    if args.data == "demo":
+        models = ["mel"]
+        if args.model_dir is not None:
+            models.append(args.model if args.model != "mel" else "xlsr")
+        elif args.model != "mel":
+            raise ExtractError(f"--model {args.model} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder")
+        return [(kind, args.demo_dir, models) for kind in DEMO_MANIFESTS]
+    if args.root is None:
+        raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
+    return [(args.data, args.root, [args.model])]
+
+
+class TqdmProgress:
+    """Progress callback for ``extract_manifest``: a tqdm bar with clips/s and ETA."""
+
+    def __init__(self, desc: str):
+        self.desc = desc
+        self.bar = None
+
+    def set_total(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=self.desc, unit="clip", dynamic_ncols=True, smoothing=0.1)
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_features(args: argparse.Namespace) -> int:
+    from codecfake.corpus import load_manifest
+    from codecfake.extract.extractors import build_extractor
+    from codecfake.extract.pipeline import extract_manifest
+    from codecfake.store.featurestore import FeatureStore
+
+    layers = parse_layers(args.layers)
+    cluster = args.scheduler or args.cluster
+    if args.batch < 1:
+        raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
+    if args.data == "demo":
+        ensure_demo_corpus(args.demo_dir, args.size)
+    jobs = _jobs(args)
+    built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
+    for model in dict.fromkeys(m for _, _, models in jobs for m in models):
+        params = {"log": not args.no_log} if model == "mel" else {}
+        built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
+    store = FeatureStore(args.store)
+    for kind, root, models in jobs:
+        manifest = load_manifest(kind, root)
+        for model in models:
+            progress = TqdmProgress(f"{manifest.name}/{model}")
+            try:
+                fs = extract_manifest(manifest, built[model], store, batch=args.batch,
+                                      mode="overwrite" if args.force else "resume", cluster=cluster,
+                                      progress=progress, num_workers=args.num_workers)
+            finally:
+                progress.close()
+            for name in built[model].arrays():
+                n_valid = int(fs.valid(name).sum())
+                log.info("%s/%s: %d clips, %d valid, %d rejected", fs.location, name, fs.n_clips, n_valid,
+                         len(fs.rejects(name)))
+    return 0

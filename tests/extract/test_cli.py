@@ -1,0 +1,45 @@
+"""`codecfake features`: the Makefile's arguments, demo planning, errors as one line with exit 2."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.extract.cli import parse_layers
+from codecfake.extract.errors import ExtractError
+from codecfake.store.featurestore import FeatureStore
+
+from codecfake.cli import main
+
+
+def test_parse_layers():
+    assert parse_layers("5") == (5,)
+    assert parse_layers("5,12") == (5, 12)
+    for bad in ("", "five", "-1"):
+        with pytest.raises(ExtractError, match="--layers"):
+            parse_layers(bad)
+
+
+def test_makefile_arguments_end_to_end(tmp_path, caplog):
+    demo = tmp_path / "demo"
+    make_tiny_corpus(demo)
+    store = tmp_path / "features"
+    argv = ["features", "--data", "demo", "--model", "mel", "--layers", "5", "--store", str(store), "--device",
+            "auto", "--demo-dir", str(demo), "--size", "small", "--num-workers", "0"]
+    assert main(argv) == 0
+    infos = {i.corpus: i for i in FeatureStore(store).list()}
+    assert set(infos) == {"mini-codecfake", "mini-19la"}  # both demo corpora, one mel set each
+    assert all(i.arrays == {"mel": True} for i in infos.values())
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert main(argv) == 0
+    assert caplog.text.count("nothing to do") == 2
+
+
+def test_errors_exit_2(tmp_path, caplog):
+    assert main(["features", "--data", "codecfake", "--store", str(tmp_path)]) == 2
+    assert "needs --root" in caplog.text
+    assert main(["features", "--data", "codecfake", "--root", str(tmp_path), "--model", "xlsr", "--model-dir",
+                 str(tmp_path / "nope"), "--store", str(tmp_path)]) == 2
+    assert f"checkpoint folder {tmp_path / 'nope'} does not exist" in caplog.text
