@@ -364,7 +364,7 @@ def default_extractor(backend: str) -> dict[str, Any]:
     """The features the release expects: XLS-R layer 5 (AASIST) or mel power without log (Mel-LCNN).
 
     For XLS-R the local weights' sha256 and the extractor's params are unknown here (""/{}): pin them with
-    ``--features-hint KEY`` so that evaluation finds the matching feature sets.
+    ``--features-hint KEY`` (a feature set) or ``--features-hint DIR`` (the local XLS-R folder).
     """
     if backend == "lcnn":
         from codecfake.extract.extractors import build_extractor
@@ -407,6 +407,19 @@ def hinted_extractor(
     return {
         k: spec[k] for k in ("extractor", "model_id", "weights_sha256", "params", *_PREPROCESS) if k in spec
     }
+
+
+def model_dir_extractor(model_dir: str | Path) -> dict[str, Any]:
+    """Extractor fields of the local XLS-R folder `model_dir` at layer 5, checked to give (201, 1024) frames."""
+    from codecfake.extract.extractors import build_extractor
+
+    ext = build_extractor("xlsr", model_dir=model_dir, layers=(5,))
+    if ext.arrays().get("L05") != (201, 1024):
+        raise OfficialImportError(
+            f"{model_dir}: layer 5 gives frames {ext.arrays().get('L05')}, the release's AASIST takes "
+            "(201, 1024) from facebook/wav2vec2-xls-r-300m; point --features-hint at that model's local folder"
+        )
+    return {"extractor": "xlsr", **ext.spec_fields(), **_PREPROCESS}
 
 
 def _infer_training(path: Path) -> tuple[str, str]:
@@ -452,11 +465,12 @@ def import_official(
             f"{path}: a W2V2-LCNN (input {frame_shape}) is not supported: its release feeds "
             "conv1 (D, T), which a run directory cannot record yet; only Mel-LCNN imports"
         )
-    extractor = (
-        hinted_extractor(backend, store, features_hint, frame_shape)
-        if features_hint
-        else default_extractor(backend)
-    )
+    if not features_hint:
+        extractor = default_extractor(backend)
+    elif backend == "aasist" and Path(features_hint).is_dir():
+        extractor = model_dir_extractor(features_hint)
+    else:
+        extractor = hinted_extractor(backend, store, features_hint, frame_shape)
     task, opt = _infer_training(path)
     config = TrainConfig(name=name, task=task, backend=backend, opt=opt, array=_ARRAY[backend])
     source = {
@@ -506,9 +520,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--features-hint",
         default=None,
-        metavar="KEY",
-        help="feature-set key in --store whose "
-        "extractor spec the run records (so evaluate finds matching test sets)",
+        metavar="KEY|DIR",
+        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
     )
     p.add_argument(
         "--store", type=Path, default=Path("features"), help="feature store for --features-hint [features]"

@@ -187,3 +187,54 @@ def test_codecfake_cli_has_import_official(tmp_path: Path) -> None:
         ]
     )
     assert rc == 2 and not (tmp_path / "x").exists()  # typed error -> exit 2, nothing written
+
+
+def _mel_store(root: Path, log_mel: bool) -> str:
+    from codecfake.extract.extractors import build_extractor
+    from codecfake.store import FeatureSetSpec, FeatureStore
+
+    fields = build_extractor("mel", log=log_mel).spec_fields()
+    spec = FeatureSetSpec(corpus="toy", manifest_sha256="0" * 64, extractor="mel", **fields)
+    meta = {
+        k: np.array(v)
+        for k, v in {
+            "utt_id": ["a", "b"],
+            "label": [0, 1],
+            "domain": ["codec"] * 2,
+            "condition": ["C1"] * 2,
+            "split": ["test"] * 2,
+        }.items()
+    }
+    fs = FeatureStore(root).create(spec, meta)
+    fs.ensure_array("mel", (505, 80))
+    return fs.key
+
+
+def test_features_hint_pins_the_store_spec_and_refuses_log_mel(tmp_path: Path) -> None:
+    from codecfake.store import FeatureStore
+    from codecfake.train.rundir import load_run
+
+    key = _mel_store(tmp_path / "store", log_mel=False)
+    run_dir = import_official(
+        REF / "codec_mellcnn.pt",
+        "lcnn",
+        "m",
+        runs=tmp_path / "runs",
+        features_hint=key,
+        store=tmp_path / "store",
+    )
+    spec = FeatureStore(tmp_path / "store").open(key).spec.to_dict()
+    assert load_run(run_dir).extractor == {
+        k: v for k, v in spec.items() if k not in ("corpus", "manifest_sha256")
+    }
+    log_key = _mel_store(tmp_path / "store", log_mel=True)
+    with pytest.raises(OfficialImportError, match="log-mel"):
+        import_official(
+            REF / "codec_mellcnn.pt",
+            "lcnn",
+            "m2",
+            runs=tmp_path / "runs",
+            features_hint=log_key,
+            store=tmp_path / "store",
+        )
+    assert not (tmp_path / "runs" / "m2").exists()
