@@ -1,0 +1,154 @@
+"""``codecfake evaluate | report | score | baselines``: the evaluate stage's commands (Makefile: evaluate, report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="score a run on every matching test set; write scores/ and report/")
+    p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
+    p.add_argument("--store", default="features", help="feature store root [features]")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
+    p.add_argument("--batch", type=int, default=256, help="clips per forward [256]")
+    p.add_argument(
+        "--paper",
+        action="store_true",
+        help="report min(EER(s), EER(-s)) as the paper's tables do (inverted cells stay marked)",
+    )
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
+    )
+    p.add_argument("runs", nargs="+", help="run directories (each evaluated with `codecfake evaluate`)")
+    p.add_argument("--paper", action="store_true", help="min(EER(s), EER(-s)) per cell")
+    p.add_argument("--out", default=None, help="also write the table to this markdown file")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
+    p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3 …)")
+    p.add_argument("--run", required=True, help="run directory")
+    p.add_argument(
+        "--model-dir", default=None, help="local SSL checkpoint folder (needed for xlsr/wavlm runs)"
+    )
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda [auto]")
+    p.add_argument("--batch", type=int, default=8, help="files per forward [8]")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)"
+    )
+    p.add_argument("--store", default="features", help="feature store root [features]")
+    p.add_argument("--features", default=None, help="feature-set keys, comma separated [every mel set]")
+    p.add_argument("--array", default="mel", help="feature array [mel]")
+    p.add_argument(
+        "--artefact-eer",
+        type=float,
+        default=5.0,
+        help="flag conditions HF energy separates below this EER %% [5]",
+    )
+    p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
+    p.set_defaults(func=cmd_baselines)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.report import run_cells
+    from codecfake.evaluate.run_eval import evaluate_run
+    from tqdm import tqdm
+
+    bars: list[Any] = []
+
+    def progress(name: str, n: int):
+        bar = tqdm(total=n, desc=f"scoring {name}", unit="clip", leave=False, file=sys.stderr)
+        bars.append(bar)
+        return bar.update
+
+    out = evaluate_run(
+        args.run,
+        args.store,
+        device=args.device,
+        paper_mode=args.paper,
+        batch=args.batch,
+        figures=not args.no_figures,
+        progress=progress,
+    )
+    for bar in bars:
+        bar.close()
+    from codecfake.evaluate.conditions import sort_conditions
+    from codecfake.evaluate.report import render_table
+
+    names = sort_conditions([c["name"] for c in out.report["conditions"]])
+    print(render_table([(out.report["run"], run_cells(out.report, args.paper))], [*names, "CAVG", "AVG"]))
+    if out.report["inverted"]:
+        print(f"WARNING: inverted (EER(-s) < EER(s)) on {', '.join(out.report['inverted'])}", file=sys.stderr)
+    print(f"report: {out.report_dir / 'report.md'}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import logging
+
+    from codecfake.evaluate.errors import RunReportError
+    from codecfake.evaluate.report import load_report, multi_run_markdown
+
+    reports = []
+    for r in args.runs:
+        try:
+            reports.append(load_report(r))
+        except RunReportError as err:  # `make report` globs every run, evaluated or not
+            logging.getLogger("codecfake.evaluate").warning("skipped: %s", err)
+    if not reports:
+        raise RunReportError(
+            f"none of {args.runs} has report/report.json; run `codecfake evaluate --run RUN` first"
+        )
+    text = multi_run_markdown(reports, paper_mode=args.paper)
+    print(text, end="")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.scoring import resolve_device
+    from codecfake.evaluate.single import build_run_extractor, score_files
+    from codecfake.train.rundir import load_run
+
+    device = resolve_device(args.device)
+    run = load_run(args.run, device=device)
+    extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
+    results = score_files(args.files, run, extractor, device=device, batch=args.batch)
+    print("file\tP(bonafide)\tverdict")
+    for r in results:
+        print(f"{r.path}\t{'–' if r.score is None else f'{r.score:.6f}'}\t{r.verdict}")
+    n_bad = sum(r.error is not None for r in results)
+    if n_bad:
+        print(f"{n_bad} of {len(results)} files could not be scored (see the errors above)", file=sys.stderr)
+    return 1 if n_bad else 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.baselines import run_baselines
+    from codecfake.evaluate.report import as_json
+    from codecfake.store import FeatureStore
+
+    keys = [k for k in (args.features or "").split(",") if k]
+    table = run_baselines(
+        FeatureStore(args.store), keys or None, array=args.array, artefact_eer=args.artefact_eer
+    )
+    md = table.to_markdown()
+    print(md, end="")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(md)
+        out.with_suffix(".json").write_text(as_json(table.to_dict()) + "\n")
+    artefacts = [r.condition for r in table.rows if r.artefact]
+    if artefacts:
+        print(f"WARNING: HF energy alone separates {', '.join(artefacts)}: corpus artefacts", file=sys.stderr)
+    return 0
