@@ -38,6 +38,7 @@ class TrainConfig:
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
+    extractor: str = ""  # with features=(): pick the sets of this extractor (mel, xlsr, wavlm) when several exist
     array: str = ""  # array in the feature set ("L05", "mel"); "" -> the sets' only common array
     epochs: int = 10
     batch: int = 128  # clips per optimiser step
@@ -57,7 +58,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
     data_mode: str = "auto"  # memory (load the sets into RAM) | stream (shard reader) | auto (by memory_limit_mb)
-    memory_limit_mb: int = 4096  # auto mode loads into memory below this size (fp16 bytes)
+    memory_limit_mb: int = 2048  # auto mode loads into memory below this size (fp16 bytes)
     eval_batch: int = 256  # clips per forward on the dev set
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
 

@@ -1,0 +1,240 @@
+"""Training data from the feature store: which sets, which clips, and batches of them.
+
+Sets are given by key or found by the task's domains (vocoder / codec / both) through the per-clip ``domain`` metadata.
+Clips are the rows with split "train" (training) and "dev" (model selection) whose features are valid (rejected clips
+are skipped). Small sets are loaded into memory once as one float16 tensor (``data_mode`` memory/auto); larger ones are
+read batch by batch through the store's zero-copy shard reader in a background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
+from codecfake.train.config import TrainConfig
+from codecfake.train.rundir import extractor_fields
+
+from codecfake.errors import CodecfakeError
+
+log = logging.getLogger(__name__)
+
+TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder")}
+DEMO_CORPUS = {"codec": "mini-codecfake", "vocoder": "mini-19la"}
+_MATCH_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
+                 "pad_rule", "crop_rule")
+
+
+class TrainDataError(CodecfakeError):
+    """The feature sets for a training run are missing, incomplete or do not fit together."""
+
+
+def _build_hint(domain: str) -> str:
+    if domain == "codec":
+        return "`make features` (DATA=demo builds mini-codecfake) or `make features DATA=codecfake ROOT=…`"
+    if domain == "vocoder":
+        return "`make features` (DATA=demo builds mini-19la) or `make features DATA=asvspoof2019 ROOT=…`"
+    return "`make features DATA=… ROOT=…`"
+
+
+def _strings(values: np.ndarray) -> np.ndarray:
+    """Metadata strings (numpy StringDType, object or fixed width) as an object array of str."""
+    return np.asarray(values).astype(object)
+
+
+def _train_domains(fs: FeatureSet) -> set[str]:
+    meta = fs.meta
+    return set(_strings(meta["domain"])[_strings(meta["split"]) == "train"].tolist())
+
+
+def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
+    """The feature sets to train on: ``config.features`` keys, or one set per domain of ``config.task``."""
+    if config.features:
+        out = []
+        for key in config.features:
+            try:
+                out.append(store.open(key))
+            except FeatureSetNotFound:
+                raise TrainDataError(f"{store.root_str}: no feature set {key!r} (have: {store.keys() or 'none'}); "
+                                     "build it with `make features` (see `make help`) or pick another FEATURES=") from None
+        return out
+    opened = [store.open(k) for k in store.keys()]
+    chosen: list[FeatureSet] = []
+    for domain in TASK_DOMAINS[config.task]:
+        cands = [fs for fs in opened if domain in _train_domains(fs)
+                 and (not config.array or config.array in fs.arrays)
+                 and (not config.extractor or fs.spec.extractor == config.extractor)]
+        if not cands:
+            raise TrainDataError(f"{store.root_str}: no feature set with training clips of domain {domain!r}"
+                                 f"{' and extractor ' + repr(config.extractor) if config.extractor else ''}"
+                                 f" (task {config.task}); build one with {_build_hint(domain)}")
+        demo = [fs for fs in cands if fs.spec.corpus == DEMO_CORPUS.get(domain)]
+        cands = demo or cands
+        if len(cands) > 1:
+            raise TrainDataError(f"{store.root_str}: several feature sets hold domain {domain!r}: "
+                                 f"{[fs.key for fs in cands]}; choose with --features KEY[,KEY] or --extractor NAME")
+        chosen.append(cands[0])
+    return list({fs.key: fs for fs in chosen}.values())
+
+
+def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int, int]]:
+    """The array name to train on and its (T, D); every set must have it complete with the same shape."""
+    names = set.intersection(*(set(fs.arrays) for fs in sets))
+    if not array:
+        if len(names) != 1:
+            raise TrainDataError(f"feature sets {[fs.key for fs in sets]} share arrays {sorted(names) or 'none'}; "
+                                 "choose one with --array NAME (e.g. L05 or mel)")
+        array = next(iter(names))
+    shapes = set()
+    for fs in sets:
+        if array not in fs.arrays:
+            raise TrainDataError(f"feature set {fs.key} has no array {array!r} (has {fs.arrays}); extract it with "
+                                 "`make features LAYERS=…` or choose --array")
+        fs.require_complete(array)
+        shapes.add(fs.frame_shape(array))
+    if len(shapes) != 1:
+        raise TrainDataError(f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {shapes}")
+    base = extractor_fields(sets[0].spec)
+    for fs in sets[1:]:
+        other = extractor_fields(fs.spec)
+        diff = [k for k in _MATCH_FIELDS if base.get(k) != other.get(k)]
+        if diff:
+            raise TrainDataError(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
+                                 "co-training needs the same extractor: re-extract one of them")
+    return array, shapes.pop()
+
+
+@dataclass
+class Split:
+    """The clips of one split across the chosen sets; positions 0..n-1 index these arrays."""
+
+    set_index: np.ndarray  # (n,) which set
+    local: np.ndarray  # (n,) clip index within that set
+    labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof
+    domains: np.ndarray  # (n,) int64 into TrainingData.domains
+    x: torch.Tensor | None = None  # (n, T, D) float16 when loaded into memory
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class TrainingData:
+    sets: list[FeatureSet]
+    array: str
+    frame_shape: tuple[int, int]
+    domains: list[str]  # sorted training-domain names
+    train: Split
+    dev: Split
+    extractor: dict
+
+    def readers(self) -> list:
+        return [fs.reader(self.array) for fs in self.sets]
+
+
+def _split(sets: Sequence[FeatureSet], array: str, name: str, domains: list[str]) -> Split:
+    parts = []
+    for s, fs in enumerate(sets):
+        meta = fs.meta
+        keep = (_strings(meta["split"]) == name) & fs.valid(array)
+        idx = np.flatnonzero(keep)
+        dom = _strings(meta["domain"])[idx]
+        dom_ids = np.array([domains.index(d) if d in domains else -1 for d in dom], dtype=np.int64)
+        parts.append((np.full(len(idx), s), idx, np.asarray(meta["label"])[idx].astype(np.int64), dom_ids))
+    cat = [np.concatenate(p) for p in zip(*parts)]
+    return Split(cat[0].astype(np.int64), cat[1].astype(np.int64), cat[2], cat[3])
+
+
+def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData:
+    """Find the sets, check them, and index their train/dev clips (nothing is loaded yet)."""
+    sets = find_sets(store, config)
+    array, frame_shape = common_array(sets, config.array)
+    domains = sorted(set().union(*(_train_domains(fs) for fs in sets)))
+    needs_two = config.task == "cotrain" or config.needs_domains
+    if needs_two and len(domains) < 2:
+        raise TrainDataError(f"task {config.task} with optimiser {config.opt} needs two training domains, but "
+                             f"{[fs.key for fs in sets]} hold only {domains}; add the other domain's set "
+                             "(--features KEY,KEY; e.g. `make features` builds both demo sets) or use --task/--opt adam")
+    train, dev = _split(sets, array, "train", domains), _split(sets, array, "dev", domains)
+    for split_name, split in (("train", train), ("dev", dev)):
+        if len(split) < 2:
+            raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: {len(split)} valid {split_name} clips in "
+                                 f"array {array}; the corpus needs train and dev splits")
+        if split_name == "train" and len(set(split.labels.tolist())) < 2:
+            raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
+    return TrainingData(list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec))
+
+
+def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
+    """Read every clip of `split` once into one (n, T, D) float16 tensor."""
+    readers = data.readers()
+    out = np.empty((len(split), *data.frame_shape), dtype=np.float16)
+    for s, reader in enumerate(readers):
+        pos = np.flatnonzero(split.set_index == s)
+        order = pos[np.argsort(split.local[pos], kind="stable")]  # ascending offsets: sequential reads
+        for i in range(0, len(order), chunk):
+            sel = order[i:i + chunk]
+            out[sel] = reader.batch(split.local[sel])
+    split.x = torch.from_numpy(out)
+
+
+def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list) -> tuple[torch.Tensor, ...]:
+    """Clips at `positions`: x (B, T, D) float32, labels (B,) int64, domains (B,) int64 (CPU tensors)."""
+    pos = torch.from_numpy(np.asarray(positions, dtype=np.int64))
+    if split.x is not None:
+        x = split.x.index_select(0, pos).float()  # (B, T, D)
+    else:
+        buf = np.empty((len(positions), *data.frame_shape), dtype=np.float16)
+        for s, reader in enumerate(readers):
+            sel = np.flatnonzero(split.set_index[positions] == s)
+            if len(sel):
+                buf[sel] = reader.batch(split.local[positions[sel]])
+        x = torch.from_numpy(buf).float()
+    return x, torch.from_numpy(split.labels[positions]), torch.from_numpy(split.domains[positions])
+
+
+class Prefetcher:
+    """Yields ``fetch`` results for `batches` from a background thread; ``wait_s`` is time spent blocked on it."""
+
+    def __init__(self, data: TrainingData, split: Split, batches: Sequence[np.ndarray], depth: int = 3):
+        self.wait_s = 0.0
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        readers = data.readers() if split.x is None else []
+        self._thread = threading.Thread(target=self._run, args=(data, split, list(batches), readers), daemon=True)
+        self._thread.start()
+
+    def _run(self, data, split, batches, readers) -> None:
+        try:
+            for b in batches:
+                if self._stop.is_set():
+                    return
+                self._queue.put(fetch(data, split, b, readers))
+            self._queue.put(None)
+        except BaseException as err:  # hand the error to the consumer
+            self._queue.put(err)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        while True:
+            t0 = time.perf_counter()
+            item = self._queue.get()
+            self.wait_s += time.perf_counter() - t0
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                self._thread.join(timeout=0.05)
