@@ -1,0 +1,86 @@
+"""Resume: kill -9 a training process mid-epoch, rerun the same command, get the uninterrupted run's weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+SCRIPT = r'''
+import os, sys, time
+import torch
+from torch import nn
+from codecfake.train.config import TrainConfig
+from codecfake.train.loop import train
+
+class Toy(nn.Module):
+    def __init__(self, frame_shape):
+        super().__init__()
+        self.proj, self.bn = nn.Linear(frame_shape[1], 8), nn.BatchNorm1d(8)
+        self.drop, self.head = nn.Dropout(0.3), nn.Linear(8, 2)
+    def forward(self, x):
+        if os.environ.get("SLOW"):
+            time.sleep(0.03)
+        emb = self.drop(torch.relu(self.bn(self.proj(x.mean(dim=1)))))
+        return emb, self.head(emb)
+
+def builder(name, frame_shape):
+    return Toy(frame_shape)
+
+cfg = TrainConfig(backend="toy", task="cotrain", opt=sys.argv[3], epochs=3, batch=8, lr=0.05, seed=3,
+                  save_every_steps=1, threads=1, name="r")
+train(cfg, sys.argv[1], sys.argv[2], builder=builder)
+'''
+
+
+def _run(script: Path, store: Path, runs: Path, opt: str, slow: bool = False) -> subprocess.Popen:
+    env = {**os.environ, "SLOW": "1" if slow else ""}
+    return subprocess.Popen([sys.executable, str(script), str(store), str(runs), opt], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _model_tensors(run: Path) -> dict:
+    return {k: v for k, v in load_file(str(run / "checkpoints" / "last.safetensors")).items() if k.startswith("model.")}
+
+
+def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Path) -> None:
+    store, _ = demo_store
+    script = tmp_path / "train_toy.py"
+    script.write_text(SCRIPT)
+    opt = "csam-pd"
+    ref = _run(script, store, tmp_path / "ref", opt)
+    assert ref.wait(timeout=120) == 0, ref.stdout.read().decode()
+
+    victim = _run(script, store, tmp_path / "runs", opt, slow=True)
+    last = tmp_path / "runs" / "r" / "checkpoints" / "last.json"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if last.is_file():
+            try:
+                if json.loads(last.read_text())["global_step"] >= 11:  # epoch 2, mid-way (8 steps per epoch)
+                    break
+            except (json.JSONDecodeError, KeyError):
+                pass
+        time.sleep(0.02)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    state = json.loads(last.read_text())
+    assert not (tmp_path / "runs" / "r" / "DONE").exists()
+    assert state["epoch"] == 1 and 0 < state["step"] < 8  # really killed mid-epoch
+
+    again = _run(script, store, tmp_path / "runs", opt)
+    assert again.wait(timeout=120) == 0, again.stdout.read().decode()
+    a, b = _model_tensors(tmp_path / "ref" / "r"), _model_tensors(tmp_path / "runs" / "r")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert (a[k] == b[k]).all(), k
+    rows_a = [json.loads(x) for x in (tmp_path / "ref" / "r" / "metrics.jsonl").read_text().splitlines()]
+    rows_b = [json.loads(x) for x in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows_b] == [1, 2, 3]
+    assert [(r["train_loss"], r["dev_loss"]) for r in rows_a] == [(r["train_loss"], r["dev_loss"]) for r in rows_b]
