@@ -64,6 +64,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bars: list[Any] = []
 
     def progress(name: str, n: int):
+        for done in bars:  # one condition at a time: finish the previous bar before the next starts
+            done.close()
         bar = tqdm(total=n, desc=f"scoring {name}", unit="clip", leave=False, file=sys.stderr)
         bars.append(bar)
         return bar.update

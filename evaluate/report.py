@@ -34,6 +34,10 @@ SEED_FREE_IGNORED = frozenset(
 )
 
 
+def _mat(m: Sequence[Sequence[int]] | None) -> str:
+    return "–" if m is None else f"[[{m[0][0]}, {m[0][1]}], [{m[1][0]}, {m[1][1]}]]"
+
+
 def _fmt(v: float) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -113,8 +117,8 @@ def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
         dev_acc = "–" if dev is None else f"{100 * dev['accuracy']:.2f} %"
         lines.append(
             f"| {n} | {c['corpus']} | {c['n_bonafide']} | {c['n_spoof']} | {_fmt(c['eer'])} | {_fmt(c['eer_flipped'])} "
-            f"| {c['eer_threshold']:.4g} | {100 * c['confusion_05']['accuracy']:.2f} % | {c['confusion_05']['matrix']} "
-            f"| {dev_acc} | {'–' if dev is None else dev['matrix']} |"
+            f"| {c['eer_threshold']:.4g} | {100 * c['confusion_05']['accuracy']:.2f} % | {_mat(c['confusion_05']['matrix'])} "
+            f"| {dev_acc} | {_mat(None if dev is None else dev['matrix'])} |"
         )
     thr = report.get("dev_threshold")
     lines += [
