@@ -118,7 +118,7 @@ class Split:
     local: np.ndarray  # (n,) clip index within that set
     labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof
     domains: np.ndarray  # (n,) int64 into TrainingData.domains
-    x: torch.Tensor | None = None  # (n, T, D) float16 when loaded into memory
+    x: np.ndarray | None = None  # (n, T, D) float16 when loaded into memory
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -172,7 +172,7 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
 
 
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
-    """Read every clip of `split` once into one (n, T, D) float16 tensor."""
+    """Read every clip of `split` once into one (n, T, D) float16 array."""
     readers = data.readers()
     out = np.empty((len(split), *data.frame_shape), dtype=np.float16)
     for s, reader in enumerate(readers):
@@ -181,14 +181,14 @@ def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None
         for i in range(0, len(order), chunk):
             sel = order[i:i + chunk]
             out[sel] = reader.batch(split.local[sel])
-    split.x = torch.from_numpy(out)
+    split.x = out
 
 
 def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list) -> tuple[torch.Tensor, ...]:
     """Clips at `positions`: x (B, T, D) float32, labels (B,) int64, domains (B,) int64 (CPU tensors)."""
-    pos = torch.from_numpy(np.asarray(positions, dtype=np.int64))
+    positions = np.asarray(positions, dtype=np.int64)
     if split.x is not None:
-        x = split.x.index_select(0, pos).float()  # (B, T, D)
+        x = torch.from_numpy(split.x[positions]).float()  # (B, T, D); numpy gather beats torch's fp16 index_select
     else:
         buf = np.empty((len(positions), *data.frame_shape), dtype=np.float16)
         for s, reader in enumerate(readers):

@@ -1,0 +1,173 @@
+"""Training-input benchmark: our store path vs one ``.pt`` file per clip through a standard DataLoader (the original
+code's format), same synthetic clips, same AASIST, same run.
+
+Data: N clips × 201 × 1024 float16 (random normal), written once into a feature store (shards of 256, uncompressed)
+and once as ``<i>.pt`` files. Both are read warm (just written, page-cached). Measured for batch 32 on CPU:
+- loader only: clips/s of producing float32 (B, 201, 1024) batches in shuffled order, ours (``train.data.fetch`` over
+  the zero-copy shard reader, and the in-memory mode) vs ``DataLoader(num_workers=0 and 2)`` over the ``.pt`` files;
+- one training epoch of W2V2-AASIST (Adam, weighted CE) over ``--epoch-clips`` clips: seconds and the share of the
+  epoch spent waiting for data. Ours runs through the real ``codecfake.train.loop.train`` (stream mode); the baseline
+  is the same step in a hand-written loop over the DataLoader.
+
+    python bench/train.py [--n 768] [--epoch-clips 256] [--out bench/results/train.json]
+
+Targets (issue 5): loader >= 3x the .pt baseline; data-wait < 5 % of step time with ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.train.backends import build_backend
+from codecfake.train.config import TrainConfig
+from codecfake.train.data import fetch, load_into_memory, load_training_data
+from codecfake.train.loop import train
+from codecfake.train.rundir import read_metrics
+from torch.utils.data import DataLoader, Dataset
+
+T, D, SHARD, BATCH = 201, 1024, 256, 32
+HERE = Path(__file__).resolve().parent
+
+
+class PtClips(Dataset):
+    """The original format: one ``torch.save``d (T, D) tensor per clip."""
+
+    def __init__(self, folder: Path, labels: np.ndarray):
+        self.folder, self.labels = folder, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        x = torch.load(self.folder / f"{i}.pt", weights_only=True).float()  # (T, D)
+        return x, int(self.labels[i])
+
+
+def write_data(work: Path, n: int, n_train: int) -> tuple[FeatureStore, Path, np.ndarray]:
+    rng = np.random.default_rng(0)
+    labels = np.tile([0, 1], n)[:n].astype(np.int64)
+    split = np.array(["train"] * n_train + ["dev"] * (n - n_train))
+    meta = {"utt_id": np.array([f"c{i:06d}" for i in range(n)]), "label": labels, "domain": np.array(["codec"] * n),
+            "condition": split.copy(), "split": split}
+    spec = FeatureSetSpec(corpus="bench-train", manifest_sha256="0" * 64, extractor="xlsr", model_id="synthetic",
+                          weights_sha256="", params={"layer": 5})
+    store = FeatureStore(work / "store")
+    fs = store.create(spec, meta, mode="overwrite", shard_size=SHARD)
+    fs.ensure_array("L05", (T, D))
+    pt = work / "pt"
+    pt.mkdir(parents=True, exist_ok=True)
+    for s in range(fs.n_shards):
+        lo, hi = fs.shard_bounds(s)
+        block = rng.standard_normal((hi - lo, T, D), dtype=np.float32).astype(np.float16)
+        fs.write_shard("L05", s, block)
+        for i in range(lo, hi):
+            torch.save(torch.from_numpy(block[i - lo].copy()), pt / f"{i}.pt")
+    return store, pt, labels
+
+
+def loader_rate(batches, produce) -> float:
+    t0 = time.perf_counter()
+    clips = sum(len(produce(b)) for b in batches)
+    return clips / (time.perf_counter() - t0)
+
+
+def bench_loaders(store: FeatureStore, pt: Path, labels: np.ndarray, n_train: int) -> dict:
+    config = TrainConfig(task="codec", backend="aasist", batch=BATCH, data_mode="stream")
+    data = load_training_data(store, config)
+    readers = data.readers()
+    perm = np.random.default_rng(1).permutation(len(data.train))
+    batches = [perm[i:i + BATCH] for i in range(0, len(perm), BATCH)]
+    out = {"ours_stream_clips_per_s": loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0])}
+    load_into_memory(data, data.train)
+    out["ours_memory_clips_per_s"] = loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0])
+    for workers in (0, 2):
+        dl = DataLoader(PtClips(pt, labels[:n_train]), batch_size=BATCH, shuffle=True, num_workers=workers,
+                        generator=torch.Generator().manual_seed(1))
+        t0 = time.perf_counter()
+        clips = sum(len(x) for x, _ in dl)
+        out[f"baseline_pt_workers{workers}_clips_per_s"] = clips / (time.perf_counter() - t0)
+    return out
+
+
+def baseline_epoch(pt: Path, labels: np.ndarray, n_clips: int) -> dict:
+    torch.manual_seed(0)
+    model = build_backend("aasist", (T, D)).train()
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4, weight_decay=5e-4)
+    weights = torch.tensor([10.0, 1.0])
+    dl = DataLoader(PtClips(pt, labels[:n_clips]), batch_size=BATCH, shuffle=True, num_workers=0)
+    wait = 0.0
+    t_start = time.perf_counter()
+    it = iter(dl)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            x, y = next(it)
+        except StopIteration:
+            break
+        wait += time.perf_counter() - t0
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x)[1], y, weight=weights).backward()
+        opt.step()
+    total = time.perf_counter() - t_start
+    return {"epoch_s": total, "data_wait_share": wait / total, "clips_per_s": n_clips / total}
+
+
+def ours_epoch(store: FeatureStore, runs: Path) -> dict:
+    config = TrainConfig(task="codec", backend="aasist", opt="adam", epochs=1, batch=BATCH, data_mode="stream",
+                         name="bench", eval_batch=64)
+    t0 = time.perf_counter()
+    run = train(config, store, runs, force=True)
+    row = read_metrics(run)[0]
+    return {"epoch_s": row["steps"] * BATCH / row["clips_per_s"], "data_wait_share": row["data_wait_share"],
+            "clips_per_s": row["clips_per_s"], "train_call_s_incl_dev_and_setup": time.perf_counter() - t0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=768, help="clips in the loader benchmark [768]")
+    ap.add_argument("--epoch-clips", type=int, default=256, help="training clips in the epoch benchmark [256]")
+    ap.add_argument("--work", type=Path, default=HERE / "work" / "train")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads, 0 = torch default")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    shutil.rmtree(args.work, ignore_errors=True)
+    # loader benchmark: all N clips are train clips except a small dev tail
+    store, pt, labels = write_data(args.work, args.n + 64, args.n)
+    loaders = bench_loaders(store, pt, labels, args.n)
+    # epoch benchmark: the first epoch_clips clips train, 64 dev
+    store_e, pt_e, labels_e = write_data(args.work / "epoch", args.epoch_clips + 64, args.epoch_clips)
+    base = baseline_epoch(pt_e, labels_e, args.epoch_clips)
+    ours = ours_epoch(store_e, args.work / "runs")
+    best_base = max(loaders["baseline_pt_workers0_clips_per_s"], loaders["baseline_pt_workers2_clips_per_s"])
+    result = {
+        "setup": {"n_clips": args.n, "epoch_clips": args.epoch_clips, "frame_shape": [T, D], "dtype": "float16",
+                  "batch": BATCH, "backend": "aasist", "device": "cpu", "torch_threads": torch.get_num_threads(),
+                  "cpu_count": os.cpu_count(), "cache": "warm (files just written)", "platform": platform.platform()},
+        "loader": loaders,
+        "baseline": {"loader_clips_per_s": best_base, "epoch": base},
+        "ours": {"loader_clips_per_s": loaders["ours_stream_clips_per_s"], "epoch": ours},
+        "ratio_loader_ours_stream_vs_best_pt": loaders["ours_stream_clips_per_s"] / best_base,
+        "ratio_loader_ours_memory_vs_best_pt": loaders["ours_memory_clips_per_s"] / best_base,
+        "ratio_epoch_time_baseline_vs_ours": base["epoch_s"] / ours["epoch_s"],
+        "targets": {"loader_ratio_ge_3": loaders["ours_stream_clips_per_s"] / best_base >= 3.0,
+                    "ours_data_wait_share_lt_0.05": ours["data_wait_share"] < 0.05},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    shutil.rmtree(args.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
