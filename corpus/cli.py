@@ -1,0 +1,117 @@
+"""``codecfake corpus demo|ls|info|synth``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+KINDS = ("codecfake", "asvspoof2019", "itw", "csv", "demo-codec", "demo-vocoder")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes")
+    sub = p.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
+
+    d = sub.add_parser("demo", help="build the offline mini-Codecfake demo corpus (reused when complete)")
+    d.add_argument("--out", type=Path, default=Path("data/mini-codecfake"), help="output folder [data/mini-codecfake]")
+    d.add_argument("--size", choices=("small", "default"), default="default",
+                   help="small: 30+20 reals, < 1 min; default: 420+180 reals, a few minutes [default]")
+    d.add_argument("--seed", type=int, default=688, help="random seed (plan, pauses, dither) [688]")
+    d.add_argument("--real-dir", type=Path, default=None, help="use this folder of your own speech instead of packages")
+    d.add_argument("--cache", type=Path, default=Path("cache"), help="download cache for packages [cache]")
+    d.add_argument("--workers", type=int, default=2, help="worker processes [2]")
+    d.add_argument("--force", action="store_true", help="rebuild even if a corpus with other parameters is there")
+    d.set_defaults(func=_demo)
+
+    for name, helptext in (("ls", "counts by split x label x condition"), ("info", "counts plus speakers, languages,"
+                                                                                  " hash and an audio check")):
+        q = sub.add_parser(name, help=helptext)
+        q.add_argument("kind", choices=KINDS, help="protocol kind")
+        q.add_argument("root", type=Path, help="dataset root (the CSV file for kind csv)")
+        q.add_argument("--no-check-paths", action="store_true", help="do not require every audio file to exist")
+        q.add_argument("--csv", type=Path, default=None, help="also write the manifest as CSV here")
+        q.set_defaults(func=_ls if name == "ls" else _info)
+
+    s = sub.add_parser("synth", help="write a Codecfake-format set: reals + one fake set per --codec")
+    s.add_argument("--real", type=Path, required=True, help="folder of real speech, or a manifest CSV (its bona fide rows)")
+    s.add_argument("--codec", action="append", required=True, metavar="NAME[:k=v,...]",
+                   help="codec spec, repeatable: opus:bitrate=6000, codec2:mode=700, encodec:model_dir=DIR …")
+    s.add_argument("--out", type=Path, required=True, help="output folder (Codecfake layout, test sets C1..)")
+    s.add_argument("--rate", type=int, default=8000, help="internal chain rate in Hz [8000]; 16000 for wideband codecs")
+    s.add_argument("--lowpass", type=float, default=None, help="shared low-pass in Hz [0.425 x rate]")
+    s.add_argument("--seed", type=int, default=688)
+    s.set_defaults(func=_synth)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from codecfake.corpus.demo import build_demo
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    bar = tqdm(total=0, unit="utt", desc="demo corpus", disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
+               workers=args.workers, force=args.force, progress=progress)
+    bar.close()
+    log.info("demo corpus ready in %s (%.1f s): codecfake corpus ls demo-codec %s", args.out,
+             time.perf_counter() - t0, args.out)
+    return 0
+
+
+def _load(args: argparse.Namespace):
+    from codecfake.corpus import load_manifest
+
+    m = load_manifest(args.kind, args.root, check_paths=not args.no_check_paths)
+    if args.csv:
+        m.to_csv(args.csv)
+    return m
+
+
+def _counts_table(m) -> str:
+    lines = [f"{'split':<6} {'label':<9} {'condition':<10} {'n':>7}"]
+    lines += [f"{s:<6} {lab:<9} {c:<10} {n:>7}" for s, lab, c, n in m.counts()]
+    lines.append(f"{'total':<27} {len(m):>7}")
+    return "\n".join(lines)
+
+
+def _ls(args: argparse.Namespace) -> int:
+    m = _load(args)
+    print(f"{m.name}: {len(m)} rows, root {m.root}")
+    print(_counts_table(m))
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from codecfake.corpus import load_clips
+
+    m = _load(args)
+    print(f"{m.name}: {len(m)} rows, root {m.root}, sha256 {m.content_hash()}")
+    print(_counts_table(m))
+    for field in ("domain", "language", "speaker", "method"):
+        c = Counter(getattr(r, field) for r in m)
+        top = ", ".join(f"{k or '-'}:{v}" for k, v in c.most_common(12))
+        print(f"{field}s ({len(c)}): {top}{' …' if len(c) > 12 else ''}")
+    sample = [m.rows[i] for i in range(0, len(m), max(1, len(m) // 20))][:20]
+    rep = load_clips(sample, m.root)
+    print(f"audio check on {len(sample)} rows: {rep.summary()}")
+    for r in rep.rejects:
+        print(f"  rejected {r.utt_id}: {r.reason}")
+    return 0 if not rep.rejects else 1
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from codecfake.corpus.synth import synth
+
+    out = synth(args.real, args.codec, args.out, rate_hz=args.rate, lowpass_hz=args.lowpass, seed=args.seed)
+    print(f"wrote {out}: read it with `codecfake corpus ls codecfake {out}`")
+    return 0
