@@ -5,5 +5,6 @@ Public API: ``build_extractor`` (mel / xlsr / wavlm), ``extract_manifest`` (batc
 
 from codecfake.extract.errors import ExtractError, MissingCheckpoint, UnknownExtractor
 from codecfake.extract.extractors import EXTRACTORS, Extractor, build_extractor
+from codecfake.extract.pipeline import extract_manifest
 
-__all__ = ["EXTRACTORS", "ExtractError", "Extractor", "MissingCheckpoint", "UnknownExtractor", "build_extractor"]
+__all__ = ["EXTRACTORS", "ExtractError", "Extractor", "MissingCheckpoint", "UnknownExtractor", "build_extractor", "extract_manifest"]

@@ -50,15 +50,20 @@ def parse_layers(text: str) -> tuple[int, ...]:
 
 
 def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
-    """Build the demo corpus with `codecfake corpus demo` when it is missing."""
-    if all((demo_dir / part).is_dir() for part in ("codec", "vocoder")):
+    """Build the demo corpus with `codecfake corpus demo` (as `make demo-data` does) unless it is complete."""
+    from codecfake.corpus.demo import MARKER
+
+    if (demo_dir / MARKER).is_file():  # written last by the builder: a half-built corpus is rebuilt, not extracted
         return
-    log.info("demo corpus %s missing: building it (codecfake corpus demo --out %s --size %s)", demo_dir, demo_dir,
-             size)
+    log.info("demo corpus %s missing or incomplete: building it (codecfake corpus demo --out %s --size %s)",
+             demo_dir, demo_dir, size)
     from codecfake.cli import build_parser
 
-    args = build_parser().parse_args(["corpus", "demo", "--out", str(demo_dir), "--size", size])
-    rc = int(args.func(args) or 0)
+    try:
+        args = build_parser().parse_args(["corpus", "demo", "--out", str(demo_dir), "--size", size])
+        rc = int(args.func(args) or 0)
+    except SystemExit as err:  # argparse: the corpus stage lacks the subcommand
+        rc = int(err.code or 2)
     if rc != 0:
         raise ExtractError(f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why")
 

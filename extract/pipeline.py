@@ -62,11 +62,17 @@ def plan_jobs(manifest, fs: FeatureSet, array_names: list[str]) -> list[ShardJob
     return jobs
 
 
+def _provenance(extractor: Extractor) -> dict[str, Any]:
+    if hasattr(extractor, "provenance"):
+        return extractor.provenance()
+    return {"extractor": extractor.name, **extractor.spec_fields()}
+
+
 def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
     fs = store.create(
         feature_set_spec(manifest, extractor), manifest_meta(manifest), mode=mode, shard_size=shard_size,
-        extra={"extractor": extractor.provenance()}, nonfinite="reject",
+        extra={"extractor": _provenance(extractor)}, nonfinite="reject",
     )
     for name, frame_shape in extractor.arrays().items():
         fs.ensure_array(name, frame_shape, attributes={"extractor": extractor.name})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from codecfake.corpus.demo import MARKER
 from codecfake.corpus.testing import make_tiny_corpus
 from codecfake.extract.cli import parse_layers
 from codecfake.extract.errors import ExtractError
@@ -24,6 +25,7 @@ def test_parse_layers():
 def test_makefile_arguments_end_to_end(tmp_path, caplog):
     demo = tmp_path / "demo"
     make_tiny_corpus(demo)
+    (demo / MARKER).write_text('{"params": {}}')  # a complete corpus: features must not rebuild it
     store = tmp_path / "features"
     argv = ["features", "--data", "demo", "--model", "mel", "--layers", "5", "--store", str(store), "--device",
             "auto", "--demo-dir", str(demo), "--size", "small", "--num-workers", "0"]
