@@ -6,12 +6,15 @@ split, so no recording straddles train and test. Deterministic for a seed.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 from codecfake.corpus.sources import SourceClip
+
+log = logging.getLogger(__name__)
 
 SIZES: dict[str, tuple[int, int]] = {"small": (30, 20), "default": (420, 180)}  # (codec reals, vocoder reals)
 
@@ -105,4 +108,7 @@ def plan(clips: list[SourceClip], size: str | tuple[int, int], seed: int,
     utts = group_clips(clips, target_s, rng)
     codec, rest = pick(utts, n_codec, rng)
     voc, _ = pick(rest, n_voc, rng)
+    if len(codec) < n_codec or len(voc) < n_voc:
+        log.warning("only %d+%d utterances available of the %d+%d asked for (codec+vocoder): the corpus is smaller",
+                    len(codec), len(voc), n_codec, n_voc)
     return assign_splits(codec, rng), assign_splits(voc, rng)
