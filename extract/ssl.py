@@ -69,7 +69,8 @@ class SSLExtractor:
         self.layers = tuple(sorted(set(int(k) for k in layers)))
         if not self.layers or self.layers[0] < 0 or self.layers[-1] > n_layers:
             raise UnknownExtractor(
-                f"layers {list(layers)} outside hidden_states 0..{n_layers} of {self.info.folder}; pass e.g. --layers 5"
+                f"layers {list(layers)} outside hidden_states 0..{n_layers} of {self.info.folder} "
+                f"({n_layers} transformer layers); pass --layers with indices in 0..{n_layers}"
             )
         deepest = self.layers[-1]
         model.encoder.layers = model.encoder.layers[: max(deepest, 1)]  # layers after the deepest are never run
