@@ -121,6 +121,7 @@ def parse_asvspoof2019(root: Path, *, corpus: str = "asvspoof2019la", domain: st
                        splits: tuple[str, ...] = ("train", "dev", "test")) -> Manifest:
     """ASVspoof 2019 LA CM protocols for ``splits`` (eval → split "test"); condition = attack id or "bonafide"."""
     root = Path(root)
+    languages = _read_speakers(root)  # the demo writes speakers.tsv; the real LA is all English
     rows: list[ManifestRow] = []
     for split in splits:
         part, ext = _LA_PARTS[split]
@@ -138,7 +139,8 @@ def parse_asvspoof2019(root: Path, *, corpus: str = "asvspoof2019la", domain: st
             attack_id = "bonafide" if label == "bonafide" else attack
             rows.append(ManifestRow(
                 utt_id=fname, path=str(audio_dir / f"{fname}.flac"), label=label, corpus=corpus, split=split,
-                domain=domain, condition=attack_id, speaker=speaker, language="en", method=attack_id,
+                domain=domain, condition=attack_id, speaker=speaker, language=languages.get(speaker, "en"),
+                method=attack_id,
             ))
     return Manifest(rows, root, corpus)
 
