@@ -97,3 +97,10 @@ def test_missing_weights_fail_at_once_naming_folder(tmp_path):
         build_extractor("wavlm", model_dir=folder)
     with pytest.raises(MissingCheckpoint, match="none was given"):
         build_extractor("xlsr")
+
+
+def test_layer_outside_checkpoint_is_refused(tiny_xlsr):
+    from codecfake.extract.errors import UnknownExtractor
+
+    with pytest.raises(UnknownExtractor, match=r"outside hidden_states 0..3 .*indices in 0..3"):
+        build_extractor("xlsr", model_dir=tiny_xlsr, layers=(5,))
