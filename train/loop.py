@@ -115,7 +115,8 @@ class Trainer:
         return weighted_ce(model(x)[1], y, self.class_weights)
 
     def step(self, x: torch.Tensor, y: torch.Tensor, dom: torch.Tensor) -> float:
-        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        x = x.to(self.device, non_blocking=True).float()  # (B, T, D) float16 -> float32 on the device
+        y = y.to(self.device, non_blocking=True)
         if self.config.opt == "csam-pd":
             present = sorted(set(dom.tolist()))
             subs = [(x[dom == d], y[dom == d]) for d in present]

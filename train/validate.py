@@ -21,7 +21,7 @@ def evaluate_dev(model: torch.nn.Module, data: TrainingData, class_weights: torc
     feeder = Prefetcher(data, data.dev, batches)
     try:
         for x, y, _ in feeder:
-            logits = model(x.to(device))[1].float()  # (B, 2)
+            logits = model(x.to(device).float())[1].float()  # (B, T, D) fp16 -> fp32 on the device; (B, 2)
             a, b = weighted_ce_sums(logits, y.to(device), class_weights)
             num, den = num + a, den + b
             scores.append(torch.softmax(logits, dim=1)[:, 0].cpu().numpy())  # P(bona fide)
