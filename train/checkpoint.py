@@ -2,8 +2,10 @@
 
 Nothing is pickled, so loading a checkpoint never executes code. Tensors are namespaced: ``model.<state key>``,
 ``optim.<param index>.<state name>``, ``rng.torch``, ``rng.cuda.<i>``, ``rng.numpy``. Both files carry the same random
-``checkpoint_id``; a pair whose ids differ (a crash between the two renames) is refused. Writes are atomic
-(temp file + ``os.replace``), tensors first, JSON last, so the JSON's presence marks a complete checkpoint.
+``checkpoint_id``. Writes are atomic (temp file + ``os.replace``): the previous tensors are kept as
+``<stem>.prev.safetensors`` (a hard link), then the new tensors replace ``<stem>.safetensors``, then the JSON is
+replaced. A crash at any point leaves the JSON with a matching tensor file (the current or the previous one); a pair
+with no match is refused.
 """
 
 from __future__ import annotations
@@ -53,7 +55,13 @@ def save_checkpoint(stem: str | Path, tensors: dict[str, torch.Tensor], state: d
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     tmp = stem.with_name(f".{stem.name}.{os.getpid()}.safetensors.tmp")
     save_file(flat, str(tmp), metadata={"checkpoint_id": ckpt_id, "format": str(FORMAT_VERSION)})
-    os.replace(tmp, stem.with_suffix(".safetensors"))
+    current = stem.with_suffix(".safetensors")
+    if current.is_file():  # keep the tensors the current JSON points at until the new JSON is in place
+        link = stem.with_name(f".{stem.name}.{os.getpid()}.prev.tmp")
+        link.unlink(missing_ok=True)
+        os.link(current, link)
+        os.replace(link, stem.with_name(f"{stem.name}.prev.safetensors"))
+    os.replace(tmp, current)
     _atomic_json(stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION})
 
 
@@ -66,16 +74,15 @@ def load_checkpoint(stem: str | Path, device: str | torch.device = "cpu") -> tup
                               f"{[p.name for p in (js, st) if p.is_file()] or 'neither'}; rerun `codecfake train`")
     with open(js) as fh:
         state = json.load(fh)
-    tensors: dict[str, torch.Tensor] = {}
-    with safe_open(str(st), framework="pt", device=str(device)) as fh:
-        meta = fh.metadata() or {}
-        for key in fh.keys():
-            tensors[key] = fh.get_tensor(key)
-    if meta.get("checkpoint_id") != state.get("checkpoint_id"):
-        raise CheckpointError(f"checkpoint {stem}: {st.name} and {js.name} come from different saves "
-                              f"(ids {meta.get('checkpoint_id')} vs {state.get('checkpoint_id')}); "
-                              "rerun with --force to start the run again")
-    return tensors, state
+    prev = stem.with_name(f"{stem.name}.prev.safetensors")
+    for candidate in (st, prev):
+        if not candidate.is_file():
+            continue
+        with safe_open(str(candidate), framework="pt", device=str(device)) as fh:
+            if (fh.metadata() or {}).get("checkpoint_id") == state.get("checkpoint_id"):
+                return {key: fh.get_tensor(key) for key in fh.keys()}, state
+    raise CheckpointError(f"checkpoint {stem}: no tensor file matches {js.name} (checkpoint_id "
+                          f"{state.get('checkpoint_id')}); rerun with --force to start the run again")
 
 
 # ---- model ----

@@ -63,5 +63,15 @@ def test_torn_checkpoint_pair_is_refused(tmp_path: Path) -> None:
     save_checkpoint(tmp_path / "a", {"x": torch.ones(2)}, {"epoch": 1})
     save_checkpoint(tmp_path / "b", {"x": torch.zeros(2)}, {"epoch": 2})
     (tmp_path / "b.json").replace(tmp_path / "a.json")
-    with pytest.raises(CheckpointError, match="different saves"):
+    with pytest.raises(CheckpointError, match="no tensor file matches"):
         load_checkpoint(tmp_path / "a")
+
+
+def test_crash_between_tensor_and_json_replace_keeps_the_previous_pair(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "last", {"x": torch.ones(2)}, {"epoch": 1})
+    old_json = (tmp_path / "last.json").read_text()
+    save_checkpoint(tmp_path / "last", {"x": torch.full((2,), 2.0)}, {"epoch": 2})
+    assert load_checkpoint(tmp_path / "last")[1]["epoch"] == 2
+    (tmp_path / "last.json").write_text(old_json)  # as if killed after the tensors, before the JSON
+    tensors, state = load_checkpoint(tmp_path / "last")
+    assert state["epoch"] == 1 and torch.equal(tensors["x"], torch.ones(2))
