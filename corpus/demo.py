@@ -106,7 +106,8 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
         jobs_v.append((u, _vocoder_attacks(k, u.split, avail), cfg, seed * 100003 + 50000 + i))
     total, done = len(jobs_c) + len(jobs_v), 0
     codec_w, voc_w = _CodecWriter(out / "codec"), _LAWriter(out / "vocoder")
-    ctx = mp.get_context("fork") if workers > 1 else None
+    # forkserver: no fork() of a possibly multi-threaded parent (torch, BLAS); workers import only the corpus modules
+    ctx = mp.get_context("forkserver") if workers > 1 else None
     pool = ctx.Pool(workers) if ctx else None
     try:
         mapper = pool.imap if pool else map
