@@ -11,7 +11,10 @@ and once as ``<i>.pt`` files. Both are read warm (just written, page-cached). Me
   epoch spent waiting for data. Ours runs through the real ``codecfake.train.loop.train`` (stream mode); the baseline
   is the same step in a hand-written loop over the DataLoader.
 
-    python bench/train.py [--n 768] [--epoch-clips 256] [--out bench/results/train.json]
+    python bench/train.py [--n 768] [--epoch-clips 256] [--rounds 3] [--out bench/results/train.json]
+
+The machine may be shared: loader numbers are the best of ``--rounds`` interleaved passes; the epoch times are one
+run each (baseline first), so their ratio mostly reflects load changes — the model compute is identical.
 
 Targets (issue 5): loader >= 3x the .pt baseline; data-wait < 5 % of step time with ours.
 """
@@ -82,24 +85,42 @@ def loader_rate(batches, produce) -> float:
     return clips / (time.perf_counter() - t0)
 
 
-def bench_loaders(store: FeatureStore, pt: Path, labels: np.ndarray, n_train: int) -> dict:
+def bench_loaders(store: FeatureStore, pt: Path, labels: np.ndarray, n_train: int, rounds: int) -> dict:
+    """Best of `rounds` interleaved passes per loader (the machine is shared: the best pass is the least disturbed)."""
     config = TrainConfig(task="codec", backend="aasist", batch=BATCH, data_mode="stream")
     data = load_training_data(store, config)
     readers = data.readers()
     perm = np.random.default_rng(1).permutation(len(data.train))
     batches = [perm[i:i + BATCH] for i in range(0, len(perm), BATCH)]
-    out = {"ours_stream_clips_per_s": loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0]),
-           "ours_stream_incl_fp32_cast_clips_per_s":
-               loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0].float())}
-    load_into_memory(data, data.train)
-    out["ours_memory_clips_per_s"] = loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0])
-    for workers in (0, 2):
-        dl = DataLoader(PtClips(pt, labels[:n_train]), batch_size=BATCH, shuffle=True, num_workers=workers,
-                        generator=torch.Generator().manual_seed(1))
-        t0 = time.perf_counter()
-        clips = sum(len(x) for x, _ in dl)
-        out[f"baseline_pt_workers{workers}_clips_per_s"] = clips / (time.perf_counter() - t0)
+    memory = load_training_data(store, config)
+    load_into_memory(memory, memory.train)
+
+    def pt_loader(workers: int):
+        def run(_):
+            dl = DataLoader(PtClips(pt, labels[:n_train]), batch_size=BATCH, shuffle=True, num_workers=workers,
+                            generator=torch.Generator().manual_seed(1))
+            return sum(len(x) for x, _ in dl)
+        return run
+
+    cases = {
+        "ours_stream_clips_per_s": lambda: loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0]),
+        "ours_stream_incl_fp32_cast_clips_per_s":
+            lambda: loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0].float()),
+        "ours_memory_clips_per_s": lambda: loader_rate(batches, lambda b: fetch(memory, memory.train, b, [])[0]),
+        "baseline_pt_workers0_clips_per_s": lambda: _timed(pt_loader(0)),
+        "baseline_pt_workers2_clips_per_s": lambda: _timed(pt_loader(2)),
+    }
+    out: dict[str, float] = {k: 0.0 for k in cases}
+    for _ in range(rounds):
+        for key, case in cases.items():
+            out[key] = max(out[key], case())
     return out
+
+
+def _timed(run) -> float:
+    t0 = time.perf_counter()
+    clips = run(None)
+    return clips / (time.perf_counter() - t0)
 
 
 def baseline_epoch(pt: Path, labels: np.ndarray, n_clips: int) -> dict:
@@ -142,13 +163,14 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "work" / "train")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
     ap.add_argument("--threads", type=int, default=0, help="torch threads, 0 = torch default")
+    ap.add_argument("--rounds", type=int, default=3, help="loader passes per case; the best counts [3]")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     shutil.rmtree(args.work, ignore_errors=True)
     # loader benchmark: all N clips are train clips except a small dev tail
     store, pt, labels = write_data(args.work, args.n + 64, args.n)
-    loaders = bench_loaders(store, pt, labels, args.n)
+    loaders = bench_loaders(store, pt, labels, args.n, args.rounds)
     # epoch benchmark: the first epoch_clips clips train, 64 dev
     store_e, pt_e, labels_e = write_data(args.work / "epoch", args.epoch_clips + 64, args.epoch_clips)
     base = baseline_epoch(pt_e, labels_e, args.epoch_clips)
@@ -156,7 +178,7 @@ def main() -> None:
     best_base = max(loaders["baseline_pt_workers0_clips_per_s"], loaders["baseline_pt_workers2_clips_per_s"])
     result = {
         "setup": {"n_clips": args.n, "epoch_clips": args.epoch_clips, "frame_shape": [T, D], "dtype": "float16",
-                  "batch": BATCH, "backend": "aasist", "device": "cpu", "torch_threads": torch.get_num_threads(),
+                  "batch": BATCH, "backend": "aasist", "device": "cpu", "loader_rounds_best_of": args.rounds, "torch_threads": torch.get_num_threads(),
                   "cpu_count": os.cpu_count(), "cache": "warm (files just written)", "platform": platform.platform()},
         "loader": loaders,
         "baseline": {"loader_clips_per_s": best_base, "epoch": base},
