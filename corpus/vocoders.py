@@ -21,14 +21,24 @@ from scipy.signal import istft, stft
 log = logging.getLogger(__name__)
 
 
+_WORLD_WARM: list[bool] = []
+
+
 def world_resynth(x: np.ndarray, rate_hz: int) -> np.ndarray:
-    """WORLD analysis (DIO + StoneMask, CheapTrick, D4C) and synthesis: (n,) → (n,)."""
+    """WORLD analysis (DIO + StoneMask, CheapTrick, D4C) and synthesis: (n,) → (n,).
+
+    libworld's noise generator starts in a different state on a process's first call only (measured: call 1 differs,
+    calls 2, 3, … agree), so each process makes one throwaway call first: the output then depends on the input alone.
+    """
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pyworld imports the deprecated pkg_resources
         import pyworld
 
+    if not _WORLD_WARM:
+        _WORLD_WARM.append(True)
+        world_resynth(np.random.default_rng(0).standard_normal(rate_hz // 2).astype(np.float32) * 0.1, rate_hz)
     xd = x.astype(np.float64)
     f0, t = pyworld.dio(xd, rate_hz, frame_period=5.0)
     f0 = pyworld.stonemask(xd, f0, t, rate_hz)

@@ -80,7 +80,7 @@ def test_same_seed_gives_identical_files(real_dir: Path, tmp_path: Path, monkeyp
     import hashlib
 
     monkeypatch.setitem(SIZES, "tiny", (3, 2))
-    monkeypatch.setattr("codecfake.corpus.demo.available_attacks", lambda: {"A01": "WORLD"})
+    monkeypatch.setattr("codecfake.corpus.demo.available_attacks", lambda: {"A02": "Griffin-Lim"})
 
     def digest(root: Path) -> dict[str, str]:
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
