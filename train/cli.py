@@ -28,7 +28,7 @@ HELP = {
     "class_weights": "cross-entropy weights bona fide,spoof [10,1]",
     "rho": "SAM radius [0.05]", "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
     "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks [true]",
-    "domain_ratio": "csam/csam-pd batch shares per domain in name order, e.g. 0.5,0.5 [by domain size]",
+    "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB of float16) [2048]",

@@ -62,12 +62,17 @@ def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | Non
 
 
 class StratifiedBatches:
-    """Batches with exact per-domain counts; `domains` is the domain id (0..K-1) of each position."""
+    """Batches with exact per-domain counts; `domains` is the domain id (0..K-1) of each position.
+
+    `ratio`: one share per domain (normalised), or with two domains a single value in (0, 1), the first domain's share
+    (domains are numbered in sorted name order, so with codec + vocoder it is codec's share)."""
 
     def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None):
         domains = np.asarray(domains, dtype=np.int64)
         self.n_domains = int(domains.max()) + 1 if domains.size else 0
         self.pools = [np.flatnonzero(domains == d) for d in range(self.n_domains)]
+        if ratio and len(ratio) == 1 and self.n_domains == 2 and 0.0 < ratio[0] < 1.0:
+            ratio = [ratio[0], 1.0 - ratio[0]]  # one value with two domains: the first (sorted name) domain's share
         if ratio and len(ratio) != self.n_domains:
             raise ValueError(f"domain_ratio has {len(ratio)} values but the training sets hold {self.n_domains} "
                              "domains (in sorted name order)")

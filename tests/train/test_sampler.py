@@ -54,3 +54,11 @@ def test_random_batches_cover_each_clip_once() -> None:
     assert sorted(np.concatenate(batches).tolist()) == list(range(102))
     s2 = RandomBatches(21, 10, seed=1)  # a last batch of one clip is dropped (batch norm)
     assert [len(b) for b in s2.epoch(0)] == [10, 10]
+
+
+def test_single_ratio_value_is_the_first_domains_share() -> None:
+    domains = np.repeat([0, 1], [90, 10])
+    assert StratifiedBatches(domains, 32, 0, [0.5]).counts == [16, 16]
+    assert StratifiedBatches(domains, 32, 0, [0.75]).counts == [24, 8]
+    with pytest.raises(ValueError, match="domain_ratio has 3 values"):
+        StratifiedBatches(domains, 32, 0, [0.2, 0.3, 0.5])
