@@ -104,7 +104,8 @@ class Trainer:
         self.sam = sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout) \
             if c.sam_family else None
         ratio = list(c.domain_ratio) or None
-        self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio) if c.needs_domains \
+        min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
+        self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count) if c.needs_domains \
             else RandomBatches(len(data.train), c.batch, c.seed)
         self.class_weights = class_weight_tensor(c.class_weights, device)
         self.state = RunState()

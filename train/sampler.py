@@ -39,9 +39,10 @@ class RandomBatches:
         return [perm[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
 
 
-def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None) -> list[int]:
+def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None,
+                  min_count: int = 1) -> list[int]:
     """Clips per batch for each domain: ``ratio`` (default: proportional to `sizes`) times `batch`, rounded by
-    largest remainder so they sum to `batch`; a domain with a positive share gets at least one clip."""
+    largest remainder so they sum to `batch`; a domain with a positive share gets at least `min_count` clips."""
     sizes = [int(s) for s in sizes]
     shares = np.asarray(ratio if ratio else sizes, dtype=np.float64)
     if len(shares) != len(sizes):
@@ -55,9 +56,12 @@ def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | Non
     for d in order[: batch - counts.sum()]:
         counts[d] += 1
     for d in range(len(sizes)):  # every positive-share domain in every batch
-        if shares[d] > 0 and counts[d] == 0:
-            counts[int(np.argmax(counts))] -= 1
-            counts[d] = 1
+        while shares[d] > 0 and counts[d] < min_count:
+            donor = int(np.argmax(counts))
+            if counts[donor] <= min_count:
+                raise ValueError(f"batch {batch} cannot give each of {len(sizes)} domains {min_count} clips")
+            counts[donor] -= 1
+            counts[d] += 1
     return [int(c) for c in counts]
 
 
@@ -65,9 +69,11 @@ class StratifiedBatches:
     """Batches with exact per-domain counts; `domains` is the domain id (0..K-1) of each position.
 
     `ratio`: one share per domain (normalised), or with two domains a single value in (0, 1), the first domain's share
-    (domains are numbered in sorted name order, so with codec + vocoder it is codec's share)."""
+    (domains are numbered in sorted name order, so with codec + vocoder it is codec's share). `min_count`: at least
+    this many clips per domain and batch (csam-pd uses 2: each domain's sub-batch goes through batch norm alone)."""
 
-    def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None):
+    def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None,
+                 min_count: int = 1):
         domains = np.asarray(domains, dtype=np.int64)
         self.n_domains = int(domains.max()) + 1 if domains.size else 0
         self.pools = [np.flatnonzero(domains == d) for d in range(self.n_domains)]
@@ -76,7 +82,7 @@ class StratifiedBatches:
         if ratio and len(ratio) != self.n_domains:
             raise ValueError(f"domain_ratio has {len(ratio)} values but the training sets hold {self.n_domains} "
                              "domains (in sorted name order)")
-        self.counts = domain_counts([len(p) for p in self.pools], batch, ratio)
+        self.counts = domain_counts([len(p) for p in self.pools], batch, ratio, min_count)
         self.batch, self.seed = int(batch), int(seed)
 
     def __len__(self) -> int:

@@ -36,6 +36,7 @@ def test_domain_counts_examples() -> None:
     assert domain_counts([740747, 25380], 128) == [124, 4]  # proportional, exact sum (official: 123 + 4 = 127)
     assert domain_counts([900, 100], 128, [0.5, 0.5]) == [64, 64]
     assert domain_counts([1000, 1], 16) == [15, 1]  # a tiny domain still appears in every batch
+    assert domain_counts([1000, 1], 16, min_count=2) == [14, 2]  # csam-pd: sub-batches of >= 2 for batch norm
     with pytest.raises(ValueError, match="3 values for 2 domains"):
         domain_counts([5, 5], 8, [1, 1, 1])
 
