@@ -4,7 +4,7 @@ Nothing is pickled, so loading a checkpoint never executes code. Tensors are nam
 ``optim.<param index>.<state name>``, ``rng.torch``, ``rng.cuda.<i>``, ``rng.numpy``. Both files carry the same random
 ``checkpoint_id``. Writes are atomic (temp file + ``os.replace``): the previous tensors are kept as
 ``<stem>.prev.safetensors`` (a hard link), then the new tensors replace ``<stem>.safetensors``, then the JSON is
-replaced. A crash at any point leaves the JSON with a matching tensor file (the current or the previous one); a pair
+replaced, then the previous tensors are dropped. A crash at any point leaves the JSON with a matching tensor file (the current or the previous one); a pair
 with no match is refused.
 """
 
@@ -63,6 +63,7 @@ def save_checkpoint(stem: str | Path, tensors: dict[str, torch.Tensor], state: d
         os.replace(link, stem.with_name(f"{stem.name}.prev.safetensors"))
     os.replace(tmp, current)
     _atomic_json(stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION})
+    stem.with_name(f"{stem.name}.prev.safetensors").unlink(missing_ok=True)  # the new pair is complete
 
 
 def load_checkpoint(stem: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:

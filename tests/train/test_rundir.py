@@ -70,8 +70,12 @@ def test_torn_checkpoint_pair_is_refused(tmp_path: Path) -> None:
 def test_crash_between_tensor_and_json_replace_keeps_the_previous_pair(tmp_path: Path) -> None:
     save_checkpoint(tmp_path / "last", {"x": torch.ones(2)}, {"epoch": 1})
     old_json = (tmp_path / "last.json").read_text()
+    old_tensors = (tmp_path / "last.safetensors").read_bytes()
     save_checkpoint(tmp_path / "last", {"x": torch.full((2,), 2.0)}, {"epoch": 2})
     assert load_checkpoint(tmp_path / "last")[1]["epoch"] == 2
-    (tmp_path / "last.json").write_text(old_json)  # as if killed after the tensors, before the JSON
+    assert not (tmp_path / "last.prev.safetensors").exists()  # dropped once the new pair is complete
+    # as if killed after the new tensors replaced the old ones but before the JSON: old JSON, .prev = old tensors
+    (tmp_path / "last.prev.safetensors").write_bytes(old_tensors)
+    (tmp_path / "last.json").write_text(old_json)
     tensors, state = load_checkpoint(tmp_path / "last")
     assert state["epoch"] == 1 and torch.equal(tensors["x"], torch.ones(2))
