@@ -49,7 +49,8 @@ def build_run_extractor(
     params = dict(spec.get("params") or {})
     n_samples = int(spec.get("n_samples", 64600))
     if name == "mel":
-        ext = build_extractor("mel", device=device, log=bool(params.get("log", True)), n_samples=n_samples)
+        ext = build_extractor("mel", device=device, log=bool(params.get("log", True)),
+                              hop_samples=int(params.get("hop_samples", 128)), n_samples=n_samples)
     else:
         m = re.fullmatch(r"L(\d+)", run.array)
         if m is None:

@@ -39,16 +39,16 @@ def build_extractor(
     device: str | torch.device = "cpu",
     **params: Any,
 ) -> Extractor:
-    """Build "mel" (params: ``log``) or "xlsr" / "wavlm" (from the local folder ``model_dir``, ``layers``)."""
+    """Build "mel" (params: ``log``, ``hop_samples``) or "xlsr" / "wavlm" (local folder ``model_dir``, ``layers``)."""
     dev = resolve_device(device)
     if name == "mel":
         from codecfake.extract.mel import MelConfig, MelExtractor
 
-        unknown = set(params) - {"log", "n_samples"}
+        unknown = set(params) - {"log", "hop_samples", "n_samples"}
         if unknown:
-            raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: log")
-        return MelExtractor(MelConfig(log=bool(params.get("log", True))), device=dev,
-                            n_samples=int(params.get("n_samples", 64600)))
+            raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: log, hop_samples")
+        config = MelConfig(log=bool(params.get("log", True)), hop_samples=int(params.get("hop_samples", 128)))
+        return MelExtractor(config, device=dev, n_samples=int(params.get("n_samples", 64600)))
     if name in ("xlsr", "wavlm"):
         from codecfake.extract.ssl import SSLExtractor
 
