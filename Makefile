@@ -51,7 +51,7 @@ help: ## this list
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [csam];  TASK=vocoder|codec|cotrain [cotrain]"
-	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the demo sets for TASK)"
+	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
@@ -99,7 +99,7 @@ features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_D
 
 train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
-	  $(call opt,--features,$(FEATURES)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
+	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force)
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME)

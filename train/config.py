@@ -8,6 +8,7 @@ Resolution order (later wins): dataclass defaults (the paper's settings) < ``con
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import tomllib
 import types
 import typing
@@ -21,8 +22,8 @@ from codecfake.errors import CodecfakeError
 TASKS = ("vocoder", "codec", "cotrain")
 OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
 DATA_MODES = ("auto", "memory", "stream")
-# Where the presets live: the repository's configs/ folder (the package is installed editable from the checkout).
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+# Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
+CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
 
 
 class ConfigError(CodecfakeError):

@@ -1,0 +1,111 @@
+"""Run the demo: each stage through the CLI handler a user would type, timing every stage, reusing finished work."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codecfake.demo.matrix import RunSpec, demo_matrix
+from codecfake.errors import CodecfakeError
+
+log = logging.getLogger(__name__)
+
+
+class DemoError(CodecfakeError):
+    """A demo stage failed; the message names the stage and the command that reproduces it."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    store: Path
+    runs: Path
+    demo_dir: Path
+    size: str = "default"
+    full: bool = False
+    seeds: int = 1
+    epochs: int = 6
+    batch: int = 32
+    device: str = "auto"
+    out: Path = Path("docs/demo-results.md")
+
+
+@dataclass
+class StageLog:
+    """Wall time and the exact command of every stage, for the results file."""
+
+    stages: list[tuple[str, float, str]] = field(default_factory=list)
+
+    def add(self, name: str, seconds: float, argv: Sequence[str]) -> None:
+        self.stages.append((name, seconds, "codecfake " + shlex.join(argv)))
+
+    @property
+    def total_s(self) -> float:
+        return sum(s for _, s, _ in self.stages)
+
+
+def run_cli(argv: list[str], stage: str) -> None:
+    """Run ``codecfake ARGV`` in this process (same handlers, same progress bars); raise on a non-zero exit."""
+    from codecfake.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    rc = int(args.func(args) or 0)
+    if rc != 0:
+        raise DemoError(f"demo stage '{stage}' failed (exit {rc}); reproduce with: codecfake {shlex.join(argv)}")
+
+
+def _timed(slog: StageLog, name: str, argv: list[str]) -> None:
+    t0 = time.perf_counter()
+    log.info("demo: %s -> codecfake %s", name, shlex.join(argv))
+    run_cli(argv, name)
+    slog.add(name, time.perf_counter() - t0, argv)
+
+
+def _is_evaluated(run_dir: Path) -> bool:
+    """True when report.json is newer than the run's best checkpoint (re-evaluation would change nothing)."""
+    report, best = run_dir / "report" / "report.json", run_dir / "checkpoints" / "best.safetensors"
+    return report.is_file() and best.is_file() and report.stat().st_mtime >= best.stat().st_mtime
+
+
+def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
+    return ["train", "--task", spec.task, "--backend", spec.backend, "--opt", spec.opt, "--seed", str(spec.seed),
+            "--epochs", str(opts.epochs), "--batch", str(opts.batch), "--extractor", "mel",
+            "--store", str(opts.store), "--runs", str(opts.runs), "--device", opts.device, "--name", spec.name]
+
+
+def run_demo(opts: DemoOptions) -> int:
+    """The whole demo; returns 0 and leaves ``opts.out`` (markdown) with the results."""
+    from codecfake.demo.results import write_results
+    from codecfake.evaluate.baselines import run_baselines
+    from codecfake.evaluate.report import load_report, multi_run_markdown
+    from codecfake.store import FeatureStore
+
+    slog = StageLog()
+    _timed(slog, "corpus", ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size])
+    _timed(slog, "features", ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size,
+                              "--model", "mel", "--store", str(opts.store), "--device", opts.device])
+    t0 = time.perf_counter()
+    baselines = run_baselines(FeatureStore(opts.store), array="mel")
+    slog.add("baselines", time.perf_counter() - t0, ["baselines", "--store", str(opts.store)])
+
+    specs = demo_matrix(full=opts.full, seeds=opts.seeds)
+    for k, spec in enumerate(specs, 1):
+        log.info("demo: run %d/%d %s", k, len(specs), spec.name)
+        _timed(slog, f"train {spec.name}", train_argv(spec, opts))
+        run_dir = opts.runs / spec.name
+        if _is_evaluated(run_dir):
+            log.info("demo: %s already evaluated; reusing its report", run_dir)
+            continue
+        _timed(slog, f"evaluate {spec.name}",
+               ["evaluate", "--run", str(run_dir), "--store", str(opts.store), "--device", opts.device])
+    reports = [load_report(opts.runs / s.name) for s in specs]
+    table = multi_run_markdown(reports, paper_mode=False)
+    write_results(opts, specs, reports, baselines, slog)
+    print("\nmini-Codecfake demo, EER % per condition (test split):\n")
+    print(table)
+    print(baselines.to_markdown())
+    print(f"demo finished in {slog.total_s / 60:.1f} min of stage time; full results: {opts.out}")
+    return 0
