@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecfake.demo.matrix import RunSpec, demo_matrix
+from codecfake.demo.matrix import DEMO_BATCH, DEMO_EPOCHS, RunSpec, demo_matrix
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,8 @@ class DemoOptions:
     size: str = "default"
     full: bool = False
     seeds: int = 1
-    epochs: int = 6
-    batch: int = 32
+    epochs: int = DEMO_EPOCHS
+    batch: int = DEMO_BATCH
     device: str = "auto"
     out: Path = Path("docs/demo-results.md")
 
@@ -71,7 +71,8 @@ def _is_evaluated(run_dir: Path) -> bool:
 
 
 def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
-    return ["train", "--task", spec.task, "--backend", spec.backend, "--opt", spec.opt, "--seed", str(spec.seed),
+    rho = [] if spec.rho is None else ["--rho", str(spec.rho)]
+    return ["train", *rho, "--task", spec.task, "--backend", spec.backend, "--opt", spec.opt, "--seed", str(spec.seed),
             "--epochs", str(opts.epochs), "--batch", str(opts.batch), "--extractor", "mel",
             "--store", str(opts.store), "--runs", str(opts.runs), "--device", opts.device, "--name", spec.name]
 

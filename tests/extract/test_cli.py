@@ -1,11 +1,13 @@
+
 """`codecfake features`: the Makefile's arguments, demo planning, errors as one line with exit 2."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
-from codecfake.corpus.demo import MARKER
+from codecfake.corpus.demo import MARKER, DemoParams
 from codecfake.corpus.testing import make_tiny_corpus
 from codecfake.extract.cli import parse_layers
 from codecfake.extract.errors import ExtractError
@@ -25,7 +27,8 @@ def test_parse_layers():
 def test_makefile_arguments_end_to_end(tmp_path, caplog):
     demo = tmp_path / "demo"
     make_tiny_corpus(demo)
-    (demo / MARKER).write_text('{"params": {}}')  # a complete corpus: features must not rebuild it
+    # the marker the corpus stage writes last for a finished small corpus: features must not rebuild it
+    (demo / MARKER).write_text(json.dumps({"params": DemoParams(size="small").as_json()}))
     store = tmp_path / "features"
     argv = ["features", "--data", "demo", "--model", "mel", "--layers", "5", "--store", str(store), "--device",
             "auto", "--demo-dir", str(demo), "--size", "small", "--num-workers", "0"]
