@@ -37,14 +37,19 @@ class DemoOptions:
 class StageLog:
     """Wall time and the exact command of every stage, for the results file."""
 
-    stages: list[tuple[str, float, str]] = field(default_factory=list)
+    stages: list[tuple[str, float, str, bool]] = field(default_factory=list)  # (name, seconds, command, reused)
 
-    def add(self, name: str, seconds: float, argv: Sequence[str]) -> None:
-        self.stages.append((name, seconds, "codecfake " + shlex.join(argv)))
+    def add(self, name: str, seconds: float, argv: Sequence[str], *, reused: bool = False) -> None:
+        self.stages.append((name, seconds, "codecfake " + shlex.join(argv), reused))
 
     @property
     def total_s(self) -> float:
-        return sum(s for _, s, _ in self.stages)
+        return sum(s for _, s, _, _ in self.stages)
+
+    @property
+    def computed_anything(self) -> bool:
+        """False when every training and evaluation was reused (the results file would not change)."""
+        return any(not reused for name, _, _, reused in self.stages if name.split()[0] in ("train", "evaluate"))
 
 
 def run_cli(argv: list[str], stage: str) -> None:
@@ -57,11 +62,11 @@ def run_cli(argv: list[str], stage: str) -> None:
         raise DemoError(f"demo stage '{stage}' failed (exit {rc}); reproduce with: codecfake {shlex.join(argv)}")
 
 
-def _timed(slog: StageLog, name: str, argv: list[str]) -> None:
+def _timed(slog: StageLog, name: str, argv: list[str], *, reused: bool = False) -> None:
     t0 = time.perf_counter()
     log.info("demo: %s -> codecfake %s", name, shlex.join(argv))
     run_cli(argv, name)
-    slog.add(name, time.perf_counter() - t0, argv)
+    slog.add(name, time.perf_counter() - t0, argv, reused=reused)
 
 
 def _is_evaluated(run_dir: Path) -> bool:
@@ -79,13 +84,15 @@ def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
 
 def run_demo(opts: DemoOptions) -> int:
     """The whole demo; returns 0 and leaves ``opts.out`` (markdown) with the results."""
+    from codecfake.corpus.demo import DemoParams, is_complete
     from codecfake.demo.results import write_results
     from codecfake.evaluate.baselines import run_baselines
     from codecfake.evaluate.report import load_report, multi_run_markdown
     from codecfake.store import FeatureStore
 
     slog = StageLog()
-    _timed(slog, "corpus", ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size])
+    _timed(slog, "corpus", ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size],
+           reused=is_complete(opts.demo_dir, DemoParams(size=opts.size)))
     _timed(slog, "features", ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size,
                               "--model", "mel", "--store", str(opts.store), "--device", opts.device])
     t0 = time.perf_counter()
@@ -95,16 +102,20 @@ def run_demo(opts: DemoOptions) -> int:
     specs = demo_matrix(full=opts.full, seeds=opts.seeds)
     for k, spec in enumerate(specs, 1):
         log.info("demo: run %d/%d %s", k, len(specs), spec.name)
-        _timed(slog, f"train {spec.name}", train_argv(spec, opts))
         run_dir = opts.runs / spec.name
+        _timed(slog, f"train {spec.name}", train_argv(spec, opts), reused=(run_dir / "DONE").is_file())
+        eval_argv = ["evaluate", "--run", str(run_dir), "--store", str(opts.store), "--device", opts.device]
         if _is_evaluated(run_dir):
             log.info("demo: %s already evaluated; reusing its report", run_dir)
+            slog.add(f"evaluate {spec.name}", 0.0, eval_argv, reused=True)
             continue
-        _timed(slog, f"evaluate {spec.name}",
-               ["evaluate", "--run", str(run_dir), "--store", str(opts.store), "--device", opts.device])
+        _timed(slog, f"evaluate {spec.name}", eval_argv)
     reports = [load_report(opts.runs / s.name) for s in specs]
     table = multi_run_markdown(reports, paper_mode=False)
-    write_results(opts, specs, reports, baselines, slog)
+    if slog.computed_anything or not opts.out.is_file():
+        write_results(opts, specs, reports, baselines, slog)
+    else:
+        log.info("demo: every run was reused; %s left as written when they were computed", opts.out)
     print("\nmini-Codecfake demo, EER % per condition (test split):\n")
     print(table)
     print(baselines.to_markdown())

@@ -58,9 +58,9 @@ def mean_by_config(specs: Sequence[RunSpec], reports: Sequence[dict]) -> dict[tu
 def _cmp(a: float, b: float) -> str:
     if math.isnan(a) or math.isnan(b):
         return "not measured"
-    d = b - a
+    d = a - b
     if abs(d) < NOISE_POINTS:
-        return f"within noise ({a:.1f} vs {b:.1f} %, |Δ| < {NOISE_POINTS:g} points)"
+        return f"{a:.1f} vs {b:.1f} % (Δ {d:+.1f} points: within noise, |Δ| < {NOISE_POINTS:g})"
     return f"{a:.1f} vs {b:.1f} % (Δ {d:+.1f} points)"
 
 
@@ -134,8 +134,9 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         "# mini-Codecfake demo results",
         "",
         f"Written by `make demo` (`codecfake demo{' --full' if opts.full else ''} --seeds {opts.seeds}`) on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_line()}. Stage time "
-        f"{slog.total_s / 60:.1f} min (stages reused from an earlier run take seconds).",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_line()}. Stage time of this invocation "
+        f"{slog.total_s / 60:.1f} min" + (" (some stages were reused from an earlier invocation; see the last table)"
+                                          if any(r for *_, r in slog.stages) else "") + ".",
         "",
         "Corpus: the offline mini-Codecfake (`" + str(opts.demo_dir) + "/README.md`): real recorded speech, classical "
         "codecs C1–C6 in training and Codec2 as the unseen C7, a WORLD / Griffin-Lim / TTS vocoder domain in "
@@ -184,7 +185,7 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
     for name, files in figs:
         lines += [f"**{name}**", ""] + [f"![{f}]({fig_dir.name}/{f})" for f in files] + [""]
     lines += ["## Exact commands (each stage as the demo ran it)", "", "| stage | seconds | command |", "|---|---|---|"]
-    lines += [f"| {n} | {s:.1f} | `{c}` |" for n, s, c in slog.stages]
+    lines += [f"| {n} | {f'{s:.1f}' + (' (reused)' if r else '')} | `{c}` |" for n, s, c, r in slog.stages]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     return out
