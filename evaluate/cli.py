@@ -117,9 +117,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from codecfake.evaluate.scoring import resolve_device
     from codecfake.evaluate.single import build_run_extractor, score_files
     from codecfake.train.rundir import load_run
+
+    from codecfake.device import resolve_device
 
     device = resolve_device(args.device)
     run = load_run(args.run, device=device)

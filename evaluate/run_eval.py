@@ -24,7 +24,9 @@ from codecfake.evaluate.eer import eer_from_labels
 from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
 from codecfake.evaluate.scorefile import Scores, write_scores
-from codecfake.evaluate.scoring import find_test_sets, resolve_device, score_rows
+from codecfake.evaluate.scoring import find_test_sets, score_rows
+
+from codecfake.device import resolve_device
 
 log = logging.getLogger(__name__)
 

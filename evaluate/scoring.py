@@ -18,14 +18,7 @@ from codecfake.train.rundir import extractor_fields
 
 log = logging.getLogger(__name__)
 
-__all__ = ["resolve_device", "find_test_sets", "score_rows"]
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; anything else as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+__all__ = ["find_test_sets", "score_rows"]
 
 
 def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list[Any]:

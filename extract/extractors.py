@@ -9,6 +9,8 @@ from typing import Any, Protocol
 import torch
 from codecfake.extract.errors import UnknownExtractor
 
+from codecfake.device import resolve_device
+
 EXTRACTORS = ("mel", "xlsr", "wavlm")
 
 
@@ -22,13 +24,6 @@ class Extractor(Protocol):
     def arrays(self) -> dict[str, tuple[int, int]]: ...
     def provenance(self) -> dict[str, Any]: ...
     def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]: ...
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """"auto" -> cuda when available, else cpu."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def build_extractor(

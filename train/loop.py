@@ -32,6 +32,7 @@ from codecfake.train.sam import SAM, build_base_optimizer, plain_step
 from codecfake.train.sampler import RandomBatches, StratifiedBatches
 from codecfake.train.validate import evaluate_dev
 
+from codecfake.device import resolve_device
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,6 @@ RUNTIME_ONLY = ("device", "threads", "data_mode", "memory_limit_mb", "eval_batch
 
 class TrainError(CodecfakeError):
     """A training run cannot start or continue as asked."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
