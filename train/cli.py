@@ -32,6 +32,8 @@ HELP = {
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB of float16) [2048]",
+    "shuffle_window_shards": "streamed adam/sam/asam runs: shuffle shards, then clips within windows of this many "
+                             "shard files (block shuffle, large sequential reads) [16]",
     "eval_batch": "clips per dev forward [256]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
 }

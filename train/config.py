@@ -60,6 +60,7 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
     data_mode: str = "auto"  # memory (load the sets into RAM) | stream (shard reader) | auto (by memory_limit_mb)
     memory_limit_mb: int = 2048  # auto mode loads into memory below this size (fp16 bytes)
+    shuffle_window_shards: int = 16  # streamed adam/sam/asam runs: shuffle shards, then clips within this many
     eval_batch: int = 256  # clips per forward on the dev set
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
 
@@ -70,7 +71,8 @@ class TrainConfig:
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
         positive = {"epochs": self.epochs, "batch": self.batch, "lr": self.lr, "lr_step_epochs": self.lr_step_epochs,
-                    "eval_batch": self.eval_batch, "memory_limit_mb": self.memory_limit_mb}
+                    "eval_batch": self.eval_batch, "memory_limit_mb": self.memory_limit_mb,
+                    "shuffle_window_shards": self.shuffle_window_shards}
         for key, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"training config: `{key}` must be > 0, found {value}")

@@ -25,11 +25,11 @@ from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
-from codecfake.train.data import Prefetcher, TrainingData, load_into_memory, load_training_data
+from codecfake.train.data import Prefetcher, Split, TrainingData, load_into_memory, load_training_data
 from codecfake.train.losses import class_weight_tensor, weighted_ce
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
-from codecfake.train.sampler import RandomBatches, StratifiedBatches
+from codecfake.train.sampler import BlockBatches, RandomBatches, StratifiedBatches
 from codecfake.train.validate import evaluate_dev
 
 from codecfake.device import resolve_device
@@ -98,8 +98,12 @@ class Trainer:
             if c.sam_family else None
         ratio = list(c.domain_ratio) or None
         min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
-        self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count) if c.needs_domains \
-            else RandomBatches(len(data.train), c.batch, c.seed)
+        if c.needs_domains:
+            self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count)
+        elif uses_memory(c, data):
+            self.sampler = RandomBatches(len(data.train), c.batch, c.seed)
+        else:  # streamed from disk: keep each stretch of batches inside a window of shard files
+            self.sampler = BlockBatches(shard_ids(data, data.train), c.batch, c.seed, c.shuffle_window_shards)
         self.class_weights = class_weight_tensor(c.class_weights, device)
         self.state = RunState()
 
@@ -264,11 +268,27 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
     return run_dir
 
 
+def data_megabytes(data: TrainingData) -> float:
+    """float16 size of the train + dev clips."""
+    return (len(data.train) + len(data.dev)) * 2 * data.frame_shape[0] * data.frame_shape[1] / 2**20
+
+
+def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
+    """True when the run loads its clips into RAM (``data_mode`` memory, or auto below ``memory_limit_mb``)."""
+    return config.data_mode == "memory" or (config.data_mode == "auto" and data_megabytes(data)
+                                            <= config.memory_limit_mb)
+
+
+def shard_ids(data: TrainingData, split: Split) -> np.ndarray:
+    """(n,) one id per shard file of each position: set index and shard index within that set."""
+    sizes = np.array([fs.shard_size for fs in data.sets], dtype=np.int64)
+    shard = split.local // sizes[split.set_index]
+    return split.set_index * (int(shard.max(initial=0)) + 1) + shard
+
+
 def _load_data(config: TrainConfig, data: TrainingData) -> None:
-    clip_bytes = 2 * data.frame_shape[0] * data.frame_shape[1]
-    total_mb = (len(data.train) + len(data.dev)) * clip_bytes / 2**20
-    memory = config.data_mode == "memory" or (config.data_mode == "auto" and total_mb <= config.memory_limit_mb)
-    if memory:
+    total_mb = data_megabytes(data)
+    if uses_memory(config, data):
         t0 = time.perf_counter()
         load_into_memory(data, data.train)
         load_into_memory(data, data.dev)

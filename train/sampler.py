@@ -3,6 +3,9 @@ so a sampler's state is just ``(epoch, batch index)`` and a resumed run sees exa
 
 - :class:`RandomBatches` (adam, sam, asam): a fresh permutation per epoch, cut into batches of ``batch``; a last
   batch of one clip is dropped (batch norm cannot train on it).
+- :class:`BlockBatches` (adam, sam, asam, when the sets are streamed from disk rather than held in memory): shuffle
+  the shards, then the clips inside each window of ``window`` consecutive shuffled shards, then cut into batches, so
+  one window's reads stay within a few large shard files (DESIGN §3) instead of touching every shard per batch.
 - :class:`StratifiedBatches` (csam, csam-pd): **every** batch holds exactly ``counts[d]`` clips of domain d, the same
   counts in every batch (largest-remainder rounding of ``ratio * batch``, at least one clip for a domain with a
   positive share). Each domain is drawn from its own shuffled stream, re-shuffled when exhausted; an epoch is the
@@ -37,6 +40,26 @@ class RandomBatches:
         """The batches of `epoch` (int64 position arrays, in order)."""
         perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
         return [perm[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
+
+
+class BlockBatches(RandomBatches):
+    """Block-shuffled batches: `shards` is the shard id of each position (any ints; equal = same shard file)."""
+
+    def __init__(self, shards: np.ndarray, batch: int, seed: int, window: int = 16):
+        super().__init__(len(shards), batch, seed)
+        if window < 1:
+            raise ValueError(f"BlockBatches: window must be >= 1 shard, found {window}")
+        self.window = int(window)
+        ids, self.shard_of = np.unique(np.asarray(shards), return_inverse=True)
+        self.members = [np.flatnonzero(self.shard_of == k) for k in range(len(ids))]
+
+    def epoch(self, epoch: int) -> list[np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.members))
+        parts = [rng.permutation(np.concatenate([self.members[k] for k in order[w:w + self.window]]))
+                 for w in range(0, len(order), self.window)]
+        flat = np.concatenate(parts)
+        return [flat[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
 
 
 def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None,

@@ -101,3 +101,12 @@ def test_stream_and_memory_modes_give_the_same_weights(demo_store, tmp_path: Pat
     ma, mb = load_run(a, builder=builder).model, load_run(b, builder=builder).model
     for (k, p), q in zip(ma.state_dict().items(), mb.state_dict().values()):
         assert torch.equal(p, q), k
+
+
+def test_streamed_adam_run_reads_block_shuffled_batches(demo_store, tmp_path: Path, builder) -> None:
+    root, _ = demo_store
+    run = train(_cfg(task="cotrain", opt="adam", data_mode="stream", name="s"), root, tmp_path / "r", builder=builder)
+    mem = train(_cfg(task="cotrain", opt="adam", data_mode="memory", name="m"), root, tmp_path / "r", builder=builder)
+    kind = lambda r: json.loads((r / "checkpoints" / "last.json").read_text())["sampler"]["kind"]  # noqa: E731
+    assert kind(run) == "BlockBatches" and kind(mem) == "RandomBatches"
+    assert (run / "DONE").is_file() and len(read_metrics(run)) == len(read_metrics(mem))

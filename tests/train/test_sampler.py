@@ -63,3 +63,21 @@ def test_single_ratio_value_is_the_first_domains_share() -> None:
     assert StratifiedBatches(domains, 32, 0, [0.75]).counts == [24, 8]
     with pytest.raises(ValueError, match="domain_ratio has 3 values"):
         StratifiedBatches(domains, 32, 0, [0.2, 0.3, 0.5])
+
+
+def test_block_batches_cover_every_clip_once_and_stay_within_a_window_of_shards() -> None:
+    from codecfake.train.sampler import BlockBatches
+
+    shards = np.repeat(np.arange(12), 10)  # 12 shard files of 10 clips
+    s = BlockBatches(shards, batch=8, seed=3, window=3)
+    for epoch in range(3):
+        batches = s.epoch(epoch)
+        flat = np.concatenate(batches)
+        assert len(batches) == len(s) == 15
+        assert sorted(flat.tolist()) == list(range(120))  # each clip exactly once
+        windows = [set(shards[flat[i:i + 30]].tolist()) for i in range(0, 120, 30)]
+        assert all(len(w) == 3 for w in windows)  # 30 consecutive positions = one window = 3 whole shards
+        assert [b.tolist() for b in batches] == [b.tolist() for b in s.epoch(epoch)]  # pure function of (seed, epoch)
+    assert not np.array_equal(np.concatenate(s.epoch(0)), np.concatenate(s.epoch(1)))
+    with pytest.raises(ValueError, match="window"):
+        BlockBatches(shards, batch=8, seed=0, window=0)
