@@ -20,13 +20,13 @@ log = logging.getLogger(__name__)
 
 __all__ = ["plot_det", "plot_eer_bars", "plot_confusions", "write_figures"]
 
-_TICKS = np.array([0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95])
+_TICKS = np.array([0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99])
 
 
 def plot_det(scores: dict[str, Scores], path: Path) -> Path:
     """DET curves (FAR vs FRR on normal-deviate axes), one line per condition."""
     fig, ax = plt.subplots(figsize=(6, 6))
-    eps = 1e-4
+    eps = 5e-4  # rates of 0 / 1 have no normal deviate: clip them to the frame's edge (0.05 % / 99.95 %)
     for name, sc in scores.items():
         curve = det_curve(sc.score[sc.label == 0], sc.score[sc.label == 1])
         ax.plot(
@@ -37,6 +37,9 @@ def plot_det(scores: dict[str, Scores], path: Path) -> Path:
     ax.set_xticks(ticks, labels)
     ax.set_yticks(ticks, labels)
     ax.plot(ticks[[0, -1]], ticks[[0, -1]], "k:", lw=0.8)
+    edge = norm.ppf([eps, 1 - eps])
+    ax.set_xlim(*edge)
+    ax.set_ylim(*edge)
     ax.set_xlabel("false acceptance rate (%)  [spoof accepted]")
     ax.set_ylabel("false rejection rate (%)  [bona fide rejected]")
     ax.set_title("DET curves per condition (score = P(bona fide))")
