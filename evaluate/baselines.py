@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from codecfake.evaluate.conditions import as_str, group_test_rows, qualify_collisions, sort_conditions
+from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
 from codecfake.evaluate.eer import eer_both
 from codecfake.evaluate.errors import EvaluationError
 from sklearn.linear_model import LogisticRegression
@@ -157,7 +157,7 @@ def run_baselines(
     models: dict[str, Any] = {}
     pooled_x, pooled_y = [], []
     for fs in sets:
-        idx = np.flatnonzero((as_str(fs.meta["split"]) == "train") & fs.valid(array))
+        idx = np.flatnonzero((fs.meta["split"] == "train") & fs.valid(array))
         y = np.asarray(fs.meta["label"]).astype(np.int64)[idx]
         if idx.size and (y == 0).any() and (y == 1).any():
             _, x = _set_statistics(fs, array, idx, batch)

@@ -44,11 +44,6 @@ class ConditionRows:
     pooled: bool
 
 
-def as_str(values: object) -> np.ndarray:
-    """(N,) fixed-width unicode array from any 1-D string-like array (the store returns NumPy StringDType)."""
-    return np.asarray(values, dtype=object).astype(str)
-
-
 def _is_codecfake_style(conditions: np.ndarray, labels: np.ndarray) -> bool:
     bona = set(conditions[labels == 0].tolist())
     spoof = set(conditions[labels == 1].tolist())
@@ -59,10 +54,10 @@ def group_test_rows(
     corpus: str, meta: Mapping[str, np.ndarray], *, split: str = "test"
 ) -> list[ConditionRows]:
     """Conditions of one feature set's ``split`` rows; ``meta`` holds (N,) ``label`` (0/1), ``condition``, ``split``."""
-    rows = np.flatnonzero(as_str(meta["split"]) == split)
+    rows = np.flatnonzero(np.asarray(meta["split"]) == split)
     if rows.size == 0:
         return []
-    cond = as_str(meta["condition"])[rows]
+    cond = np.asarray(meta["condition"])[rows]
     label = np.asarray(meta["label"]).astype(np.int64)[rows]
     if _is_codecfake_style(cond, label):
         return [

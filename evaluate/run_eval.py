@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from codecfake.evaluate.conditions import (
     ConditionRows,
-    as_str,
     averages,
     group_test_rows,
     qualify_collisions,
@@ -67,10 +66,10 @@ def _scores_for(
     meta = fs.meta
     s = score_rows(model, fs, array, indices, device=device, batch=batch, progress=progress)
     return Scores(
-        utt_id=as_str(meta["utt_id"])[indices],
+        utt_id=meta["utt_id"][indices],
         score=s,
         label=np.asarray(meta["label"]).astype(np.int64)[indices],
-        condition=as_str(meta["condition"])[indices],
+        condition=meta["condition"][indices],
     )
 
 
@@ -79,7 +78,7 @@ def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> flo
     parts = []
     for key in run.feature_keys:
         fs = store.open(key)
-        idx = np.flatnonzero(as_str(fs.meta["split"]) == "dev")
+        idx = np.flatnonzero(fs.meta["split"] == "dev")
         if idx.size and run.array in fs.arrays:
             parts.append(
                 _scores_for(run.model, fs, run.array, _valid_indices(fs, run.array, idx), device, batch, None)

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from codecfake.evaluate.conditions import as_str
 from codecfake.evaluate.errors import NoTestSets
 from codecfake.train.rundir import extractor_fields
 
@@ -33,7 +32,7 @@ def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list
         if array not in fs.arrays or not fs.is_complete(array):
             skipped.append(f"{key} (array {array} missing or incomplete)")
             continue
-        if not np.any(as_str(fs.meta["split"]) == "test"):
+        if not np.any(fs.meta["split"] == "test"):
             continue
         found.append(fs)
     for s in skipped:

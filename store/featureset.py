@@ -110,8 +110,15 @@ class FeatureSet:
 
     @cached_property
     def meta(self) -> dict[str, np.ndarray]:
-        """1-D per-clip metadata arrays, length ``n_clips``: utt_id, label, domain, condition, split (+ extras)."""
-        return {name: np.asarray(self.group[name][:]) for name in self._members("meta")}  # type: ignore[index]
+        """1-D per-clip metadata arrays, length ``n_clips``: utt_id, label, domain, condition, split (+ extras).
+
+        String fields come back as object arrays of ``str`` (as ``FeatureStore.create`` normalises them on the way
+        in), whatever the backend stores (Zarr's StringDType, HDF5 bytes), so callers compare and index them directly."""
+        out = {}
+        for name in self._members("meta"):
+            a = np.asarray(self.group[name][:])  # type: ignore[index]
+            out[name] = a if a.dtype.kind in "biuf" else a.astype(object)
+        return out
 
     def array(self, name: str) -> zarr.Array:
         """The Zarr array of a feature layer (raises ``BadShardInput`` naming the existing arrays)."""

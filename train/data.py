@@ -43,14 +43,9 @@ def _build_hint(domain: str) -> str:
     return "`make features DATA=… ROOT=…`"
 
 
-def _strings(values: np.ndarray) -> np.ndarray:
-    """Metadata strings (numpy StringDType, object or fixed width) as an object array of str."""
-    return np.asarray(values).astype(object)
-
-
 def _train_domains(fs: FeatureSet) -> set[str]:
     meta = fs.meta
-    return set(_strings(meta["domain"])[_strings(meta["split"]) == "train"].tolist())
+    return set(meta["domain"][meta["split"] == "train"].tolist())
 
 
 def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
@@ -142,9 +137,9 @@ def _split(sets: Sequence[FeatureSet], array: str, name: str, domains: list[str]
     parts = []
     for s, fs in enumerate(sets):
         meta = fs.meta
-        keep = (_strings(meta["split"]) == name) & fs.valid(array)
+        keep = (meta["split"] == name) & fs.valid(array)
         idx = np.flatnonzero(keep)
-        dom = _strings(meta["domain"])[idx]
+        dom = meta["domain"][idx]
         dom_ids = np.array([domains.index(d) if d in domains else -1 for d in dom], dtype=np.int64)
         parts.append((np.full(len(idx), s), idx, np.asarray(meta["label"])[idx].astype(np.int64), dom_ids))
     cat = [np.concatenate(p) for p in zip(*parts)]
