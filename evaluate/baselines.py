@@ -135,13 +135,7 @@ def run_baselines(
     seed: int = 0,
 ) -> BaselineTable:
     """Both baselines on every test condition of ``feature_sets`` (keys; default: every mel set with ``array``)."""
-    keys = (
-        list(feature_sets)
-        if feature_sets
-        else [
-            k for k in store.keys() if array in store.open(k).arrays and store.open(k).spec.extractor == "mel"
-        ]
-    )
+    keys = list(feature_sets) if feature_sets else store.find(extractor="mel", array=array)
     if not keys:
         raise EvaluationError(
             f"store {store!r}: no mel feature set with array {array!r}; make one with "
