@@ -113,7 +113,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     import logging
 
     from codecfake.evaluate.errors import RunReportError
-    from codecfake.evaluate.report import load_report, multi_run_markdown
+    from codecfake.evaluate.intervals import table_with_intervals
+    from codecfake.evaluate.report import load_report
 
     reports = []
     for r in args.runs:
@@ -125,15 +126,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise RunReportError(
             f"none of {args.runs} has report/report.json; run `codecfake evaluate --run RUN` first"
         )
-    group_ci, meta = None, None
-    if args.resamples > 0:
-        from functools import partial
-
-        from codecfake.evaluate.intervals import bootstrap_meta, group_intervals
-
-        group_ci = partial(group_intervals, paper=args.paper, resamples=args.resamples, seed=args.ci_seed)
-        meta = bootstrap_meta(args.resamples, args.ci_seed)
-    text = multi_run_markdown(reports, paper_mode=args.paper, group_ci=group_ci, bootstrap=meta)
+    text = table_with_intervals(reports, paper_mode=args.paper, resamples=args.resamples, seed=args.ci_seed)
     print(text, end="")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ __all__ = [
     "load_run_scores",
     "align_trials",
     "group_intervals",
+    "table_with_intervals",
 ]
 
 MODES = {"plain": False, "paper": True}
@@ -177,3 +178,24 @@ def group_intervals(
             continue
         boots[cond] = condition_boots(cond, mat, labels, resamples=resamples, seed=seed, paper=paper).mean(axis=0)
     return boots_intervals(boots, level, every)
+
+
+def table_with_intervals(
+    reports: Sequence[dict],
+    *,
+    paper_mode: bool,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> str:
+    """``report.multi_run_markdown`` with an interval in every cell (seed rows: the seed mean's); each report's
+    ``run_dir`` must point at the run as it is now (its score files). ``resamples`` 0: the plain table."""
+    from functools import partial
+
+    from codecfake.evaluate.report import multi_run_markdown
+
+    if resamples <= 0:
+        return multi_run_markdown(reports, paper_mode=paper_mode)
+    group_ci = partial(group_intervals, paper=paper_mode, resamples=resamples, seed=seed)
+    return multi_run_markdown(
+        reports, paper_mode=paper_mode, group_ci=group_ci, bootstrap=bootstrap_meta(resamples, seed)
+    )
