@@ -194,7 +194,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     side = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     cmp = compare_runs(
-        side(args.run_a), side(args.run_b), resamples=max(1, args.resamples), seed=args.ci_seed, paper=args.paper
+        side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed, paper=args.paper
     )
     md = render_comparison(cmp)
     print(md, end="")
