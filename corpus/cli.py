@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from codecfake.corpus.demo import build_demo
+    from codecfake.corpus.build.mini_codecfake import build_demo
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from codecfake.corpus.synth import synth
+    from codecfake.corpus.build.synth import synth
 
     out = synth(args.real, args.codec, args.out, rate_hz=args.rate, lowpass_hz=args.lowpass, seed=args.seed)
     print(f"wrote {out}: read it with `codecfake corpus ls codecfake {out}`")

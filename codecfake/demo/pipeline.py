@@ -84,7 +84,7 @@ def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
 
 def run_demo(opts: DemoOptions) -> int:
     """The whole demo; returns 0 and leaves ``opts.out`` (markdown) with the results."""
-    from codecfake.corpus.demo import DemoParams, is_complete
+    from codecfake.corpus.build.mini_codecfake import DemoParams, is_complete
     from codecfake.demo.results import write_results
     from codecfake.evaluate.baselines import run_baselines
     from codecfake.evaluate.report import load_report, multi_run_markdown

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from codecfake.corpus import load_manifest
-from codecfake.corpus.testing import synth_voice
+from codecfake.corpus.build.tiny import synth_voice
 
 from codecfake.cli import main
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from codecfake.corpus.demo import MARKER, DemoParams
+from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.train.config import resolve_config
 
 from codecfake.cli import build_parser

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from codecfake.corpus import ManifestError, load_manifest
-from codecfake.corpus.demo import MARKER, build_demo
-from codecfake.corpus.plan import SIZES, plan
-from codecfake.corpus.sources import SourceClip, list_real_dir
-from codecfake.corpus.testing import synth_voice
+from codecfake.corpus.build.mini_codecfake import MARKER, build_demo
+from codecfake.corpus.build.plan import SIZES, plan
+from codecfake.corpus.build.sources import SourceClip, list_real_dir
+from codecfake.corpus.build.tiny import synth_voice
 
 
 def _clips(n_speakers: int = 4, per: int = 30) -> list[SourceClip]:
@@ -51,7 +51,7 @@ def test_real_dir_clips_take_the_folder_as_speaker(real_dir: Path) -> None:
 def test_tiny_demo_build_is_readable_reused_and_protected(real_dir: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(SIZES, "tiny", (6, 4))
-    monkeypatch.setattr("codecfake.corpus.demo.available_attacks", lambda: {"A02": "Griffin-Lim"})
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.available_attacks", lambda: {"A02": "Griffin-Lim"})
     out = tmp_path / "demo"
     build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1)
     cm = load_manifest("demo-codec", out)
@@ -80,7 +80,7 @@ def test_same_seed_gives_identical_files(real_dir: Path, tmp_path: Path, monkeyp
     import hashlib
 
     monkeypatch.setitem(SIZES, "tiny", (3, 2))
-    monkeypatch.setattr("codecfake.corpus.demo.available_attacks", lambda: {"A02": "Griffin-Lim"})
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.available_attacks", lambda: {"A02": "Griffin-Lim"})
 
     def digest(root: Path) -> dict[str, str]:
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 from codecfake.corpus import load_clips, load_manifest
-from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.corpus.build.tiny import make_tiny_corpus
 
 
 def test_tiny_corpus_is_fast_and_readable_by_every_parser(tmp_path: Path) -> None:
