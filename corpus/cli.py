@@ -7,8 +7,9 @@ import logging
 import time
 from pathlib import Path
 
+from codecfake.corpus.kinds import KINDS
+
 log = logging.getLogger(__name__)
-KINDS = ("codecfake", "asvspoof2019", "itw", "csv", "demo-codec", "demo-vocoder")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
