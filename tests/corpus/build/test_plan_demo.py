@@ -1,7 +1,6 @@
 """Planning (joins, disjoint splits) and a fast end-to-end demo build from generated speech (--real-dir path)."""
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,10 @@ def test_plan_uses_each_clip_once_and_keeps_utterances_in_one_split() -> None:
         assert {"train", "dev", "test"} == set(splits) and splits.count("train") >= 0.6 * len(splits)
     assert plan(_clips(), (18, 8), seed=3) == (codec, voc)
     assert plan(_clips(), (18, 8), seed=4) != (codec, voc)
+
+
+def _stamps(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +71,15 @@ def test_tiny_demo_build_is_readable_reused_and_protected(real_dir: Path, tmp_pa
         x, sr = sf.read(m.resolve(m.rows[-1]))
         assert sr == 16000 and len(x) == 64600
     assert "What it is not" in (out / "README.md").read_text()
-    t0 = time.perf_counter()
-    build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1)
-    assert time.perf_counter() - t0 < 1.0  # complete marker: reused
+    stamps = _stamps(out)
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a complete corpus was planned again")
+
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.list_real_dir", no_rebuild)
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.plan", no_rebuild)
+    assert build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1) == out  # complete marker: reused
+    assert _stamps(out) == stamps  # not one file rewritten
     assert json.loads((out / MARKER).read_text())["params"]["seed"] == 1
     with pytest.raises(ManifestError, match="--force"):
         build_demo(out, size="tiny", seed=2, real_dir=real_dir, workers=1)
