@@ -27,6 +27,7 @@ CORPUS_KINDS: tuple[CorpusKind, ...] = (
     CorpusKind("demo-vocoder", "mini-19la", display="19LA"),  # the demo's vocoder domain, ASVspoof 2019 LA style
 )
 KINDS: tuple[str, ...] = tuple(k.kind for k in CORPUS_KINDS)
+DEMO_KINDS: tuple[str, ...] = ("demo-codec", "demo-vocoder")  # the two halves of one demo folder (`--data demo`)
 _BY_KIND = {k.kind: k for k in CORPUS_KINDS}
 # corpus name (lower case) -> display name; "asvspoof2019" is the kind's name, accepted as a corpus name too
 DISPLAY_NAMES: dict[str, str] = {"asvspoof2019": "19LA"} | {k.corpus: k.display for k in CORPUS_KINDS if k.display}

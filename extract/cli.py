@@ -11,7 +11,6 @@ from codecfake.extract.errors import ExtractError
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
-DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
 
 
 def register(subparsers) -> None:
@@ -87,7 +86,9 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
             models.append(args.model if args.model != "mel" else "xlsr")
         elif args.model != "mel":
             raise ExtractError(f"--model {args.model} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder")
-        return [(kind, args.demo_dir, models) for kind in DEMO_MANIFESTS]
+        from codecfake.corpus.kinds import DEMO_KINDS
+
+        return [(kind, args.demo_dir, models) for kind in DEMO_KINDS]
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
     return [(args.data, args.root, [args.model])]

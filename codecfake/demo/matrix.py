@@ -19,7 +19,7 @@ class RunSpec:
     backend: str  # lcnn | aasist
     opt: str
     seed: int
-    rho: float | None = None  # the SAM radius this run overrides (None: the preset's, i.e. the paper's 0.05)
+    rho: float | None = None  # the SAM radius this run passes as --rho (None: TrainConfig's, the paper's 0.05)
 
     @property
     def name(self) -> str:

@@ -28,11 +28,16 @@ class DemoOptions:
     size: str = "default"
     full: bool = False
     seeds: int = 1
-    epochs: int = field(default_factory=lambda: load_demo_preset().epochs)
-    batch: int = field(default_factory=lambda: load_demo_preset().batch)
+    epochs: int | None = None  # None -> the preset's
+    batch: int | None = None  # None -> the preset's
     device: str = "auto"
     out: Path = Path("docs/demo-results.md")
-    preset: DemoPreset = field(default_factory=load_demo_preset)  # mel hop, SAM radii, matrix (configs/demo.toml)
+    preset: DemoPreset = field(default_factory=load_demo_preset)  # configs/demo.toml: hop, epochs, rho, matrix
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch"):
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, getattr(self.preset, key))
 
 
 @dataclass

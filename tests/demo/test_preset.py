@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from codecfake.corpus import load_manifest
 from codecfake.corpus.build.tiny import make_tiny_corpus
+from codecfake.corpus.kinds import DEMO_KINDS
 from codecfake.extract.cli import mel_params
 from codecfake.extract.extractors import build_extractor
 from codecfake.extract.pipeline import feature_set_spec
@@ -87,7 +88,7 @@ def test_missing_preset_and_unknown_backend_are_refused(tmp_path: Path) -> None:
 def _mel_keys(argv: list[str], demo: Path) -> list[str]:
     args = build_parser().parse_args(argv)
     extractor = build_extractor("mel", **mel_params(args))
-    return sorted(feature_set_spec(load_manifest(kind, demo), extractor).key for kind in ("demo-codec", "demo-vocoder"))
+    return sorted(feature_set_spec(load_manifest(kind, demo), extractor).key for kind in DEMO_KINDS)
 
 
 def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(tmp_path: Path) -> None:
@@ -101,7 +102,22 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
     python_default = build_extractor("mel")  # what extract_manifest gets from Python
     assert python_default.config.hop_samples == 128
     assert _mel_keys(plain, demo) == sorted(feature_set_spec(load_manifest(k, demo), python_default).key
-                                            for k in ("demo-codec", "demo-vocoder"))
+                                            for k in DEMO_KINDS)
     assert _mel_keys(plain, demo) != _mel_keys(argv, demo)
     assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {"mel": (127, 80)}
     assert python_default.arrays() == {"mel": (505, 80)}
+
+
+def test_a_broken_preset_fails_the_demo_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = _write(tmp_path, GOOD.replace("batch = 8", "batch = 'eight'"))
+    monkeypatch.setattr("codecfake.demo.preset.preset_path", lambda: bad)
+    load_demo_preset.cache_clear()
+    try:
+        args = build_parser().parse_args(["demo", "--store", str(tmp_path / "f")])  # every parser still builds
+        assert (args.epochs, args.batch) == (None, None)
+        with pytest.raises(DemoPresetError, match="batch = 'eight' must be int"):
+            DemoOptions(store=args.store, runs=args.runs, demo_dir=args.demo_dir, epochs=args.epochs)
+    finally:
+        monkeypatch.undo()
+        load_demo_preset.cache_clear()
+    assert DemoOptions(store=tmp_path, runs=tmp_path, demo_dir=tmp_path, epochs=2).epochs == 2
