@@ -11,7 +11,6 @@ from codecfake.extract.errors import ExtractError
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
-DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
 
 
 def register(subparsers) -> None:
@@ -33,8 +32,8 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
     p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
-    p.add_argument("--mel-hop", type=int, help=f"mel hop in samples [{PAPER_MEL_HOP} (the paper's, 505 frames); "
-                   f"{DEMO_MEL_HOP} with --data demo (127 frames) so the demo trains on 2 CPU cores in minutes]")
+    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; `codecfake demo` "
+                   "passes 512 from configs/demo.toml]")
     p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
     p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
@@ -69,17 +68,14 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
         raise ExtractError(f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why")
 
 
-PAPER_MEL_HOP = 128  # torchaudio MelSpectrogram(n_fft=512, hop_length=128) as in the release's snippet
-DEMO_MEL_HOP = 512  # 4x fewer frames: the demo's whole training matrix fits its 20-minute CPU budget
-
-
-def mel_hop(args: argparse.Namespace) -> int:
-    """The mel hop: explicit --mel-hop, else the demo preset for --data demo, else the paper's."""
+def mel_params(args: argparse.Namespace) -> dict:
+    """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
+    params = {"log": not args.no_log}
     if args.mel_hop is not None:
         if args.mel_hop < 1:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
-        return args.mel_hop
-    return DEMO_MEL_HOP if args.data == "demo" else PAPER_MEL_HOP
+        params["hop_samples"] = args.mel_hop
+    return params
 
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
@@ -90,7 +86,9 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
             models.append(args.model if args.model != "mel" else "xlsr")
         elif args.model != "mel":
             raise ExtractError(f"--model {args.model} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder")
-        return [(kind, args.demo_dir, models) for kind in DEMO_MANIFESTS]
+        from codecfake.corpus.kinds import DEMO_KINDS
+
+        return [(kind, args.demo_dir, models) for kind in DEMO_KINDS]
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
     return [(args.data, args.root, [args.model])]
@@ -132,7 +130,7 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = {"log": not args.no_log, "hop_samples": mel_hop(args)} if model == "mel" else {}
+        params = mel_params(args) if model == "mel" else {}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
     for kind, root, models in jobs:
