@@ -29,7 +29,13 @@ from codecfake.train.data import Prefetcher, Split, TrainingData, load_into_memo
 from codecfake.train.losses import class_weight_tensor, weighted_ce
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
-from codecfake.train.sampler import BlockBatches, RandomBatches, StratifiedBatches
+from codecfake.train.sampler import (
+    BlockBatches,
+    RandomBatches,
+    StratifiedBatches,
+    domain_mix,
+    uniform_missing_share,
+)
 from codecfake.train.validate import evaluate_dev
 
 from codecfake.device import resolve_device
@@ -96,14 +102,7 @@ class Trainer:
         sam_cls = PerDomainSAM if c.opt == "csam-pd" else SAM
         self.sam = sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout) \
             if c.sam_family else None
-        ratio = list(c.domain_ratio) or None
-        min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
-        if c.needs_domains:
-            self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count)
-        elif uses_memory(c, data):
-            self.sampler = RandomBatches(len(data.train), c.batch, c.seed)
-        else:  # streamed from disk: keep each stretch of batches inside a window of shard files
-            self.sampler = BlockBatches(shard_ids(data, data.train), c.batch, c.seed, c.shuffle_window_shards)
+        self.sampler = make_sampler(c, data)
         self.class_weights = class_weight_tensor(c.class_weights, device)
         self.state = RunState()
 
@@ -134,8 +133,7 @@ class Trainer:
                "sam": self.sam.state_dict() if self.sam else None,
                "scheduler": {"kind": "step", "lr0": self.config.lr, "decay": self.config.lr_decay,
                              "step_epochs": self.config.lr_step_epochs, "epoch": s.epoch},
-               "sampler": {"kind": type(self.sampler).__name__, "seed": self.config.seed, "epoch": s.epoch,
-                           "step": s.step, "steps_per_epoch": len(self.sampler)},
+               "sampler": {**self.sampler.describe(), "epoch": s.epoch, "step": s.step},
                "rng": rng_doc, "config": self.config.to_dict(), "frame_shape": list(self.data.frame_shape)}
         ck.save_checkpoint(self.run_dir / "checkpoints" / "last", {**ck.model_tensors(self.model), **opt_t, **rng_t},
                            doc)
@@ -146,6 +144,7 @@ class Trainer:
         if not stem.with_suffix(".json").is_file():
             return False
         tensors, doc = ck.load_checkpoint(stem)
+        check_same_batches(doc.get("sampler") or {}, self.sampler, stem.with_suffix(".json"))
         ck.load_model_tensors(self.model, tensors, str(stem))
         ck.load_optimizer_parts(self.base, {k: v.to(self.device) for k, v in tensors.items()}, doc["optimizer"])
         ck.restore_rng(tensors, doc["rng"])
@@ -277,6 +276,37 @@ def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
     """True when the run loads its clips into RAM (``data_mode`` memory, or auto below ``memory_limit_mb``)."""
     return config.data_mode == "memory" or (config.data_mode == "auto" and data_megabytes(data)
                                             <= config.memory_limit_mb)
+
+
+def make_sampler(c: TrainConfig, data: TrainingData) -> RandomBatches | StratifiedBatches:
+    """csam/csam-pd: exact per-domain counts; adam/sam/asam: uniform batches, memory or streamed alike (the data mode
+    never changes which batches are drawn); block-shuffled batches only with ``shuffle = "block"``, logged."""
+    if c.needs_domains:
+        min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
+        return StratifiedBatches(data.train.domains, c.batch, c.seed, list(c.domain_ratio) or None, min_count,
+                                 epoch_mode=c.csam_epoch)
+    if c.shuffle == "uniform":
+        return RandomBatches(len(data.train), c.batch, c.seed)
+    sampler = BlockBatches(shard_ids(data, data.train), c.batch, c.seed, c.shuffle_window_shards)
+    missing = domain_mix(sampler.epoch(0), data.train.domains, len(data.domains))
+    uniform = uniform_missing_share(np.bincount(data.train.domains, minlength=len(data.domains)).tolist(), c.batch)
+    mix = ", ".join(f"{100 * m:.1f} % of batches hold no {name} clip (uniform: {100 * u:.1f} %)"
+                    for name, m, u in zip(data.domains, missing, uniform, strict=True))
+    log.warning("--shuffle block: batches come from windows of %d shards, not uniformly from all %d training clips: "
+                "%s (epoch 1's plan); --shuffle uniform draws the release's batches", c.shuffle_window_shards,
+                len(data.train), mix)
+    return sampler
+
+
+def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> None:
+    """Refuse a resume whose sampler would draw other batches than the run drew so far."""
+    now = sampler.describe()
+    diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
+    if diff:
+        shown = "; ".join(f"{k}: run {a!r}, now {b!r}" for k, (a, b) in sorted(diff.items()))
+        raise TrainError(f"{source}: this run drew its batches differently ({shown}); resuming would change them "
+                         "mid-run. Rerun with the options it was started with (config.json: shuffle, csam_epoch, "
+                         "domain_ratio, batch, seed) on the same feature sets, or add --force to start it again")
 
 
 def shard_ids(data: TrainingData, split: Split) -> np.ndarray:
