@@ -18,7 +18,8 @@ HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam; make's OPT default is csam]",
     "task": "vocoder | codec | cotrain: which training domains [cotrain]",
-    "features": "feature-set keys KEY[,KEY] (default: the store's sets for the task, demo corpora first)",
+    "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
+                "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
     "epochs": "epochs [10]", "batch": "clips per step [128]", "lr": "initial learning rate [5e-4]",
