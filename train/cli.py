@@ -40,6 +40,8 @@ HELP = {
     "shuffle_window_shards": "with --shuffle block: shuffle shards, then clips within windows of this many "
                              "shard files [16]",
     "eval_batch": "clips per dev forward [256]",
+    "dev_loss": "model selection on exact (weighted mean over every dev clip) | batch-mean (the release's mean of "
+                "per-batch means over shuffled dev batches of --batch clips) [exact]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
 }
 

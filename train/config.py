@@ -24,6 +24,7 @@ OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
+DEV_LOSSES = ("exact", "batch-mean")
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
 
@@ -66,6 +67,7 @@ class TrainConfig:
     shuffle: str = "uniform"  # adam/sam/asam batches: uniform (exact, the release's) | block (shard windows, skewed)
     shuffle_window_shards: int = 16  # shuffle = "block": shuffle shards, then clips within this many
     eval_batch: int = 256  # clips per forward on the dev set
+    dev_loss: str = "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,7 @@ class TrainConfig:
         _check_choice("data_mode", self.data_mode, DATA_MODES)
         _check_choice("shuffle", self.shuffle, SHUFFLES)
         _check_choice("csam_epoch", self.csam_epoch, CSAM_EPOCHS)
+        _check_choice("dev_loss", self.dev_loss, DEV_LOSSES)
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
         positive = {"epochs": self.epochs, "batch": self.batch, "lr": self.lr, "lr_step_epochs": self.lr_step_epochs,

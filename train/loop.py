@@ -197,10 +197,17 @@ class Trainer:
 
     def _end_epoch(self, lr: float) -> None:
         c, s = self.config, self.state
-        dev_loss, dev_eer = evaluate_dev(self.model, self.data, self.class_weights, self.device, c.eval_batch)
+        order = None
+        if c.dev_loss == "batch-mean":  # the release: shuffled dev batches of `batch` clips, the last one short
+            perm = np.random.default_rng([c.seed, s.epoch, 0xDE7]).permutation(len(self.data.dev))
+            order = [perm[i:i + c.batch] for i in range(0, len(perm), c.batch)]
+        exact, batch_mean, dev_eer = evaluate_dev(self.model, self.data, self.class_weights, self.device,
+                                                  c.eval_batch, order)
+        dev_loss = batch_mean if c.dev_loss == "batch-mean" else exact
         acc = s.acc
         row = {"epoch": s.epoch + 1, "train_loss": acc["loss_sum"] / max(acc["steps"], 1), "dev_loss": dev_loss,
-               "dev_eer": dev_eer, "lr": lr, "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
+               "dev_loss_exact": exact, "dev_eer": dev_eer, "lr": lr,
+               "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
                "data_wait_share": acc["wait_s"] / max(acc["time_s"], 1e-9), "steps": int(acc["steps"]),
                "global_step": s.global_step}
         log.info("epoch %d/%d: train loss %.4f, dev loss %.4f, dev EER %.2f %%, %.0f clips/s", row["epoch"],

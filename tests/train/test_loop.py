@@ -162,3 +162,26 @@ def test_csam_epochs_have_the_releases_length(demo_store, tmp_path: Path, builde
                     builder=builder)
         assert [r["steps"] for r in read_metrics(run)] == [steps, steps]
         assert read_metrics(run)[-1]["global_step"] == 2 * steps
+
+
+def test_release_dev_loss_is_the_mean_of_shuffled_batch_means(demo_store, tmp_path: Path, builder) -> None:
+    from codecfake.train.data import load_into_memory
+    from codecfake.train.losses import weighted_ce
+
+    root, _ = demo_store
+    cfg = _cfg(task="cotrain", opt="adam", dev_loss="batch-mean", epochs=1, name="bm")
+    row = read_metrics(train(cfg, root, tmp_path / "r", builder=builder))[0]
+    model = load_run(tmp_path / "r" / "bm", builder=builder).model.eval()
+    data = load_training_data(FeatureStore(root), cfg)
+    load_into_memory(data, data.dev)
+    x, y = torch.from_numpy(data.dev.x).float(), torch.from_numpy(data.dev.labels)
+    w = torch.tensor(cfg.class_weights)
+    perm = np.random.default_rng([cfg.seed, 0, 0xDE7]).permutation(len(y))  # 20 dev clips -> batches 8, 8, 4
+    with torch.no_grad():
+        means = [float(weighted_ce(model(x[b])[1], y[b], w)) for b in (perm[:8], perm[8:16], perm[16:])]
+        exact = float(weighted_ce(model(x)[1], y, w))
+    assert row["dev_loss"] == pytest.approx(np.mean(means), rel=1e-5)
+    assert row["dev_loss_exact"] == pytest.approx(exact, rel=1e-5) and abs(exact - np.mean(means)) > 1e-4
+    default = read_metrics(train(_cfg(task="cotrain", opt="adam", epochs=1, name="ex"), root, tmp_path / "r",
+                                 builder=builder))[0]
+    assert default["dev_loss"] == default["dev_loss_exact"]
