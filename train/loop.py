@@ -25,17 +25,11 @@ from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
-from codecfake.train.data import Prefetcher, Split, TrainingData, load_into_memory, load_training_data
+from codecfake.train.data import Prefetcher, TrainingData, load_into_memory, load_training_data
 from codecfake.train.losses import class_weight_tensor, weighted_ce
+from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
-from codecfake.train.sampler import (
-    BlockBatches,
-    RandomBatches,
-    StratifiedBatches,
-    domain_mix,
-    uniform_missing_share,
-)
 from codecfake.train.validate import evaluate_dev
 
 from codecfake.device import resolve_device
@@ -285,26 +279,6 @@ def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
                                             <= config.memory_limit_mb)
 
 
-def make_sampler(c: TrainConfig, data: TrainingData) -> RandomBatches | StratifiedBatches:
-    """csam/csam-pd: exact per-domain counts; adam/sam/asam: uniform batches, memory or streamed alike (the data mode
-    never changes which batches are drawn); block-shuffled batches only with ``shuffle = "block"``, logged."""
-    if c.needs_domains:
-        min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
-        return StratifiedBatches(data.train.domains, c.batch, c.seed, list(c.domain_ratio) or None, min_count,
-                                 epoch_mode=c.csam_epoch)
-    if c.shuffle == "uniform":
-        return RandomBatches(len(data.train), c.batch, c.seed)
-    sampler = BlockBatches(shard_ids(data, data.train), c.batch, c.seed, c.shuffle_window_shards)
-    missing = domain_mix(sampler.epoch(0), data.train.domains, len(data.domains))
-    uniform = uniform_missing_share(np.bincount(data.train.domains, minlength=len(data.domains)).tolist(), c.batch)
-    mix = ", ".join(f"{100 * m:.1f} % of batches hold no {name} clip (uniform: {100 * u:.1f} %)"
-                    for name, m, u in zip(data.domains, missing, uniform, strict=True))
-    log.warning("--shuffle block: batches come from windows of %d shards, not uniformly from all %d training clips: "
-                "%s (epoch 1's plan); --shuffle uniform draws the release's batches", c.shuffle_window_shards,
-                len(data.train), mix)
-    return sampler
-
-
 def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> None:
     """Refuse a resume whose sampler would draw other batches than the run drew so far."""
     now = sampler.describe()
@@ -314,13 +288,6 @@ def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> Non
         raise TrainError(f"{source}: this run drew its batches differently ({shown}); resuming would change them "
                          "mid-run. Rerun with the options it was started with (config.json: shuffle, csam_epoch, "
                          "domain_ratio, batch, seed) on the same feature sets, or add --force to start it again")
-
-
-def shard_ids(data: TrainingData, split: Split) -> np.ndarray:
-    """(n,) one id per shard file of each position: set index and shard index within that set."""
-    sizes = np.array([fs.shard_size for fs in data.sets], dtype=np.int64)
-    shard = split.local // sizes[split.set_index]
-    return split.set_index * (int(shard.max(initial=0)) + 1) + shard
 
 
 def _load_data(config: TrainConfig, data: TrainingData) -> None:
