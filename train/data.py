@@ -8,6 +8,8 @@ read batch by batch through the store's zero-copy shard reader in a background t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import queue
 import threading
@@ -65,9 +67,10 @@ def _open_keys(store: FeatureStore, keys: Sequence[str]) -> list[FeatureSet]:
 
 
 def _group_key(fs: FeatureSet) -> str:
-    """Sets of one dataset (its parts) share the corpus and the extraction."""
+    """Sets of one dataset (its parts) share the corpus and every extraction field (model, parameters, precision…)."""
     fields = extractor_fields(fs.spec)
-    return f"{fs.spec.corpus} ({', '.join(f'{k}={fields.get(k)}' for k in ('extractor', 'model_id') if k in fields)})"
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{fs.spec.corpus} ({fields.get('extractor')} {fields.get('model_id')}, extraction {digest})"
 
 
 def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:

@@ -44,3 +44,12 @@ def test_the_same_clip_in_two_sets_is_refused(tmp_path, write_set) -> None:
     with pytest.raises(TrainDataError, match="both hold train/dev clip 'x_0000'") as err:
         load_training_data(FeatureStore(root), _cfg())
     assert whole in str(err.value) and part in str(err.value)
+
+
+def test_two_extractions_of_one_corpus_are_two_datasets(tmp_path, write_set) -> None:
+    root = tmp_path / "features"
+    a = write_set(root, "codecfake", "codec", n_train=20, n_dev=8, seed=9, utt_prefix="a")
+    b = write_set(root, "codecfake", "codec", n_train=20, n_dev=8, seed=9, utt_prefix="b", frame_shape=(6, 5))
+    with pytest.raises(TrainDataError, match="2 datasets") as err:
+        load_training_data(FeatureStore(root), _cfg())
+    assert a in str(err.value) and b in str(err.value)
