@@ -74,8 +74,23 @@ def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
         if len(cands) > 1:
             raise TrainDataError(f"{store.root_str}: several feature sets hold domain {domain!r}: "
                                  f"{[fs.key for fs in cands]}; choose with --features KEY[,KEY] or --extractor NAME")
-        chosen.append(cands[0])
+        chosen.extend(_corpus_parts(opened, cands[0], config))
     return list({fs.key: fs for fs in chosen}.values())
+
+
+def _corpus_parts(opened: Sequence[FeatureSet], fs: FeatureSet, config: TrainConfig) -> list[FeatureSet]:
+    """``fs`` and the other sets of its corpus (per-part sets: train, dev, …) with train or dev rows, the same
+    extractor spec and the training array: a corpus extracted part by part trains as one."""
+    want = extractor_fields(fs.spec)
+    out = [fs]
+    for other in opened:
+        if other.key == fs.key or other.spec.corpus != fs.spec.corpus or extractor_fields(other.spec) != want:
+            continue
+        if config.array and config.array not in other.arrays:
+            continue
+        if np.isin(other.meta["split"], ("train", "dev")).any():
+            out.append(other)
+    return out
 
 
 def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int, int]]:
