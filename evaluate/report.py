@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from codecfake.evaluate.conditions import averages, sort_conditions
+from codecfake.evaluate.conditions import VARIANT_CONDITIONS, averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.metrics import INVERTED_MARK
 
 __all__ = [
     "multi_run_markdown",
     "run_cells",
+    "run_columns",
     "render_table",
     "render_run_report",
     "load_report",
@@ -67,12 +68,44 @@ def _avg_note(avgs: dict) -> str:
     return "; ".join(parts)
 
 
+TDCF_SUFFIX = " min t-DCF"
+
+
 def run_cells(report: dict, paper_mode: bool) -> dict[str, str]:
     vals, inv = cell_values(report, paper_mode)
     cells = {k: _fmt(v) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()}
     avgs = averages(vals)
     cells |= {k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") for k, a in avgs.items()}
+    for name, t in (report.get("tdcf") or {}).items():
+        cells[name + TDCF_SUFFIX] = f"{t['paper' if paper_mode else 'plain']['min_tdcf']:.4f}"
     return cells
+
+
+def run_columns(report: dict) -> list[str]:
+    """Table columns of one run: its conditions in the paper's order (a min t-DCF column after each condition that
+    has one, e.g. 19LA), then CAVG and AVG."""
+    cols = []
+    for n in sort_conditions([c["name"] for c in report["conditions"]]):
+        cols += [n, n + TDCF_SUFFIX] if n in (report.get("tdcf") or {}) else [n]
+    return [*cols, "CAVG", "AVG"]
+
+
+def _extra_notes(report: dict) -> list[str]:
+    names = {c["name"] for c in report["conditions"]}
+    out = []
+    variants = [n for n in VARIANT_CONDITIONS if n in names]
+    if variants:
+        out.append(f"Codec-configuration variants {', '.join(variants)} are reported per condition and kept out of "
+                   "CAVG/AVG (the paper's CAVG is C1..C7).")
+    for name, t in (report.get("tdcf") or {}).items():
+        p = t["plain"]
+        out.append(f"{name} min t-DCF: ASVspoof 2019 LA cost model, ASV scores `{p['asv_file']}` (ASV EER threshold "
+                   f"{p['asv_threshold']:.4g}: P_fa {p['p_fa_asv']:.4f}, P_miss {p['p_miss_asv']:.4f}, "
+                   f"P_miss,spoof {p['p_miss_spoof_asv']:.4f}); plain {p['min_tdcf']:.4f}, "
+                   f"paper orientation {t['paper']['min_tdcf']:.4f}.")
+    for name, why in (report.get("skipped") or {}).items():
+        out.append(f"Not evaluated: {name} — {why}.")
+    return out
 
 
 def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
@@ -87,10 +120,11 @@ def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
         f"(`{report['extractor'].get('model_id')}`). EER % by the ASVspoof algorithm, bona fide = target, "
         f"score = P(bona fide). Mode: {'paper (min(EER(s), EER(-s)))' if paper else 'plain EER(s)'}.",
         "",
-        render_table([(report["run"], run_cells(report, paper))], [*names, "CAVG", "AVG"]),
+        render_table([(report["run"], run_cells(report, paper))], run_columns(report)),
         "",
         f"Averages: {_avg_note(averages(vals))}. `*` = averaged over fewer conditions than the paper.",
     ]
+    lines += [x for note in _extra_notes(report) for x in ("", note)]
     if inv:
         lines += [
             "",
