@@ -50,15 +50,13 @@ def available_parts(kind: str, root: str | Path) -> tuple[str, ...]:
     if kind == "codecfake":
         return tuple(p for p in CODECFAKE_PARTS if (root / "label" / f"{p}.txt").is_file())
     if kind == "asvspoof2019":
-        found = []
-        for part, split in LA_PARTS.items():
-            try:
-                parse_asvspoof2019(root, splits=(split,))
-            except ManifestError:
-                continue
-            found.append(part)
-        return tuple(found)
+        return tuple(p for p in LA_PARTS if _la_protocol_exists(root, p))
     return ("",)
+
+
+def _la_protocol_exists(root: Path, part: str) -> bool:
+    name = f"ASVspoof2019.LA.cm.{part}.{'trn' if part == 'train' else 'trl'}.txt"
+    return any(p.is_file() for p in (root / "ASVspoof2019_LA_cm_protocols" / name, root / name))  # as the parser
 
 
 def parse_parts(text: str | None) -> tuple[str, ...] | None:

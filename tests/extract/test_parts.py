@@ -116,3 +116,10 @@ def test_parts_refused_for_the_demo_and_one_part_corpora(tmp_path, caplog):
     assert "drop PARTS=" in caplog.text
     with pytest.raises(UnknownPart, match="one part"):
         load_parts("itw", tmp_path, ("ITW",))
+    csv = tmp_path / "m.csv"
+    csv.write_text("utt_id,path,label\na,a.wav,bonafide\n")
+    with pytest.raises(MissingPartAudio, match=r"part 'csv': 1 of 1 audio files missing.*ALLOW_MISSING=1") as err:
+        load_parts("csv", csv)
+    assert "PARTS=" not in str(err.value)
+    (part,) = load_parts("csv", csv, allow_missing=True)
+    assert part.name == "" and len(part.missing) == 1
