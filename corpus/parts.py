@@ -78,7 +78,7 @@ def _part_manifest(kind: str, root: Path, part: str) -> Manifest:
 
 def missing_audio(manifest: Manifest) -> tuple[str, ...]:
     """Absolute paths of the manifest's audio files that do not exist."""
-    return tuple(str(p) for p in (manifest.resolve(r) for r in manifest) if not p.is_file())
+    return tuple(str(p.absolute()) for p in (manifest.resolve(r) for r in manifest) if not p.is_file())
 
 
 def load_parts(kind: str, root: str | Path, parts: tuple[str, ...] | None = None, *,

@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
     )
     p.add_argument("files", nargs="+", help="score files")
     p.add_argument("--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do")
+    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
+                   "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)")
     p.set_defaults(func=cmd_eer)
 
     p = sub.add_parser(
@@ -107,7 +109,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_eer(args: argparse.Namespace) -> int:
     from codecfake.evaluate.eer_files import eer_files, render_eer_files
 
-    print(render_eer_files(eer_files(args.files), paper_mode=args.paper), end="")
+    print(render_eer_files(eer_files(args.files, args.asv_scores), paper_mode=args.paper), end="")
     return 0
 
 

@@ -18,6 +18,7 @@ from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.errors import ScoreFileError
 from codecfake.evaluate.metrics import INVERTED_MARK, ConditionResult, evaluate_condition
 from codecfake.evaluate.scorefile import HEADER, Scores, read_official_scores, read_scores
+from codecfake.evaluate.tdcf import condition_tdcf
 
 __all__ = ["FileResult", "condition_from_name", "read_any", "eer_files", "render_eer_files"]
 
@@ -30,6 +31,7 @@ class FileResult:
     path: str
     fmt: str  # "ours" | "release"
     result: ConditionResult
+    tdcf: dict | None = None  # 19LA with --asv-scores: condition_tdcf(...) {"plain": …, "paper": …}
 
 
 def condition_from_name(path: str | Path) -> str:
@@ -60,8 +62,9 @@ def read_any(path: str | Path) -> tuple[str, list[Scores]]:
     return "release", [read_official_scores(path, condition_from_name(path))]
 
 
-def eer_files(paths: Sequence[str | Path]) -> list[FileResult]:
-    """EER both ways for every condition of every file; a condition given by two files is refused."""
+def eer_files(paths: Sequence[str | Path], asv_scores: str | Path | None = None) -> list[FileResult]:
+    """EER both ways for every condition of every file; a condition given by two files is refused.
+    ``asv_scores``: the ASVspoof 2019 LA eval ASV score file: min t-DCF of the 19LA condition too."""
     out: list[FileResult] = []
     seen: dict[str, str] = {}
     for p in paths:
@@ -75,7 +78,8 @@ def eer_files(paths: Sequence[str | Path]) -> list[FileResult]:
             if not ((sc.label == 0).any() and (sc.label == 1).any()):
                 raise ScoreFileError(f"{p}: condition {name} needs bona fide and spoof trials, found "
                                      f"{int(np.sum(sc.label == 0))} and {int(np.sum(sc.label == 1))}")
-            out.append(FileResult(str(p), fmt, evaluate_condition(name, "", sc)))
+            tdcf = condition_tdcf(sc.score, sc.label, asv_scores) if asv_scores and name == "19LA" else None
+            out.append(FileResult(str(p), fmt, evaluate_condition(name, "", sc), tdcf))
     order = {n: i for i, n in enumerate(sort_conditions([r.result.name for r in out]))}
     return sorted(out, key=lambda r: order[r.result.name])
 
@@ -98,6 +102,11 @@ def render_eer_files(results: Sequence[FileResult], *, paper_mode: bool) -> str:
     lines += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols), "| " + " | ".join(cells[c] for c in cols) + " |",
               "", "CAVG = mean C1..C7, AVG = mean 19LA, ITW, C1..C7 over the conditions given (`*`: some missing); "
               "A1..A3 and the variants C3-1..C4-3 are never averaged."]
+    for fr in results:
+        if fr.tdcf:
+            t = fr.tdcf["paper" if paper_mode else "plain"]
+            lines += ["", f"{fr.result.name} min t-DCF = {t['min_tdcf']:.5f} (ASVspoof 2019 LA cost model, ASV scores "
+                      f"{t['asv_file']}{', CM scores negated' if t.get('flipped') else ''})"]
     inv = [fr.result.name for fr in results if fr.result.inverted]
     if inv:
         lines += ["", f"{INVERTED_MARK} on {', '.join(inv)}: EER(-s) < EER(s), the detector ranks them backwards"

@@ -82,3 +82,21 @@ def test_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
         eer_files([a, b])
     with pytest.raises(ScoreFileError, match="not found"):
         eer_files([tmp_path / "nope.txt"])
+
+
+def test_release_19la_file_with_asv_scores_gives_the_min_tdcf(tmp_path: Path, capsys) -> None:
+    from codecfake.evaluate.tdcf import AsvScores, min_tdcf, read_asv_scores
+
+    rng = np.random.default_rng(2)
+    la = tmp_path / "19LA_result.txt"
+    bona, spoof = rng.normal(2, 1, 30), rng.normal(0, 1, 50)
+    la.write_text("".join(f"LA_E_{i} {v} {'bonafide' if i < 30 else 'spoof'}\n"
+                          for i, v in enumerate(np.concatenate([bona, spoof]))))
+    asv = AsvScores(rng.normal(2, 1, 40), rng.normal(-2, 1, 40), rng.normal(0, 1.5, 40))
+    f = tmp_path / "asv.txt"
+    f.write_text("".join(f"bonafide {k} {v}\n" for k, vs in (("target", asv.target), ("nontarget", asv.nontarget))
+                         for v in vs) + "".join(f"A07 spoof {v}\n" for v in asv.spoof))
+    assert main(["eer", str(la), "--asv-scores", str(f)]) == 0
+    want = min_tdcf(bona, spoof, read_asv_scores(f))
+    assert f"19LA min t-DCF = {want.min_tdcf:.5f}" in capsys.readouterr().out
+
