@@ -1,4 +1,9 @@
-"""``codecfake features``: the `make features` target. One feature set per (corpus manifest, extractor)."""
+"""``codecfake features``: the `make features` target. One feature set per (dataset part, extractor).
+
+Codecfake and ASVspoof 2019 LA are extracted part by part (``--parts``; default every part found): one set per label
+file / protocol, so a part added later extends the store and leaves the sets already written untouched. The demo,
+In-the-Wild and CSV corpora are one set each.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +41,10 @@ def register(subparsers) -> None:
                    "passes 512 from configs/demo.toml]")
     p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
     p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
+    p.add_argument("--parts", help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
+                   "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]")
+    p.add_argument("--allow-missing", action="store_true", help="extract parts whose audio files are partly absent, "
+                   "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]")
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
     p.set_defaults(func=run_features)
 
@@ -94,6 +103,22 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     return [(args.data, args.root, [args.model])]
 
 
+def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(part, manifest) to extract: the demo's whole corpora, or the checked parts of a real dataset."""
+    from codecfake.corpus import load_manifest
+    from codecfake.corpus.parts import load_parts, parse_parts
+
+    if kind in DEMO_MANIFESTS:
+        return [("", load_manifest(kind, root))]
+    parts = load_parts(kind, root, parse_parts(getattr(args, "parts", None)),
+                       allow_missing=getattr(args, "allow_missing", False))
+    for p in parts:
+        if p.missing:
+            log.warning("%s part %s: %d of %d audio files missing; extracted as rejects (--allow-missing)",
+                        kind, p.name or kind, len(p.missing), len(p.manifest))
+    return [(p.name, p.manifest) for p in parts]
+
+
 class TqdmProgress:
     """Progress callback for ``extract_manifest``: a tqdm bar with clips/s and ETA."""
 
@@ -116,7 +141,6 @@ class TqdmProgress:
 
 
 def run_features(args: argparse.Namespace) -> int:
-    from codecfake.corpus import load_manifest
     from codecfake.extract.extractors import build_extractor
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.store.featurestore import FeatureStore
@@ -125,6 +149,9 @@ def run_features(args: argparse.Namespace) -> int:
     cluster = args.scheduler or args.cluster
     if args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
+    if args.data == "demo" and getattr(args, "parts", None):
+        raise ExtractError("--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "
+                           "set per demo corpus: drop PARTS=")
     if args.data == "demo":
         ensure_demo_corpus(args.demo_dir, args.size)
     jobs = _jobs(args)
@@ -133,14 +160,14 @@ def run_features(args: argparse.Namespace) -> int:
         params = mel_params(args) if model == "mel" else {}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
-    for kind, root, models in jobs:
-        manifest = load_manifest(kind, root)
+    todo = [(part, manifest, models) for kind, root, models in jobs for part, manifest in _manifests(kind, root, args)]
+    for part, manifest, models in todo:  # every part checked (missing audio …) before the first is extracted
         for model in models:
-            progress = TqdmProgress(f"{manifest.name}/{model}")
+            progress = TqdmProgress(f"{manifest.name}{'/' + part if part else ''}/{model}")
             try:
                 fs = extract_manifest(manifest, built[model], store, batch=args.batch,
                                       mode="overwrite" if args.force else "resume", cluster=cluster,
-                                      progress=progress, num_workers=args.num_workers)
+                                      progress=progress, num_workers=args.num_workers, part=part)
             finally:
                 progress.close()
             for name in built[model].arrays():
