@@ -2,7 +2,7 @@
 
 A codec maps (n,) float32 at its ``rate_hz`` to (m,) float32 at the same rate (m ≈ n; decoder delay is removed later
 by alignment in ``chain.align``). All run in memory through PyPI wheels: PyAV (bundled FFmpeg), soundfile
-(libsndfile) and pycodec2. Neural codecs (transformers) register themselves from ``codecfake.corpus.build.neural``.
+(libsndfile) and pycodec2's libcodec2 (``codec2_isolated``). Neural codecs (transformers) register themselves from ``codecfake.corpus.build.neural``.
 """
 
 from __future__ import annotations
@@ -101,22 +101,24 @@ class SoundfileCodec:
 
 @dataclass(frozen=True)
 class Codec2Codec:
-    """Codec 2 (parametric vocoder-codec) through pycodec2 at ``mode`` bit/s; 8 kHz."""
+    """Codec 2 (parametric vocoder-codec) at ``mode`` bit/s, 8 kHz: pycodec2's libcodec2, freshly loaded per clip.
+
+    Through pycodec2 itself the output depends on what the process decoded before (a static noise generator in the
+    library); ``codec2_isolated`` makes it a function of the input alone.
+    """
 
     name: str
     mode: int = 1300
     rate_hz: int = 8000
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        import pycodec2
+        from codecfake.corpus.build.codec2_isolated import round_trip
 
-        c2 = pycodec2.Codec2(self.mode)
-        spf = c2.samples_per_frame()
+        spf = 320 if self.mode in (700, 1200, 1300, 1400, 1600) else 160  # 40 ms or 20 ms frames at 8 kHz
         n = int(np.ceil(len(x) / spf)) * spf
         pcm = np.zeros(n, dtype=np.int16)
         pcm[: len(x)] = (np.clip(x, -1.0, 1.0) * 32767).astype(np.int16)
-        out = [c2.decode(c2.encode(pcm[i : i + spf])) for i in range(0, n, spf)]
-        return (np.concatenate(out).astype(np.float32) / 32768.0)[: len(x)]
+        return (round_trip(pcm, self.mode).astype(np.float32) / 32768.0)[: len(x)]
 
 
 @dataclass(frozen=True)

