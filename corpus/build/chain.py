@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import soxr
+from scipy.fft import next_fast_len
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def estimate_delay(y: np.ndarray, ref: np.ndarray, max_delay: int) -> int:
     """Lag d in [-max_delay, max_delay] maximising the correlation of y[n + d] with ref[n] (FFT based)."""
     n = min(len(ref), len(y))
     a, b = ref[:n] - ref[:n].mean(), y[:n] - y[:n].mean()
-    size = 1 << int(np.ceil(np.log2(2 * n)))
+    size = next_fast_len(n + max_delay, real=True)  # no wrap-around for |d| <= max_delay; ~4x less than 2^ceil(2n)
     xc = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)  # xc[d] = sum b[n+d] a[n]
     lags = np.concatenate([np.arange(0, max_delay + 1), np.arange(-max_delay, 0)])
     vals = np.concatenate([xc[: max_delay + 1], xc[size - max_delay :]])
