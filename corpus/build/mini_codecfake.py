@@ -96,7 +96,7 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
     if is_complete(out, params) and not force:
         log.info("demo corpus in %s is complete for these parameters; reusing it", out)
         return out
-    if (out / MARKER).is_file() and not force:
+    if (out / MARKER).is_file() and not force and not _older_version(out / MARKER):
         raise ManifestError(
             f"{out} holds a demo corpus built with other parameters ({(out / MARKER).read_text()[:200]}…); "
             f"rerun with --force to replace it, or choose another --out"
@@ -152,6 +152,15 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
     (out / MARKER).write_text(json.dumps({"params": params.as_json(), "n_codec_reals": len(codec_utts),
                                           "n_vocoder_reals": len(voc_utts)}, indent=1))
     return out
+
+
+def _older_version(marker: Path) -> bool:
+    """A corpus of an older builder version is rebuilt without --force (it is derived data; the parameters agree)."""
+    version = json.loads(marker.read_text()).get("params", {}).get("version", 0)
+    if version < VERSION:
+        log.warning("%s was built by corpus builder version %s (now %d: order-free Codec 2 and WORLD, new split "
+                    "sizes); rebuilding it", marker.parent, version, VERSION)
+    return version < VERSION
 
 
 def _speakers_tsv(utts: list[Utterance]) -> str:

@@ -9,34 +9,11 @@ from typing import Any
 from codecfake.corpus.build.codecs import REGISTRY, get_codec
 from codecfake.corpus.build.sources import LICENCES
 
-# Measured with the two shortcut baselines of DESIGN §7 on the default build (seed 688); see docs/corpus.md.
 BASELINE_NOTE = """\
-Shortcut baselines (DESIGN §7), test EER % on the default build (seed 688), from `docs/corpus.md`:
-a condition that "log energy above 3.4 kHz" separates would be a corpus artefact; a condition where logistic
-regression on mean/std log-mel is already ~0 % leaves no room to show a detector or optimiser difference.
-
-{table}
-"""
-
-BASELINE_TABLE = """\
-| test set | n bona fide / spoof | log energy above 3.4 kHz | logistic regression, mean/std log-mel |
-|---|---|---|---|
-| C1 Opus 6k | 42 / 42 | 47.6 | 23.8 |
-| C2 MP3 16k | 42 / 42 | 50.0 | 40.5 |
-| C3 AMR-NB 4.75k | 42 / 42 | 50.0 | 14.3 |
-| C4 GSM 6.10 | 42 / 42 | 52.4 | 23.8 |
-| C5 AAC 24k | 42 / 42 | 50.0 | 47.6 |
-| C6 G.726 32k | 42 / 42 | 52.4 | 45.2 |
-| C7 Codec2 1300 (unseen) | 42 / 42 | 50.0 | 26.2 |
-| 19LA pooled (vocoder domain) | 18 / 54 | 50.0 | 11.1 |
-| A01 WORLD | 18 / 18 | 50.0 | 5.6 |
-| A02 Griffin-Lim | 18 / 18 | 50.0 | 16.7 |
-| A03 espeak-ng | 18 / 6 | 19.4 | 0.0 |
-| A04 flite | 18 / 6 | 63.9 | 0.0 |
-| A05 festival (test only) | 18 / 6 | 50.0 | 0.0 |
-
-The codec conditions are spread from 14 % to near chance for the linear model (C5/C6 are close to transparent at
-8 kHz: hard conditions); the TTS attacks are trivially separable by voice (few, synthetic voices vs. human speech)."""
+Shortcut baselines (DESIGN §7): a condition that "log energy above 3.4 kHz" separates would be a corpus artefact; a
+condition where logistic regression on mean/std log-mel is already ~0 % leaves no room to show a detector or
+optimiser difference. `codecfake demo` measures both on this corpus's test split and reports them beside the
+detectors (docs/demo-results.md)."""
 
 
 def _codec_rows(table: dict[str, str]) -> str:
@@ -77,7 +54,8 @@ zero-phase FFT low-pass (nothing above {cfg.lowpass_hz:.0f} Hz) → soxr to {cfg
 first {cfg.n_samples} samples → RMS to {cfg.level_dbfs:g} dBFS → white dither at {cfg.dither_dbfs:g} dBFS → 16-bit.
 Bona fide passes exactly the same steps with no codec. Short clips of one speaker are joined with 150–400 ms pauses
 holding a low noise floor (no digital silence). Splits are by utterance: a source clip is used once, and a real
-utterance and all its fakes are in the same split (~80/10/10 per source).
+utterance and all its fakes are in the same split; every split mixes the sources as the whole does. The test splits
+are sized for resolving power (150 bona fide + 150 spoof per codec condition where the material allows).
 
 Codec domain: codec/ — reals: train {split_c['train']}, dev {split_c['dev']}, test {split_c['test']}.
 Train and dev hold every real plus its C1–C6 fakes (`F0k_<name>.wav`); each test set `test/Ck/` holds the test reals
@@ -93,7 +71,8 @@ letters, syllables, prompt names — else English filler). A05 appears only in t
 |---|---|
 {attack_rows}
 
-{BASELINE_NOTE.format(table=BASELINE_TABLE)}
+{BASELINE_NOTE}
+
 ## Sources, licences and attribution
 | source | clips used | licence / attribution |
 |---|---|---|
@@ -102,7 +81,8 @@ letters, syllables, prompt names — else English filler). A05 appears only in t
 Packages: Debian `asterisk-core-sounds-en-g722`, `klettres-data`, `gcin-voice` (fetched with `apt-get download`,
 unpacked with `dpkg -x`), PyPI `pocketsphinx` sdist (`test/data`). The derived audio here inherits those licences
 (CC-BY-SA-3.0 and GPL parts: share alike). Codecs: FFmpeg via PyAV (LGPL), libsndfile, Codec 2 (LGPL-2.1).
-`speakers.tsv` lists speaker, language and source.
+`speakers.tsv` lists speaker, language and source. `SHA256SUMS` holds the checksum of every audio file
+(`sha256sum -c SHA256SUMS` here): two builds with the same parameters on one machine give identical files.
 """
     path = out / "README.md"
     path.write_text(text, encoding="utf-8")

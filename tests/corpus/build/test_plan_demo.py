@@ -110,3 +110,13 @@ def test_same_seed_gives_identical_files_whatever_the_workers(real_dir: Path, tm
     sums = dict(reversed(line.split("  ")) for line in (a / SUMS).read_text().splitlines())
     audio = {k: v for k, v in da.items() if k.endswith((".wav", ".flac"))}
     assert sums == audio and any(k.startswith("codec/test/C7/F07_") for k in sums)
+
+
+def test_a_corpus_of_an_older_builder_version_is_rebuilt_without_force(tmp_path: Path) -> None:
+    from codecfake.corpus.build.mini_codecfake import VERSION, _older_version
+
+    marker = tmp_path / MARKER
+    marker.write_text(json.dumps({"params": {"size": "default", "version": VERSION - 1}}))
+    assert _older_version(marker)
+    marker.write_text(json.dumps({"params": {"size": "default", "version": VERSION}}))
+    assert not _older_version(marker)
