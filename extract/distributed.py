@@ -62,7 +62,9 @@ def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: S
         loaded = [load_wave(p, n_samples) for p in job.paths[lo : lo + batch]]
         waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
         buf.add(lo, extractor(waves), [r for _, r in loaded])
-    return job.n_clips, write_buffer(fs, buf)
+    n_rejected = write_buffer(fs, buf)
+    fs.flush_commits()  # the task's commit records are durable before it reports done
+    return job.n_clips, n_rejected
 
 
 def parse_cluster(cluster: str) -> tuple[str, Any]:
