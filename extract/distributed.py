@@ -22,6 +22,8 @@ from codecfake.extract.extractors import Extractor, build_extractor
 from codecfake.extract.loading import ShardJob, load_wave
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
+from codecfake.alloc import keep_freed_memory
+
 log = logging.getLogger(__name__)
 
 _WORKER_CACHE: dict[str, Extractor] = {}  # one model per worker process, rebuilt only when the recipe changes
@@ -55,6 +57,7 @@ def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: S
     """Run on a worker: decode, extract and commit one whole shard. Returns (clips, rejected clips)."""
     from codecfake.store.featurestore import FeatureStore
 
+    keep_freed_memory()  # once per worker process (idempotent)
     extractor = worker_extractor(recipe)
     fs = FeatureStore(store_root).open(key, nonfinite="reject")
     buf = ShardBuffer(job, extractor.arrays())
