@@ -208,6 +208,8 @@ def bench_malloc(batch: int, steps: int, frame: tuple[int, int]) -> dict:
         base, ours = out[f"{backend}_baseline_default_malloc"], out[f"{backend}_ours_keep_freed_memory"]
         out[f"ratio_{backend}_step_time_baseline_vs_ours"] = base["step_s"] / ours["step_s"]
         out[f"ratio_{backend}_sys_time_baseline_vs_ours"] = base["sys_s_per_step"] / max(ours["sys_s_per_step"], 1e-9)
+        cpu = [r["user_s_per_step"] + r["sys_s_per_step"] for r in (base, ours)]  # robust to other load
+        out[f"ratio_{backend}_cpu_time_baseline_vs_ours"] = cpu[0] / cpu[1]
     out["setup"]["loadavg_after"] = os.getloadavg()
     return out
 
