@@ -192,7 +192,7 @@ def main() -> None:
             "raw_sequential": lambda: raw_read(files, args.seconds),
             "baseline_exact_random": lambda: _with({"batch": old_batch}, data, rand, args),
             "ours_exact_random": lambda: loader_case(data, rand, args.seconds, args.min_batches),
-            "ours_exact_random_32_threads": lambda: _with({"__init__": threads_init(32)}, data, rand, args),
+            "ours_exact_random_16_threads": lambda: _with({"__init__": threads_init(16)}, data, rand, args),
             "ours_exact_random_step_20ms": lambda: loader_case(data, rand, args.seconds, args.min_batches,
                                                                args.step_ms),
             "baseline_exact_random_step_20ms": lambda: _with({"batch": old_batch}, data, rand, args, args.step_ms),
@@ -205,6 +205,7 @@ def main() -> None:
             "ours_sequential": lambda: loader_case(data, [np.arange(a, min(n, a + BATCH)) for a in range(0, n, BATCH)],
                                                    args.seconds, args.min_batches),
         }
+        cases["raw_sequential_again"] = cases["raw_sequential"]  # the ceiling once more, after the read cases
         for name, case in cases.items():
             method = drop_cache(files)
             res[name] = {**case(), "cache": method}
@@ -216,7 +217,7 @@ def main() -> None:
         print("pt_per_clip", json.dumps(res["pt_per_clip"]), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    ceiling = res["raw_sequential"]["mb_s"]
+    ceiling = max(res["raw_sequential"]["mb_s"], res["raw_sequential_again"]["mb_s"])
     for name in list(res):
         if name.startswith(("ours_", "baseline_", "pt_")) and "mb_s" in res[name]:
             res[f"ratio_{name}_vs_raw_sequential"] = res[name]["mb_s"] / ceiling
