@@ -269,6 +269,8 @@ class ShardReader:
             out = np.empty((len(idx), *self.frame_shape), dtype=self.dtype)
         elif out.shape != (len(idx), *self.frame_shape):
             raise BadShardInput(f"batch: out has shape {out.shape}, expected {(len(idx), *self.frame_shape)}")
+        if not idx:
+            return out
         if self.mode == "mmap":
             if out.dtype == self.dtype and out.flags.c_contiguous:
                 self._pread_batch(idx, out)

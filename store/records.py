@@ -94,9 +94,16 @@ class RecordIO:
             fsync_path(folder)
         return len(paths)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, durable: bool = False) -> None:
+        """Remove ``key``; ``durable``: fsync its folder when something was removed (local stores)."""
         if self.local_root is not None:
-            (self.local_root / key).unlink(missing_ok=True)
+            path = self.local_root / key
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return
+            if durable:
+                fsync_path(path.parent)
         else:
             sync(self.store.delete(key))
 
@@ -145,8 +152,9 @@ class ShardRecords:
             for s, rec in folded["shards"].items():
                 if int(s) != shard:
                     self.io.put(self._shard_key(array, int(s)), rec)
-            self.io.delete(self._folded_key(array))
-        self.io.delete(self._shard_key(array, shard))
+            self.io.delete(self._folded_key(array), durable=True)
+        # durable: a power cut must not bring the old record back over the new bytes (rewrites are rare)
+        self.io.delete(self._shard_key(array, shard), durable=True)
 
     def fold(self, array: str, n_shards: int) -> bool:
         """Fold per-shard records into one file once all ``n_shards`` are committed; returns whether it did."""
