@@ -28,10 +28,10 @@ def register(subparsers) -> None:
     p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12 [5]")
     p.add_argument("--store", type=Path, default=Path("features"), help="feature store root [features]")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
-    p.add_argument("--batch", type=int, default=8, help="clips per forward pass [8]")
+    p.add_argument("--batch", type=int, help="clips per forward pass [CPU 8; CUDA the largest power of two that fits]")
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
-    p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
+    p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [available cores - 1]")
     p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
     p.add_argument("--mel-hop", type=int, help=f"mel hop in samples [{PAPER_MEL_HOP} (the paper's, 505 frames); "
                    f"{DEMO_MEL_HOP} with --data demo (127 frames) so the demo trains on 2 CPU cores in minutes]")
@@ -125,7 +125,7 @@ def run_features(args: argparse.Namespace) -> int:
 
     layers = parse_layers(args.layers)
     cluster = args.scheduler or args.cluster
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
     if args.data == "demo":
         ensure_demo_corpus(args.demo_dir, args.size)

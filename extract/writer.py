@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,17 +60,20 @@ class ShardWriter:
         self.error: BaseException | None = None
         self.n_written = 0
         self.n_rejected = 0
+        self.busy_s = 0.0  # seconds spent committing shards
         self.thread = threading.Thread(target=self._run, name="shard-writer", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while (buf := self.queue.get()) is not None:
             if self.error is None:
+                t0 = time.perf_counter()
                 try:
                     self.n_rejected += write_buffer(self.feature_set, buf)
                     self.n_written += 1
                 except BaseException as err:  # re-raised in the main thread
                     self.error = err
+                self.busy_s += time.perf_counter() - t0
 
     def _raise(self) -> None:
         if self.error is not None:
