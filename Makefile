@@ -36,7 +36,7 @@ FORCE     ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train demo-data features train evaluate report demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-scale bench-gpu demo-data features train evaluate report demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -88,6 +88,12 @@ bench-extract: venv ## extraction benchmark (full-size random XLS-R) -> bench/re
 
 bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/results/train.json
 	$(PY) bench/train.py
+
+bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio) -> bench/results/scale.json
+	$(PY) bench/scale.py
+
+bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
+	$(PY) bench/gpu.py
 
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
