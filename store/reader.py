@@ -157,3 +157,20 @@ class ShardReader:
         for pos in np.argsort(idx, kind="stable").tolist():
             out[pos] = self._mmap_clip(idx[pos]) if self.mode == "mmap" else self.array[idx[pos]]
         return out
+
+    def shard_block(self, s: int, n: int) -> np.ndarray | None:
+        """The first ``n`` clips of shard ``s`` as one (n, T, D) float16 view when they lie in order, back to back in
+        the shard file (how the writer lays out a whole-shard write; zeros for an absent shard file); None when
+        they do not or the reader is not in mmap mode: use ``batch`` then."""
+        if self.mode != "mmap":
+            return None
+        entry = self._shard(s)
+        if entry is None:
+            return np.zeros((n, *self.frame_shape), dtype=np.float16)
+        m, index = entry
+        start = index[0, 0]
+        expected = start + np.arange(n, dtype=np.uint64) * np.uint64(self._clip_bytes)
+        if start == _EMPTY or not (index[:n, 0] == expected).all():
+            return None
+        return np.frombuffer(m, dtype="<f2", count=n * self._clip_bytes // 2, offset=int(start)).reshape(
+            n, *self.frame_shape)
