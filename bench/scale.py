@@ -35,7 +35,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from scale_fixture import write_codecfake_labels, write_la_protocols  # noqa: E402
+from scale_fixture import LA_SIZES, PAPER_PARTS, write_codecfake_labels, write_la_protocols  # noqa: E402
 
 FRAME = (1, 4)  # tiny feature array: the metadata, shard and record machinery at full N, no feature bytes
 BASELINE_ISSUE = {  # issue 13, measured by the filer on this machine under load (1,137,590 lines, 4,444 shards)
@@ -77,13 +77,16 @@ def cli(*argv: str) -> str:
     return buf.getvalue()
 
 
-def build_set(store, manifest, writers: int, steps: Steps, tag: str):
-    """Create the set of ``manifest`` with a tiny array; commit every shard with ``writers`` threads; fold."""
+def build_set(store, manifest, writers: int, steps: Steps, tag: str, reuse: bool = False):
+    """Create the set of ``manifest`` with a tiny array; commit every shard with ``writers`` threads; fold.
+    ``reuse``: open a complete set of the same spec left in ``--dir`` by an earlier run instead (no write steps)."""
     from codecfake.extract.pipeline import manifest_meta
     from codecfake.store import FeatureSetSpec
 
     spec = FeatureSetSpec(corpus=manifest.name, manifest_sha256=manifest.content_hash(), extractor="dry",
                           model_id="tiny-1x4", weights_sha256="")
+    if reuse and store.exists(spec.key) and store.open(spec.key).is_complete("L05"):
+        return steps(f"{tag}.reused_from_earlier_run", lambda: store.open(spec.key))
     meta = steps(f"{tag}.metadata", lambda: manifest_meta(manifest))
     fs = steps(f"{tag}.create", lambda: store.create(spec, meta, mode="overwrite", nonfinite="reject"))
     fs.ensure_array("L05", FRAME)
@@ -119,20 +122,30 @@ def training_epoch(store, task: str, opt: str, data_mode: str) -> dict:
             "domains": data.domains, "batches": len(batches), "batch_sizes": sorted(sizes)}
 
 
-def dry_run(work: Path, writers: int) -> dict:
-    from codecfake.corpus import load_manifest
+def scaled(fraction: float) -> tuple[dict, dict]:
+    """The paper's part sizes (and 19LA's) times ``fraction`` (1.0: the real run; less: a quick check of the script)."""
+    def k(n: int) -> int:
+        return max(4, round(n * fraction))
+
+    parts = {p: (k(r), k(f), codecs) for p, (r, f, codecs) in PAPER_PARTS.items()}
+    return parts, {s: (k(b), k(sp)) for s, (b, sp) in LA_SIZES.items()}
+
+
+def dry_run(work: Path, writers: int, fraction: float = 1.0, reuse: bool = False) -> dict:
+    from codecfake.corpus import load_manifest, parse_asvspoof2019
     from codecfake.store import FeatureStore
 
     steps = Steps()
     cf, la, root = work / "Codecfake", work / "LA", work / "features"
-    n_lines = steps("write_label_files", lambda: write_codecfake_labels(cf))
-    write_la_protocols(la)
+    parts, la_sizes = scaled(fraction)
+    n_lines = steps("write_label_files", lambda: write_codecfake_labels(cf, parts))
+    write_la_protocols(la, la_sizes)
     m = steps("parse", lambda: load_manifest("codecfake", cf, check_paths=False))
     h = steps("hash", m.content_hash)
     store = FeatureStore(root)
-    fs = build_set(store, m, writers, steps, "codec")
-    voc = load_manifest("asvspoof2019", la, check_paths=False)
-    build_set(store, voc, writers, steps, "vocoder")
+    fs = build_set(store, m, writers, steps, "codec", reuse)
+    voc = parse_asvspoof2019(la, splits=("train", "dev")).validate(check_paths=False)  # co-training reads these
+    build_set(store, voc, writers, steps, "vocoder", reuse)
     steps("open", lambda: store.open(fs.key).n_clips)
     steps("store_ls", lambda: cli("ls", str(root)))
     steps("store_info", lambda: cli("info", fs.key, "--store", str(root)))
@@ -163,8 +176,9 @@ def legacy(work: Path) -> dict:
     return {"n_clips": len(rows), "manifest_sha256": h, "steps": steps.out}
 
 
-def child(role: str, work: Path, writers: int) -> dict:
-    cmd = [sys.executable, __file__, "--role", role, "--dir", str(work), "--writers", str(writers)]
+def child(role: str, work: Path, writers: int, fraction: float) -> dict:
+    cmd = [sys.executable, __file__, "--role", role, "--dir", str(work), "--writers", str(writers),
+           "--fraction", str(fraction)]
     done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -204,21 +218,24 @@ def main() -> None:
     p.add_argument("--dir", type=Path, help="work folder on the disk to measure (default: a temp dir, removed)")
     p.add_argument("--writers", type=int, default=8, help="threads committing shards (one writer per shard) [8]")
     p.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
+    p.add_argument("--fraction", type=float, default=1.0, help="scale every part (a quick check; result not written)")
+    p.add_argument("--reuse", action="store_true", help="with --role ours: reuse complete sets left in --dir")
     p.add_argument("--role", choices=("ours", "legacy"), help=argparse.SUPPRESS)
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.role:
-        result = dry_run(args.dir, args.writers) if args.role == "ours" else legacy(args.dir)
+        result = dry_run(args.dir, args.writers, args.fraction, args.reuse) if args.role == "ours" else legacy(args.dir)
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=args.dir) as tmp:
         work = Path(tmp)
         load_before = os.getloadavg()
-        ours = child("ours", work, args.writers)
-        old = child("legacy", work, args.writers)
+        ours = child("ours", work, args.writers, args.fraction)
+        old = child("legacy", work, args.writers, args.fraction)
         result = summarise(ours, old, load_before, os.getloadavg(), work, args.writers)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.fraction == 1.0:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k not in ("ours", "baseline_same_run")}, indent=2))
 
 
