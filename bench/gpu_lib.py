@@ -81,7 +81,7 @@ def prepare_audio(work: Path, n_files: int = 64) -> list[Path]:
     """``n_files`` four-second speech-like wavs; extraction cases cycle through them."""
     import numpy as np
     import soundfile as sf
-    from codecfake.corpus.testing import synth_voice
+    from codecfake.corpus.build.tiny import synth_voice
 
     folder = work / "clips"
     folder.mkdir(exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from codecfake.corpus import load_manifest
-from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract import build_extractor, tuning
 from codecfake.extract.pipeline import extract_manifest
 
