@@ -54,6 +54,9 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: checkpoints come from local folders
+    from codecfake.alloc import keep_freed_memory
+
+    keep_freed_memory()  # large buffers stay in the process between steps (codecfake/alloc.py)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(stages_for(argv))
     args = parser.parse_args(argv)
