@@ -33,8 +33,8 @@ def test_shard_block_is_the_shard_in_clip_order(fs) -> None:
 
 def test_shard_block_refuses_clips_out_of_order(fs) -> None:
     reader = fs.reader("L05")
-    m, index = reader._shard(0)
-    reader._maps[0] = (m, index[::-1].copy())  # as if the writer had laid the clips out in reverse
+    entry = reader._shard(0)
+    entry.index = entry.index[::-1].copy()  # as if the writer had laid the clips out in reverse
     assert reader.shard_block(0, SHARD) is None
 
 
