@@ -15,12 +15,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16000
-N_SAMPLES = 64600
 SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".oga", ".aif", ".aiff", ".au")
 
 

@@ -49,18 +49,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from codecfake.corpus.demo import build_demo
-    from tqdm import tqdm
+
+    from codecfake.progress import TqdmProgress
 
     t0 = time.perf_counter()
-    bar = tqdm(total=0, unit="utt", desc="demo corpus", disable=None)
+    state = {"done": 0, "total": None}
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+    def progress(done: int, total: int) -> None:  # build_demo reports (done, total) utterances
+        if total != state["total"]:
+            bar.start("demo corpus", total, "utt", done=done)
+            state["total"] = total
+        else:
+            bar.advance(done - state["done"])
+        state["done"] = done
 
-    build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
-               workers=args.workers, force=args.force, progress=progress)
-    bar.close()
+    with TqdmProgress() as bar:
+        build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
+                   workers=args.workers, force=args.force, progress=progress)
     log.info("demo corpus ready in %s (%.1f s): codecfake corpus ls demo-codec %s", args.out,
              time.perf_counter() - t0, args.out)
     return 0

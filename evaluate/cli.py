@@ -59,28 +59,12 @@ def register(sub: Any) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import run_cells
     from codecfake.evaluate.run_eval import evaluate_run
-    from tqdm import tqdm
 
-    bars: list[Any] = []
+    from codecfake.progress import TqdmProgress
 
-    def progress(name: str, n: int):
-        for done in bars:  # one condition at a time: finish the previous bar before the next starts
-            done.close()
-        bar = tqdm(total=n, desc=f"scoring {name}", unit="clip", leave=False, file=sys.stderr)
-        bars.append(bar)
-        return bar.update
-
-    out = evaluate_run(
-        args.run,
-        args.store,
-        device=args.device,
-        paper_mode=args.paper,
-        batch=args.batch,
-        figures=not args.no_figures,
-        progress=progress,
-    )
-    for bar in bars:
-        bar.close()
+    with TqdmProgress(leave=False) as progress:
+        out = evaluate_run(args.run, args.store, device=args.device, paper_mode=args.paper, batch=args.batch,
+                           figures=not args.no_figures, progress=progress)
     from codecfake.evaluate.conditions import sort_conditions
     from codecfake.evaluate.report import render_table
 

@@ -18,6 +18,8 @@ from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.metrics import INVERTED_MARK
 
+from codecfake.common import RUNTIME_KEYS
+
 __all__ = [
     "multi_run_markdown",
     "run_cells",
@@ -29,9 +31,7 @@ __all__ = [
 ]
 
 # Config keys that do not change what a run learns: runs differing only in these (and seed) are one row.
-SEED_FREE_IGNORED = frozenset(
-    {"seed", "name", "device", "threads", "data_mode", "memory_limit_mb", "eval_batch", "save_every_steps"}
-)
+SEED_FREE_IGNORED = frozenset({"seed", "name", *RUNTIME_KEYS})
 
 
 def _mat(m: Sequence[Sequence[int]] | None) -> str:

@@ -19,19 +19,20 @@ from codecfake.evaluate.conditions import (
     qualify_collisions,
     sort_conditions,
 )
-from codecfake.evaluate.eer import eer_from_labels
 from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
 from codecfake.evaluate.scorefile import Scores, write_scores
 from codecfake.evaluate.scoring import find_test_sets, score_rows
 
+from codecfake.atomic import write_atomic
 from codecfake.device import resolve_device
+from codecfake.eer import eer_from_labels
+from codecfake.progress import Progress
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EvaluationOutput", "evaluate_run", "dev_threshold"]
 
-Progress = Callable[[str, int], Callable[[int], None] | None]  # (condition, n clips) -> per-batch callback
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,9 @@ def evaluate_run(
     for i, (fs, g) in enumerate(groups):
         name = names[i]
         idx = _valid_indices(fs, run.array, g.indices)
-        cb = progress(name, len(idx)) if progress else None
+        if progress is not None:
+            progress.start(f"scoring {name}", len(idx), "clip")
+        cb = progress.advance if progress is not None else None
         sc = _scores_for(run.model, fs, run.array, idx, dev, batch, cb)
         files[name] = write_scores(scores_dir / f"{name.replace(':', '_')}.tsv", sc)
         all_scores[name] = sc
@@ -156,7 +159,7 @@ def evaluate_run(
 
         fig_paths = write_figures(all_scores, results, report_dir, paper_mode=paper_mode)
     report["figures"] = [p.name for p in fig_paths]
-    (report_dir / "report.json").write_text(as_json(report) + "\n")
-    (report_dir / "report.md").write_text(render_run_report(report, [str(p) for p in fig_paths]))
+    write_atomic(report_dir / "report.json", as_json(report) + "\n")
+    write_atomic(report_dir / "report.md", render_run_report(report, [str(p) for p in fig_paths]))
     log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), report_dir / "report.md")
     return EvaluationOutput(report=report, score_files=files, report_dir=report_dir)

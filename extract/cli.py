@@ -96,32 +96,13 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     return [(args.data, args.root, [args.model])]
 
 
-class TqdmProgress:
-    """Progress callback for ``extract_manifest``: a tqdm bar with clips/s and ETA."""
-
-    def __init__(self, desc: str):
-        self.desc = desc
-        self.bar = None
-
-    def set_total(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc=self.desc, unit="clip", dynamic_ncols=True, smoothing=0.1)
-
-    def __call__(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_features(args: argparse.Namespace) -> int:
     from codecfake.corpus import load_manifest
     from codecfake.extract.extractors import build_extractor
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.store.featurestore import FeatureStore
+
+    from codecfake.progress import TqdmProgress
 
     layers = parse_layers(args.layers)
     cluster = args.scheduler or args.cluster
@@ -138,7 +119,7 @@ def run_features(args: argparse.Namespace) -> int:
     for kind, root, models in jobs:
         manifest = load_manifest(kind, root)
         for model in models:
-            progress = TqdmProgress(f"{manifest.name}/{model}")
+            progress = TqdmProgress()
             try:
                 fs = extract_manifest(manifest, built[model], store, batch=args.batch,
                                       mode="overwrite" if args.force else "resume", cluster=cluster,

@@ -22,6 +22,8 @@ from codecfake.extract.extractors import Extractor, build_extractor
 from codecfake.extract.loading import ShardJob, load_wave
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
+from codecfake.common import N_SAMPLES
+
 log = logging.getLogger(__name__)
 
 _WORKER_CACHE: dict[str, Extractor] = {}  # one model per worker process, rebuilt only when the recipe changes
@@ -101,7 +103,7 @@ def run_dask(extractor: Extractor, store, fs, jobs: Sequence[ShardJob], batch: i
         workers = client.scheduler_info()["workers"].values()
         has_gpu = any(w.get("resources", {}).get("GPU") for w in workers)
         resources = {"GPU": 1} if has_gpu else None
-        n_samples = int(getattr(extractor, "n_samples", 64600))
+        n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
         log.info("dask %s: %d workers%s, %d shard tasks", cluster, len(workers), " (GPU)" if has_gpu else "",
                  len(jobs))
         futures = [

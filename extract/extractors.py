@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import torch
 from codecfake.extract.errors import UnknownExtractor
 
+from codecfake.common import N_SAMPLES
 from codecfake.device import resolve_device
 
 EXTRACTORS = ("mel", "xlsr", "wavlm")
@@ -43,7 +44,7 @@ def build_extractor(
         if unknown:
             raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: log, hop_samples")
         config = MelConfig(log=bool(params.get("log", True)), hop_samples=int(params.get("hop_samples", 128)))
-        return MelExtractor(config, device=dev, n_samples=int(params.get("n_samples", 64600)))
+        return MelExtractor(config, device=dev, n_samples=int(params.get("n_samples", N_SAMPLES)))
     if name in ("xlsr", "wavlm"):
         from codecfake.extract.ssl import SSLExtractor
 
@@ -51,5 +52,5 @@ def build_extractor(
         if unknown:
             raise UnknownExtractor(f"{name} extractor: unknown parameters {sorted(unknown)}")
         return SSLExtractor(name, str(model_dir) if model_dir is not None else None, layers, dev,
-                            n_samples=int(params.get("n_samples", 64600)))
+                            n_samples=int(params.get("n_samples", N_SAMPLES)))
     raise UnknownExtractor(f"extractor {name!r} is not known; expected one of {', '.join(EXTRACTORS)}")

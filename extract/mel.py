@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_FREQ_Q = 2595.0
 
@@ -44,7 +46,7 @@ def mel_filterbank(
 class MelConfig:
     """Parameters that change the values (all of them go into the feature set's key)."""
 
-    sample_rate_hz: int = 16000
+    sample_rate_hz: int = SAMPLE_RATE_HZ
     n_fft: int = 512
     win_length: int = 512
     hop_samples: int = 128
@@ -65,7 +67,7 @@ class MelExtractor:
 
     name = "mel"
 
-    def __init__(self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = 64600):
+    def __init__(self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = N_SAMPLES):
         self.config = config
         self.device = torch.device(device)
         self.n_samples = n_samples

@@ -18,6 +18,8 @@ import torch
 from codecfake.extract.checkpoint import CheckpointInfo, resolve_checkpoint
 from codecfake.extract.errors import UnknownExtractor
 
+from codecfake.common import N_SAMPLES
+
 log = logging.getLogger(__name__)
 
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm
@@ -56,7 +58,7 @@ class SSLExtractor:
         model_dir: str | None,
         layers: Sequence[int] = (5,),
         device: str | torch.device = "cpu",
-        n_samples: int = 64600,
+        n_samples: int = N_SAMPLES,
     ):
         if kind not in ("xlsr", "wavlm"):
             raise UnknownExtractor(f"SSL extractor {kind!r} is not known; expected 'xlsr' or 'wavlm'")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
@@ -85,10 +84,12 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(total: int, desc: str) -> Any:
-    from tqdm import tqdm
+def _progress(total: int | None, desc: str) -> Any:
+    from codecfake.progress import TqdmProgress
 
-    return tqdm(total=total, desc=desc, unit="shard", disable=not sys.stderr.isatty())
+    bar = TqdmProgress()
+    bar.start(desc, total, "shard")
+    return bar
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -97,7 +98,7 @@ def _verify(args: argparse.Namespace) -> int:
     fs = _store(args).open(args.key)
     with _progress(fs.n_shards * len(fs.arrays), "verify") as bar:
         rep = verify(fs, allow_nonfinite=args.allow_nonfinite, check_data=not args.quick,
-                     on_shard=lambda _n, _s: bar.update())
+                     on_shard=lambda _n, _s: bar.advance())
     for note in rep.notes:
         print(f"  {note}")
     for problem in rep.problems:
@@ -125,7 +126,7 @@ def _export(args: argparse.Namespace) -> int:
 
     fs = _store(args).open(args.key)
     with _progress(fs.n_shards * len(fs.arrays), "export") as bar:
-        export_hdf5(fs, args.file, on_shard=lambda _n, _s: bar.update())
+        export_hdf5(fs, args.file, on_shard=lambda _n, _s: bar.advance())
     print(f"{fs.key} -> {args.file}")
     return 0
 
@@ -134,8 +135,8 @@ def _import(args: argparse.Namespace) -> int:
     from codecfake.store.hdf5 import import_hdf5
 
     mode = "overwrite" if args.force else ("resume" if args.resume else "create")
-    with _progress(None, "import") as bar:  # type: ignore[arg-type]
-        fs = import_hdf5(_store(args), args.file, mode=mode, on_shard=lambda _n, _s: bar.update())
+    with _progress(None, "import") as bar:
+        fs = import_hdf5(_store(args), args.file, mode=mode, on_shard=lambda _n, _s: bar.advance())
     print(f"{args.file} -> {fs.location}")
     return 0
 

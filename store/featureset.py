@@ -19,8 +19,10 @@ import numpy as np
 import zarr
 from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
 from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
-from codecfake.store.records import ShardRecords, fsync_path
+from codecfake.store.records import ShardRecords
 from codecfake.store.spec import FeatureSetSpec
+
+from codecfake.atomic import fsync_path
 
 if TYPE_CHECKING:
     from codecfake.store.featurestore import FeatureStore

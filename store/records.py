@@ -9,7 +9,6 @@ records of a complete array into one ``_commits/<array>.json`` so a finished lay
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,11 @@ from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
+from codecfake.atomic import write_atomic
+
 
 async def _collect(it: AsyncIterator[str]) -> list[str]:
     return [k async for k in it]
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or directory entry table) to stable storage."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class RecordIO:
@@ -48,15 +40,7 @@ class RecordIO:
         if self.local_root is None:
             sync(self.store.set(key, default_buffer_prototype().buffer.from_bytes(blob)))
             return
-        path = self.local_root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_path(path.parent)
+        write_atomic(self.local_root / key, blob, durable_dir=True)
 
     def delete(self, key: str) -> None:
         if self.local_root is not None:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 SCHEMA_VERSION = 1
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -39,8 +41,8 @@ class FeatureSetSpec:
     weights_sha256: str  # "" for mel
     params: Mapping[str, Any] = field(default_factory=dict)  # n_mels, log, normalise, …
     dtype: str = "float16"
-    sample_rate_hz: int = 16000
-    n_samples: int = 64600
+    sample_rate_hz: int = SAMPLE_RATE_HZ
+    n_samples: int = N_SAMPLES
     pad_rule: str = "repeat"
     crop_rule: str = "first"
 

@@ -73,42 +73,17 @@ def register(subparsers: Any) -> None:
         official.register(subparsers)
 
 
-class _Bar:
-    """tqdm progress: one bar per epoch with loss and clips/s."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.epoch = None
-
-    def __call__(self, info: dict[str, Any]) -> None:
-        from tqdm import tqdm
-
-        if info["epoch"] != self.epoch:
-            self.close()
-            self.epoch = info["epoch"]
-            self.bar = tqdm(total=info["steps"], desc=f"epoch {info['epoch']}/{info['epochs']}", unit="step",
-                            initial=info["step"] - 1, dynamic_ncols=True, leave=True)
-        self.bar.set_postfix(loss=f"{info['loss']:.4f}", clips_s=f"{info['clips_per_s']:.0f}", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def run_train(args: argparse.Namespace) -> int:
     from codecfake.train.config import resolve_config
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
 
+    from codecfake.progress import TqdmProgress
+
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     config = resolve_config(overrides)
-    bar = _Bar()
-    try:
+    with TqdmProgress() as bar:
         run_dir = train(config, args.store, args.runs, force=args.force, progress=bar)
-    finally:
-        bar.close()
     rows = read_metrics(run_dir)
     if rows:
         best = min(rows, key=lambda r: r["dev_loss"])

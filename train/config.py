@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codecfake.common import OPTIMISERS
 from codecfake.errors import CodecfakeError
 
 TASKS = ("vocoder", "codec", "cotrain")
-OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
 DATA_MODES = ("auto", "memory", "stream")
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent

@@ -19,16 +19,15 @@ import numpy as np
 import torch
 from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
 from codecfake.train.config import TrainConfig
-from codecfake.train.rundir import extractor_fields
 
+from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
+from codecfake.common import extractor_fields
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
 
 TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder")}
 DEMO_CORPUS = {"codec": "mini-codecfake", "vocoder": "mini-19la"}
-_MATCH_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
-                 "pad_rule", "crop_rule")
 
 
 class TrainDataError(CodecfakeError):

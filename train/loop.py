@@ -14,7 +14,6 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,13 @@ from codecfake.train.sam import SAM, build_base_optimizer, plain_step
 from codecfake.train.sampler import BlockBatches, RandomBatches, StratifiedBatches
 from codecfake.train.validate import evaluate_dev
 
+from codecfake.atomic import write_atomic
+from codecfake.common import RUNTIME_KEYS
 from codecfake.device import resolve_device
 from codecfake.errors import CodecfakeError
+from codecfake.progress import NoProgress, Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[dict[str, Any]], None]  # called after every step: epoch, step, steps, loss, clips_per_s
-RUNTIME_ONLY = ("device", "threads", "data_mode", "memory_limit_mb", "eval_batch", "save_every_steps")
 
 
 class TrainError(CodecfakeError):
@@ -155,13 +155,12 @@ class Trainer:
 
     def _write_metrics(self) -> None:
         lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in self.state.history)
-        tmp = self.run_dir / ".metrics.jsonl.tmp"
-        tmp.write_text(lines)
-        tmp.replace(self.run_dir / "metrics.jsonl")
+        write_atomic(self.run_dir / "metrics.jsonl", lines)
 
     # ---- the loop ----
     def run(self, progress: Progress | None = None) -> None:
-        c, s = self.config, self.state
+        """Train until ``config.epochs``; ``progress`` gets one task per epoch, one unit per step."""
+        c, s, progress = self.config, self.state, progress or NoProgress()
         while s.epoch < c.epochs:
             lr = lr_at(c, s.epoch)
             for g in self.base.param_groups:
@@ -169,6 +168,7 @@ class Trainer:
             batches = self.sampler.epoch(s.epoch)
             self.model.train()
             feeder = Prefetcher(self.data, self.data.train, batches[s.step:])
+            progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
                 for x, y, dom in feeder:
@@ -184,9 +184,7 @@ class Trainer:
                     s.acc["clips"] += len(y)
                     s.step += 1
                     s.global_step += 1
-                    if progress:
-                        progress({"epoch": s.epoch + 1, "epochs": c.epochs, "step": s.step, "steps": len(batches),
-                                  "loss": loss, "clips_per_s": s.acc["clips"] / max(s.acc["time_s"], 1e-9)})
+                    progress.advance(1, loss=loss, clips_s=s.acc["clips"] / max(s.acc["time_s"], 1e-9))
                     if c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < len(batches):
                         s.acc["wait_s"] += feeder.wait_s
                         feeder.wait_s = 0.0
@@ -219,7 +217,7 @@ class Trainer:
 
 
 def _same_config(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_ONLY and a.get(k) != b.get(k))
+    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k) != b.get(k))
 
 
 def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:

@@ -26,6 +26,8 @@ from codecfake.train.official_pickle import (
     read_release_checkpoint,
 )
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
@@ -155,8 +157,8 @@ def file_sha256(path: str | Path) -> str:
 # ---- import as a run directory -----------------------------------------------------------------------------------
 _PREPROCESS = {
     "dtype": "float16",
-    "sample_rate_hz": 16000,
-    "n_samples": 64600,
+    "sample_rate_hz": SAMPLE_RATE_HZ,
+    "n_samples": N_SAMPLES,
     "pad_rule": "repeat",
     "crop_rule": "first",
 }

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from codecfake.train.data import Prefetcher, TrainingData
 from codecfake.train.losses import weighted_ce_sums
-from codecfake.train.metrics import eer_percent
+
+from codecfake.eer import eer_percent
 
 
 @torch.no_grad()

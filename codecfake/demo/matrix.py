@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codecfake.common import OPTIMISERS
+
 DEMO_EPOCHS = 5  # measured: ~12 min for the default matrix at ~80 clips/s (Mel-LCNN, 127 frames, 2 cores)
 DEMO_BATCH = 32
-OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
 # SAM radius for Mel-LCNN in the demo. The paper's rho = 0.05 (set for W2V2-AASIST) stalls Mel-LCNN on these log-mels:
 # measured, co-trained CSAM kept a flat train loss (0.668 -> 0.656) and ~43 % dev EER over 5 epochs, because a 0.05
 # step raises this LCNN's loss by ~0.1-0.3; with rho = 0.01 it learns like Adam (dev EER 20.0 % after 3 epochs).
