@@ -23,6 +23,7 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, sys.argv[3])
     from store_testkit import make_data, make_meta, make_spec
     from codecfake.store import FeatureStore
+    from codecfake import atomic
     from codecfake.store import featureset, records
 
     root, hang = sys.argv[1], sys.argv[2]
@@ -39,7 +40,7 @@ WRITER = textwrap.dedent(
         featureset.FeatureSet._fsync_shard = lambda self, n, s: stop() if s == 2 else None
     elif hang == "record_tmp":        # commit record in its temp file, not yet renamed into place
         real = os.replace
-        records.os.replace = lambda a, b: stop() if str(b).endswith("/2.json") else real(a, b)
+        atomic.os.replace = lambda a, b: stop() if str(b).endswith("/2.json") else real(a, b)
     elif hang == "before_data":       # rewriting shard 1 (committed): its record deleted, data not yet written
         fs.write_shard("L05", 1, data[4:8])
         real_uncommit = records.ShardRecords.uncommit
