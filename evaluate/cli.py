@@ -101,7 +101,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from codecfake.evaluate.single import build_run_extractor, score_files
+    from codecfake.evaluate.score_audio import build_run_extractor, score_files
     from codecfake.train.rundir import load_run
 
     from codecfake.device import resolve_device

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
-from codecfake.evaluate.metrics import INVERTED_MARK
+from codecfake.evaluate.results import INVERTED_MARK
 
 from codecfake.common import RUNTIME_KEYS
 

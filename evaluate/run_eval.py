@@ -19,10 +19,10 @@ from codecfake.evaluate.conditions import (
     qualify_collisions,
     sort_conditions,
 )
-from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
-from codecfake.evaluate.scorefile import Scores, write_scores
-from codecfake.evaluate.scoring import find_test_sets, score_rows
+from codecfake.evaluate.results import ConditionResult, evaluate_condition
+from codecfake.evaluate.score_features import find_test_sets, score_rows
+from codecfake.evaluate.score_tsv import Scores, write_scores
 
 from codecfake.atomic import write_atomic
 from codecfake.device import resolve_device

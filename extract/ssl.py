@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from codecfake.extract.checkpoint import CheckpointInfo, resolve_checkpoint
 from codecfake.extract.errors import UnknownExtractor
+from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
 
 from codecfake.common import N_SAMPLES
 

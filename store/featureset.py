@@ -156,7 +156,7 @@ class FeatureSet:
                     {f"{name}.frame_shape": (have, (t, d))},
                 )
             return
-        from codecfake.store.codecs import compressors_for
+        from codecfake.store.compressors import compressors_for
 
         g = zarr.open_group(store=self.store.zarr_store, path=self.key, mode="r+")
         g.create_array(

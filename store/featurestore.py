@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import zarr
-from codecfake.store.codecs import normalise_compressor
+from codecfake.store.compressors import normalise_compressor
 from codecfake.store.errors import (
     BadShardInput,
     FeatureSetExists,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from codecfake.evaluate.confusion import Confusion, confusion_at
-from codecfake.evaluate.scorefile import Scores
+from codecfake.evaluate.score_tsv import Scores
 
 from codecfake.eer import EerBoth, eer_both
 
