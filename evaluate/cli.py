@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from codecfake.cliargs import add_command, add_device, add_store, positive_int
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="score a run on every matching test set; write scores/ and report/")
-    p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
-    p.add_argument("--store", default="features", help="feature store root [features]")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
-    p.add_argument("--batch", type=int, default=256, help="clips per forward [256]")
+    p = add_command(sub, "evaluate", help="score a run on every matching test set; write scores/ and report/")
+    p.add_argument("--run", type=Path, required=True, help="run directory, e.g. runs/NAME")
+    add_store(p)
+    add_device(p)
+    p.add_argument("--batch", type=positive_int, default=256, help="clips per forward")
     p.add_argument(
         "--paper",
         action="store_true",
@@ -22,35 +24,31 @@ def register(sub: Any) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
-        "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
-    )
+    p = add_command(sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)")
     p.add_argument("runs", nargs="+", help="run directories (each evaluated with `codecfake evaluate`)")
     p.add_argument("--paper", action="store_true", help="min(EER(s), EER(-s)) per cell")
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
+    p = add_command(sub, "score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3 …)")
-    p.add_argument("--run", required=True, help="run directory")
+    p.add_argument("--run", type=Path, required=True, help="run directory")
     p.add_argument(
         "--model-dir", default=None, help="local SSL checkpoint folder (needed for xlsr/wavlm runs)"
     )
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda [auto]")
-    p.add_argument("--batch", type=int, default=8, help="files per forward [8]")
+    add_device(p)
+    p.add_argument("--batch", type=positive_int, default=8, help="files per forward")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser(
-        "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)"
-    )
-    p.add_argument("--store", default="features", help="feature store root [features]")
+    p = add_command(sub, "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)")
+    add_store(p)
     p.add_argument("--features", default=None, help="feature-set keys, comma separated [every mel set]")
-    p.add_argument("--array", default="mel", help="feature array [mel]")
+    p.add_argument("--array", default="mel", help="feature array")
     p.add_argument(
         "--artefact-eer",
         type=float,
         default=5.0,
-        help="flag conditions HF energy separates below this EER %% [5]",
+        help="flag conditions HF energy separates below this EER %%",
     )
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from codecfake.extract.errors import ExtractError
 
+from codecfake.cliargs import EXTRACTORS, add_command, add_demo_dir, add_device, add_size, add_store
+
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
@@ -15,28 +17,30 @@ DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "features",
+    p = add_command(
+        subparsers, "features",
         help="extract features (mel / XLS-R / WavLM hidden states) into the feature store",
         description="Run the frozen front-end once per corpus and store its outputs as float16 feature sets. "
         "Resumes by default (committed shards are skipped); --force rebuilds.",
     )
-    p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind [demo]")
+    p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind")
     p.add_argument("--root", type=Path, help="dataset root (Codecfake/, LA/, release_in_the_wild/) or CSV file")
-    p.add_argument("--model", choices=("mel", "xlsr", "wavlm"), default="mel", help="extractor [mel]")
+    p.add_argument("--extractor", choices=EXTRACTORS, default="mel",
+                   help="front-end (make's MODEL=); with --data demo, mel is always extracted and xlsr/wavlm as well")
+    p.add_argument("--model", dest="extractor", choices=EXTRACTORS, help=argparse.SUPPRESS)  # deprecated alias
     p.add_argument("--model-dir", type=Path, help="local HF checkpoint folder for xlsr/wavlm (never downloaded)")
-    p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12 [5]")
-    p.add_argument("--store", type=Path, default=Path("features"), help="feature store root [features]")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
-    p.add_argument("--batch", type=int, default=8, help="clips per forward pass [8]")
+    p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12")
+    add_store(p)
+    add_device(p)
+    p.add_argument("--batch", type=int, default=8, help="clips per forward pass")
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
-    p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
+    p.add_argument("--scheduler", dest="cluster", help=argparse.SUPPRESS)  # deprecated alias of --cluster
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
     p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
     p.add_argument("--mel-hop", type=int, help=f"mel hop in samples [{PAPER_MEL_HOP} (the paper's, 505 frames); "
                    f"{DEMO_MEL_HOP} with --data demo (127 frames) so the demo trains on 2 CPU cores in minutes]")
-    p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
-    p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
+    add_demo_dir(p)
+    add_size(p)
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
     p.set_defaults(func=run_features)
 
@@ -84,16 +88,18 @@ def mel_hop(args: argparse.Namespace) -> int:
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     """(manifest kind, root, extractor names) to run."""
-    if args.data == "demo":
-        models = ["mel"]
-        if args.model_dir is not None:
-            models.append(args.model if args.model != "mel" else "xlsr")
-        elif args.model != "mel":
-            raise ExtractError(f"--model {args.model} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder")
+    if args.extractor == "mel" and args.model_dir is not None:
+        raise ExtractError(f"--extractor mel takes no --model-dir (got {args.model_dir}): the mel front-end has no "
+                           "checkpoint; for SSL features add --extractor xlsr or wavlm (MODEL=xlsr MODEL_DIR=DIR)")
+    if args.extractor != "mel" and args.model_dir is None:
+        raise ExtractError(f"--extractor {args.extractor} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint "
+                           "folder")
+    if args.data == "demo":  # the demo trains on mel: extract it always, the SSL front-end beside it
+        models = list(dict.fromkeys(["mel", args.extractor]))
         return [(kind, args.demo_dir, models) for kind in DEMO_MANIFESTS]
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
-    return [(args.data, args.root, [args.model])]
+    return [(args.data, args.root, [args.extractor])]
 
 
 def run_features(args: argparse.Namespace) -> int:
@@ -105,7 +111,7 @@ def run_features(args: argparse.Namespace) -> int:
     from codecfake.progress import TqdmProgress
 
     layers = parse_layers(args.layers)
-    cluster = args.scheduler or args.cluster
+    cluster = args.cluster
     if args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
     if args.data == "demo":

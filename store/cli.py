@@ -6,19 +6,21 @@ import argparse
 import json
 from typing import Any
 
+from codecfake.cliargs import add_command, add_store, store_root
+
 
 def register(subparsers: Any) -> None:
     """Add ``store`` and its subcommands to the top-level parser."""
-    p = subparsers.add_parser("store", help="inspect and maintain the feature store")
+    p = add_command(subparsers, "store", help="inspect and maintain the feature store")
     sub = p.add_subparsers(dest="store_command", metavar="SUBCOMMAND", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        sp.add_argument("--store", default="features", help="feature store root (directory or URL) [features]")
+        sp = add_command(sub, name, help=help_text)
+        add_store(sp)
         return sp
 
     sp = add("ls", "list feature sets: key, clips, arrays (complete?), model")
-    sp.add_argument("root", nargs="?", help="store root (overrides --store)")
+    sp.add_argument("root", nargs="?", type=store_root, help="store root (overrides --store)")
     sp.set_defaults(func=_ls)
     sp = add("info", "spec, provenance, arrays, shard progress and rejects of one set")
     sp.add_argument("key")

@@ -8,15 +8,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from codecfake.train.config import ConfigError, field_types, parse_text
+
+from codecfake.cliargs import add_command, add_runs, add_store
 
 log = logging.getLogger(__name__)
 
 HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
-    "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam; make's OPT default is csam]",
+    "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
+           "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
     "task": "vocoder | codec | cotrain: which training domains [cotrain]",
     "features": "feature-set keys KEY[,KEY] (default: the store's sets for the task, demo corpora first)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
@@ -52,25 +56,37 @@ def _typed(key: str):
 
 def register(subparsers: Any) -> None:
     """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
-    p = subparsers.add_parser(
-        "train", help="train a back-end from the feature store (make train)",
+    p = add_command(
+        subparsers, "train", help="train a back-end from the feature store (make train)",
         description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Presets: "
                     "configs/backend/<backend>.toml and configs/opt/<opt>.toml; every option overrides them. "
                     "Rerunning the same command resumes an interrupted run and reuses a finished one.")
-    p.add_argument("--store", default="features", help="feature store directory [features]")
-    p.add_argument("--runs", default="runs", help="where run folders go [runs]")
+    add_store(p)
+    add_runs(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing run of the same name")
     for key in field_types():
         p.add_argument(f"--{key.replace('_', '-')}", dest=f"cfg_{key}", type=_typed(key), default=None,
                        metavar=key.upper(), help=HELP.get(key, ""))
     p.set_defaults(func=run_train)
-    try:
-        official = importlib.import_module("codecfake.train.official")
-    except ModuleNotFoundError as err:
-        if err.name != "codecfake.train.official":
-            raise
-    else:
-        official.register(subparsers)
+    _register_official(subparsers)
+
+
+def _register_official(subparsers: Any) -> None:
+    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (handler in train/official.py)."""
+    p = add_command(
+        subparsers, "import-official", help="import a released Codecfake back-end (.pt) as a run, safely",
+        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
+                    "read by a restricted unpickler that calls nothing outside its allow-list.")
+    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
+    p.add_argument("--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)")
+    p.add_argument("--name", required=True, help="run folder name under --runs")
+    add_runs(p)
+    p.add_argument("--features-hint", default=None, metavar="KEY|DIR",
+                   help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+                   "XLS-R model folder; evaluate/score then find and rebuild the matching features")
+    add_store(p, help="feature store for --features-hint")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
+    p.set_defaults(func=lambda args: importlib.import_module("codecfake.train.official")._cmd_import(args))
 
 
 def run_train(args: argparse.Namespace) -> int:

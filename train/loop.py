@@ -22,9 +22,16 @@ import numpy as np
 import torch
 from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
-from codecfake.train.config import TrainConfig, default_run_name
+from codecfake.train.config import ConfigError, TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
-from codecfake.train.data import Prefetcher, Split, TrainingData, load_into_memory, load_training_data
+from codecfake.train.data import (
+    TASK_DOMAINS,
+    Prefetcher,
+    Split,
+    TrainingData,
+    load_into_memory,
+    load_training_data,
+)
 from codecfake.train.losses import class_weight_tensor, weighted_ce
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
@@ -99,7 +106,11 @@ class Trainer:
         ratio = list(c.domain_ratio) or None
         min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
         if c.needs_domains:
-            self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count)
+            try:
+                self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count)
+            except ValueError as err:  # shares or batch that cannot fit these training sets
+                raise TrainError(f"{run_dir}: --opt {c.opt} cannot draw batches from {data.domains}: {err}; change "
+                                 "--domain-ratio or --batch") from None
         elif uses_memory(c, data):
             self.sampler = RandomBatches(len(data.train), c.batch, c.seed)
         else:  # streamed from disk: keep each stretch of batches inside a window of shard files
@@ -234,9 +245,24 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
     return "done" if (run_dir / "DONE").is_file() else "resume"
 
 
+def check_domain_ratio(config: TrainConfig) -> None:
+    """Refuse, before any data is read, a ``domain_ratio`` whose length cannot fit the task's domains (sets found
+    by task; explicit ``features`` are checked against their own domains once opened, by the Trainer)."""
+    if not config.domain_ratio or config.features:
+        return
+    domains = TASK_DOMAINS[config.task]  # sorted names: the order the shares are given in
+    n, ratio = len(domains), list(config.domain_ratio)
+    if len(ratio) == n or (len(ratio) == 1 and n == 2 and 0.0 < ratio[0] < 1.0):
+        return
+    raise ConfigError(f"--domain-ratio {','.join(map(str, ratio))}: task {config.task} trains on {n} domain(s) "
+                      f"{', '.join(domains)}; give {n} shares in that order" +
+                      (" or one share in (0, 1) for the first" if n == 2 else ""))
+
+
 def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Path, *, builder: Builder | None = None,
           force: bool = False, progress: Progress | None = None) -> Path:
     """Train (or resume, or reuse a finished) run; returns ``runs/<name>``. All checks happen before training."""
+    check_domain_ratio(config)
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)

@@ -305,33 +305,3 @@ def _cmd_import(args: Any) -> int:
     )
     print(f"imported {args.file} -> {run_dir} (evaluate with `codecfake evaluate --run {run_dir}`)")
     return 0
-
-
-def register(subparsers: Any) -> None:
-    """Add ``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME``."""
-    p = subparsers.add_parser(
-        "import-official",
-        help="import a released Codecfake back-end (.pt) as a run, safely",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
-    p.add_argument(
-        "--backend",
-        required=True,
-        choices=sorted(_RELEASE_CLASS),
-        help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)",
-    )
-    p.add_argument("--name", required=True, help="run folder name under --runs")
-    p.add_argument("--runs", type=Path, default=Path("runs"), help="runs folder [runs]")
-    p.add_argument(
-        "--features-hint",
-        default=None,
-        metavar="KEY|DIR",
-        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
-        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
-    )
-    p.add_argument(
-        "--store", type=Path, default=Path("features"), help="feature store for --features-hint [features]"
-    )
-    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
-    p.set_defaults(func=_cmd_import)

@@ -94,7 +94,7 @@ def run_demo(opts: DemoOptions) -> int:
     _timed(slog, "corpus", ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size],
            reused=is_complete(opts.demo_dir, DemoParams(size=opts.size)))
     _timed(slog, "features", ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size,
-                              "--model", "mel", "--store", str(opts.store), "--device", opts.device])
+                              "--extractor", "mel", "--store", str(opts.store), "--device", opts.device])
     t0 = time.perf_counter()
     baselines = run_baselines(FeatureStore(opts.store), array="mel")
     slog.add("baselines", time.perf_counter() - t0, ["baselines", "--store", str(opts.store)])
