@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from codecfake.store import FeatureStore
+from codecfake.train.backends import UnknownBackend
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import TrainDataError, load_training_data
 from codecfake.train.loop import TrainError, train
@@ -69,8 +70,8 @@ def test_finished_run_is_reused_and_force_overwrites(demo_store, tmp_path: Path,
 def test_errors_before_work(demo_store, tmp_path: Path, builder) -> None:
     root, keys = demo_store
     runs = tmp_path / "runs"
-    with pytest.raises(KeyError, match="unknown backend"):
-        train(_cfg(backend="resnet"), root, runs, builder=builder)
+    with pytest.raises(UnknownBackend, match="resnet"):
+        train(_cfg(backend="resnet"), root, runs)  # the real builder: the error a user sees
     with pytest.raises(TrainDataError, match="no feature set 'nope'"):
         train(_cfg(features=("nope",)), root, runs, builder=builder)
     with pytest.raises(TrainDataError, match="needs two training domains"):
@@ -103,10 +104,25 @@ def test_stream_and_memory_modes_give_the_same_weights(demo_store, tmp_path: Pat
         assert torch.equal(p, q), k
 
 
-def test_streamed_adam_run_reads_block_shuffled_batches(demo_store, tmp_path: Path, builder) -> None:
+def test_streamed_adam_run_reads_block_shuffled_batches(demo_store, tmp_path: Path, builder, monkeypatch) -> None:
+    from codecfake.train import loop
+    from codecfake.train.sampler import BlockBatches, RandomBatches
+
     root, _ = demo_store
-    run = train(_cfg(task="cotrain", opt="adam", data_mode="stream", name="s"), root, tmp_path / "r", builder=builder)
-    mem = train(_cfg(task="cotrain", opt="adam", data_mode="memory", name="m"), root, tmp_path / "r", builder=builder)
-    kind = lambda r: json.loads((r / "checkpoints" / "last.json").read_text())["sampler"]["kind"]  # noqa: E731
-    assert kind(run) == "BlockBatches" and kind(mem) == "RandomBatches"
-    assert (run / "DONE").is_file() and len(read_metrics(run)) == len(read_metrics(mem))
+    seen: dict[str, list[np.ndarray]] = {}
+    real = loop.Prefetcher
+
+    def recording(data, split, batches):  # the training batches of the first epoch, in order
+        seen.setdefault(current, [np.asarray(b) for b in batches])
+        return real(data, split, batches)
+
+    monkeypatch.setattr(loop, "Prefetcher", recording)
+    cfg = {"task": "cotrain", "opt": "adam", "epochs": 1, "shuffle_window_shards": 1}
+    for current in ("stream", "memory"):
+        train(_cfg(**cfg, data_mode=current, name=current), root, tmp_path / "r", builder=builder)
+    data = load_training_data(FeatureStore(root), _cfg(**cfg))
+    block = BlockBatches(loop.shard_ids(data, data.train), 8, 3, window=1).epoch(0)
+    plain = RandomBatches(len(data.train), 8, 3).epoch(0)
+    same = lambda a, b: len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))  # noqa: E731
+    assert same(seen["stream"], block) and not same(block, plain)
+    assert same(seen["memory"], plain)
