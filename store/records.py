@@ -49,8 +49,8 @@ class RecordIO:
             sync(self.store.delete(key))
 
     def list_dir(self, prefix: str) -> list[str]:
-        """Immediate children of ``prefix`` (no trailing slash)."""
-        return sorted(sync(_collect(self.store.list_dir(prefix))))
+        """Immediate children of ``prefix`` (no trailing slash: an HTTP listing gives folders as ``name/``)."""
+        return sorted({k.rstrip("/") for k in sync(_collect(self.store.list_dir(prefix)))})
 
 
 class ShardRecords:
