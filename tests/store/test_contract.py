@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from codecfake.store import SCHEMA_VERSION, FeatureSetExists, FeatureSetMismatch, FeatureSetNotFound
-from store_testkit import SHARD, N, T, make_data, make_meta, make_spec, write_all
+from codecfake.store.testing import SHARD, N, T, make_data, make_meta, make_spec, write_all
 
 
 def test_data_and_meta_round_trip(written) -> None:

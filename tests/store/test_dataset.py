@@ -14,7 +14,7 @@ from codecfake.store.dataset import (
     FeatureDataset,
     make_sampler,
 )
-from store_testkit import SHARD, N, make_data, make_meta, make_spec, write_all
+from codecfake.store.testing import SHARD, N, make_data, make_meta, make_spec, write_all
 from torch.utils.data import DataLoader
 
 

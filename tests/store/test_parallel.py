@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from codecfake.store import FeatureStore
-from store_testkit import make_meta, make_spec
+from codecfake.store.testing import make_meta, make_spec
 
 
 def test_dask_local_cluster_writes_equal_serial(tmp_path: Path) -> None:

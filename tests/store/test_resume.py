@@ -20,8 +20,7 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np
-    sys.path.insert(0, sys.argv[3])
-    from store_testkit import make_data, make_meta, make_spec
+    from codecfake.store.testing import make_data, make_meta, make_spec
     from codecfake.store import FeatureStore
     from codecfake import atomic
     from codecfake.store import featureset, records
@@ -60,11 +59,10 @@ WRITER = textwrap.dedent(
     print("DONE", flush=True)
     """
 )
-KIT = str(Path(__file__).parent)
 
 
 def _run(root: Path, hang: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(root), hang, KIT], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(root), hang], stdout=subprocess.PIPE, text=True)
 
 
 def _shard_files(root: Path, key: str) -> dict[str, bytes]:

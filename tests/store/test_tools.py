@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from codecfake.store import FeatureStore
 from codecfake.store.stats import compute_stats
+from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all
 from codecfake.store.verify import verify
-from store_testkit import SHARD, make_data, make_meta, make_spec, write_all
 
 from codecfake.cli import main
 

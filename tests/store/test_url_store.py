@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from codecfake.store import FeatureStore, ReadOnlyStore
-from store_testkit import make_data, make_meta, make_spec, write_all
+from codecfake.store.testing import make_data, make_meta, make_spec, write_all
 
 
 @pytest.fixture

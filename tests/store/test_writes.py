@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from codecfake.store import BadShardInput, FeatureStore, NonFiniteFeatures
-from store_testkit import SHARD, D, N, T, make_data, make_meta, make_spec
+from codecfake.store.testing import SHARD, D, N, T, make_data, make_meta, make_spec
 
 
 @pytest.fixture
