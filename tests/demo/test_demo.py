@@ -91,3 +91,33 @@ def test_demo_with_a_corpus_of_another_size_fails_with_the_fix(tmp_path: Path) -
     with pytest.raises(Exception, match="--force"):
         run_demo(opts)
     assert not opts.out.exists()
+
+
+def test_demo_refuses_zero_seeds_before_any_stage_runs(tmp_path: Path, capsys) -> None:
+    from codecfake.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--seeds", "0", "--store", str(tmp_path / "f"), "--demo-dir", str(tmp_path / "d")])
+    assert exit_info.value.code == 2 and "--seeds: expected a whole number >= 1, found 0" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # no corpus, features or runs were made
+
+
+def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
+    from codecfake.corpus.demo import MARKER
+    from codecfake.demo.clean import clean_demo
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import make_meta, make_spec
+
+    demo, store, runs = tmp_path / "data", tmp_path / "features", tmp_path / "runs"
+    for sub in ("codec", "vocoder", "cache-of-mine"):
+        (demo / sub).mkdir(parents=True)
+    (demo / MARKER).write_text("{}")
+    for corpus in ("mini-codecfake", "mini-19la", "codecfake"):
+        FeatureStore(store).create(make_spec(corpus=corpus), make_meta())
+    for name in ("demo-cotrain-lcnn-csam-pd-s688", "demo-codec-aasist-adam-s689", "cotrain-aasist-csam-s688-mel"):
+        (runs / name).mkdir(parents=True)
+    removed = clean_demo(demo, store, runs)
+    assert sorted(p.name for p in demo.iterdir()) == ["cache-of-mine"]
+    assert [i.corpus for i in FeatureStore(store).list()] == ["codecfake"]
+    assert sorted(p.name for p in runs.iterdir()) == ["cotrain-aasist-csam-s688-mel"]
+    assert len(removed) == 3 + 2 + 2 and clean_demo(demo, store, runs) == []

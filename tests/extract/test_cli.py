@@ -30,7 +30,7 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     # the marker the corpus stage writes last for a finished small corpus: features must not rebuild it
     (demo / MARKER).write_text(json.dumps({"params": DemoParams(size="small").as_json()}))
     store = tmp_path / "features"
-    argv = ["features", "--data", "demo", "--model", "mel", "--layers", "5", "--store", str(store), "--device",
+    argv = ["features", "--data", "demo", "--extractor", "mel", "--layers", "5", "--store", str(store), "--device",
             "auto", "--demo-dir", str(demo), "--size", "small", "--num-workers", "0"]
     assert main(argv) == 0
     infos = {i.corpus: i for i in FeatureStore(store).list()}
@@ -48,3 +48,6 @@ def test_errors_exit_2(tmp_path, caplog):
     assert main(["features", "--data", "codecfake", "--root", str(tmp_path), "--model", "xlsr", "--model-dir",
                  str(tmp_path / "nope"), "--store", str(tmp_path)]) == 2
     assert f"checkpoint folder {tmp_path / 'nope'} does not exist" in caplog.text
+    caplog.clear()  # mel has no checkpoint: a --model-dir beside it is refused, not silently used for xlsr
+    assert main(["features", "--extractor", "mel", "--model-dir", str(tmp_path), "--store", str(tmp_path)]) == 2
+    assert "--extractor mel takes no --model-dir" in caplog.text and not list(tmp_path.iterdir())

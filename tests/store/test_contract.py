@@ -47,6 +47,9 @@ def test_provenance_recorded(written) -> None:
     assert prov["spec"] == make_spec().to_dict()
     assert {"zarr", "numpy", "python", "torch"} <= set(prov["versions"]) and prov["versions"]["zarr"].startswith("3.")
     assert isinstance(prov["command"], list) and prov["created_utc"].endswith("+00:00")
+    from codecfake.provenance import git_commit
+
+    assert prov["git_commit"] == git_commit() and "package_version" in prov  # the same builder as runs use
 
 
 def test_list_find_open(written) -> None:
