@@ -34,10 +34,16 @@ SIZE      ?= default
 DEMO_DIR  ?= data/mini-codecfake
 FORCE     ?=
 PAPER     ?=
+RESAMPLES ?=
+A         ?=
+B         ?=
+PARTS     ?=
+ALLOW_MISSING ?=
+ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train demo-data features train evaluate report demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-bootstrap demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -56,6 +62,11 @@ help: ## this list
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
+	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
+	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
+	@echo "  PARTS=train,dev,C1,...   dataset parts for 'features' (Codecfake label files train,dev,C1..C7,C3-1..C4-3,"
+	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
+	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
 
@@ -81,7 +92,7 @@ test-slow: venv ## slow and GPU tests too
 lint: venv ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: bench-store bench-extract bench-train ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -92,13 +103,17 @@ bench-extract: venv ## extraction benchmark (full-size random XLS-R) -> bench/re
 bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/results/train.json
 	$(PY) bench/train.py
 
+bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer loop -> bench/results/bootstrap.json
+	$(PY) bench/bootstrap.py
+
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
 
-features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=)
+features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
 	  --layers $(LAYERS) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
-	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(if $(FORCE),--force)
+	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
+	  $(if $(FORCE),--force)
 
 train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
@@ -107,10 +122,15 @@ train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
-	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(if $(PAPER),--paper)
+	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES)) \
+	  $(call opt,--asv-scores,$(ASV_SCORES)) $(if $(PAPER),--paper)
 
 report: venv ## one table over several runs (RUNS=DIR)
-	$(CLI) report $(RUNS)/*/
+	$(CLI) report $(RUNS)/*/ $(call opt,--resamples,$(RESAMPLES))
+
+compare: venv ## paired bootstrap ΔEER of two runs per condition and CAVG/AVG (A=runs/X B=runs/Y)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=runs/X B=runs/Y"; exit 2; }
+	$(CLI) compare $(A) $(B) $(call opt,--resamples,$(RESAMPLES))
 
 demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-results.md
 	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --device $(DEVICE)

@@ -12,11 +12,16 @@ import csv
 import re
 from pathlib import Path
 
+from codecfake.corpus.kinds import KINDS, corpus_kind
 from codecfake.corpus.manifest import Manifest, ManifestError, ManifestRow
 
-CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *(f"A{k}" for k in range(1, 4)))
+# The release's codec-configuration variant test sets (result/C3-1_result.txt …): conditions when label/C3-1.txt exists.
+CODECFAKE_VARIANTS: tuple[str, ...] = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
+CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *CODECFAKE_VARIANTS,
+                                    *(f"A{k}" for k in range(1, 4)))
 _FAKE_PREFIX = re.compile(r"^(F0\d|L\d|C\d-\d)_")
 _LA_PARTS = {"train": ("train", "trn"), "dev": ("dev", "trl"), "test": ("eval", "trl")}
+LA_PARTS: dict[str, str] = {part: split for split, (part, _) in _LA_PARTS.items()}  # protocol part -> split
 
 
 def _read_speakers(root: Path) -> dict[str, str]:
@@ -177,22 +182,22 @@ def load_manifest(kind: str, root: str | Path, *, name: str | None = None, check
     ``name`` overrides the corpus name.
     """
     root = Path(root)
+    entry = corpus_kind(kind)
+    if entry is None:
+        raise ManifestError(f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}")
+    corpus = name or entry.corpus
     if kind == "codecfake":
-        m = parse_codecfake(root, corpus=name or "codecfake")
+        m = parse_codecfake(root, corpus=corpus)
     elif kind == "asvspoof2019":
-        m = parse_asvspoof2019(root, corpus=name or "asvspoof2019la")
+        m = parse_asvspoof2019(root, corpus=corpus)
     elif kind == "itw":
-        m = parse_itw(root, corpus=name or "itw")
+        m = parse_itw(root, corpus=corpus)
     elif kind == "csv":
-        m = Manifest.read_csv(root, name=name or "")
+        m = Manifest.read_csv(root, name=corpus)
     elif kind == "demo-codec":
-        m = parse_codecfake(_demo_part(root, "codec"), corpus=name or "mini-codecfake")
-    elif kind == "demo-vocoder":
-        m = parse_asvspoof2019(_demo_part(root, "vocoder"), corpus=name or "mini-19la")
-    else:
-        raise ManifestError(
-            f"unknown manifest kind {kind!r}; expected codecfake, asvspoof2019, itw, csv, demo-codec or demo-vocoder"
-        )
+        m = parse_codecfake(_demo_part(root, "codec"), corpus=corpus)
+    else:  # demo-vocoder
+        m = parse_asvspoof2019(_demo_part(root, "vocoder"), corpus=corpus)
     return m.validate(check_paths=check_paths)
 
 

@@ -22,12 +22,29 @@ def register(sub: Any) -> None:
         help="report min(EER(s), EER(-s)) as the paper's tables do (inverted cells stay marked)",
     )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    _bootstrap_args(p)
+    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt for 19LA's min "
+                   "t-DCF [found under the LA root recorded at extraction; none: no t-DCF]")
     p.set_defaults(func=cmd_evaluate)
+
+    p = add_command(
+        sub, "eer",
+        help="EER per condition from score files: ours (scores/*.tsv) or the release's result/*.txt",
+        description="Reads each FILE (our TSV with a header, or the release's `name score label` lines, condition "
+        "from the file name: C1_result.txt, C3-1_result.txt, L1_result.txt = A1, 19LA_result.txt …) and prints "
+        "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG.",
+    )
+    p.add_argument("files", nargs="+", help="score files")
+    p.add_argument("--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do")
+    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
+                   "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)")
+    p.set_defaults(func=cmd_eer)
 
     p = add_command(sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)")
     p.add_argument("runs", nargs="+", help="run directories (each evaluated with `codecfake evaluate`)")
     p.add_argument("--paper", action="store_true", help="min(EER(s), EER(-s)) per cell")
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
+    _bootstrap_args(p)
     p.set_defaults(func=cmd_report)
 
     p = add_command(sub, "score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
@@ -52,6 +69,19 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
+    register_compare(sub)
+
+
+def _bootstrap_args(p: argparse.ArgumentParser) -> None:
+    from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=DEFAULT_RESAMPLES,
+        help=f"bootstrap resamples per condition for the 95 %% intervals, 0 = none [{DEFAULT_RESAMPLES}]",
+    )
+    p.add_argument("--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -62,15 +92,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     with TqdmProgress(leave=False) as progress:
         out = evaluate_run(args.run, args.store, device=args.device, paper_mode=args.paper, batch=args.batch,
-                           figures=not args.no_figures, progress=progress)
-    from codecfake.evaluate.conditions import sort_conditions
-    from codecfake.evaluate.report import render_table
+                           figures=not args.no_figures, progress=progress, resamples=args.resamples,
+                           ci_seed=args.ci_seed, asv_scores=args.asv_scores)
+    from codecfake.evaluate.report import render_table, run_columns
 
-    names = sort_conditions([c["name"] for c in out.report["conditions"]])
-    print(render_table([(out.report["run"], run_cells(out.report, args.paper))], [*names, "CAVG", "AVG"]))
+    print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
     if out.report["inverted"]:
         print(f"WARNING: inverted (EER(-s) < EER(s)) on {', '.join(out.report['inverted'])}", file=sys.stderr)
     print(f"report: {out.report_dir / 'report.md'}")
+    return 0
+
+
+def cmd_eer(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.eer_files import eer_files, render_eer_files
+
+    print(render_eer_files(eer_files(args.files, args.asv_scores), paper_mode=args.paper), end="")
     return 0
 
 
@@ -78,19 +114,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     import logging
 
     from codecfake.evaluate.errors import RunReportError
-    from codecfake.evaluate.report import load_report, multi_run_markdown
+    from codecfake.evaluate.intervals import table_with_intervals
+    from codecfake.evaluate.report import load_report
 
     reports = []
     for r in args.runs:
         try:
-            reports.append(load_report(r))
+            reports.append(load_report(r) | {"run_dir": r})  # where the run is now: its score files are there
         except RunReportError as err:  # `make report` globs every run, evaluated or not
             logging.getLogger("codecfake.evaluate").warning("skipped: %s", err)
     if not reports:
         raise RunReportError(
             f"none of {args.runs} has report/report.json; run `codecfake evaluate --run RUN` first"
         )
-    text = multi_run_markdown(reports, paper_mode=args.paper)
+    text = table_with_intervals(reports, paper_mode=args.paper, resamples=args.resamples, seed=args.ci_seed)
     print(text, end="")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -136,4 +173,33 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     artefacts = [r.condition for r in table.rows if r.artefact]
     if artefacts:
         print(f"WARNING: HF energy alone separates {', '.join(artefacts)}: corpus artefacts", file=sys.stderr)
+    return 0
+
+
+def register_compare(sub: Any) -> None:
+    p = add_command(sub, "compare",
+                    help="paired bootstrap interval of ΔEER = EER(B) − EER(A) per condition and CAVG/AVG")
+    p.add_argument("run_a", metavar="RUN_A", help="run directory (several seeds of one config: comma separated)")
+    p.add_argument("run_b", metavar="RUN_B", help="run directory (or comma separated runs), scored on the same trials")
+    p.add_argument("--paper", action="store_true", help="compare min(EER(s), EER(-s)) per condition")
+    p.add_argument("--json", default=None, help="also write the comparison to this JSON file")
+    p.add_argument("--out", default=None, help="also write the markdown table to this file")
+    _bootstrap_args(p)
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.compare import compare_runs, render_comparison
+    from codecfake.evaluate.report import as_json
+
+    side = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    cmp = compare_runs(
+        side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed, paper=args.paper
+    )
+    md = render_comparison(cmp)
+    print(md, end="")
+    for path, text in ((args.out, md), (args.json, as_json(cmp.to_dict()) + "\n")):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
     return 0

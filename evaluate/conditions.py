@@ -3,7 +3,8 @@
 Grouping (docs/INTERFACES.md): a corpus whose bona fide test rows carry the same condition names as its spoof rows
 (Codecfake style: C1..C7, A1..A3 each with its own reals) is reported per condition. Otherwise (ASVspoof / In-the-Wild
 style: bona fide rows say "bonafide", spoofs the attack id) the whole test split is pooled under the corpus' display
-name ("19LA", "ITW") and the attacks become per-attack detail (each attack's spoofs against all bona fide).
+name, which the corpus layer owns (``codecfake.corpus.kinds.display_name``: "19LA", "ITW"), and the attacks become
+per-attack detail (each attack's spoofs against all bona fide).
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from codecfake.corpus.kinds import display_name
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DISPLAY_NAMES",
     "CODEC_CONDITIONS",
     "AVG_CONDITIONS",
+    "VARIANT_CONDITIONS",
     "ConditionRows",
     "group_test_rows",
     "averages",
 ]
 
-DISPLAY_NAMES = {"asvspoof2019la": "19LA", "asvspoof2019": "19LA", "mini-19la": "19LA", "itw": "ITW"}
 CODEC_CONDITIONS = tuple(f"C{i}" for i in range(1, 8))
 AVG_CONDITIONS = ("19LA", "ITW", *CODEC_CONDITIONS)  # A1..A3 are reported, never averaged (paper, spec §5)
+# The release's codec-configuration variants (result/C3-1_result.txt …): reported per condition, never averaged.
+VARIANT_CONDITIONS = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,12 @@ def group_test_rows(
             ConditionRows(name=str(c), corpus=corpus, indices=rows[cond == c], pooled=False)
             for c in sorted(set(cond.tolist()), key=_condition_sort_key)
         ]
-    name = DISPLAY_NAMES.get(corpus.lower(), corpus)
-    return [ConditionRows(name=name, corpus=corpus, indices=rows, pooled=True)]
+    return [ConditionRows(name=display_name(corpus), corpus=corpus, indices=rows, pooled=True)]
 
 
 def _condition_sort_key(name: str) -> tuple[int, str]:
-    """19LA, ITW, C1..C7, A1..A3, then the rest alphabetically (the paper's column order)."""
-    order = {n: i for i, n in enumerate((*AVG_CONDITIONS, "A1", "A2", "A3"))}
+    """19LA, ITW, C1..C7, C3-1..C4-3, A1..A3, then the rest alphabetically (the paper's column order)."""
+    order = {n: i for i, n in enumerate((*AVG_CONDITIONS, *VARIANT_CONDITIONS, "A1", "A2", "A3"))}
     return (order.get(name, len(order)), name)
 
 

@@ -1,4 +1,9 @@
-"""``codecfake features``: the `make features` target. One feature set per (corpus manifest, extractor)."""
+"""``codecfake features``: the `make features` target. One feature set per (dataset part, extractor).
+
+Codecfake and ASVspoof 2019 LA are extracted part by part (``--parts``; default every part found): one set per label
+file / protocol, so a part added later extends the store and leaves the sets already written untouched. The demo,
+In-the-Wild and CSV corpora are one set each.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from codecfake.cliargs import EXTRACTORS, add_command, add_demo_dir, add_device,
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
-DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
 
 
 def register(subparsers) -> None:
@@ -37,10 +41,14 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", dest="cluster", help=argparse.SUPPRESS)  # deprecated alias of --cluster
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
     p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
-    p.add_argument("--mel-hop", type=int, help=f"mel hop in samples [{PAPER_MEL_HOP} (the paper's, 505 frames); "
-                   f"{DEMO_MEL_HOP} with --data demo (127 frames) so the demo trains on 2 CPU cores in minutes]")
+    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; `codecfake demo` "
+                   "passes 512 from configs/demo.toml]")
     add_demo_dir(p)
     add_size(p)
+    p.add_argument("--parts", help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
+                   "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]")
+    p.add_argument("--allow-missing", action="store_true", help="extract parts whose audio files are partly absent, "
+                   "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]")
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
     p.set_defaults(func=run_features)
 
@@ -73,17 +81,14 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
         raise ExtractError(f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why")
 
 
-PAPER_MEL_HOP = 128  # torchaudio MelSpectrogram(n_fft=512, hop_length=128) as in the release's snippet
-DEMO_MEL_HOP = 512  # 4x fewer frames: the demo's whole training matrix fits its 20-minute CPU budget
-
-
-def mel_hop(args: argparse.Namespace) -> int:
-    """The mel hop: explicit --mel-hop, else the demo preset for --data demo, else the paper's."""
+def mel_params(args: argparse.Namespace) -> dict:
+    """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
+    params = {"log": not args.no_log}
     if args.mel_hop is not None:
         if args.mel_hop < 1:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
-        return args.mel_hop
-    return DEMO_MEL_HOP if args.data == "demo" else PAPER_MEL_HOP
+        params["hop_samples"] = args.mel_hop
+    return params
 
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
@@ -96,14 +101,32 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
                            "folder")
     if args.data == "demo":  # the demo trains on mel: extract it always, the SSL front-end beside it
         models = list(dict.fromkeys(["mel", args.extractor]))
-        return [(kind, args.demo_dir, models) for kind in DEMO_MANIFESTS]
+        from codecfake.corpus.kinds import DEMO_KINDS
+
+        return [(kind, args.demo_dir, models) for kind in DEMO_KINDS]
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
     return [(args.data, args.root, [args.extractor])]
 
 
-def run_features(args: argparse.Namespace) -> int:
+def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(part, manifest) to extract: the demo's whole corpora, or the checked parts of a real dataset."""
     from codecfake.corpus import load_manifest
+    from codecfake.corpus.kinds import DEMO_KINDS
+    from codecfake.corpus.parts import load_parts, parse_parts
+
+    if kind in DEMO_KINDS:
+        return [("", load_manifest(kind, root))]
+    parts = load_parts(kind, root, parse_parts(getattr(args, "parts", None)),
+                       allow_missing=getattr(args, "allow_missing", False))
+    for p in parts:
+        if p.missing:
+            log.warning("%s part %s: %d of %d audio files missing; extracted as rejects (--allow-missing)",
+                        kind, p.name or kind, len(p.missing), len(p.manifest))
+    return [(p.name, p.manifest) for p in parts]
+
+
+def run_features(args: argparse.Namespace) -> int:
     from codecfake.extract.extractors import build_extractor
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.store.featurestore import FeatureStore
@@ -114,22 +137,25 @@ def run_features(args: argparse.Namespace) -> int:
     cluster = args.cluster
     if args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
+    if args.data == "demo" and getattr(args, "parts", None):
+        raise ExtractError("--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "
+                           "set per demo corpus: drop PARTS=")
     if args.data == "demo":
         ensure_demo_corpus(args.demo_dir, args.size)
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = {"log": not args.no_log, "hop_samples": mel_hop(args)} if model == "mel" else {}
+        params = mel_params(args) if model == "mel" else {}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
-    for kind, root, models in jobs:
-        manifest = load_manifest(kind, root)
+    todo = [(part, manifest, models) for kind, root, models in jobs for part, manifest in _manifests(kind, root, args)]
+    for part, manifest, models in todo:  # every part checked (missing audio …) before the first is extracted
         for model in models:
             progress = TqdmProgress()
             try:
                 fs = extract_manifest(manifest, built[model], store, batch=args.batch,
                                       mode="overwrite" if args.force else "resume", cluster=cluster,
-                                      progress=progress, num_workers=args.num_workers)
+                                      progress=progress, num_workers=args.num_workers, part=part)
             finally:
                 progress.close()
             for name in built[model].arrays():

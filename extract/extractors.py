@@ -43,7 +43,8 @@ def build_extractor(
         unknown = set(params) - {"log", "hop_samples", "n_samples"}
         if unknown:
             raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: log, hop_samples")
-        config = MelConfig(log=bool(params.get("log", True)), hop_samples=int(params.get("hop_samples", 128)))
+        given = {key: kind(params[key]) for key, kind in (("log", bool), ("hop_samples", int)) if key in params}
+        config = MelConfig(**given)  # what is not given: MelConfig's defaults, the paper's
         return MelExtractor(config, device=dev, n_samples=int(params.get("n_samples", N_SAMPLES)))
     if name in ("xlsr", "wavlm"):
         from codecfake.extract.ssl import SSLExtractor

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from codecfake.atomic import atomic_open, write_atomic, write_json_atomic
 
 

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from codecfake.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]

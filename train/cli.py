@@ -22,7 +22,8 @@ HELP = {
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
            "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
     "task": "vocoder | codec | cotrain: which training domains [cotrain]",
-    "features": "feature-set keys KEY[,KEY] (default: the store's sets for the task, demo corpora first)",
+    "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
+                "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
     "epochs": "epochs [10]", "batch": "clips per step [128]", "lr": "initial learning rate [5e-4]",
@@ -31,14 +32,20 @@ HELP = {
     "name": "run folder under --runs [<task>-<backend>-<opt>-s<seed>-<extractor>]",
     "class_weights": "cross-entropy weights bona fide,spoof [10,1]",
     "rho": "SAM radius [0.05]", "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
-    "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks [true]",
+    "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks (false: re-drawn, the release) [false]",
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB of float16) [2048]",
-    "shuffle_window_shards": "streamed adam/sam/asam runs: shuffle shards, then clips within windows of this many "
-                             "shard files (block shuffle, large sequential reads) [16]",
+    "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
+                  "across epochs, as the release) | pass (each clip at least once) [release]",
+    "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "
+               "reads, skewed domain mix, logged) [uniform]",
+    "shuffle_window_shards": "with --shuffle block: shuffle shards, then clips within windows of this many "
+                             "shard files [16]",
     "eval_batch": "clips per dev forward [256]",
+    "dev_loss": "model selection on exact (weighted mean over every dev clip) | batch-mean (the release's mean of "
+                "per-batch means over shuffled dev batches of --batch clips) [exact]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
 }
 
@@ -58,8 +65,9 @@ def register(subparsers: Any) -> None:
     """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
     p = add_command(
         subparsers, "train", help="train a back-end from the feature store (make train)",
-        description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Presets: "
-                    "configs/backend/<backend>.toml and configs/opt/<opt>.toml; every option overrides them. "
+        description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Defaults are "
+                    "the paper's; a preset configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, "
+                    "changes them (none ships); every option overrides both. "
                     "Rerunning the same command resumes an interrupted run and reuses a finished one.")
     add_store(p)
     add_runs(p)

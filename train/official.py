@@ -32,7 +32,7 @@ __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
     "load_official", "file_sha256", "default_extractor", "hinted_extractor", "model_dir_extractor",
-    "import_official", "register",
+    "import_official",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from codecfake.cliargs import (
     add_store,
     positive_int,
 )
-from codecfake.demo.matrix import DEMO_BATCH, DEMO_EPOCHS
+from codecfake.demo.preset import DemoPresetError, load_demo_preset
 
 __all__ = ["register"]
 
@@ -40,14 +40,22 @@ def register(subparsers) -> None:
     p.add_argument("--full", action="store_true",
                    help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)")
     p.add_argument("--seeds", type=positive_int, default=1, help="seeds per configuration (mean ± std in the table)")
-    p.add_argument("--epochs", type=positive_int, default=DEMO_EPOCHS, help="epochs per run")
-    p.add_argument("--batch", type=positive_int, default=DEMO_BATCH, help="clips per step")
+    p.add_argument("--epochs", type=positive_int, help=f"epochs per run [{_preset_value('epochs')}]")
+    p.add_argument("--batch", type=positive_int, help=f"clips per step [{_preset_value('batch')}]")
     add_device(p)
     p.add_argument("--out", type=Path, default=Path("docs/demo-results.md"), help="results file")
     p.add_argument("--clean", action="store_true",
                    help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store and "
                    "the demo-* runs in --runs (make clean-demo); nothing else")
     p.set_defaults(func=_run)
+
+
+def _preset_value(key: str) -> str:
+    """For --help: the preset's value; a broken preset must not break every other command (`demo` reports it)."""
+    try:
+        return f"{getattr(load_demo_preset(), key)}, configs/demo.toml"
+    except DemoPresetError:
+        return "configs/demo.toml"
 
 
 def _run(args: argparse.Namespace) -> int:

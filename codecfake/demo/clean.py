@@ -21,7 +21,7 @@ _RUN_NAME = re.compile(r"demo-(vocoder|codec|cotrain)-(lcnn|aasist)-[a-z-]+-s\d+
 
 def clean_demo(demo_dir: Path, store: Path | str, runs: Path) -> list[str]:
     """Delete the demo's corpus, feature sets and runs; returns what was removed (paths and set keys)."""
-    from codecfake.corpus.demo import MARKER
+    from codecfake.corpus.build.mini_codecfake import MARKER
     from codecfake.store import FeatureStore
 
     removed: list[str] = []

@@ -7,8 +7,8 @@ import json
 import logging
 
 import pytest
-from codecfake.corpus.demo import MARKER, DemoParams
-from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
+from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract.cli import parse_layers
 from codecfake.extract.errors import ExtractError
 from codecfake.store.featurestore import FeatureStore

@@ -1,0 +1,114 @@
+"""Plan the demo corpus from metadata only: join short clips into ~4 s utterances, pick them, assign splits.
+
+Every source clip is used by at most one utterance, and every utterance (with all its fakes) lives in exactly one
+split, so no recording straddles train and test. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from codecfake.corpus.build.sources import SourceClip
+
+log = logging.getLogger(__name__)
+
+SIZES: dict[str, tuple[int, int]] = {"small": (30, 20), "default": (420, 180)}  # (codec reals, vocoder reals)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """Source clips joined (with short pauses) into one bona fide utterance."""
+
+    name: str  # file stem, "<speaker>_<nnnn>"
+    clips: tuple[SourceClip, ...]
+    speaker: str
+    language: str
+    text: str
+    source: str
+    split: str = ""
+
+
+def safe(name: str) -> str:
+    """A file-name-safe speaker id (letters, digits, '-')."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-") or "spk"
+
+
+def group_clips(clips: list[SourceClip], target_s: float, rng: np.random.Generator,
+                pause_s: float = 0.3) -> list[Utterance]:
+    """Per speaker, shuffle the clips and join them greedily until each utterance is >= ``target_s`` long."""
+    by_speaker: dict[str, list[SourceClip]] = defaultdict(list)
+    for c in clips:
+        by_speaker[c.speaker].append(c)
+    out: list[Utterance] = []
+    for speaker in sorted(by_speaker):
+        pool = by_speaker[speaker]
+        order = rng.permutation(len(pool))
+        group: list[SourceClip] = []
+        total = 0.0
+        count = 0
+        for i in order:
+            c = pool[i]
+            group.append(c)
+            total += c.seconds + pause_s
+            if total >= target_s:
+                count += 1
+                texts = [g.text for g in group if g.text]
+                out.append(Utterance(f"{safe(speaker)}_{count:04d}", tuple(group), safe(speaker), group[0].language,
+                                     ", ".join(texts), group[0].source))
+                group, total = [], 0.0
+    return out
+
+
+def pick(utts: list[Utterance], n: int, rng: np.random.Generator) -> tuple[list[Utterance], list[Utterance]]:
+    """Round-robin over sources (shuffled within each) so no single package dominates; returns (picked, rest)."""
+    by_source: dict[str, list[Utterance]] = defaultdict(list)
+    for u in utts:
+        by_source[u.source].append(u)
+    queues = {s: [by_source[s][i] for i in rng.permutation(len(by_source[s]))] for s in sorted(by_source)}
+    picked: list[Utterance] = []
+    while len(picked) < n and any(queues.values()):
+        for s in sorted(queues):
+            if queues[s] and len(picked) < n:
+                picked.append(queues[s].pop(0))
+    rest = [u for q in queues.values() for u in q]
+    return picked, rest
+
+
+def assign_splits(utts: list[Utterance], rng: np.random.Generator) -> list[Utterance]:
+    """~80/10/10 train/dev/test: sources interleaved (shuffled within each), then every 10th utterance to dev/test."""
+    by_source: dict[str, list[Utterance]] = defaultdict(list)
+    for u in utts:
+        by_source[u.source].append(u)
+    queues = [[by_source[s][i] for i in rng.permutation(len(by_source[s]))] for s in sorted(by_source)]
+    order = [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
+    out = []
+    for i, u in enumerate(order):
+        k = i % 10
+        out.append(_with_split(u, "test" if k == 4 else "dev" if k == 9 else "train"))
+    for need in ("test", "dev"):  # tiny corpora: at least one of each
+        if out and not any(u.split == need for u in out):
+            j = max(i for i, u in enumerate(out) if u.split == "train")
+            out[j] = _with_split(out[j], need)
+    return sorted(out, key=lambda u: u.name)
+
+
+def _with_split(u: Utterance, split: str) -> Utterance:
+    return Utterance(u.name, u.clips, u.speaker, u.language, u.text, u.source, split)
+
+
+def plan(clips: list[SourceClip], size: str | tuple[int, int], seed: int,
+         target_s: float = 4.25) -> tuple[list[Utterance], list[Utterance]]:
+    """(codec-domain utterances, vocoder-domain utterances), disjoint, each with a split."""
+    n_codec, n_voc = SIZES[size] if isinstance(size, str) else size
+    rng = np.random.default_rng(seed)
+    utts = group_clips(clips, target_s, rng)
+    codec, rest = pick(utts, n_codec, rng)
+    voc, _ = pick(rest, n_voc, rng)
+    if len(codec) < n_codec or len(voc) < n_voc:
+        log.warning("only %d+%d utterances available of the %d+%d asked for (codec+vocoder): the corpus is smaller",
+                    len(codec), len(voc), n_codec, n_voc)
+    return assign_splits(codec, rng), assign_splits(voc, rng)
