@@ -25,8 +25,8 @@ def test_no_top_level_stage_modules_are_installed(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]"
 
 
-COMMANDS = {"corpus", "store", "features", "train", "import-official", "evaluate", "report", "score", "baselines",
-            "demo"}
+COMMANDS = {"corpus", "store", "features", "train", "import-official", "evaluate", "eer", "report", "score",
+            "baselines", "compare", "demo"}
 
 
 def _help_commands(help_text: str) -> set[str]:

@@ -15,9 +15,9 @@ from codecfake.evaluate.score_features import find_test_sets
 from codecfake.store.featurestore import FeatureStore
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import find_sets, load_training_data
-from codecfake.train.rundir import extractor_fields
 
 from codecfake.cli import main
+from codecfake.common import extractor_fields
 
 
 @pytest.fixture
