@@ -36,6 +36,7 @@ def feature_set_spec(manifest, extractor: Extractor) -> FeatureSetSpec:
         manifest_sha256=manifest.content_hash(),
         extractor=extractor.name,
         n_samples=int(getattr(extractor, "n_samples", 64600)),
+        dtype=str(getattr(extractor, "dtype", "float16")),
         **extractor.spec_fields(),
     )
 
@@ -114,7 +115,7 @@ def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch:
     writer = ShardWriter(fs)
     try:
         for job in jobs:
-            buf = ShardBuffer(job, frame_shapes)
+            buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
             while not buf.full:
                 _, waves, reasons = next(batches)  # (B, n_samples); never straddles a shard
                 buf.add(buf.n_filled, extractor(waves), reasons)

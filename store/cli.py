@@ -80,7 +80,7 @@ def _info(args: argparse.Namespace) -> int:
     for name in fs.arrays:
         t, d = fs.frame_shape(name)
         done = len(fs.committed(name))
-        print(f"array {name}: ({fs.n_clips}, {t}, {d}) float16, {done}/{fs.n_shards} shards, "
+        print(f"array {name}: ({fs.n_clips}, {t}, {d}) {fs.dtype}, {done}/{fs.n_shards} shards, "
               f"{len(fs.rejects(name))} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}")
     return 0
 

@@ -1,7 +1,7 @@
 """Clip reads: a zero-copy memory map over uncompressed Zarr shard files, Zarr per-item reads as the fallback.
 
 A sharded Zarr v3 array with codecs ``[sharding(codecs=[bytes(little)], index=[bytes, crc32c] at end)]`` stores each
-shard as one file ``<array>/c/<s>/0/0``: inner chunks (one clip each, raw little-endian float16) followed by the
+shard as one file ``<array>/c/<s>/0/0``: inner chunks (one clip each, raw little-endian float16/32) followed by the
 index, ``shard_size`` × (offset, nbytes) uint64, then a CRC-32C of the index. We parse the index once per shard,
 ``np.memmap`` the file and hand out ``np.frombuffer`` views, so a warm read is a pointer computation. Never
 ``oindex`` on sharded arrays (zarr #3829: ~10× slower than slices).
@@ -46,7 +46,9 @@ def mmap_layout_ok(array: Any) -> bool:
 
 
 class ShardReader:
-    """Random access to clips of one feature array. ``reader[i]`` -> (T, D) float16, ``reader.batch(idx)`` -> (B, T, D).
+    """Random access to clips of one feature array. ``reader[i]`` -> (T, D), ``reader.batch(idx)`` -> (B, T, D).
+
+    Values come in the set's dtype (``fs.dtype``: float16, or float32 e.g. for power mels).
 
     ``mode``: "auto" (mmap when possible), "mmap" (error if impossible), "zarr" (per-item Zarr reads).
     In mmap mode ``reader[i]`` is a read-only view into the page cache; copy it if you keep it past the reader.
@@ -71,8 +73,9 @@ class ShardReader:
         self.mode = "mmap" if (can_mmap and mode != "zarr") else "zarr"
         self._dir = Path(fs.store.local_root, fs.key, name, "c") if can_mmap else None  # type: ignore[arg-type]
         self._maps: OrderedDict[int, tuple[np.ndarray, np.ndarray] | None] = OrderedDict()
-        self._clip_bytes = self.frame_shape[0] * self.frame_shape[1] * 2
-        self._zeros = np.zeros(self.frame_shape, dtype=np.float16)
+        self.dtype = np.dtype(fs.dtype).newbyteorder("<")
+        self._clip_bytes = self.frame_shape[0] * self.frame_shape[1] * self.dtype.itemsize
+        self._zeros = np.zeros(self.frame_shape, dtype=self.dtype)
         self._zeros.setflags(write=False)
 
     def __repr__(self) -> str:
@@ -128,7 +131,8 @@ class ShardReader:
         offset = index[j, 0]
         if offset == _EMPTY:
             return self._zeros
-        return np.frombuffer(m, dtype="<f2", count=self._clip_bytes // 2, offset=int(offset)).reshape(self.frame_shape)
+        count = self._clip_bytes // self.dtype.itemsize
+        return np.frombuffer(m, dtype=self.dtype, count=count, offset=int(offset)).reshape(self.frame_shape)
 
     # ---- public --------------------------------------------------------------------------------------------------
     def _check(self, i: int) -> int:
@@ -140,17 +144,17 @@ class ShardReader:
         return i
 
     def __getitem__(self, i: int) -> np.ndarray:
-        """Clip ``i`` as (T, D) float16."""
+        """Clip ``i`` as (T, D) in the set's dtype."""
         i = self._check(i)
         if self.mode == "mmap":
             return self._mmap_clip(i)
         return np.asarray(self.array[i])
 
     def batch(self, indices: Sequence[int] | np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Clips ``indices`` stacked in the given order: (B, T, D) float16 (copied into ``out`` if given)."""
+        """Clips ``indices`` stacked in the given order: (B, T, D) in the set's dtype (copied into ``out`` if given)."""
         idx = [self._check(i) for i in np.asarray(indices).reshape(-1).tolist()]
         if out is None:
-            out = np.empty((len(idx), *self.frame_shape), dtype=np.float16)
+            out = np.empty((len(idx), *self.frame_shape), dtype=self.dtype)
         elif out.shape != (len(idx), *self.frame_shape):
             raise BadShardInput(f"batch: out has shape {out.shape}, expected {(len(idx), *self.frame_shape)}")
         # visit clips in sorted order (shard by shard, ascending offsets), write to their batch position

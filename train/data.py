@@ -169,7 +169,7 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
     """Read every clip of `split` once into one (n, T, D) float16 array."""
     readers = data.readers()
-    out = np.empty((len(split), *data.frame_shape), dtype=np.float16)
+    out = np.empty((len(split), *data.frame_shape), dtype=data.sets[0].dtype)  # float16, or float32 (power mel)
     for s, reader in enumerate(readers):
         pos = np.flatnonzero(split.set_index == s)
         order = pos[np.argsort(split.local[pos], kind="stable")]  # ascending offsets: sequential reads
@@ -187,7 +187,7 @@ def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list
     if split.x is not None:
         x = torch.from_numpy(split.x[positions])  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
     else:
-        buf = np.empty((len(positions), *data.frame_shape), dtype=np.float16)
+        buf = np.empty((len(positions), *data.frame_shape), dtype=data.sets[0].dtype)
         for s, reader in enumerate(readers):
             sel = np.flatnonzero(split.set_index[positions] == s)
             if len(sel):

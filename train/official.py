@@ -173,8 +173,8 @@ def default_extractor(backend: str) -> dict[str, Any]:
     if backend == "lcnn":
         from codecfake.extract.extractors import build_extractor
 
-        fields = build_extractor("mel", log=False).spec_fields()
-        return {"extractor": "mel", **fields, **_PREPROCESS}
+        mel = build_extractor("mel", log=False)
+        return {"extractor": "mel", **mel.spec_fields(), **_PREPROCESS, "dtype": mel.dtype}  # power mel: float32
     return {
         "extractor": "xlsr",
         "model_id": "facebook/wav2vec2-xls-r-300m",
