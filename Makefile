@@ -15,6 +15,8 @@ ROOT      ?=
 MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
+PRECISION ?= fp32
+MEL       ?=
 STORE     ?= features
 BATCH     ?=
 DEVICE    ?= auto
@@ -47,6 +49,8 @@ help: ## this list
 	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
+	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
+	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
@@ -94,7 +98,7 @@ demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 
 features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=)
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --model $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
+	  --layers $(LAYERS) --precision $(PRECISION) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(if $(FORCE),--force)
 
 train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)

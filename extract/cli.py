@@ -12,13 +12,15 @@ log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
 DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
+PRECISIONS = ("fp32", "bf16", "fp16")  # codecfake.extract.ssl.PRECISIONS, spelled out so --help needs no torch
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "features",
         help="extract features (mel / XLS-R / WavLM hidden states) into the feature store",
-        description="Run the frozen front-end once per corpus and store its outputs as float16 feature sets. "
+        description="Run the frozen front-end once per corpus and store its outputs as feature sets (float16; "
+        "float32 for power mels). "
         "Resumes by default (committed shards are skipped); --force rebuilds.",
     )
     p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind [demo]")
@@ -32,7 +34,11 @@ def register(subparsers) -> None:
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
-    p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
+    p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
+                   "natural-log mels (float16) [power; log with --data demo]")
+    p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="xlsr/wavlm: fp32 (the release's), or "
+                   "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]")
     p.add_argument("--mel-hop", type=int, help=f"mel hop in samples [{PAPER_MEL_HOP} (the paper's, 505 frames); "
                    f"{DEMO_MEL_HOP} with --data demo (127 frames) so the demo trains on 2 CPU cores in minutes]")
     p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
@@ -80,6 +86,13 @@ def mel_hop(args: argparse.Namespace) -> int:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
         return args.mel_hop
     return DEMO_MEL_HOP if args.data == "demo" else PAPER_MEL_HOP
+
+
+def mel_log(args: argparse.Namespace) -> bool:
+    """Log mels for --mel-values log, or by default for --data demo (its results were made on them); else power."""
+    if args.no_log or args.mel_values == "power":
+        return False
+    return args.mel_values == "log" or args.data == "demo"
 
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
@@ -132,7 +145,8 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = {"log": not args.no_log, "hop_samples": mel_hop(args)} if model == "mel" else {}
+        params = ({"log": mel_log(args), "hop_samples": mel_hop(args)} if model == "mel"
+                  else {"precision": args.precision})
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
     for kind, root, models in jobs:

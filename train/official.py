@@ -203,7 +203,7 @@ def hinted_extractor(
     if backend == "lcnn" and (spec.get("params") or {}).get("log"):
         problems.append("log-mel (the release's Mel-LCNN takes mel power without log)")
     if problems:
-        wants = "xlsr --layers 5" if backend == "aasist" else "mel --no-log"
+        wants = "xlsr --layers 5" if backend == "aasist" else "mel --mel-values power"
         raise OfficialImportError(
             f"feature set {key} in {store_root}: {'; '.join(problems)}; extract the "
             f"features the release expects (`codecfake features` with {wants})"

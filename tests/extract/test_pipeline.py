@@ -193,3 +193,22 @@ def test_dask_worker_refuses_an_extractor_that_differs_from_the_set(manifest, tm
     _check_rebuilt(build_extractor("mel", hop_samples=512), fs)  # the same recipe passes
     with pytest.raises(ExtractError, match="hop_samples"):
         _check_rebuilt(build_extractor("mel"), fs)  # hop 128 where the set holds hop 512
+
+
+def test_power_mel_of_a_loud_clip_past_float16_is_stored_exactly(tmp_path):
+    import soundfile as sf
+
+    t = np.arange(64600) / 16000
+    # a float WAV may go past ±1 (PCM cannot: power mels of |x| <= 1 stay below ~39,000, under float16's 65,504)
+    loud = (2.0 * np.sign(np.sin(2 * np.pi * 4011 * t))).astype(np.float32)
+    loud[:8000] *= 1e-4  # a quiet start: power values far below float16's normal range (6.1e-5)
+    sf.write(tmp_path / "loud.wav", loud, 16000, subtype="FLOAT")
+    m = Manifest([ManifestRow("loud", str(tmp_path / "loud.wav"), "bonafide", "x", "train", "codec", "train")],
+                 tmp_path, "loud")
+    ext = build_extractor("mel")
+    want = ext(torch.from_numpy(load_clip(tmp_path / "loud.wav"))[None])["mel"][0].numpy()  # (505, 80) float32
+    assert want.max() > np.finfo(np.float16).max  # this clip overflows float16
+    assert (want < np.finfo(np.float16).tiny).any()  # and has values float16 would store as subnormals
+    fs = extract_manifest(m, ext, tmp_path / "store", num_workers=0)
+    assert fs.spec.dtype == "float32" and fs.valid("mel").all() and not fs.rejects("mel")
+    np.testing.assert_array_equal(fs.reader("mel")[0], want)  # exact, not clipped, not inf
