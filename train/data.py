@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
+from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
 from codecfake.train.config import TrainConfig
 from codecfake.train.rundir import extractor_fields
 
@@ -33,6 +33,10 @@ _MATCH_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "
 
 class TrainDataError(CodecfakeError):
     """The feature sets for a training run are missing, incomplete or do not fit together."""
+
+
+class ExtractionMismatch(TrainDataError, FeatureSetMismatch):
+    """Sets to train on together were extracted differently (``differences``: field -> (first set, other set))."""
 
 
 def _build_hint(domain: str) -> str:
@@ -98,10 +102,10 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
     base = extractor_fields(sets[0].spec)
     for fs in sets[1:]:
         other = extractor_fields(fs.spec)
-        diff = [k for k in _MATCH_FIELDS if base.get(k) != other.get(k)]
-        if diff:
-            raise TrainDataError(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
-                                 "co-training needs the same extractor: re-extract one of them")
+        diff = {k: v for k, v in sets[0].spec.differences(fs.spec).items() if k.split(".")[0] in _MATCH_FIELDS}
+        if diff or any(base.get(k) != other.get(k) for k in _MATCH_FIELDS):
+            raise ExtractionMismatch(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
+                                     "co-training needs the same extractor: re-extract one of them", diff)
     return array, shapes.pop()
 
 
