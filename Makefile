@@ -35,10 +35,13 @@ SEEDS     ?= 3
 SIZE      ?= default
 DEMO_DIR  ?= data/mini-codecfake
 FORCE     ?=
+RESAMPLES ?=
+A         ?=
+B         ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train demo-data features train evaluate report demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-bootstrap demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -50,7 +53,7 @@ help: ## this list
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
-	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo]"
+	@echo "  MEL=power|log  mel values [power, the release's; `make demo` uses log (configs/demo.toml)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
@@ -58,6 +61,7 @@ help: ## this list
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
+	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
 
 $(VENV)/.done: pyproject.toml
@@ -82,7 +86,7 @@ test-slow: venv ## slow and GPU tests too
 lint: venv ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: bench-store bench-extract bench-train ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -92,6 +96,9 @@ bench-extract: venv ## extraction benchmark (full-size random XLS-R) -> bench/re
 
 bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/results/train.json
 	$(PY) bench/train.py
+
+bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer loop -> bench/results/bootstrap.json
+	$(PY) bench/bootstrap.py
 
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
@@ -108,10 +115,14 @@ train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
-	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE)
+	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES))
 
 report: venv ## one table over several runs (RUNS=DIR)
-	$(CLI) report $(RUNS)/*/
+	$(CLI) report $(RUNS)/*/ $(call opt,--resamples,$(RESAMPLES))
+
+compare: venv ## paired bootstrap ΔEER of two runs per condition and CAVG/AVG (A=runs/X B=runs/Y)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=runs/X B=runs/Y"; exit 2; }
+	$(CLI) compare $(A) $(B) $(call opt,--resamples,$(RESAMPLES))
 
 demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-results.md
 	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE)

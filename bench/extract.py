@@ -42,7 +42,7 @@ def prepare(work: Path, n_clips: int, tiny: bool = False) -> tuple[Path, Path]:
     import numpy as np
     import soundfile as sf
     import torch
-    from codecfake.corpus.testing import synth_voice
+    from codecfake.corpus.build.tiny import synth_voice
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
     ckpt = work / "xlsr-random"

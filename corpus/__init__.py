@@ -1,4 +1,8 @@
-"""codecfake.corpus: protocol parsers → manifest rows, robust audio loading, and the offline mini-Codecfake corpus.
+"""codecfake.corpus: reading datasets — protocol parsers → manifest rows, robust audio loading, display names.
+
+Writing corpora (the offline mini-Codecfake demo corpus, ``corpus synth``, the tests' tiny corpus) is the
+subpackage ``codecfake.corpus.build``; the reader never imports it (only the ``corpus demo`` and ``corpus synth``
+commands in cli.py do, lazily).
 
 Public API (docs/INTERFACES.md): ``LABELS, ManifestRow, Manifest, load_manifest``, ``load_audio, fix_length,
 load_clip, load_clips, Reject`` and the ``AudioError`` family.

@@ -7,8 +7,9 @@ import logging
 import time
 from pathlib import Path
 
+from codecfake.corpus.kinds import KINDS
+
 log = logging.getLogger(__name__)
-KINDS = ("codecfake", "asvspoof2019", "itw", "csv", "demo-codec", "demo-vocoder")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from codecfake.corpus.demo import build_demo
+    from codecfake.corpus.build.mini_codecfake import build_demo
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -110,7 +111,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from codecfake.corpus.synth import synth
+    from codecfake.corpus.build.synth import synth
 
     out = synth(args.real, args.codec, args.out, rate_hz=args.rate, lowpass_hz=args.lowpass, seed=args.seed)
     print(f"wrote {out}: read it with `codecfake corpus ls codecfake {out}`")

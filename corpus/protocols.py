@@ -12,6 +12,7 @@ import csv
 import re
 from pathlib import Path
 
+from codecfake.corpus.kinds import KINDS, corpus_kind
 from codecfake.corpus.manifest import Manifest, ManifestError, ManifestRow
 
 CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *(f"A{k}" for k in range(1, 4)))
@@ -177,22 +178,22 @@ def load_manifest(kind: str, root: str | Path, *, name: str | None = None, check
     ``name`` overrides the corpus name.
     """
     root = Path(root)
+    entry = corpus_kind(kind)
+    if entry is None:
+        raise ManifestError(f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}")
+    corpus = name or entry.corpus
     if kind == "codecfake":
-        m = parse_codecfake(root, corpus=name or "codecfake")
+        m = parse_codecfake(root, corpus=corpus)
     elif kind == "asvspoof2019":
-        m = parse_asvspoof2019(root, corpus=name or "asvspoof2019la")
+        m = parse_asvspoof2019(root, corpus=corpus)
     elif kind == "itw":
-        m = parse_itw(root, corpus=name or "itw")
+        m = parse_itw(root, corpus=corpus)
     elif kind == "csv":
-        m = Manifest.read_csv(root, name=name or "")
+        m = Manifest.read_csv(root, name=corpus)
     elif kind == "demo-codec":
-        m = parse_codecfake(_demo_part(root, "codec"), corpus=name or "mini-codecfake")
-    elif kind == "demo-vocoder":
-        m = parse_asvspoof2019(_demo_part(root, "vocoder"), corpus=name or "mini-19la")
-    else:
-        raise ManifestError(
-            f"unknown manifest kind {kind!r}; expected codecfake, asvspoof2019, itw, csv, demo-codec or demo-vocoder"
-        )
+        m = parse_codecfake(_demo_part(root, "codec"), corpus=corpus)
+    else:  # demo-vocoder
+        m = parse_asvspoof2019(_demo_part(root, "vocoder"), corpus=corpus)
     return m.validate(check_paths=check_paths)
 
 

@@ -20,6 +20,7 @@ def register(sub: Any) -> None:
         help="report min(EER(s), EER(-s)) as the paper's tables do (inverted cells stay marked)",
     )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    _bootstrap_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -28,6 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("runs", nargs="+", help="run directories (each evaluated with `codecfake evaluate`)")
     p.add_argument("--paper", action="store_true", help="min(EER(s), EER(-s)) per cell")
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
+    _bootstrap_args(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
@@ -54,6 +56,19 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
+    register_compare(sub)
+
+
+def _bootstrap_args(p: argparse.ArgumentParser) -> None:
+    from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=DEFAULT_RESAMPLES,
+        help=f"bootstrap resamples per condition for the 95 %% intervals, 0 = none [{DEFAULT_RESAMPLES}]",
+    )
+    p.add_argument("--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -78,6 +93,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         batch=args.batch,
         figures=not args.no_figures,
         progress=progress,
+        resamples=args.resamples,
+        ci_seed=args.ci_seed,
     )
     for bar in bars:
         bar.close()
@@ -96,19 +113,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     import logging
 
     from codecfake.evaluate.errors import RunReportError
-    from codecfake.evaluate.report import load_report, multi_run_markdown
+    from codecfake.evaluate.intervals import table_with_intervals
+    from codecfake.evaluate.report import load_report
 
     reports = []
     for r in args.runs:
         try:
-            reports.append(load_report(r))
+            reports.append(load_report(r) | {"run_dir": r})  # where the run is now: its score files are there
         except RunReportError as err:  # `make report` globs every run, evaluated or not
             logging.getLogger("codecfake.evaluate").warning("skipped: %s", err)
     if not reports:
         raise RunReportError(
             f"none of {args.runs} has report/report.json; run `codecfake evaluate --run RUN` first"
         )
-    text = multi_run_markdown(reports, paper_mode=args.paper)
+    text = table_with_intervals(reports, paper_mode=args.paper, resamples=args.resamples, seed=args.ci_seed)
     print(text, end="")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -154,4 +172,34 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     artefacts = [r.condition for r in table.rows if r.artefact]
     if artefacts:
         print(f"WARNING: HF energy alone separates {', '.join(artefacts)}: corpus artefacts", file=sys.stderr)
+    return 0
+
+
+def register_compare(sub: Any) -> None:
+    p = sub.add_parser(
+        "compare", help="paired bootstrap interval of ΔEER = EER(B) − EER(A) per condition and CAVG/AVG"
+    )
+    p.add_argument("run_a", metavar="RUN_A", help="run directory (several seeds of one config: comma separated)")
+    p.add_argument("run_b", metavar="RUN_B", help="run directory (or comma separated runs), scored on the same trials")
+    p.add_argument("--paper", action="store_true", help="compare min(EER(s), EER(-s)) per condition")
+    p.add_argument("--json", default=None, help="also write the comparison to this JSON file")
+    p.add_argument("--out", default=None, help="also write the markdown table to this file")
+    _bootstrap_args(p)
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.compare import compare_runs, render_comparison
+    from codecfake.evaluate.report import as_json
+
+    side = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    cmp = compare_runs(
+        side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed, paper=args.paper
+    )
+    md = render_comparison(cmp)
+    print(md, end="")
+    for path, text in ((args.out, md), (args.json, as_json(cmp.to_dict()) + "\n")):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
     return 0

@@ -3,7 +3,8 @@
 Grouping (docs/INTERFACES.md): a corpus whose bona fide test rows carry the same condition names as its spoof rows
 (Codecfake style: C1..C7, A1..A3 each with its own reals) is reported per condition. Otherwise (ASVspoof / In-the-Wild
 style: bona fide rows say "bonafide", spoofs the attack id) the whole test split is pooled under the corpus' display
-name ("19LA", "ITW") and the attacks become per-attack detail (each attack's spoofs against all bona fide).
+name, which the corpus layer owns (``codecfake.corpus.kinds.display_name``: "19LA", "ITW"), and the attacks become
+per-attack detail (each attack's spoofs against all bona fide).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from codecfake.corpus.kinds import display_name
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DISPLAY_NAMES",
     "CODEC_CONDITIONS",
     "AVG_CONDITIONS",
     "ConditionRows",
@@ -25,7 +26,6 @@ __all__ = [
     "averages",
 ]
 
-DISPLAY_NAMES = {"asvspoof2019la": "19LA", "asvspoof2019": "19LA", "mini-19la": "19LA", "itw": "ITW"}
 CODEC_CONDITIONS = tuple(f"C{i}" for i in range(1, 8))
 AVG_CONDITIONS = ("19LA", "ITW", *CODEC_CONDITIONS)  # A1..A3 are reported, never averaged (paper, spec §5)
 
@@ -64,8 +64,7 @@ def group_test_rows(
             ConditionRows(name=str(c), corpus=corpus, indices=rows[cond == c], pooled=False)
             for c in sorted(set(cond.tolist()), key=_condition_sort_key)
         ]
-    name = DISPLAY_NAMES.get(corpus.lower(), corpus)
-    return [ConditionRows(name=name, corpus=corpus, indices=rows, pooled=True)]
+    return [ConditionRows(name=display_name(corpus), corpus=corpus, indices=rows, pooled=True)]
 
 
 def _condition_sort_key(name: str) -> tuple[int, str]:

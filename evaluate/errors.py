@@ -17,3 +17,7 @@ class NoTestSets(EvaluationError):
 
 class RunReportError(EvaluationError):
     """A run directory lacks what a report needs (scores, report.json)."""
+
+
+class TrialMismatch(EvaluationError):
+    """Two runs compared trial by trial did not score the same trials (utt_ids or labels differ)."""

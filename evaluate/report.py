@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +67,40 @@ def _avg_note(avgs: dict) -> str:
     return "; ".join(parts)
 
 
-def run_cells(report: dict, paper_mode: bool) -> dict[str, str]:
+def _ci(ci: Sequence[float] | None) -> str:
+    """`` [lo, hi]`` of a 95 % bootstrap interval, or nothing."""
+    return "" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def stored_intervals(report: dict, paper_mode: bool) -> dict[str, list[float]]:
+    """``{condition or CAVG/AVG: [lo, hi]}`` stored in a run's report.json (empty for reports made without them)."""
+    key = "ci_eer_paper" if paper_mode else "ci_eer"
+    ci = {c["name"]: c.get(key) for c in report["conditions"]}
+    ci |= {k: a.get("ci") for k, a in report.get("averages", {}).get("paper" if paper_mode else "plain", {}).items()}
+    return {k: v for k, v in ci.items() if v}
+
+
+def run_cells(report: dict, paper_mode: bool, ci: dict[str, list[float]] | None = None) -> dict[str, str]:
+    """Formatted cells of one run: EER % [95 % interval] (``ci``: default the report's own intervals)."""
+    ci = stored_intervals(report, paper_mode) if ci is None else ci
     vals, inv = cell_values(report, paper_mode)
-    cells = {k: _fmt(v) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()}
+    cells = {k: _fmt(v) + _ci(ci.get(k)) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()}
     avgs = averages(vals)
-    cells |= {k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") for k, a in avgs.items()}
+    cells |= {
+        k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") + _ci(ci.get(k)) for k, a in avgs.items()
+    }
     return cells
+
+
+def ci_note(meta: dict | None) -> str:
+    """One sentence saying what the bracketed intervals are (empty without a ``bootstrap`` block)."""
+    if not meta:
+        return ""
+    return (
+        f"[lo, hi] = {100 * meta['level']:g} % bootstrap interval ({meta['resamples']} resamples, seed "
+        f"{meta['seed']}; bona fide and spoof trials resampled separately per condition; CAVG/AVG resampled as the "
+        "mean of their members)."
+    )
 
 
 def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
@@ -91,6 +119,8 @@ def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
         "",
         f"Averages: {_avg_note(averages(vals))}. `*` = averaged over fewer conditions than the paper.",
     ]
+    if report.get("bootstrap"):
+        lines += ["", ci_note(report["bootstrap"])]
     if inv:
         lines += [
             "",
@@ -172,18 +202,26 @@ def _group_label(reports: Sequence[dict]) -> str:
 
 
 def aggregate_runs(
-    reports: Sequence[dict], *, paper_mode: bool
+    reports: Sequence[dict],
+    *,
+    paper_mode: bool,
+    group_ci: Callable[[Sequence[dict]], dict[str, list[float]]] | None = None,
 ) -> tuple[list[tuple[str, dict[str, str]]], list[str]]:
-    """Table rows over several runs; runs whose configs differ only by seed become one row of mean ± std."""
+    """Table rows over several runs; runs whose configs differ only by seed become one row of mean ± std.
+
+    ``group_ci(members) -> {column: [lo, hi]}`` gives each row's intervals (``intervals.group_intervals``);
+    without it a single run shows its stored intervals and a seed row none."""
     groups: dict[str, list[dict]] = {}
     for r in reports:
         groups.setdefault(_group_key(r), []).append(r)
     columns = sort_conditions(sorted({c["name"] for r in reports for c in r["conditions"]}))
     rows = []
     for members in groups.values():
+        ci = group_ci(members) if group_ci else None
         if len(members) == 1:
-            rows.append((members[0]["run"], run_cells(members[0], paper_mode)))
+            rows.append((members[0]["run"], run_cells(members[0], paper_mode, ci)))
             continue
+        ci = ci or {}
         per_run = []
         for m in members:
             vals, inv = cell_values(m, paper_mode)
@@ -196,20 +234,34 @@ def aggregate_runs(
             n_inv = sum(col in inv for _, inv in per_run)
             mark = f" {INVERTED_MARK}{n_inv}/{len(per_run)}" if n_inv else ""
             std = float(np.std(xs, ddof=1)) if len(xs) > 1 else 0.0
-            cells[col] = f"{np.mean(xs):.3f} ± {std:.3f}{mark}" + (
+            cells[col] = f"{np.mean(xs):.3f} ± {std:.3f}{_ci(ci.get(col))}{mark}" + (
                 "" if len(xs) == len(per_run) else f" (n={len(xs)})"
             )
         rows.append((_group_label(members), cells))
     return rows, [*columns, "CAVG", "AVG"]
 
 
-def multi_run_markdown(reports: Sequence[dict], *, paper_mode: bool) -> str:
-    """One markdown table over ``reports`` (mean ± std, sample std, over seeds)."""
-    rows, cols = aggregate_runs(reports, paper_mode=paper_mode)
+def multi_run_markdown(
+    reports: Sequence[dict],
+    *,
+    paper_mode: bool,
+    group_ci: Callable[[Sequence[dict]], dict[str, list[float]]] | None = None,
+    bootstrap: dict | None = None,
+) -> str:
+    """One markdown table over ``reports`` (mean ± std, sample std, over seeds; intervals from ``group_ci``,
+    described by the ``bootstrap`` block of ``intervals.bootstrap_meta``)."""
+    rows, cols = aggregate_runs(reports, paper_mode=paper_mode, group_ci=group_ci)
     mode = "paper mode: min(EER(s), EER(-s))" if paper_mode else "EER(s)"
+    note = ""
+    if bootstrap:
+        note = (
+            f" {ci_note(bootstrap)} On a seed row (mean ± std) the interval is that of the seed mean over "
+            "test-trial resampling (each resample drops or repeats a trial for every seed at once); the std is the "
+            "spread over training seeds."
+        )
     return (
         f"EER % ({mode}); mean ± std (sample std) over runs that differ only by seed; "
-        f"{INVERTED_MARK} = EER(-s) < EER(s); `*` = average over fewer conditions than the paper.\n\n"
+        f"{INVERTED_MARK} = EER(-s) < EER(s); `*` = average over fewer conditions than the paper.{note}\n\n"
         + render_table(rows, cols)
         + "\n"
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from codecfake.evaluate.conditions import (
     ConditionRows,
     averages,
@@ -20,6 +21,7 @@ from codecfake.evaluate.conditions import (
     sort_conditions,
 )
 from codecfake.evaluate.eer import eer_from_labels
+from codecfake.evaluate.intervals import attach_intervals
 from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
 from codecfake.evaluate.scorefile import Scores, write_scores
@@ -101,8 +103,13 @@ def evaluate_run(
     batch: int = 256,
     figures: bool = True,
     progress: Progress | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    ci_seed: int = DEFAULT_SEED,
 ) -> EvaluationOutput:
-    """Score the run's best checkpoint on every matching test set and write scores/ and report/ (see module doc)."""
+    """Score the run's best checkpoint on every matching test set and write scores/ and report/ (see module doc).
+
+    ``resamples``: bootstrap resamples per condition for the 95 % intervals (0: none); ``ci_seed`` fixes their draws.
+    """
     from codecfake.store import FeatureStore
     from codecfake.train.rundir import load_run
 
@@ -149,6 +156,8 @@ def evaluate_run(
         "inverted": [r.name for r in results if r.inverted],
         "score_files": {k: str(v) for k, v in files.items()},
     }
+    if resamples > 0 and results:
+        attach_intervals(report, all_scores, resamples=resamples, seed=ci_seed)
     report_dir.mkdir(parents=True, exist_ok=True)
     fig_paths: list[Path] = []
     if figures and results:

@@ -11,7 +11,6 @@ from codecfake.extract.errors import ExtractError
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
-DEMO_MANIFESTS = ("demo-codec", "demo-vocoder")
 PRECISIONS = ("fp32", "bf16", "fp16")  # codecfake.extract.ssl.PRECISIONS, spelled out so --help needs no torch
 
 
@@ -34,13 +33,14 @@ def register(subparsers) -> None:
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
-    p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
-                   "natural-log mels (float16) [power; log with --data demo]")
-    p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
+    p.add_argument("--mel-values", choices=("power", "log"), default="power", help="mel: power (the release's, "
+                   "stored float32) or natural-log mels (float16) [power; `codecfake demo` passes log from "
+                   "configs/demo.toml]")
+    p.add_argument("--no-log", action="store_true", help="same as --mel-values power (the default)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="xlsr/wavlm: fp32 (the release's), or "
                    "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]")
-    p.add_argument("--mel-hop", type=int, help=f"mel hop in samples [{PAPER_MEL_HOP} (the paper's, 505 frames); "
-                   f"{DEMO_MEL_HOP} with --data demo (127 frames) so the demo trains on 2 CPU cores in minutes]")
+    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; `codecfake demo` "
+                   "passes 512 from configs/demo.toml]")
     p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
     p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
@@ -75,24 +75,14 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
         raise ExtractError(f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why")
 
 
-PAPER_MEL_HOP = 128  # torchaudio MelSpectrogram(n_fft=512, hop_length=128) as in the release's snippet
-DEMO_MEL_HOP = 512  # 4x fewer frames: the demo's whole training matrix fits its 20-minute CPU budget
-
-
-def mel_hop(args: argparse.Namespace) -> int:
-    """The mel hop: explicit --mel-hop, else the demo preset for --data demo, else the paper's."""
+def mel_params(args: argparse.Namespace) -> dict:
+    """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
+    params = {"log": args.mel_values == "log" and not args.no_log}
     if args.mel_hop is not None:
         if args.mel_hop < 1:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
-        return args.mel_hop
-    return DEMO_MEL_HOP if args.data == "demo" else PAPER_MEL_HOP
-
-
-def mel_log(args: argparse.Namespace) -> bool:
-    """Log mels for --mel-values log, or by default for --data demo (its results were made on them); else power."""
-    if args.no_log or args.mel_values == "power":
-        return False
-    return args.mel_values == "log" or args.data == "demo"
+        params["hop_samples"] = args.mel_hop
+    return params
 
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
@@ -103,7 +93,9 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
             models.append(args.model if args.model != "mel" else "xlsr")
         elif args.model != "mel":
             raise ExtractError(f"--model {args.model} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder")
-        return [(kind, args.demo_dir, models) for kind in DEMO_MANIFESTS]
+        from codecfake.corpus.kinds import DEMO_KINDS
+
+        return [(kind, args.demo_dir, models) for kind in DEMO_KINDS]
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
     return [(args.data, args.root, [args.model])]
@@ -145,8 +137,7 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = ({"log": mel_log(args), "hop_samples": mel_hop(args)} if model == "mel"
-                  else {"precision": args.precision})
+        params = mel_params(args) if model == "mel" else {"precision": args.precision}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
     for kind, root, models in jobs:

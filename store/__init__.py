@@ -1,6 +1,7 @@
 """codecfake.store: Zarr v3 feature sets with provenance, resumable whole-shard writes and a zero-copy reader.
 
-Imports nothing of ours but ``codecfake.errors``. Torch is imported only by ``codecfake.store.dataset``.
+Imports nothing of ours but ``codecfake.errors``, and never torch. Training reads sets through
+``codecfake.train.data`` (the one training-data path).
 """
 
 from codecfake.store.errors import (

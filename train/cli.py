@@ -54,8 +54,9 @@ def register(subparsers: Any) -> None:
     """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
     p = subparsers.add_parser(
         "train", help="train a back-end from the feature store (make train)",
-        description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Presets: "
-                    "configs/backend/<backend>.toml and configs/opt/<opt>.toml; every option overrides them. "
+        description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Defaults are "
+                    "the paper's; a preset configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, "
+                    "changes them (none ships); every option overrides both. "
                     "Rerunning the same command resumes an interrupted run and reuses a finished one.")
     p.add_argument("--store", default="features", help="feature store directory [features]")
     p.add_argument("--runs", default="runs", help="where run folders go [runs]")

@@ -1,7 +1,9 @@
 """The training configuration: one frozen, typed dataclass, presets from TOML, and ``--key value`` overrides.
 
 Resolution order (later wins): dataclass defaults (the paper's settings) < ``configs/backend/<backend>.toml`` <
-``configs/opt/<opt>.toml`` < explicit overrides (CLI flags). Unknown keys and values of the wrong type raise
+``configs/opt/<opt>.toml`` < explicit overrides (CLI flags). The dataclass is the one home of every default: no
+back-end or optimiser preset ships (the paper uses the same settings for all of them); a file there, when present,
+holds only what departs from the defaults for that back-end or optimiser. Unknown keys and values of the wrong type raise
 :class:`ConfigError` before any work starts; booleans are real booleans (``true``/``false``), never strings.
 """
 

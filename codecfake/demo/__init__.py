@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from codecfake.demo.matrix import DEMO_BATCH, DEMO_EPOCHS
+from codecfake.demo.preset import DemoPresetError, load_demo_preset
 
 __all__ = ["register"]
 
@@ -31,11 +31,19 @@ def register(subparsers) -> None:
     p.add_argument("--full", action="store_true",
                    help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)")
     p.add_argument("--seeds", type=int, default=1, help="seeds per configuration (mean ± std in the table) [1]")
-    p.add_argument("--epochs", type=int, default=DEMO_EPOCHS, help=f"epochs per run [{DEMO_EPOCHS}]")
-    p.add_argument("--batch", type=int, default=DEMO_BATCH, help=f"clips per step [{DEMO_BATCH}]")
+    p.add_argument("--epochs", type=int, help=f"epochs per run [{_preset_value('epochs')}]")
+    p.add_argument("--batch", type=int, help=f"clips per step [{_preset_value('batch')}]")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda [auto]")
     p.add_argument("--out", type=Path, default=Path("docs/demo-results.md"), help="results file [docs/demo-results.md]")
     p.set_defaults(func=_run)
+
+
+def _preset_value(key: str) -> str:
+    """For --help: the preset's value; a broken preset must not break every other command (`demo` reports it)."""
+    try:
+        return f"{getattr(load_demo_preset(), key)}, configs/demo.toml"
+    except DemoPresetError:
+        return "configs/demo.toml"
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecfake.demo.matrix import DEMO_BATCH, DEMO_EPOCHS, RunSpec, demo_matrix
+from codecfake.demo.matrix import RunSpec, demo_matrix
+from codecfake.demo.preset import DemoPreset, load_demo_preset
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,16 @@ class DemoOptions:
     size: str = "default"
     full: bool = False
     seeds: int = 1
-    epochs: int = DEMO_EPOCHS
-    batch: int = DEMO_BATCH
+    epochs: int | None = None  # None -> the preset's
+    batch: int | None = None  # None -> the preset's
     device: str = "auto"
     out: Path = Path("docs/demo-results.md")
+    preset: DemoPreset = field(default_factory=load_demo_preset)  # configs/demo.toml: hop, epochs, rho, matrix
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch"):
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, getattr(self.preset, key))
 
 
 @dataclass
@@ -75,6 +82,14 @@ def _is_evaluated(run_dir: Path) -> bool:
     return report.is_file() and best.is_file() and report.stat().st_mtime >= best.stat().st_mtime
 
 
+def features_argv(opts: DemoOptions) -> list[str]:
+    """Mel features of both demo corpora at the preset's hop and values (the stage's own defaults are the paper's:
+    hop 128, power)."""
+    return ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size, "--model", "mel",
+            "--mel-hop", str(opts.preset.mel_hop), "--mel-values", opts.preset.mel_values, "--store", str(opts.store),
+            "--device", opts.device]
+
+
 def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
     rho = [] if spec.rho is None else ["--rho", str(spec.rho)]
     return ["train", *rho, "--task", spec.task, "--backend", spec.backend, "--opt", spec.opt, "--seed", str(spec.seed),
@@ -84,7 +99,7 @@ def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
 
 def run_demo(opts: DemoOptions) -> int:
     """The whole demo; returns 0 and leaves ``opts.out`` (markdown) with the results."""
-    from codecfake.corpus.demo import DemoParams, is_complete
+    from codecfake.corpus.build.mini_codecfake import DemoParams, is_complete
     from codecfake.demo.results import write_results
     from codecfake.evaluate.baselines import run_baselines
     from codecfake.evaluate.report import load_report, multi_run_markdown
@@ -93,13 +108,12 @@ def run_demo(opts: DemoOptions) -> int:
     slog = StageLog()
     _timed(slog, "corpus", ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size],
            reused=is_complete(opts.demo_dir, DemoParams(size=opts.size)))
-    _timed(slog, "features", ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size,
-                              "--model", "mel", "--store", str(opts.store), "--device", opts.device])
+    _timed(slog, "features", features_argv(opts))
     t0 = time.perf_counter()
     baselines = run_baselines(FeatureStore(opts.store), array="mel")
     slog.add("baselines", time.perf_counter() - t0, ["baselines", "--store", str(opts.store)])
 
-    specs = demo_matrix(full=opts.full, seeds=opts.seeds)
+    specs = demo_matrix(full=opts.full, seeds=opts.seeds, preset=opts.preset)
     for k, spec in enumerate(specs, 1):
         log.info("demo: run %d/%d %s", k, len(specs), spec.name)
         run_dir = opts.runs / spec.name

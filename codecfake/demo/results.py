@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codecfake.demo.matrix import DEMO_LCNN_RHO, RunSpec
+from codecfake.corpus import N_SAMPLES
+from codecfake.demo.matrix import RunSpec
+from codecfake.demo.preset import DemoPreset
 from codecfake.evaluate.conditions import averages
 
 CODEC = [f"C{k}" for k in range(1, 8)]
@@ -120,6 +122,18 @@ def _confusions(report: dict) -> list[str]:
     return rows
 
 
+def _rho_sentence(preset: DemoPreset) -> str:
+    """What the preset's per-back-end SAM radii are and why (configs/demo.toml [train.sam_rho])."""
+    if "lcnn" not in preset.sam_rho:
+        return ""
+    from codecfake.train.config import TrainConfig
+
+    aasist = preset.sam_rho.get("aasist", TrainConfig.rho)
+    return (f" SAM-family runs of Mel-LCNN use rho = {preset.sam_rho['lcnn']:g} (the paper's 0.05, chosen for "
+            "W2V2-AASIST, stalled Mel-LCNN on this corpus: flat train loss and ~43 % dev EER over 5 epochs; AASIST "
+            f"runs keep {aasist:g}).")
+
+
 def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any) -> Path:
     """Write ``opts.out`` (and its figures beside it, in ``<out stem>/``)."""
     from codecfake.evaluate.report import multi_run_markdown
@@ -141,12 +155,11 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         "Corpus: the offline mini-Codecfake (`" + str(opts.demo_dir) + "/README.md`): real recorded speech, classical "
         "codecs C1–C6 in training and Codec2 as the unseen C7, a WORLD / Griffin-Lim / TTS vocoder domain in "
         "ASVspoof 2019 LA format (its pooled test set is the `19LA` column). Telephone band, few speakers, 42 bona "
-        "fide + 42 spoof clips per codec test condition. Features: log-mel, 80 bands, hop 512 (127 frames; the "
+        "fide + 42 spoof clips per codec test condition. Features: "
+        f"{'log-mel' if opts.preset.mel_values == 'log' else 'power mel'}, 80 bands, hop {opts.preset.mel_hop} ({N_SAMPLES // opts.preset.mel_hop + 1} frames; the "
         "paper's Mel-LCNN uses hop 128 — the demo's preset keeps 2 CPU cores within budget). "
         f"Training: {opts.epochs} epochs, batch {opts.batch}, Adam lr 5e-4 halved every 2 epochs, weighted CE "
-        "[10, 1], model selection on the dev split only. SAM-family runs of Mel-LCNN use rho = "
-        f"{DEMO_LCNN_RHO:g} (the paper's 0.05, chosen for W2V2-AASIST, stalled Mel-LCNN on this corpus: flat train "
-        "loss and ~43 % dev EER over 5 epochs; AASIST runs keep 0.05).",
+        "[10, 1], model selection on the dev split only." + _rho_sentence(opts.preset),
         "",
         "## EER % per test condition (EER(s), bona fide = target)",
         "",

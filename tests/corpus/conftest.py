@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.corpus.build.tiny import make_tiny_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from codecfake.corpus.demo import MARKER, DemoParams
+from codecfake.corpus import ManifestError
+from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.train.config import resolve_config
 
 from codecfake.cli import build_parser
-from codecfake.demo.matrix import DEMO_LCNN_RHO, demo_matrix
+from codecfake.demo.matrix import demo_matrix
 from codecfake.demo.pipeline import DemoOptions, StageLog, run_demo, train_argv
+from codecfake.demo.preset import load_demo_preset
 from codecfake.demo.results import findings
 
 
@@ -34,12 +36,15 @@ def test_full_matrix_covers_both_backends_every_optimiser_and_seeds() -> None:
 
 def test_train_argv_parses_as_the_train_cli_and_sets_rho_only_for_lcnn_sam_family(tmp_path: Path) -> None:
     opts = DemoOptions(store=tmp_path / "f", runs=tmp_path / "r", demo_dir=tmp_path / "d")
+    preset = load_demo_preset()
     by_name = {s.name: s for s in demo_matrix(full=True, seeds=1)}
     for spec in by_name.values():
         args = build_parser().parse_args(train_argv(spec, opts))
         config = resolve_config({k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None})
         assert (config.task, config.backend, config.opt, config.name) == (spec.task, spec.backend, spec.opt, spec.name)
-        assert config.rho == (DEMO_LCNN_RHO if spec.backend == "lcnn" and spec.opt != "adam" else 0.05)
+        assert spec.rho == preset.rho_for(spec.backend, spec.opt)
+        assert config.rho == (0.01 if spec.backend == "lcnn" and spec.opt != "adam" else 0.05)
+        assert (config.epochs, config.batch) == (preset.epochs, preset.batch)
 
 
 def _table(voc: dict, cod: dict, co: dict, csam: dict) -> dict:
@@ -88,6 +93,6 @@ def test_demo_with_a_corpus_of_another_size_fails_with_the_fix(tmp_path: Path) -
     (demo / MARKER).write_text(json.dumps({"params": DemoParams(size="small").as_json()}))
     opts = DemoOptions(store=tmp_path / "f", runs=tmp_path / "r", demo_dir=demo, size="default",
                        out=tmp_path / "results.md")
-    with pytest.raises(Exception, match="--force"):
+    with pytest.raises(ManifestError, match="--force"):
         run_demo(opts)
     assert not opts.out.exists()

@@ -19,7 +19,7 @@ def test_score_cli_ssl_run_matches_stored_features(
     tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
     from codecfake.corpus import load_manifest
-    from codecfake.corpus.testing import make_tiny_corpus
+    from codecfake.corpus.build.tiny import make_tiny_corpus
     from codecfake.evaluate.single import build_run_extractor, score_files
     from codecfake.extract import build_extractor, extract_manifest
     from codecfake.extract.testing import save_tiny_model

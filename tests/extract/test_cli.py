@@ -7,8 +7,8 @@ import json
 import logging
 
 import pytest
-from codecfake.corpus.demo import MARKER, DemoParams
-from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
+from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract.cli import parse_layers
 from codecfake.extract.errors import ExtractError
 from codecfake.store.featurestore import FeatureStore
@@ -36,8 +36,8 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     infos = {i.corpus: i for i in FeatureStore(store).list()}
     assert set(infos) == {"mini-codecfake", "mini-19la"}  # both demo corpora, one mel set each
     assert all(i.arrays == {"mel": True} for i in infos.values())
-    for fs in (FeatureStore(store).open(i.key) for i in infos.values()):  # the demo keeps its log-mel hop-512 sets
-        assert (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) == (True, 512, "float16")
+    for fs in (FeatureStore(store).open(i.key) for i in infos.values()):  # the stage's defaults: the paper's
+        assert (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) == (False, 128, "float32")
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert main(argv) == 0

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from codecfake.corpus import Manifest, ManifestRow, load_clip, load_manifest
-from codecfake.corpus.testing import make_tiny_corpus
+from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract import build_extractor
 from codecfake.extract.pipeline import extract_manifest
 from codecfake.store.featurestore import FeatureStore

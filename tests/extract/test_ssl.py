@@ -121,7 +121,7 @@ def test_precision_is_recorded_and_fp32_keeps_the_old_spec(tiny_xlsr):
 
 def test_sets_of_different_precision_never_mix(tiny_xlsr, tmp_path):
     from codecfake.corpus import Manifest, load_manifest
-    from codecfake.corpus.testing import make_tiny_corpus
+    from codecfake.corpus.build.tiny import make_tiny_corpus
     from codecfake.extract.pipeline import extract_manifest, feature_set_spec, manifest_meta
     from codecfake.store import FeatureSetMismatch, FeatureStore
     from codecfake.train.data import common_array

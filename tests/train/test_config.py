@@ -13,8 +13,6 @@ from codecfake.train.config import (
     resolve_config,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_defaults_are_the_papers() -> None:
     c = TrainConfig()
@@ -24,12 +22,25 @@ def test_defaults_are_the_papers() -> None:
 
 @pytest.mark.parametrize("opt", ["adam", "sam", "asam", "csam", "csam-pd"])
 @pytest.mark.parametrize("backend", ["aasist", "lcnn"])
-def test_every_preset_loads(opt: str, backend: str) -> None:
-    assert (REPO / "configs" / "opt" / f"{opt}.toml").is_file()
+def test_every_optimiser_and_backend_resolve_to_the_papers_settings(opt: str, backend: str) -> None:
     c = resolve_config({"opt": opt, "backend": backend})
-    assert (c.opt, c.backend) == (opt, backend)
-    assert c.adaptive == (opt == "asam")
+    assert (c.opt, c.backend, c.batch, c.epochs, c.domain_ratio) == (opt, backend, 128, 10, ())
+    assert c.adaptive == (opt == "asam")  # asam is sam with the |w|-scaled ascent, whatever --adaptive says
     assert c.rho == 0.05
+    assert resolve_config({"opt": "asam", "adaptive": False}).adaptive
+
+
+def test_preset_files_apply_backend_then_optimiser_then_overrides(tmp_path: Path) -> None:
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "opt").mkdir()
+    (tmp_path / "backend" / "lcnn.toml").write_text("batch = 64\nrho = 0.2\n")
+    (tmp_path / "opt" / "sam.toml").write_text("rho = 0.1\nepochs = 4\n")
+    c = resolve_config({"backend": "lcnn", "opt": "sam", "epochs": 3}, config_dir=tmp_path)
+    assert (c.batch, c.rho, c.epochs) == (64, 0.1, 3)
+    assert resolve_config({"backend": "aasist", "opt": "adam"}, config_dir=tmp_path) == TrainConfig()
+    (tmp_path / "opt" / "adam.toml").write_text("epochz = 1\n")
+    with pytest.raises(ConfigError, match="adam.toml: unknown training config key 'epochz'"):
+        resolve_config({"opt": "adam"}, config_dir=tmp_path)
 
 
 def test_overrides_beat_presets_and_keep_types() -> None:

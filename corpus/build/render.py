@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from codecfake.corpus.chain import ChainConfig, align, finish, to_rate
-from codecfake.corpus.codecs import get_codec
-from codecfake.corpus.plan import Utterance
-from codecfake.corpus.sources import decode
-from codecfake.corpus.vocoders import TTS_ENGINES, griffin_lim, tts_text, world_resynth
+from codecfake.corpus.build.chain import ChainConfig, align, finish, to_rate
+from codecfake.corpus.build.codecs import get_codec
+from codecfake.corpus.build.plan import Utterance
+from codecfake.corpus.build.sources import decode
+from codecfake.corpus.build.vocoders import TTS_ENGINES, griffin_lim, tts_text, world_resynth
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from codecfake.corpus.chain import ChainConfig, align, estimate_delay, finish, to_rate
-from codecfake.corpus.codecs import DEFAULT_TABLE, REGISTRY, CodecError, CodecSpec, get_codec
-from codecfake.corpus.plan import Utterance
-from codecfake.corpus.render import render_codec_item
-from codecfake.corpus.sources import SourceClip
-from codecfake.corpus.testing import synth_voice
+from codecfake.corpus.build.chain import ChainConfig, align, estimate_delay, finish, to_rate
+from codecfake.corpus.build.codecs import DEFAULT_TABLE, REGISTRY, CodecError, CodecSpec, get_codec
+from codecfake.corpus.build.plan import Utterance
+from codecfake.corpus.build.render import render_codec_item
+from codecfake.corpus.build.sources import SourceClip
+from codecfake.corpus.build.tiny import synth_voice
 
 CFG = ChainConfig()
 

@@ -1,17 +1,16 @@
 """Planning (joins, disjoint splits) and a fast end-to-end demo build from generated speech (--real-dir path)."""
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from codecfake.corpus import ManifestError, load_manifest
-from codecfake.corpus.demo import MARKER, build_demo
-from codecfake.corpus.plan import SIZES, plan
-from codecfake.corpus.sources import SourceClip, list_real_dir
-from codecfake.corpus.testing import synth_voice
+from codecfake.corpus.build.mini_codecfake import MARKER, build_demo
+from codecfake.corpus.build.plan import SIZES, plan
+from codecfake.corpus.build.sources import SourceClip, list_real_dir
+from codecfake.corpus.build.tiny import synth_voice
 
 
 def _clips(n_speakers: int = 4, per: int = 30) -> list[SourceClip]:
@@ -33,6 +32,10 @@ def test_plan_uses_each_clip_once_and_keeps_utterances_in_one_split() -> None:
     assert plan(_clips(), (18, 8), seed=4) != (codec, voc)
 
 
+def _stamps(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def real_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("reals")
@@ -51,7 +54,7 @@ def test_real_dir_clips_take_the_folder_as_speaker(real_dir: Path) -> None:
 def test_tiny_demo_build_is_readable_reused_and_protected(real_dir: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(SIZES, "tiny", (6, 4))
-    monkeypatch.setattr("codecfake.corpus.demo.available_attacks", lambda: {"A02": "Griffin-Lim"})
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.available_attacks", lambda: {"A02": "Griffin-Lim"})
     out = tmp_path / "demo"
     build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1)
     cm = load_manifest("demo-codec", out)
@@ -68,9 +71,15 @@ def test_tiny_demo_build_is_readable_reused_and_protected(real_dir: Path, tmp_pa
         x, sr = sf.read(m.resolve(m.rows[-1]))
         assert sr == 16000 and len(x) == 64600
     assert "What it is not" in (out / "README.md").read_text()
-    t0 = time.perf_counter()
-    build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1)
-    assert time.perf_counter() - t0 < 1.0  # complete marker: reused
+    stamps = _stamps(out)
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a complete corpus was planned again")
+
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.list_real_dir", no_rebuild)
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.plan", no_rebuild)
+    assert build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1) == out  # complete marker: reused
+    assert _stamps(out) == stamps  # not one file rewritten
     assert json.loads((out / MARKER).read_text())["params"]["seed"] == 1
     with pytest.raises(ManifestError, match="--force"):
         build_demo(out, size="tiny", seed=2, real_dir=real_dir, workers=1)
@@ -80,7 +89,7 @@ def test_same_seed_gives_identical_files(real_dir: Path, tmp_path: Path, monkeyp
     import hashlib
 
     monkeypatch.setitem(SIZES, "tiny", (3, 2))
-    monkeypatch.setattr("codecfake.corpus.demo.available_attacks", lambda: {"A02": "Griffin-Lim"})
+    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.available_attacks", lambda: {"A02": "Griffin-Lim"})
 
     def digest(root: Path) -> dict[str, str]:
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from codecfake.corpus.codecs import REGISTRY, get_codec
-from codecfake.corpus.sources import LICENCES
+from codecfake.corpus.build.codecs import REGISTRY, get_codec
+from codecfake.corpus.build.sources import LICENCES
 
 # Measured with the two shortcut baselines of DESIGN §7 on the default build (seed 688); see docs/corpus.md.
 BASELINE_NOTE = """\

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from codecfake.corpus.sources import SourceClip
+from codecfake.corpus.build.sources import SourceClip
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from codecfake.corpus.audio import load_audio
-from codecfake.corpus.chain import ChainConfig, align, finish, to_rate
-from codecfake.corpus.codecs import CodecError, get_codec
+from codecfake.corpus.build.chain import ChainConfig, align, finish, to_rate
+from codecfake.corpus.build.codecs import CodecError, get_codec
+from codecfake.corpus.build.plan import safe
 from codecfake.corpus.manifest import Manifest
-from codecfake.corpus.plan import safe
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A codec maps (n,) float32 at its ``rate_hz`` to (m,) float32 at the same rate (m ≈ n; decoder delay is removed later
 by alignment in ``chain.align``). All run in memory through PyPI wheels: PyAV (bundled FFmpeg), soundfile
-(libsndfile) and pycodec2. Neural codecs (transformers) register themselves from ``codecfake.corpus.neural``.
+(libsndfile) and pycodec2. Neural codecs (transformers) register themselves from ``codecfake.corpus.build.neural``.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def get_codec(spec: str) -> Codec:
     """``NAME[:key=value,…]`` → a codec, e.g. ``opus:bitrate=12000``, ``codec2:mode=700``, ``encodec:model_dir=DIR``."""
     name, _, opts = spec.partition(":")
     if name not in REGISTRY:
-        from codecfake.corpus import neural  # noqa: F401  (registers the transformers codecs)
+        from codecfake.corpus.build import neural  # noqa: F401  (registers the transformers codecs)
     if name not in REGISTRY:
         raise CodecError(f"unknown codec {name!r} in {spec!r}; known: {sorted(REGISTRY)}")
     entry = REGISTRY[name]

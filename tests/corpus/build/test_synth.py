@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from codecfake.corpus import load_manifest
-from codecfake.corpus.codecs import CodecError, get_codec
-from codecfake.corpus.synth import synth
-from codecfake.corpus.testing import synth_voice
+from codecfake.corpus.build.codecs import CodecError, get_codec
+from codecfake.corpus.build.synth import synth
+from codecfake.corpus.build.tiny import synth_voice
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from codecfake.corpus.chain import ChainConfig
-from codecfake.corpus.codecs import DEFAULT_TABLE
+from codecfake.corpus.build.chain import ChainConfig
+from codecfake.corpus.build.codecs import DEFAULT_TABLE
+from codecfake.corpus.build.plan import Utterance, plan
+from codecfake.corpus.build.readme import write_readme
+from codecfake.corpus.build.render import render_codec_item, render_vocoder_item
+from codecfake.corpus.build.sources import fetch, list_clips, list_real_dir
+from codecfake.corpus.build.vocoders import available_attacks
 from codecfake.corpus.manifest import ManifestError
-from codecfake.corpus.plan import Utterance, plan
-from codecfake.corpus.readme import write_readme
-from codecfake.corpus.render import render_codec_item, render_vocoder_item
-from codecfake.corpus.sources import fetch, list_clips, list_real_dir
-from codecfake.corpus.vocoders import available_attacks
 
 log = logging.getLogger(__name__)
 MARKER = ".complete.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from codecfake.corpus.chain import to_rate
+from codecfake.corpus.build.chain import to_rate
 from scipy.signal import istft, stft
 
 log = logging.getLogger(__name__)

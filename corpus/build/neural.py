@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from codecfake.corpus.codecs import REGISTRY, CodecError, CodecSpec
+from codecfake.corpus.build.codecs import REGISTRY, CodecError, CodecSpec
 
 log = logging.getLogger(__name__)
 _CLASSES = {"encodec": "EncodecModel", "dac": "DacModel", "mimi": "MimiModel"}

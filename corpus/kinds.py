@@ -1,0 +1,44 @@
+"""The corpus kinds ``load_manifest`` reads: each kind's default corpus name, and the display name under which its
+pooled test set appears in the paper's tables.
+
+A corpus names itself here, at the corpus layer, so that evaluation never needs to know a particular corpus (the
+demo's ``mini-19la`` included): ``display_name(corpus)`` is the one lookup. Codecfake-style corpora report per
+condition (C1..C7, A1..A3) and need no display name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CorpusKind:
+    kind: str  # the `load_manifest` / `codecfake corpus ls` kind
+    corpus: str  # default corpus name (ManifestRow.corpus, FeatureSetSpec.corpus, the feature-set key's prefix)
+    display: str = ""  # column name of the pooled test set; "" -> the corpus name itself
+
+
+CORPUS_KINDS: tuple[CorpusKind, ...] = (
+    CorpusKind("codecfake", "codecfake"),
+    CorpusKind("asvspoof2019", "asvspoof2019la", display="19LA"),
+    CorpusKind("itw", "itw", display="ITW"),
+    CorpusKind("csv", ""),  # corpus name = the CSV's own corpus column, else the file stem
+    CorpusKind("demo-codec", "mini-codecfake"),
+    CorpusKind("demo-vocoder", "mini-19la", display="19LA"),  # the demo's vocoder domain, ASVspoof 2019 LA style
+)
+KINDS: tuple[str, ...] = tuple(k.kind for k in CORPUS_KINDS)
+DEMO_KINDS: tuple[str, ...] = ("demo-codec", "demo-vocoder")  # the two halves of one demo folder (`--data demo`)
+_BY_KIND = {k.kind: k for k in CORPUS_KINDS}
+# corpus name (lower case) -> display name; "asvspoof2019" is the kind's name, accepted as a corpus name too
+DISPLAY_NAMES: dict[str, str] = {"asvspoof2019": "19LA"} | {k.corpus: k.display for k in CORPUS_KINDS if k.display}
+
+
+def corpus_kind(kind: str) -> CorpusKind | None:
+    """The registry entry of `kind` (None for an unknown kind)."""
+    return _BY_KIND.get(kind)
+
+
+def display_name(corpus: str) -> str:
+    """Column name of `corpus`' pooled test set: "19LA" for ASVspoof 2019 LA (and the demo's mini-19la), "ITW" for
+    In-the-Wild, otherwise the corpus name unchanged (matched case-insensitively)."""
+    return DISPLAY_NAMES.get(corpus.lower(), corpus)

@@ -1,0 +1,127 @@
+"""configs/demo.toml: the demo's choices, read strictly, reaching the stages as explicit options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from codecfake.corpus import load_manifest
+from codecfake.corpus.build.tiny import make_tiny_corpus
+from codecfake.corpus.kinds import DEMO_KINDS
+from codecfake.extract.cli import mel_params
+from codecfake.extract.extractors import build_extractor
+from codecfake.extract.pipeline import feature_set_spec
+
+from codecfake.cli import build_parser
+from codecfake.demo.matrix import demo_matrix
+from codecfake.demo.pipeline import DemoOptions, features_argv
+from codecfake.demo.preset import DemoPresetError, load_demo_preset
+
+GOOD = """
+[features]
+mel_hop = 256
+mel_values = "power"
+[train]
+epochs = 2
+batch = 8
+[train.sam_rho]
+lcnn = 0.02
+aasist = 1
+[matrix]
+default = [["codec", "lcnn", "adam"], ["cotrain", "aasist", "csam"]]
+full = [["vocoder", "aasist", "sam"]]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "demo.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_packaged_preset_holds_the_demos_choices() -> None:
+    p = load_demo_preset()
+    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (512, "log", 5, 32, {"lcnn": 0.01})
+    assert len(p.default_cells) == 4 and len(p.full_cells) == 14
+    assert p.rho_for("lcnn", "csam") == 0.01 and p.rho_for("lcnn", "adam") is None and p.rho_for("aasist", "sam") is None
+    opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
+    assert (opts.epochs, opts.batch, opts.preset) == (5, 32, p)
+
+
+def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
+    p = load_demo_preset(_write(tmp_path, GOOD))
+    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (256, "power", 2, 8,
+                                                                          {"lcnn": 0.02, "aasist": 1.0})
+    specs = demo_matrix(full=False, seeds=2, preset=p)
+    assert [(s.task, s.backend, s.opt, s.seed, s.rho) for s in specs] == [
+        ("codec", "lcnn", "adam", 688, None), ("cotrain", "aasist", "csam", 688, 1.0),
+        ("codec", "lcnn", "adam", 689, None), ("cotrain", "aasist", "csam", 689, 1.0)]
+    assert [s.opt for s in demo_matrix(full=True, seeds=1, preset=p)] == ["sam"]
+
+
+@pytest.mark.parametrize("change, match", [
+    (("mel_hop = 256", "mel_hop = 256\nmel_hops = 2"), r"\[features\] has unknown keys \['mel_hops'\]"),
+    (("epochs = 2\n", ""), r"\[train\] has unknown keys \[\] / lacks \['epochs'\]"),
+    (("batch = 8", "batch = true"), r"batch = True must be int"),
+    (("mel_hop = 256", 'mel_hop = "256"'), r"mel_hop = '256' must be int"),
+    (("lcnn = 0.02", 'lcnn = "small"'), r"lcnn = 'small' must be float"),
+    (("mel_hop = 256", "mel_hop = 0"), r"values must be positive"),
+    (('["codec", "lcnn", "adam"], ', '["codec", "lcnn", "adamw"], '), r"optimiser of"),
+    (('["codec", "lcnn", "adam"], ', '["codec", "lcnn"], '), r"each run is \[task, back-end, optimiser\]"),
+    (('["codec", "lcnn", "adam"], ', '["cotrain", "aasist", "csam"], '), r"none twice"),
+    (("mel_hop = 256", "mel_hop = "), r"not valid TOML"),
+    (('mel_values = "power"', 'mel_values = "db"'), r"mel_values = 'db' must be 'log' or 'power'"),
+])
+def test_a_bad_preset_names_the_file_and_the_key(tmp_path: Path, change: tuple[str, str], match: str) -> None:
+    assert change[0] in GOOD
+    path = _write(tmp_path, GOOD.replace(*change, 1))
+    with pytest.raises(DemoPresetError, match=match) as err:
+        load_demo_preset(path)
+    assert str(path) in str(err.value)
+
+
+def test_missing_preset_and_unknown_backend_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(DemoPresetError, match="demo preset not found"):
+        load_demo_preset(tmp_path / "nope.toml")
+    p = load_demo_preset(_write(tmp_path, GOOD.replace('"aasist", "csam"', '"resnet", "csam"')))
+    with pytest.raises(DemoPresetError, match=r"unknown back-ends \['resnet'\]"):
+        demo_matrix(full=False, seeds=1, preset=p)
+
+
+def _mel_keys(argv: list[str], demo: Path) -> list[str]:
+    args = build_parser().parse_args(argv)
+    extractor = build_extractor("mel", **mel_params(args))
+    return sorted(feature_set_spec(load_manifest(kind, demo), extractor).key for kind in DEMO_KINDS)
+
+
+def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    make_tiny_corpus(demo)
+    argv = features_argv(DemoOptions(store=tmp_path / "f", runs=tmp_path / "r", demo_dir=demo))
+    assert argv[argv.index("--mel-hop") + 1] == "512"
+    # the keys `codecfake demo` produced before the demo preset moved out of extract/cli.py (commit 51b8959)
+    assert _mel_keys(argv, demo) == ["mini-19la.mel.d46bb4c8b317", "mini-codecfake.mel.9ffd035c7e7e"]
+    assert argv[argv.index("--mel-values") + 1] == "log"
+    plain = [a for i, a in enumerate(argv) if not {"--mel-hop", "--mel-values"} & {a, argv[i - 1]}]
+    python_default = build_extractor("mel")  # what extract_manifest gets from Python
+    assert python_default.config.hop_samples == 128
+    assert _mel_keys(plain, demo) == sorted(feature_set_spec(load_manifest(k, demo), python_default).key
+                                            for k in DEMO_KINDS)
+    assert _mel_keys(plain, demo) != _mel_keys(argv, demo)
+    assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {"mel": (127, 80)}
+    assert python_default.arrays() == {"mel": (505, 80)}
+
+
+def test_a_broken_preset_fails_the_demo_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = _write(tmp_path, GOOD.replace("batch = 8", "batch = 'eight'"))
+    monkeypatch.setattr("codecfake.demo.preset.preset_path", lambda: bad)
+    load_demo_preset.cache_clear()
+    try:
+        args = build_parser().parse_args(["demo", "--store", str(tmp_path / "f")])  # every parser still builds
+        assert (args.epochs, args.batch) == (None, None)
+        with pytest.raises(DemoPresetError, match="batch = 'eight' must be int"):
+            DemoOptions(store=args.store, runs=args.runs, demo_dir=args.demo_dir, epochs=args.epochs)
+    finally:
+        monkeypatch.undo()
+        load_demo_preset.cache_clear()
+    assert DemoOptions(store=tmp_path, runs=tmp_path, demo_dir=tmp_path, epochs=2).epochs == 2
