@@ -31,7 +31,7 @@ HELP = {
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
-    "memory_limit_mb": "auto data mode loads sets smaller than this (MB of float16) [2048]",
+    "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
     "shuffle_window_shards": "streamed adam/sam/asam runs: shuffle shards, then clips within windows of this many "
                              "shard files (block shuffle, large sequential reads) [16]",
     "eval_batch": "clips per dev forward [256]",
