@@ -38,6 +38,9 @@ FORCE     ?=
 RESAMPLES ?=
 A         ?=
 B         ?=
+PARTS     ?=
+ALLOW_MISSING ?=
+ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
@@ -62,6 +65,10 @@ help: ## this list
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
+	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
+	@echo "  PARTS=train,dev,C1,...   dataset parts for 'features' (Codecfake label files train,dev,C1..C7,C3-1..C4-3,"
+	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
+	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
 
 $(VENV)/.done: pyproject.toml
@@ -103,10 +110,11 @@ bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer lo
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
 
-features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=)
+features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --model $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
 	  --layers $(LAYERS) --precision $(PRECISION) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
-	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(if $(FORCE),--force)
+	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
+	  $(if $(FORCE),--force)
 
 train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
@@ -115,7 +123,8 @@ train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
-	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES))
+	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES)) \
+	  $(call opt,--asv-scores,$(ASV_SCORES))
 
 report: venv ## one table over several runs (RUNS=DIR)
 	$(CLI) report $(RUNS)/*/ $(call opt,--resamples,$(RESAMPLES))

@@ -122,7 +122,7 @@ class Manifest:
                 f"(e.g. {[str(self.resolve(r)) for r in missing[:3]]})")
 
     def _missing_fix(self, missing: list[ManifestRow]) -> str:
-        """The command-line ways past missing audio (fid-parts' --parts / --allow-missing), then Python's."""
+        """The command-line ways past missing audio (--parts / --allow-missing), then Python's."""
         bad = {r.condition for r in missing}
         rest = [c for c in dict.fromkeys(r.condition for r in self.rows) if c not in bad]
         leave_out = f"`make features PARTS={','.join(rest)}` (`codecfake features --parts …`)" if rest else "PARTS="

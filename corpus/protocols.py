@@ -15,9 +15,13 @@ from pathlib import Path
 from codecfake.corpus.kinds import KINDS, corpus_kind
 from codecfake.corpus.manifest import Manifest, ManifestError, ManifestRow
 
-CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *(f"A{k}" for k in range(1, 4)))
+# The release's codec-configuration variant test sets (result/C3-1_result.txt …): conditions when label/C3-1.txt exists.
+CODECFAKE_VARIANTS: tuple[str, ...] = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
+CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *CODECFAKE_VARIANTS,
+                                    *(f"A{k}" for k in range(1, 4)))
 _FAKE_PREFIX = re.compile(r"^(F0\d|L\d|C\d-\d)_")
 _LA_PARTS = {"train": ("train", "trn"), "dev": ("dev", "trl"), "test": ("eval", "trl")}
+LA_PARTS: dict[str, str] = {part: split for split, (part, _) in _LA_PARTS.items()}  # protocol part -> split
 
 
 def _read_speakers(root: Path) -> dict[str, str]:

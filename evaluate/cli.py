@@ -21,7 +21,22 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     _bootstrap_args(p)
+    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt for 19LA's min "
+                   "t-DCF [found under the LA root recorded at extraction; none: no t-DCF]")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "eer",
+        help="EER per condition from score files: ours (scores/*.tsv) or the release's result/*.txt",
+        description="Reads each FILE (our TSV with a header, or the release's `name score label` lines, condition "
+        "from the file name: C1_result.txt, C3-1_result.txt, L1_result.txt = A1, 19LA_result.txt …) and prints "
+        "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG.",
+    )
+    p.add_argument("files", nargs="+", help="score files")
+    p.add_argument("--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do")
+    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
+                   "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)")
+    p.set_defaults(func=cmd_eer)
 
     p = sub.add_parser(
         "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
@@ -95,17 +110,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         progress=progress,
         resamples=args.resamples,
         ci_seed=args.ci_seed,
+        asv_scores=args.asv_scores,
     )
     for bar in bars:
         bar.close()
-    from codecfake.evaluate.conditions import sort_conditions
-    from codecfake.evaluate.report import render_table
+    from codecfake.evaluate.report import render_table, run_columns
 
-    names = sort_conditions([c["name"] for c in out.report["conditions"]])
-    print(render_table([(out.report["run"], run_cells(out.report, args.paper))], [*names, "CAVG", "AVG"]))
+    print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
     if out.report["inverted"]:
         print(f"WARNING: inverted (EER(-s) < EER(s)) on {', '.join(out.report['inverted'])}", file=sys.stderr)
     print(f"report: {out.report_dir / 'report.md'}")
+    return 0
+
+
+def cmd_eer(args: argparse.Namespace) -> int:
+    from codecfake.evaluate.eer_files import eer_files, render_eer_files
+
+    print(render_eer_files(eer_files(args.files, args.asv_scores), paper_mode=args.paper), end="")
     return 0
 
 

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CODEC_CONDITIONS",
     "AVG_CONDITIONS",
+    "VARIANT_CONDITIONS",
     "ConditionRows",
     "group_test_rows",
     "averages",
@@ -28,6 +29,8 @@ __all__ = [
 
 CODEC_CONDITIONS = tuple(f"C{i}" for i in range(1, 8))
 AVG_CONDITIONS = ("19LA", "ITW", *CODEC_CONDITIONS)  # A1..A3 are reported, never averaged (paper, spec §5)
+# The release's codec-configuration variants (result/C3-1_result.txt …): reported per condition, never averaged.
+VARIANT_CONDITIONS = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,8 @@ def group_test_rows(
 
 
 def _condition_sort_key(name: str) -> tuple[int, str]:
-    """19LA, ITW, C1..C7, A1..A3, then the rest alphabetically (the paper's column order)."""
-    order = {n: i for i, n in enumerate((*AVG_CONDITIONS, "A1", "A2", "A3"))}
+    """19LA, ITW, C1..C7, C3-1..C4-3, A1..A3, then the rest alphabetically (the paper's column order)."""
+    order = {n: i for i, n in enumerate((*AVG_CONDITIONS, *VARIANT_CONDITIONS, "A1", "A2", "A3"))}
     return (order.get(name, len(order)), name)
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from codecfake.evaluate.conditions import averages, sort_conditions
+from codecfake.evaluate.conditions import VARIANT_CONDITIONS, averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.metrics import INVERTED_MARK
 
 __all__ = [
     "multi_run_markdown",
     "run_cells",
+    "run_columns",
     "render_table",
     "render_run_report",
     "load_report",
@@ -67,6 +68,9 @@ def _avg_note(avgs: dict) -> str:
     return "; ".join(parts)
 
 
+TDCF_SUFFIX = " min t-DCF"
+
+
 def _ci(ci: Sequence[float] | None) -> str:
     """`` [lo, hi]`` of a 95 % bootstrap interval, or nothing."""
     return "" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
@@ -89,6 +93,8 @@ def run_cells(report: dict, paper_mode: bool, ci: dict[str, list[float]] | None 
     cells |= {
         k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") + _ci(ci.get(k)) for k, a in avgs.items()
     }
+    for name, t in (report.get("tdcf") or {}).items():
+        cells[name + TDCF_SUFFIX] = f"{t['paper' if paper_mode else 'plain']['min_tdcf']:.4f}"
     return cells
 
 
@@ -103,6 +109,33 @@ def ci_note(meta: dict | None) -> str:
     )
 
 
+def run_columns(report: dict) -> list[str]:
+    """Table columns of one run: its conditions in the paper's order (a min t-DCF column after each condition that
+    has one, e.g. 19LA), then CAVG and AVG."""
+    cols = []
+    for n in sort_conditions([c["name"] for c in report["conditions"]]):
+        cols += [n, n + TDCF_SUFFIX] if n in (report.get("tdcf") or {}) else [n]
+    return [*cols, "CAVG", "AVG"]
+
+
+def _extra_notes(report: dict) -> list[str]:
+    names = {c["name"] for c in report["conditions"]}
+    out = []
+    variants = [n for n in VARIANT_CONDITIONS if n in names]
+    if variants:
+        out.append(f"Codec-configuration variants {', '.join(variants)} are reported per condition and kept out of "
+                   "CAVG/AVG (the paper's CAVG is C1..C7).")
+    for name, t in (report.get("tdcf") or {}).items():
+        p = t["plain"]
+        out.append(f"{name} min t-DCF: ASVspoof 2019 LA cost model, ASV scores `{p['asv_file']}` (ASV EER threshold "
+                   f"{p['asv_threshold']:.4g}: P_fa {p['p_fa_asv']:.4f}, P_miss {p['p_miss_asv']:.4f}, "
+                   f"P_miss,spoof {p['p_miss_spoof_asv']:.4f}); plain {p['min_tdcf']:.4f}, "
+                   f"paper orientation {t['paper']['min_tdcf']:.4f}.")
+    for name, why in (report.get("skipped") or {}).items():
+        out.append(f"Not evaluated: {name} — {why}.")
+    return out
+
+
 def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
     """``report.md`` of one run: the table, the averages' membership, inverted warnings, confusion matrices."""
     paper = bool(report["paper_mode"])
@@ -115,12 +148,13 @@ def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
         f"(`{report['extractor'].get('model_id')}`). EER % by the ASVspoof algorithm, bona fide = target, "
         f"score = P(bona fide). Mode: {'paper (min(EER(s), EER(-s)))' if paper else 'plain EER(s)'}.",
         "",
-        render_table([(report["run"], run_cells(report, paper))], [*names, "CAVG", "AVG"]),
+        render_table([(report["run"], run_cells(report, paper))], run_columns(report)),
         "",
         f"Averages: {_avg_note(averages(vals))}. `*` = averaged over fewer conditions than the paper.",
     ]
     if report.get("bootstrap"):
         lines += ["", ci_note(report["bootstrap"])]
+    lines += [x for note in _extra_notes(report) for x in ("", note)]
     if inv:
         lines += [
             "",

@@ -21,11 +21,13 @@ from codecfake.evaluate.conditions import (
     sort_conditions,
 )
 from codecfake.evaluate.eer import eer_from_labels
+from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.intervals import attach_intervals
 from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
 from codecfake.evaluate.scorefile import Scores, write_scores
 from codecfake.evaluate.scoring import find_test_sets, score_rows
+from codecfake.evaluate.tdcf import asv_file_for, condition_tdcf
 
 from codecfake.device import resolve_device
 
@@ -75,6 +77,25 @@ def _scores_for(
     )
 
 
+def _lacking_class(fs: Any, indices: np.ndarray) -> str:
+    """"bona fide" or "spoof" when the valid rows lack that class (e.g. A3's AudioCaps reals kept as rejects)."""
+    labels = np.asarray(fs.meta["label"])[indices]
+    return "bona fide" if not (labels == 0).any() else "spoof" if not (labels == 1).any() else ""
+
+
+def _refuse_duplicate_conditions(groups: list[tuple[Any, ConditionRows]], names: dict[int, str]) -> None:
+    """Two feature sets giving the same condition (an old whole-corpus set beside its per-part sets) are refused."""
+    seen: dict[str, str] = {}
+    for i, (fs, _) in enumerate(groups):
+        if names[i] in seen and seen[names[i]] != fs.key:
+            raise EvaluationError(
+                f"condition {names[i]} is in two feature sets with the run's extractor: {seen[names[i]]} and "
+                f"{fs.key} (e.g. a whole-corpus set beside its per-part sets); keep one: "
+                f"`codecfake store rm KEY` for the other"
+            )
+        seen[names[i]] = fs.key
+
+
 def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> float | None:
     """EER threshold of the run's dev split (rows with split "dev" of its training sets); None without dev rows."""
     parts = []
@@ -105,10 +126,13 @@ def evaluate_run(
     progress: Progress | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     ci_seed: int = DEFAULT_SEED,
+    asv_scores: str | Path | None = None,
 ) -> EvaluationOutput:
     """Score the run's best checkpoint on every matching test set and write scores/ and report/ (see module doc).
 
     ``resamples``: bootstrap resamples per condition for the 95 % intervals (0: none); ``ci_seed`` fixes their draws.
+    ``asv_scores``: the ASVspoof 2019 LA eval ASV score file for the min t-DCF of 19LA (default: found under the
+    dataset root recorded at extraction; no t-DCF when it is not on disk).
     """
     from codecfake.store import FeatureStore
     from codecfake.train.rundir import load_run
@@ -121,20 +145,31 @@ def evaluate_run(
         (fs, g) for fs in sets for g in group_test_rows(fs.spec.corpus, fs.meta)
     ]
     names = qualify_collisions([g for _, g in groups])
+    _refuse_duplicate_conditions(groups, names)
     thr = dev_threshold(run, store, device=dev, batch=batch)
     run_dir = Path(run_dir)
     scores_dir, report_dir = run_dir / "scores", run_dir / "report"
     all_scores: dict[str, Scores] = {}
     results: list[ConditionResult] = []
     files: dict[str, Path] = {}
+    skipped: dict[str, str] = {}
+    tdcf: dict[str, dict] = {}
     for i, (fs, g) in enumerate(groups):
         name = names[i]
         idx = _valid_indices(fs, run.array, g.indices)
+        lacking = _lacking_class(fs, idx)
+        if lacking:
+            skipped[name] = f"{fs.key}: no valid {lacking} clips ({len(g.indices) - len(idx)} rejected at extraction)"
+            log.warning("not evaluated: condition %s — %s", name, skipped[name])
+            continue
         cb = progress(name, len(idx)) if progress else None
         sc = _scores_for(run.model, fs, run.array, idx, dev, batch, cb)
         files[name] = write_scores(scores_dir / f"{name.replace(':', '_')}.tsv", sc)
         all_scores[name] = sc
         results.append(evaluate_condition(name, g.corpus, sc, pooled=g.pooled, dev_threshold=thr))
+        asv = asv_file_for(fs, asv_scores) if g.pooled else None
+        if asv is not None:
+            tdcf[name] = condition_tdcf(sc.score, sc.label, asv)
     order = {n: k for k, n in enumerate(sort_conditions([r.name for r in results]))}
     results.sort(key=lambda r: order[r.name])
     report = {
@@ -154,6 +189,8 @@ def evaluate_run(
             "paper": averages({r.name: r.eer_paper for r in results}),
         },
         "inverted": [r.name for r in results if r.inverted],
+        "tdcf": tdcf,
+        "skipped": skipped,
         "score_files": {k: str(v) for k, v in files.items()},
     }
     if resamples > 0 and results:

@@ -1,4 +1,9 @@
-"""``codecfake features``: the `make features` target. One feature set per (corpus manifest, extractor)."""
+"""``codecfake features``: the `make features` target. One feature set per (dataset part, extractor).
+
+Codecfake and ASVspoof 2019 LA are extracted part by part (``--parts``; default every part found): one set per label
+file / protocol, so a part added later extends the store and leaves the sets already written untouched. The demo,
+In-the-Wild and CSV corpora are one set each.
+"""
 
 from __future__ import annotations
 
@@ -33,16 +38,19 @@ def register(subparsers) -> None:
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
-    p.add_argument("--mel-values", choices=("power", "log"), default="power", help="mel: power (the release's, "
-                   "stored float32) or natural-log mels (float16) [power; `codecfake demo` passes log from "
-                   "configs/demo.toml]")
-    p.add_argument("--no-log", action="store_true", help="same as --mel-values power (the default)")
+    p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
+                   "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]")
+    p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="xlsr/wavlm: fp32 (the release's), or "
                    "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]")
-    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; `codecfake demo` "
-                   "passes 512 from configs/demo.toml]")
+    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
+                   "the demo preset's, configs/demo.toml]")
     p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
     p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
+    p.add_argument("--parts", help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
+                   "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]")
+    p.add_argument("--allow-missing", action="store_true", help="extract parts whose audio files are partly absent, "
+                   "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]")
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
     p.set_defaults(func=run_features)
 
@@ -77,8 +85,19 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
 
 def mel_params(args: argparse.Namespace) -> dict:
     """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
-    params = {"log": args.mel_values == "log" and not args.no_log}
-    if args.mel_hop is not None:
+    values = "power" if args.no_log else args.mel_values
+    if values is None and args.data == "demo":
+        from codecfake.demo.preset import load_demo_preset
+
+        values = load_demo_preset().mel_values
+    params: dict = {"log": values == "log"}
+    if args.mel_hop is None and args.data == "demo":
+        # the demo corpus comes with the demo's settings (one home: configs/demo.toml), so `make features` and
+        # `make demo` build the same sets and `make train` on them finds one set per domain
+        from codecfake.demo.preset import load_demo_preset
+
+        params["hop_samples"] = load_demo_preset().mel_hop
+    elif args.mel_hop is not None:
         if args.mel_hop < 1:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
         params["hop_samples"] = args.mel_hop
@@ -99,6 +118,23 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
     return [(args.data, args.root, [args.model])]
+
+
+def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(part, manifest) to extract: the demo's whole corpora, or the checked parts of a real dataset."""
+    from codecfake.corpus import load_manifest
+    from codecfake.corpus.kinds import DEMO_KINDS
+    from codecfake.corpus.parts import load_parts, parse_parts
+
+    if kind in DEMO_KINDS:
+        return [("", load_manifest(kind, root))]
+    parts = load_parts(kind, root, parse_parts(getattr(args, "parts", None)),
+                       allow_missing=getattr(args, "allow_missing", False))
+    for p in parts:
+        if p.missing:
+            log.warning("%s part %s: %d of %d audio files missing; extracted as rejects (--allow-missing)",
+                        kind, p.name or kind, len(p.missing), len(p.manifest))
+    return [(p.name, p.manifest) for p in parts]
 
 
 class TqdmProgress:
@@ -123,7 +159,6 @@ class TqdmProgress:
 
 
 def run_features(args: argparse.Namespace) -> int:
-    from codecfake.corpus import load_manifest
     from codecfake.extract.extractors import build_extractor
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.store.featurestore import FeatureStore
@@ -132,6 +167,9 @@ def run_features(args: argparse.Namespace) -> int:
     cluster = args.scheduler or args.cluster
     if args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
+    if args.data == "demo" and getattr(args, "parts", None):
+        raise ExtractError("--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "
+                           "set per demo corpus: drop PARTS=")
     if args.data == "demo":
         ensure_demo_corpus(args.demo_dir, args.size)
     jobs = _jobs(args)
@@ -140,14 +178,14 @@ def run_features(args: argparse.Namespace) -> int:
         params = mel_params(args) if model == "mel" else {"precision": args.precision}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
-    for kind, root, models in jobs:
-        manifest = load_manifest(kind, root)
+    todo = [(part, manifest, models) for kind, root, models in jobs for part, manifest in _manifests(kind, root, args)]
+    for part, manifest, models in todo:  # every part checked (missing audio …) before the first is extracted
         for model in models:
-            progress = TqdmProgress(f"{manifest.name}/{model}")
+            progress = TqdmProgress(f"{manifest.name}{'/' + part if part else ''}/{model}")
             try:
                 fs = extract_manifest(manifest, built[model], store, batch=args.batch,
                                       mode="overwrite" if args.force else "resume", cluster=cluster,
-                                      progress=progress, num_workers=args.num_workers)
+                                      progress=progress, num_workers=args.num_workers, part=part)
             finally:
                 progress.close()
             for name in built[model].arrays():

@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 Progress = bool | Callable[[int], None]
 
 
-def feature_set_spec(manifest, extractor: Extractor) -> FeatureSetSpec:
-    """The store spec of (manifest, extractor): corpus, manifest hash, model id, weights hash, params."""
+def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureSetSpec:
+    """The store spec of (manifest, extractor): corpus, manifest hash, model id, weights hash, params, part."""
     corpora = sorted({row.corpus for row in manifest})
     corpus = corpora[0] if len(corpora) == 1 else (manifest.name or "+".join(corpora))
     return FeatureSetSpec(
@@ -37,6 +37,7 @@ def feature_set_spec(manifest, extractor: Extractor) -> FeatureSetSpec:
         extractor=extractor.name,
         n_samples=int(getattr(extractor, "n_samples", 64600)),
         dtype=str(getattr(extractor, "dtype", "float16")),
+        part=part,
         **extractor.spec_fields(),
     )
 
@@ -69,11 +70,13 @@ def _provenance(extractor: Extractor) -> dict[str, Any]:
     return {"extractor": extractor.name, **extractor.spec_fields()}
 
 
-def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int) -> FeatureSet:
+def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int,
+                     part: str = "") -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
+    extra = {"extractor": _provenance(extractor), "dataset_root": str(Path(manifest.root).resolve()), "part": part}
     fs = store.create(
-        feature_set_spec(manifest, extractor), manifest_meta(manifest), mode=mode, shard_size=shard_size,
-        extra={"extractor": _provenance(extractor)}, nonfinite="reject",
+        feature_set_spec(manifest, extractor, part), manifest_meta(manifest), mode=mode, shard_size=shard_size,
+        extra=extra, nonfinite="reject",
     )
     for name, frame_shape in extractor.arrays().items():
         fs.ensure_array(name, frame_shape, attributes={"extractor": extractor.name})
@@ -137,6 +140,7 @@ def extract_manifest(
     progress: Progress = False,
     shard_size: int = 256,
     num_workers: int | None = None,
+    part: str = "",
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
 
@@ -144,9 +148,10 @@ def extract_manifest(
     ``cluster``: None (this process), "local:N" (a dask LocalCluster of N workers) or "tcp://HOST:8786".
     ``progress``: a callable receiving the number of clips just finished (the CLI passes tqdm's update), or True
     for a log line every ~10 s. ``num_workers``: DataLoader decode workers (default min(2, cores)).
+    ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the spec and the key.
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    fs = open_feature_set(manifest, extractor, store, mode, shard_size)
+    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part)
     names = list(extractor.arrays())
     jobs = plan_jobs(manifest, fs, names)
     if not jobs:

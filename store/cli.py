@@ -59,9 +59,11 @@ def _ls(args: argparse.Namespace) -> int:
     infos = _store(args).list()
     if not infos:
         print(f"no feature sets under {getattr(args, 'root', None) or args.store}")
-    for i in infos:
+    else:
+        print("key\tcorpus\tpart\tclips\tarrays\tmodel\tcreated")
+    for i in sorted(infos, key=lambda i: (i.corpus, i.extractor, i.model_id, i.key)):  # a corpus' parts together
         arrays = ",".join(f"{a}{'' if done else '(partial)'}" for a, done in i.arrays.items()) or "-"
-        print(f"{i.key}\t{i.n_clips} clips\t{arrays}\t{i.model_id}\t{i.created_utc}")
+        print(f"{i.key}\t{i.corpus}\t{i.part or '(all)'}\t{i.n_clips} clips\t{arrays}\t{i.model_id}\t{i.created_utc}")
     return 0
 
 

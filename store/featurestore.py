@@ -41,6 +41,7 @@ class FeatureSetInfo:
     n_clips: int
     arrays: dict[str, bool]  # array name -> complete
     created_utc: str
+    part: str = ""  # "" = a whole corpus; else its part ("train", "C1", "eval", …)
 
 
 def _check_meta(meta: Mapping[str, Any]) -> tuple[int, dict[str, np.ndarray]]:
@@ -136,7 +137,7 @@ class FeatureStore:
             out.append(FeatureSetInfo(
                 key=key, corpus=fs.spec.corpus, extractor=fs.spec.extractor, model_id=fs.spec.model_id,
                 n_clips=fs.n_clips, arrays={a: fs.is_complete(a) for a in fs.arrays},
-                created_utc=str(fs.provenance.get("created_utc", "")),
+                created_utc=str(fs.provenance.get("created_utc", "")), part=fs.spec.part,
             ))
         return out
 

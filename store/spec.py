@@ -3,6 +3,9 @@
 A key is ``<corpus>.<extractor>.<12 hex>`` where the hex digest covers every spec field (canonical JSON, sorted keys),
 so two sets that differ in manifest, model weights, extractor parameters or preprocessing never share a key.
 Layers are *not* in the key: one set holds one array per layer, and adding a layer later rewrites nothing.
+A set that holds one *part* of a dataset (a Codecfake label file, an ASVspoof protocol) records it in ``part`` and
+its key reads ``<corpus>.<part>.<extractor>.<12 hex>``; ``part`` "" is left out of the digest, so sets made before
+parts existed (and the demo's one set per corpus) keep their keys.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class FeatureSetSpec:
     n_samples: int = 64600
     pad_rule: str = "repeat"
     crop_rule: str = "first"
+    part: str = ""  # "" = the whole corpus; else "train", "dev", "C1", … "eval" (one label file / protocol)
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -54,6 +58,8 @@ class FeatureSetSpec:
         """Canonical JSON-ready dict (params sorted)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["params"] = _canonical(dict(self.params))
+        if not self.part:
+            del out["part"]  # keys and digests of whole-corpus sets are what they were before parts existed
         return out
 
     @classmethod
@@ -73,7 +79,8 @@ class FeatureSetSpec:
     @property
     def key(self) -> str:
         """``<corpus>.<extractor>.<12 hex>``: deterministic over every field; layers are not in it."""
-        return f"{_SAFE.sub('-', self.corpus)}.{_SAFE.sub('-', self.extractor)}.{self.digest[:12]}"
+        part = f"{_SAFE.sub('-', self.part)}." if self.part else ""
+        return f"{_SAFE.sub('-', self.corpus)}.{part}{_SAFE.sub('-', self.extractor)}.{self.digest[:12]}"
 
     def differences(self, other: FeatureSetSpec) -> dict[str, tuple[Any, Any]]:
         """Fields whose values differ: ``{name: (self value, other value)}``; params are compared per entry."""
@@ -85,6 +92,8 @@ class FeatureSetSpec:
                     a, b = mine["params"].get(p), theirs["params"].get(p)
                     if a != b:
                         diff[f"params.{p}"] = (a, b)
-            elif mine[name] != theirs[name]:
-                diff[name] = (mine[name], theirs[name])
+            elif mine[name] != theirs.get(name, ""):
+                diff[name] = (mine[name], theirs.get(name, ""))
+        if "part" in theirs and "part" not in mine:
+            diff["part"] = ("", theirs["part"])
         return diff

@@ -18,7 +18,8 @@ HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam; make's OPT default is csam]",
     "task": "vocoder | codec | cotrain: which training domains [cotrain]",
-    "features": "feature-set keys KEY[,KEY] (default: the store's sets for the task, demo corpora first)",
+    "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
+                "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
     "epochs": "epochs [10]", "batch": "clips per step [128]", "lr": "initial learning rate [5e-4]",
@@ -27,14 +28,20 @@ HELP = {
     "name": "run folder under --runs [<task>-<backend>-<opt>-s<seed>-<extractor>]",
     "class_weights": "cross-entropy weights bona fide,spoof [10,1]",
     "rho": "SAM radius [0.05]", "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
-    "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks [true]",
+    "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks (false: re-drawn, the release) [false]",
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
-    "shuffle_window_shards": "streamed adam/sam/asam runs: shuffle shards, then clips within windows of this many "
-                             "shard files (block shuffle, large sequential reads) [16]",
+    "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
+                  "across epochs, as the release) | pass (each clip at least once) [release]",
+    "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "
+               "reads, skewed domain mix, logged) [uniform]",
+    "shuffle_window_shards": "with --shuffle block: shuffle shards, then clips within windows of this many "
+                             "shard files [16]",
     "eval_batch": "clips per dev forward [256]",
+    "dev_loss": "model selection on exact (weighted mean over every dev clip) | batch-mean (the release's mean of "
+                "per-batch means over shuffled dev batches of --batch clips) [exact]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
 }
 

@@ -24,6 +24,9 @@ from codecfake.errors import CodecfakeError
 TASKS = ("vocoder", "codec", "cotrain")
 OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
 DATA_MODES = ("auto", "memory", "stream")
+SHUFFLES = ("uniform", "block")
+CSAM_EPOCHS = ("release", "pass")
+DEV_LOSSES = ("exact", "batch-mean")
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
 
@@ -55,21 +58,27 @@ class TrainConfig:
     class_weights: tuple[float, ...] = (10.0, 1.0)  # cross-entropy weights [bona fide, spoof]
     rho: float = 0.05  # SAM neighbourhood radius
     adaptive: bool = False  # ASAM's element-wise |w| scaling of the ascent step
-    same_dropout: bool = True  # SAM pass two reuses pass one's dropout masks (False: re-sampled, as the official code)
+    same_dropout: bool = False  # True: SAM pass two reuses pass one's dropout masks (False: re-drawn, as the release)
     domain_ratio: tuple[float, ...] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
+    csam_epoch: str = "release"  # csam/csam-pd epoch: release (K * ceil(largest/batch) steps, carried) | pass
     seed: int = 688
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
     data_mode: str = "auto"  # memory (load the sets into RAM) | stream (shard reader) | auto (by memory_limit_mb)
     memory_limit_mb: int = 2048  # auto mode loads into memory below this size (fp16 bytes)
-    shuffle_window_shards: int = 16  # streamed adam/sam/asam runs: shuffle shards, then clips within this many
+    shuffle: str = "uniform"  # adam/sam/asam batches: uniform (exact, the release's) | block (shard windows, skewed)
+    shuffle_window_shards: int = 16  # shuffle = "block": shuffle shards, then clips within this many
     eval_batch: int = 256  # clips per forward on the dev set
+    dev_loss: str = "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
         _check_choice("opt", self.opt, OPTIMISERS)
         _check_choice("data_mode", self.data_mode, DATA_MODES)
+        _check_choice("shuffle", self.shuffle, SHUFFLES)
+        _check_choice("csam_epoch", self.csam_epoch, CSAM_EPOCHS)
+        _check_choice("dev_loss", self.dev_loss, DEV_LOSSES)
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
         positive = {"epochs": self.epochs, "batch": self.batch, "lr": self.lr, "lr_step_epochs": self.lr_step_epochs,

@@ -8,6 +8,8 @@ read batch by batch through the store's zero-copy shard reader in a background t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import queue
 import threading
@@ -26,7 +28,6 @@ from codecfake.errors import CodecfakeError
 log = logging.getLogger(__name__)
 
 TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder")}
-DEMO_CORPUS = {"codec": "mini-codecfake", "vocoder": "mini-19la"}
 _MATCH_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
                  "pad_rule", "crop_rule")
 
@@ -52,34 +53,75 @@ def _train_domains(fs: FeatureSet) -> set[str]:
     return set(meta["domain"][meta["split"] == "train"].tolist())
 
 
+def _fit_domains(fs: FeatureSet) -> set[str]:
+    """Domains of the set's train and dev clips (a dataset split into parts has train and dev in different sets)."""
+    meta = fs.meta
+    return set(meta["domain"][np.isin(meta["split"], ("train", "dev"))].tolist())
+
+
+def _open_keys(store: FeatureStore, keys: Sequence[str]) -> list[FeatureSet]:
+    out = []
+    for key in keys:
+        try:
+            out.append(store.open(key))
+        except FeatureSetNotFound:
+            raise TrainDataError(f"{store.root_str}: no feature set {key!r} (have: {store.keys() or 'none'}); "
+                                 "build it with `make features` (see `make help`) or pick another FEATURES=") from None
+    return out
+
+
+def _group_key(fs: FeatureSet) -> str:
+    """Sets of one dataset (its parts) share the corpus and every extraction field (model, parameters, precision…)."""
+    fields = extractor_fields(fs.spec)
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{fs.spec.corpus} ({fields.get('extractor')} {fields.get('model_id')}, extraction {digest})"
+
+
 def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
-    """The feature sets to train on: ``config.features`` keys, or one set per domain of ``config.task``."""
+    """The feature sets to train on: ``config.features`` keys, or, per domain of ``config.task``, every set of the one
+    corpus (one dataset, maybe split into one set per part) holding that domain's train/dev clips.
+
+    Two corpora (or two extractions of one) for a domain are refused with the candidates: a demo set is never
+    preferred over a real dataset, nor the other way round, without the user saying so (``FEATURES=KEY,KEY``)."""
     if config.features:
-        out = []
-        for key in config.features:
-            try:
-                out.append(store.open(key))
-            except FeatureSetNotFound:
-                raise TrainDataError(f"{store.root_str}: no feature set {key!r} (have: {store.keys() or 'none'}); "
-                                     "build it with `make features` (see `make help`) or pick another FEATURES=") from None
-        return out
+        return _open_keys(store, config.features)
     opened = [store.open(k) for k in store.keys()]
     chosen: list[FeatureSet] = []
     for domain in TASK_DOMAINS[config.task]:
-        cands = [fs for fs in opened if domain in _train_domains(fs)
+        cands = [fs for fs in opened if domain in _fit_domains(fs)
                  and (not config.array or config.array in fs.arrays)
                  and (not config.extractor or fs.spec.extractor == config.extractor)]
-        if not cands:
+        if not any(domain in _train_domains(fs) for fs in cands):
             raise TrainDataError(f"{store.root_str}: no feature set with training clips of domain {domain!r}"
                                  f"{' and extractor ' + repr(config.extractor) if config.extractor else ''}"
                                  f" (task {config.task}); build one with {_build_hint(domain)}")
-        demo = [fs for fs in cands if fs.spec.corpus == DEMO_CORPUS.get(domain)]
-        cands = demo or cands
-        if len(cands) > 1:
-            raise TrainDataError(f"{store.root_str}: several feature sets hold domain {domain!r}: "
-                                 f"{[fs.key for fs in cands]}; choose with --features KEY[,KEY] or --extractor NAME")
-        chosen.append(cands[0])
+        groups: dict[str, list[FeatureSet]] = {}
+        for fs in cands:
+            groups.setdefault(_group_key(fs), []).append(fs)
+        if len(groups) > 1:
+            listing = "; ".join(f"{g}: {','.join(fs.key for fs in sets)}" for g, sets in sorted(groups.items()))
+            first = next(iter(sorted(groups.items())))[1]
+            other = [fs.key for fs in chosen]
+            example = ",".join([*other, *(fs.key for fs in first)])
+            raise TrainDataError(f"{store.root_str}: domain {domain!r} has training sets from {len(groups)} datasets "
+                                 f"({listing}); say which to train on with FEATURES=KEY,KEY (make) or --features "
+                                 f"KEY,KEY, e.g. FEATURES={example} plus the other domain's sets, or narrow the "
+                                 "search with MODEL=/--extractor")
+        chosen.extend(next(iter(groups.values())))
     return list({fs.key: fs for fs in chosen}.values())
+
+
+def _check_no_duplicates(sets: Sequence[FeatureSet]) -> None:
+    """Two sets holding the same train/dev clip (a whole-corpus set beside its per-part sets) would count it twice."""
+    seen: dict[str, str] = {}
+    for fs in sets:
+        meta = fs.meta
+        for utt in meta["utt_id"][np.isin(meta["split"], ("train", "dev"))].tolist():
+            if utt in seen:
+                raise TrainDataError(f"feature sets {seen[utt]} and {fs.key} both hold train/dev clip {utt!r}; "
+                                     "train on one of them: FEATURES=KEY,KEY (or remove the other with "
+                                     "`codecfake store rm KEY`)")
+            seen[utt] = fs.key
 
 
 def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int, int]]:
@@ -153,6 +195,7 @@ def _split(sets: Sequence[FeatureSet], array: str, name: str, domains: list[str]
 def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData:
     """Find the sets, check them, and index their train/dev clips (nothing is loaded yet)."""
     sets = find_sets(store, config)
+    _check_no_duplicates(sets)
     array, frame_shape = common_array(sets, config.array)
     domains = sorted(set().union(*(_train_domains(fs) for fs in sets)))
     needs_two = config.task == "cotrain" or config.needs_domains

@@ -25,11 +25,11 @@ from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
-from codecfake.train.data import Prefetcher, Split, TrainingData, load_into_memory, load_training_data
+from codecfake.train.data import Prefetcher, TrainingData, load_into_memory, load_training_data
 from codecfake.train.losses import class_weight_tensor, weighted_ce
+from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
-from codecfake.train.sampler import BlockBatches, RandomBatches, StratifiedBatches
 from codecfake.train.validate import evaluate_dev
 
 from codecfake.device import resolve_device
@@ -96,14 +96,7 @@ class Trainer:
         sam_cls = PerDomainSAM if c.opt == "csam-pd" else SAM
         self.sam = sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout) \
             if c.sam_family else None
-        ratio = list(c.domain_ratio) or None
-        min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
-        if c.needs_domains:
-            self.sampler = StratifiedBatches(data.train.domains, c.batch, c.seed, ratio, min_count)
-        elif uses_memory(c, data):
-            self.sampler = RandomBatches(len(data.train), c.batch, c.seed)
-        else:  # streamed from disk: keep each stretch of batches inside a window of shard files
-            self.sampler = BlockBatches(shard_ids(data, data.train), c.batch, c.seed, c.shuffle_window_shards)
+        self.sampler = make_sampler(c, data)
         self.class_weights = class_weight_tensor(c.class_weights, device)
         self.state = RunState()
 
@@ -134,8 +127,7 @@ class Trainer:
                "sam": self.sam.state_dict() if self.sam else None,
                "scheduler": {"kind": "step", "lr0": self.config.lr, "decay": self.config.lr_decay,
                              "step_epochs": self.config.lr_step_epochs, "epoch": s.epoch},
-               "sampler": {"kind": type(self.sampler).__name__, "seed": self.config.seed, "epoch": s.epoch,
-                           "step": s.step, "steps_per_epoch": len(self.sampler)},
+               "sampler": {**self.sampler.describe(), "epoch": s.epoch, "step": s.step},
                "rng": rng_doc, "config": self.config.to_dict(), "frame_shape": list(self.data.frame_shape)}
         ck.save_checkpoint(self.run_dir / "checkpoints" / "last", {**ck.model_tensors(self.model), **opt_t, **rng_t},
                            doc)
@@ -146,6 +138,7 @@ class Trainer:
         if not stem.with_suffix(".json").is_file():
             return False
         tensors, doc = ck.load_checkpoint(stem)
+        check_same_batches(doc.get("sampler") or {}, self.sampler, stem.with_suffix(".json"))
         ck.load_model_tensors(self.model, tensors, str(stem))
         ck.load_optimizer_parts(self.base, {k: v.to(self.device) for k, v in tensors.items()}, doc["optimizer"])
         ck.restore_rng(tensors, doc["rng"])
@@ -198,10 +191,17 @@ class Trainer:
 
     def _end_epoch(self, lr: float) -> None:
         c, s = self.config, self.state
-        dev_loss, dev_eer = evaluate_dev(self.model, self.data, self.class_weights, self.device, c.eval_batch)
+        order = None
+        if c.dev_loss == "batch-mean":  # the release: shuffled dev batches of `batch` clips, the last one short
+            perm = np.random.default_rng([c.seed, s.epoch, 0xDE7]).permutation(len(self.data.dev))
+            order = [perm[i:i + c.batch] for i in range(0, len(perm), c.batch)]
+        exact, batch_mean, dev_eer = evaluate_dev(self.model, self.data, self.class_weights, self.device,
+                                                  c.eval_batch, order)
+        dev_loss = batch_mean if c.dev_loss == "batch-mean" else exact
         acc = s.acc
         row = {"epoch": s.epoch + 1, "train_loss": acc["loss_sum"] / max(acc["steps"], 1), "dev_loss": dev_loss,
-               "dev_eer": dev_eer, "lr": lr, "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
+               "dev_loss_exact": exact, "dev_eer": dev_eer, "lr": lr,
+               "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
                "data_wait_share": acc["wait_s"] / max(acc["time_s"], 1e-9), "steps": int(acc["steps"]),
                "global_step": s.global_step}
         log.info("epoch %d/%d: train loss %.4f, dev loss %.4f, dev EER %.2f %%, %.0f clips/s", row["epoch"],
@@ -280,11 +280,15 @@ def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
                                             <= config.memory_limit_mb)
 
 
-def shard_ids(data: TrainingData, split: Split) -> np.ndarray:
-    """(n,) one id per shard file of each position: set index and shard index within that set."""
-    sizes = np.array([fs.shard_size for fs in data.sets], dtype=np.int64)
-    shard = split.local // sizes[split.set_index]
-    return split.set_index * (int(shard.max(initial=0)) + 1) + shard
+def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> None:
+    """Refuse a resume whose sampler would draw other batches than the run drew so far."""
+    now = sampler.describe()
+    diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
+    if diff:
+        shown = "; ".join(f"{k}: run {a!r}, now {b!r}" for k, (a, b) in sorted(diff.items()))
+        raise TrainError(f"{source}: this run drew its batches differently ({shown}); resuming would change them "
+                         "mid-run. Rerun with the options it was started with (config.json: shuffle, csam_epoch, "
+                         "domain_ratio, batch, seed) on the same feature sets, or add --force to start it again")
 
 
 def _load_data(config: TrainConfig, data: TrainingData) -> None:

@@ -5,7 +5,8 @@ The release's ``anti-spoofing_feat_model.pt`` files are torch zip archives whose
 that pickle through :mod:`pickle`'s defaults: :class:`_ReleaseUnpickler` resolves only the globals in ``ALLOWED``,
 every module class to an inert stand-in that just keeps its ``__dict__``, and tensors from the archive's raw storages.
 Anything else (``os.system``, ``builtins.eval``, any unknown class) raises :class:`UnsafeCheckpoint` before it can be
-called. :func:`read_release_checkpoint` then collects parameters and buffers (batch-norm running statistics
+called. Some release files wrap the model in ``torch.nn.DataParallel`` (``module.`` names; its pickle also holds a
+``torch.device`` for ``src_device_obj``, read here as a plain string). :func:`read_release_checkpoint` then collects parameters and buffers (batch-norm running statistics
 included) from the stand-ins under the release's names; ``codecfake.train.official`` maps them onto our back-ends
 and re-exports the names here.
 """
@@ -115,7 +116,15 @@ def _rebuild_parameter(data: torch.Tensor, *_: Any) -> torch.Tensor:
     return data
 
 
+def _device(kind: Any, index: Any = None) -> str:
+    """``torch.device(...)`` as a DataParallel pickles it (``src_device_obj``): kept as a plain string, never built."""
+    if kind not in ("cpu", "cuda") or not (index is None or (type(index) is int and 0 <= index < 1024)):
+        raise UnsafeCheckpoint(f"torch.device: expected ('cpu'|'cuda', index), found ({kind!r:.40}, {index!r:.40})")
+    return kind if index is None else f"{kind}:{index}"
+
+
 _FUNCTIONS: dict[tuple[str, str], Any] = {
+    ("torch", "device"): _device,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("collections", "OrderedDict"): OrderedDict,

@@ -10,9 +10,9 @@ One step (codecfake-spec.md §4):
 Differences from the released code, on purpose:
 - batch-norm: the official code sets BN momentum to 0 for pass two, which still increments ``num_batches_tracked``;
   we snapshot every BN buffer before pass two and copy it back after, so pass two leaves no trace at all.
-- dropout: with ``same_dropout=True`` (our default) pass two replays pass one's random-number state, so both passes
-  see the *same* dropout masks and the ascent is measured on one sub-network; ``same_dropout=False`` re-samples
-  masks in pass two as the official code does. Either way the generator ends where a single pass would leave it.
+- dropout: with ``same_dropout=False`` (the default, as the release: its pass two is a plain second forward) pass two
+  draws fresh dropout masks; ``same_dropout=True`` replays pass one's random-number state, so both passes see the
+  *same* masks and the ascent is measured on one sub-network (the generator then ends where one pass leaves it).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class SAM:
     """The SAM/ASAM step around a base optimiser (whose state is the only persistent state: rho/adaptive are config)."""
 
     def __init__(self, model: nn.Module, base: torch.optim.Optimizer, *, rho: float = 0.05, adaptive: bool = False,
-                 same_dropout: bool = True):
+                 same_dropout: bool = False):
         self.model, self.base = model, base
         self.rho, self.adaptive, self.same_dropout = float(rho), bool(adaptive), bool(same_dropout)
         self.params = [p for g in base.param_groups for p in g["params"]]

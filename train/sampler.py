@@ -1,19 +1,25 @@
 """Batch samplers over training positions ``0..N-1``; every epoch's batches are a pure function of (seed, epoch),
-so a sampler's state is just ``(epoch, batch index)`` and a resumed run sees exactly the batches it would have.
+so a sampler's state is just ``(epoch, batch index)`` and a resumed run sees exactly the batches it would have. ``describe()`` is what a checkpoint records so
+that a resume drawing different batches is refused (train/loop.py).
 
 - :class:`RandomBatches` (adam, sam, asam): a fresh permutation per epoch, cut into batches of ``batch``; a last
   batch of one clip is dropped (batch norm cannot train on it).
-- :class:`BlockBatches` (adam, sam, asam, when the sets are streamed from disk rather than held in memory): shuffle
-  the shards, then the clips inside each window of ``window`` consecutive shuffled shards, then cut into batches, so
-  one window's reads stay within a few large shard files (DESIGN §3) instead of touching every shard per batch.
+- :class:`BlockBatches` (adam, sam, asam, only with ``shuffle = "block"``): shuffle the shards, then the clips inside
+  each window of ``window`` consecutive shuffled shards, then cut into batches, so one window's reads stay within a few
+  shard files. Its batches are *not* uniform: a small domain (19LA among Codecfake shards) is missing from most of
+  them; :func:`domain_mix` measures that from the plan and the trainer logs it.
 - :class:`StratifiedBatches` (csam, csam-pd): **every** batch holds exactly ``counts[d]`` clips of domain d, the same
   counts in every batch (largest-remainder rounding of ``ratio * batch``, at least one clip for a domain with a
-  positive share). Each domain is drawn from its own shuffled stream, re-shuffled when exhausted; an epoch is the
-  smallest number of batches in which every clip of every domain appears at least once.
+  positive share). Each domain is drawn from its own shuffled stream, re-shuffled when exhausted. Two epoch lengths:
+  ``epoch_mode="release"`` (default): the release's ``len(DataLoader)`` over ``CSAMSampler``, K domains x
+  ceil(largest domain / batch) steps (11,576 at Codecfake scale), drawn from *one* endless stream per domain that
+  carries over from epoch to epoch (the release keeps one iterator and recreates it when exhausted, so an epoch is
+  about two passes); ``epoch_mode="pass"``: the smallest number of batches in which every clip of every domain
+  appears at least once, with fresh streams per epoch.
 
-The official ``CSAMSampler`` differs: it emits groups of ``int(r_c*128)`` + ``int(r_v*128)`` = 127 indices that the
-DataLoader then cuts into batches of 128, so batches are misaligned with the groups and their domain counts drift
-(codecfake-spec.md §4); its "epoch" is ~2 passes of the larger domain. Here the counts are exact in every batch.
+The official ``CSAMSampler`` emits groups of ``int(r_c*128)`` + ``int(r_v*128)`` = 127 indices that the DataLoader
+then cuts into batches of 128, so batches are misaligned with the groups and their counts drift: at Codecfake scale
+a batch holds 4 or 5 19LA clips (5 in 180 of the 5,743 batches of a pass), and a pass ends on a batch of 100. Here the counts are exact in every batch; only the epoch length is the release's.
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ class RandomBatches:
         perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
         return [perm[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
 
+    def describe(self) -> dict:
+        """Everything the batches depend on besides (epoch, step): a resume must find the same."""
+        return {"kind": type(self).__name__, "seed": self.seed, "batch": self.batch, "n": self.n,
+                "steps_per_epoch": len(self)}
+
 
 class BlockBatches(RandomBatches):
     """Block-shuffled batches: `shards` is the shard id of each position (any ints; equal = same shard file)."""
@@ -60,6 +71,28 @@ class BlockBatches(RandomBatches):
                  for w in range(0, len(order), self.window)]
         flat = np.concatenate(parts)
         return [flat[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
+
+    def describe(self) -> dict:
+        return {**super().describe(), "window": self.window, "n_shards": len(self.members)}
+
+
+def domain_mix(batches: Sequence[np.ndarray], domains: np.ndarray, n_domains: int) -> list[float]:
+    """Per domain: the share of `batches` holding none of its clips (uniform batches: the hypergeometric P(0))."""
+    counts = np.stack([np.bincount(domains[b], minlength=n_domains) for b in batches])  # (n_batches, K)
+    return [float(x) for x in (counts == 0).mean(axis=0)]
+
+
+def uniform_missing_share(sizes: Sequence[int], batch: int) -> list[float]:
+    """Per domain: P(a uniform batch of `batch` from sum(sizes) clips holds none of it) = C(N-n, B) / C(N, B)."""
+    total = int(sum(sizes))
+    out = []
+    for n in sizes:
+        if total - n < batch:
+            out.append(0.0)
+            continue
+        k = np.arange(batch)
+        out.append(float(np.exp(np.sum(np.log(total - n - k) - np.log(total - k)))))
+    return out
 
 
 def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None,
@@ -88,15 +121,21 @@ def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | Non
     return [int(c) for c in counts]
 
 
+EPOCH_MODES = ("release", "pass")
+
+
 class StratifiedBatches:
     """Batches with exact per-domain counts; `domains` is the domain id (0..K-1) of each position.
 
     `ratio`: one share per domain (normalised), or with two domains a single value in (0, 1), the first domain's share
     (domains are numbered in sorted name order, so with codec + vocoder it is codec's share). `min_count`: at least
-    this many clips per domain and batch (csam-pd uses 2: each domain's sub-batch goes through batch norm alone)."""
+    this many clips per domain and batch (csam-pd uses 2: each domain's sub-batch goes through batch norm alone).
+    `epoch_mode`: "release" (the release's epoch length, streams carried across epochs) or "pass" (module docstring)."""
 
     def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None,
-                 min_count: int = 1):
+                 min_count: int = 1, epoch_mode: str = "release"):
+        if epoch_mode not in EPOCH_MODES:
+            raise ValueError(f"StratifiedBatches: epoch_mode must be one of {EPOCH_MODES}, found {epoch_mode!r}")
         domains = np.asarray(domains, dtype=np.int64)
         self.n_domains = int(domains.max()) + 1 if domains.size else 0
         self.pools = [np.flatnonzero(domains == d) for d in range(self.n_domains)]
@@ -106,10 +145,18 @@ class StratifiedBatches:
             raise ValueError(f"domain_ratio has {len(ratio)} values but the training sets hold {self.n_domains} "
                              "domains (in sorted name order)")
         self.counts = domain_counts([len(p) for p in self.pools], batch, ratio, min_count)
-        self.batch, self.seed = int(batch), int(seed)
+        self.batch, self.seed, self.epoch_mode = int(batch), int(seed), epoch_mode
+
+    def pass_length(self) -> int:
+        """The fewest batches in which every clip of every domain appears at least once."""
+        return max(math.ceil(len(p) / c) for p, c in zip(self.pools, self.counts) if c > 0 and len(p))
 
     def __len__(self) -> int:
-        return max(math.ceil(len(p) / c) for p, c in zip(self.pools, self.counts) if c > 0 and len(p))
+        if self.epoch_mode == "pass":
+            return self.pass_length()
+        # the release: len(DataLoader) = ceil(batch * ceil(largest / batch) * K / batch) = K * ceil(largest / batch)
+        sizes = [len(p) for p in self.pools if len(p)]
+        return len(sizes) * math.ceil(max(sizes) / self.batch)
 
     def _stream(self, epoch: int, d: int, n: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, epoch, d])
@@ -117,8 +164,29 @@ class StratifiedBatches:
         reps = math.ceil(n / len(pool)) if n else 0
         return np.concatenate([pool[rng.permutation(len(pool))] for _ in range(reps)] or [pool[:0]])[:n]
 
+    def _carried(self, d: int, start: int, n: int) -> np.ndarray:
+        """Items start..start+n-1 of domain d's endless stream: permutation k of its pool covers k*len..(k+1)*len-1."""
+        pool = self.pools[d]
+        if n == 0:
+            return pool[:0]
+        first, last = start // len(pool), (start + n - 1) // len(pool)
+        perms = [pool[np.random.default_rng([self.seed, 0xC5A, d, k]).permutation(len(pool))]
+                 for k in range(first, last + 1)]
+        flat = np.concatenate(perms)
+        lo = start - first * len(pool)
+        return flat[lo:lo + n]
+
     def epoch(self, epoch: int) -> list[np.ndarray]:
         """The batches of `epoch`: each is domain 0's clips, then domain 1's, … (int64 positions)."""
         steps = len(self)
-        streams = [self._stream(epoch, d, c * steps).reshape(steps, c) for d, c in enumerate(self.counts)]
+        if self.epoch_mode == "pass":
+            streams = [self._stream(epoch, d, c * steps).reshape(steps, c) for d, c in enumerate(self.counts)]
+        else:  # global batch g = epoch * steps + i takes items g*c .. g*c+c-1 of each domain's endless stream
+            streams = [self._carried(d, epoch * steps * c, c * steps).reshape(steps, c)
+                       for d, c in enumerate(self.counts)]
         return [np.concatenate([s[i] for s in streams]) for i in range(steps)]
+
+    def describe(self) -> dict:
+        return {"kind": type(self).__name__, "seed": self.seed, "batch": self.batch, "epoch_mode": self.epoch_mode,
+                "counts": list(self.counts), "pool_sizes": [len(p) for p in self.pools],
+                "steps_per_epoch": len(self)}

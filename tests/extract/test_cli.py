@@ -36,8 +36,8 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     infos = {i.corpus: i for i in FeatureStore(store).list()}
     assert set(infos) == {"mini-codecfake", "mini-19la"}  # both demo corpora, one mel set each
     assert all(i.arrays == {"mel": True} for i in infos.values())
-    for fs in (FeatureStore(store).open(i.key) for i in infos.values()):  # the stage's defaults: the paper's
-        assert (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) == (False, 128, "float32")
+    for fs in (FeatureStore(store).open(i.key) for i in infos.values()):  # the demo preset's log-mel hop-512 sets
+        assert (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) == (True, 512, "float16")
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert main(argv) == 0

@@ -110,3 +110,17 @@ def test_provenance_refusal(written) -> None:
     assert store.open(fs.key).is_complete("L05")
     store.remove(fs.key)
     assert store.keys() == []
+
+
+def test_part_is_in_the_key_and_a_whole_corpus_spec_keeps_its_key() -> None:
+    from codecfake.store.spec import FeatureSetSpec
+
+    fields = dict(corpus="mini-codecfake", manifest_sha256="0" * 64, extractor="mel", model_id="mel-80-512-512",
+                  weights_sha256="", params={"n_mels": 80, "hop": 512, "log": True})
+    whole = FeatureSetSpec(**fields)
+    assert whole.key == "mini-codecfake.mel.cb16506911c9"  # computed by the spec code before parts existed
+    assert "part" not in whole.to_dict()
+    part = FeatureSetSpec(**fields, part="C1")
+    assert part.key.startswith("mini-codecfake.C1.mel.") and part.digest != whole.digest
+    assert FeatureSetSpec.from_dict(part.to_dict()) == part
+    assert whole.differences(part) == {"part": ("", "C1")} and part.differences(whole) == {"part": ("C1", "")}

@@ -44,7 +44,8 @@ def _one_thread():
 
 def write_feature_set(root, corpus: str, domain: str, *, n_train: int = 24, n_dev: int = 12, n_test: int = 0,
                       frame_shape: tuple[int, int] = (6, 4), seed: int = 0, extractor: str = "mel",
-                      array: str = "mel", rejects: tuple[int, ...] = (), shard_size: int = 16) -> str:
+                      array: str = "mel", rejects: tuple[int, ...] = (), shard_size: int = 16,
+                      utt_prefix: str = "") -> str:
     """A small labelled feature set straight into a store: spoof clips are shifted by +0.8 (learnable)."""
     import numpy as np
     from codecfake.store import FeatureSetSpec, FeatureStore
@@ -53,7 +54,7 @@ def write_feature_set(root, corpus: str, domain: str, *, n_train: int = 24, n_de
     n = n_train + n_dev + n_test
     split = np.array(["train"] * n_train + ["dev"] * n_dev + ["test"] * n_test)
     label = np.tile([0, 1], n)[:n].astype(np.int64)
-    meta = {"utt_id": np.array([f"{corpus}_{i:04d}" for i in range(n)]), "label": label,
+    meta = {"utt_id": np.array([f"{utt_prefix or corpus}_{i:04d}" for i in range(n)]), "label": label,
             "domain": np.array([domain] * n), "condition": split.copy(), "split": split}
     spec = FeatureSetSpec(corpus=corpus, manifest_sha256=f"{seed:064d}", extractor=extractor,
                           model_id="mel-80-512-128" if extractor == "mel" else "toy/ssl", weights_sha256="",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -103,10 +104,84 @@ def test_stream_and_memory_modes_give_the_same_weights(demo_store, tmp_path: Pat
         assert torch.equal(p, q), k
 
 
-def test_streamed_adam_run_reads_block_shuffled_batches(demo_store, tmp_path: Path, builder) -> None:
+class _Recorder:
+    """Stands in for loop.Prefetcher and keeps every training batch the run asked for."""
+
+    seen: list = []
+
+    def __init__(self, data, split, batches, **kw):
+        from codecfake.train.data import Prefetcher
+
+        _Recorder.seen.extend(np.asarray(b).copy() for b in batches)
+        self._inner = Prefetcher(data, split, batches, **kw)
+        self.wait_s = 0.0
+
+    def __iter__(self):
+        return iter(self._inner)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_streamed_runs_draw_uniform_batches(demo_store, tmp_path: Path, builder, monkeypatch) -> None:
+    from codecfake.train import loop
+    from codecfake.train.sampler import RandomBatches
+    from scipy.stats import hypergeom
+
     root, _ = demo_store
-    run = train(_cfg(task="cotrain", opt="adam", data_mode="stream", name="s"), root, tmp_path / "r", builder=builder)
-    mem = train(_cfg(task="cotrain", opt="adam", data_mode="memory", name="m"), root, tmp_path / "r", builder=builder)
-    kind = lambda r: json.loads((r / "checkpoints" / "last.json").read_text())["sampler"]["kind"]  # noqa: E731
-    assert kind(run) == "BlockBatches" and kind(mem) == "RandomBatches"
-    assert (run / "DONE").is_file() and len(read_metrics(run)) == len(read_metrics(mem))
+    monkeypatch.setattr(loop, "Prefetcher", _Recorder)
+    _Recorder.seen = []
+    cfg = _cfg(task="cotrain", opt="adam", data_mode="stream", name="s", epochs=3)
+    run = train(cfg, root, tmp_path / "r", builder=builder)
+    assert json.loads((run / "checkpoints" / "last.json").read_text())["sampler"]["kind"] == "RandomBatches"
+    data = load_training_data(FeatureStore(root), cfg)
+    plan = RandomBatches(len(data.train), cfg.batch, cfg.seed)
+    assert [b.tolist() for b in _Recorder.seen] == [b.tolist() for e in range(3) for b in plan.epoch(e)]
+    # the drawn batches' vocoder counts follow the hypergeometric law of uniform draws (40 codec + 16 vocoder clips)
+    voc = data.domains.index("vocoder")
+    counts = [int(np.sum(data.train.domains[b] == voc)) for e in range(40) for b in plan.epoch(e)]
+    law = hypergeom(len(data.train), int(np.sum(data.train.domains == voc)), cfg.batch)
+    assert abs(np.mean(counts) - law.mean()) < 0.1
+    assert abs(np.mean(np.array(counts) == 0) - law.pmf(0)) < 0.04
+
+
+def test_block_shuffle_only_on_request_and_logged(demo_store, tmp_path: Path, builder, caplog) -> None:
+    root, _ = demo_store
+    with caplog.at_level("WARNING"):
+        run = train(_cfg(task="cotrain", opt="adam", data_mode="stream", name="b", shuffle="block",
+                         shuffle_window_shards=1), root, tmp_path / "r", builder=builder)
+    assert json.loads((run / "checkpoints" / "last.json").read_text())["sampler"]["kind"] == "BlockBatches"
+    warning = [r.getMessage() for r in caplog.records if "--shuffle block" in r.getMessage()]
+    assert len(warning) == 1 and "hold no vocoder clip" in warning[0] and "uniform:" in warning[0]
+
+
+def test_csam_epochs_have_the_releases_length(demo_store, tmp_path: Path, builder) -> None:
+    root, _ = demo_store  # 40 codec + 16 vocoder training clips, batch 8
+    for mode, steps in (("release", 2 * math.ceil(40 / 8)), ("pass", max(math.ceil(40 / 6), math.ceil(16 / 2)))):
+        run = train(_cfg(task="cotrain", opt="csam", csam_epoch=mode, name=mode), root, tmp_path / "r",
+                    builder=builder)
+        assert [r["steps"] for r in read_metrics(run)] == [steps, steps]
+        assert read_metrics(run)[-1]["global_step"] == 2 * steps
+
+
+def test_release_dev_loss_is_the_mean_of_shuffled_batch_means(demo_store, tmp_path: Path, builder) -> None:
+    from codecfake.train.data import load_into_memory
+    from codecfake.train.losses import weighted_ce
+
+    root, _ = demo_store
+    cfg = _cfg(task="cotrain", opt="adam", dev_loss="batch-mean", epochs=1, name="bm")
+    row = read_metrics(train(cfg, root, tmp_path / "r", builder=builder))[0]
+    model = load_run(tmp_path / "r" / "bm", builder=builder).model.eval()
+    data = load_training_data(FeatureStore(root), cfg)
+    load_into_memory(data, data.dev)
+    x, y = torch.from_numpy(data.dev.x).float(), torch.from_numpy(data.dev.labels)
+    w = torch.tensor(cfg.class_weights)
+    perm = np.random.default_rng([cfg.seed, 0, 0xDE7]).permutation(len(y))  # 20 dev clips -> batches 8, 8, 4
+    with torch.no_grad():
+        means = [float(weighted_ce(model(x[b])[1], y[b], w)) for b in (perm[:8], perm[8:16], perm[16:])]
+        exact = float(weighted_ce(model(x)[1], y, w))
+    assert row["dev_loss"] == pytest.approx(np.mean(means), rel=1e-5)
+    assert row["dev_loss_exact"] == pytest.approx(exact, rel=1e-5) and abs(exact - np.mean(means)) > 1e-4
+    default = read_metrics(train(_cfg(task="cotrain", opt="adam", epochs=1, name="ex"), root, tmp_path / "r",
+                                 builder=builder))[0]
+    assert default["dev_loss"] == default["dev_loss_exact"]

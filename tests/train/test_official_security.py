@@ -155,3 +155,14 @@ def test_a_plain_tensor_archive_is_not_a_module(tmp_path: Path) -> None:
     torch.save(OrderedDict(w=torch.ones(2)), path)  # allowed globals only, but not a pickled module
     with pytest.raises(OfficialImportError, match="expected a pickled module, found OrderedDict"):
         read_release_checkpoint(path)
+
+
+@pytest.mark.parametrize("args", [("cuda", "0; rm -rf /"), ("/etc/passwd",), ("cuda", -1)])
+def test_a_pickled_torch_device_with_odd_arguments_is_refused(tmp_path: Path, args: tuple) -> None:
+    class _Device:  # pickles as torch.device(*args), the way DataParallel's src_device_obj does
+        def __reduce__(self):
+            return (torch.device, args)
+
+    path = _torch_zip(tmp_path / "dp.pt", pickle.dumps(_Device(), protocol=2))
+    with pytest.raises(UnsafeCheckpoint, match="torch.device"):
+        read_release_checkpoint(path)

@@ -167,3 +167,34 @@ def test_csam_pd_descent_is_the_weighted_sum_of_perturbed_domain_gradients() -> 
     PerDomainSAM(model, torch.optim.SGD(model.parameters(), lr=lr), rho=rho).step(_mse, [(x1, y1), (x2, y2)], w)
     for p, e in zip(model.parameters(), expected):
         torch.testing.assert_close(p.detach(), e)
+
+
+def _pass_masks(sam: SAM, net: _BNNet) -> list[torch.Tensor]:
+    masks: list[torch.Tensor] = []
+    hook = net.drop.register_forward_hook(lambda _m, _i, out: masks.append(out == 0))
+    x, y = torch.randn(64, 3) + 3.0, torch.randn(64, 1)  # inputs shifted so no unit is zero before dropout
+    try:
+        sam.step(_mse, (x, y))
+    finally:
+        hook.remove()
+    assert len(masks) == 2
+    return masks
+
+
+@pytest.mark.parametrize("opt", ["sam", "asam", "csam"])
+def test_trainer_default_redraws_dropout_masks_in_pass_two_like_the_release(opt: str) -> None:
+    from codecfake.train.config import resolve_config
+
+    config = resolve_config({"opt": opt})
+    assert config.same_dropout is False
+    torch.manual_seed(2)
+    net = _BNNet(p_drop=0.5)
+    net.lin.bias.data.fill_(5.0)
+    net.train()
+    sam = SAM(net, torch.optim.SGD(net.parameters(), lr=0.0), rho=config.rho, adaptive=config.adaptive,
+              same_dropout=config.same_dropout)
+    first, second = _pass_masks(sam, net)
+    assert first.any() and not torch.equal(first, second)  # fresh masks in pass two
+    reuse = SAM(net, torch.optim.SGD(net.parameters(), lr=0.0), rho=config.rho, same_dropout=True)
+    first, second = _pass_masks(reuse, net)
+    assert first.any() and torch.equal(first, second)  # --same-dropout true: the same sub-network twice

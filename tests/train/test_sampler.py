@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from codecfake.train.sampler import RandomBatches, StratifiedBatches, domain_counts
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 def test_every_batch_has_exact_domain_counts_and_every_clip_appears(sizes, batch, ratio, seed) -> None:
     ratio = ratio[: len(sizes)] if ratio else None
     domains = np.concatenate([np.full(n, d) for d, n in enumerate(sizes)])
-    sampler = StratifiedBatches(domains, batch, seed, ratio)
+    sampler = StratifiedBatches(domains, batch, seed, ratio, epoch_mode="pass")  # coverage is the one-pass epoch's
     counts = sampler.counts
     assert sum(counts) == batch and all(c >= 1 for c in counts)
     shares = np.asarray(ratio if ratio else sizes, dtype=float)
@@ -81,3 +83,60 @@ def test_block_batches_cover_every_clip_once_and_stay_within_a_window_of_shards(
     assert not np.array_equal(np.concatenate(s.epoch(0)), np.concatenate(s.epoch(1)))
     with pytest.raises(ValueError, match="window"):
         BlockBatches(shards, batch=8, seed=0, window=0)
+
+
+def test_csam_epoch_is_the_releases_dataloader_length() -> None:
+    # the release: len(DataLoader) = ceil(batch * ceil(largest / batch) * K / batch) = K * ceil(largest / batch)
+    codecfake = StratifiedBatches(np.repeat([0, 1], [740_747, 25_380]), 128, 688)
+    assert codecfake.counts == [124, 4] and len(codecfake) == 11_576 and codecfake.pass_length() == 6_345
+    sizes, batch = (45, 13), 8  # a small stratified set: counts [6, 2]
+    domains = np.repeat([0, 1], sizes)
+    release = StratifiedBatches(domains, batch, 5)
+    one_pass = StratifiedBatches(domains, batch, 5, epoch_mode="pass")
+    assert len(release) == 2 * math.ceil(45 / batch) == 12
+    assert len(one_pass) == max(math.ceil(45 / 6), math.ceil(13 / 2)) == 8
+    for e in range(3):
+        assert [np.bincount(domains[b], minlength=2).tolist() for b in release.epoch(e)] == [[6, 2]] * 12
+    with pytest.raises(ValueError, match="epoch_mode"):
+        StratifiedBatches(domains, batch, 5, epoch_mode="twice")
+
+
+def test_release_epochs_continue_one_stream_per_domain() -> None:
+    # epochs carry the stream on: over epochs 0..3 each domain's clips come as back-to-back permutations of its pool
+    sizes = (45, 13)
+    domains = np.repeat([0, 1], sizes)
+    s = StratifiedBatches(domains, 8, 5)
+    flat = np.concatenate([b for e in range(4) for b in s.epoch(e)])
+    for d, n in enumerate(sizes):
+        stream = flat[domains[flat] == d]
+        for k in range(len(stream) // n):
+            assert sorted(stream[k * n:(k + 1) * n].tolist()) == np.flatnonzero(domains == d).tolist()
+    again = StratifiedBatches(domains, 8, 5)  # a fresh sampler (a resumed run) continues exactly there
+    assert [b.tolist() for b in again.epoch(2)] == [b.tolist() for b in s.epoch(2)]
+    assert s.describe()["epoch_mode"] == "release" and again.describe() == s.describe()
+
+
+def _missing_histogram(batches, domains, d) -> np.ndarray:
+    return np.array([int(np.sum(domains[b] == d)) for b in batches])
+
+
+def test_uniform_batches_follow_the_hypergeometric_law_and_block_batches_do_not() -> None:
+    from codecfake.train.sampler import BlockBatches, domain_mix, uniform_missing_share
+    from scipy.stats import chisquare, hypergeom
+
+    n_codec, n_voc, batch = 300, 20, 16  # 19LA-like: a small domain, shards of one domain each
+    domains = np.repeat([0, 1], [n_codec, n_voc])
+    shards = np.arange(len(domains)) // 20
+    law = hypergeom(len(domains), n_voc, batch)
+    uniform = [b for e in range(60) for b in RandomBatches(len(domains), batch, 1).epoch(e)]
+    block = [b for e in range(60) for b in BlockBatches(shards, batch, 1, window=2).epoch(e)]
+    for batches, fits in ((uniform, True), (block, False)):
+        counts = _missing_histogram(batches, domains, 1)
+        observed = np.bincount(counts, minlength=batch + 1)[:5]  # 0..3 vocoder clips, then >= 4 pooled
+        observed = np.r_[observed[:4], len(counts) - observed[:4].sum()]
+        expected = np.r_[law.pmf(np.arange(4)), law.sf(3)] * len(counts)
+        assert bool(chisquare(observed, expected).pvalue > 0.01) is fits
+    expected_missing = uniform_missing_share([n_codec, n_voc], batch)[1]
+    assert expected_missing == pytest.approx(law.pmf(0), rel=1e-9)
+    assert abs(domain_mix(uniform, domains, 2)[1] - expected_missing) < 0.05
+    assert domain_mix(block, domains, 2)[1] > 0.5  # most block batches hold no vocoder clip
