@@ -56,7 +56,7 @@ help: ## this list
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
-	@echo "  MEL=power|log  mel values [power, the release's; `make demo` uses log (configs/demo.toml)]"
+	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
