@@ -96,7 +96,7 @@ def _open_client(cluster: str):
         return Client(arg), None
     gpu = torch.cuda.is_available()
     local = LocalCluster(
-        n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port, never 8787
         resources={"GPU": 1} if gpu else None,
         env={"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // arg))},
     )
