@@ -15,6 +15,8 @@ ROOT      ?=
 MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
+PRECISION ?= fp32
+MEL       ?=
 STORE     ?= features
 BATCH     ?=
 DEVICE    ?= auto
@@ -54,6 +56,8 @@ help: ## this list
 	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
+	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
+	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
@@ -117,7 +121,8 @@ demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 
 features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
+	  --layers $(LAYERS) --precision $(PRECISION) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
+	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 

@@ -119,7 +119,8 @@ def score_files(
         chunk = good[start : start + batch]
         wave = torch.from_numpy(np.stack([x for _, x in chunk]))  # (B, S)
         feats = extractor(wave)[run.array]  # (B, T, D)
-        feats = feats.to(torch.float16).to(torch.float32).to(device)  # the store keeps float16
+        store_dtype = getattr(torch, str(run.extractor.get("dtype", "float16")))  # as the store keeps them
+        feats = feats.to(store_dtype).to(torch.float32).to(device)
         _, logits = model(feats)  # (B, 2)
         probs = torch.softmax(logits.float(), dim=1)[:, 0].cpu().numpy()
         for (p, _), s in zip(chunk, probs, strict=True):

@@ -18,13 +18,15 @@ from codecfake.cliargs import EXTRACTORS, add_command, add_demo_dir, add_device,
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
+PRECISIONS = ("fp32", "bf16", "fp16")  # codecfake.extract.ssl.PRECISIONS, spelled out so --help needs no torch
 
 
 def register(subparsers) -> None:
     p = add_command(
         subparsers, "features",
         help="extract features (mel / XLS-R / WavLM hidden states) into the feature store",
-        description="Run the frozen front-end once per corpus and store its outputs as float16 feature sets. "
+        description="Run the frozen front-end once per corpus and store its outputs as feature sets (float16; "
+        "float32 for power mels). "
         "Resumes by default (committed shards are skipped); --force rebuilds.",
     )
     p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind")
@@ -40,7 +42,11 @@ def register(subparsers) -> None:
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", dest="cluster", help=argparse.SUPPRESS)  # deprecated alias of --cluster
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
-    p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
+    p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
+                   "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]")
+    p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="xlsr/wavlm: fp32 (the release's), or "
+                   "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]")
     p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
                    "the demo preset's, configs/demo.toml]")
     add_demo_dir(p)
@@ -83,7 +89,12 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
 
 def mel_params(args: argparse.Namespace) -> dict:
     """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
-    params = {"log": not args.no_log}
+    values = "power" if args.no_log else args.mel_values
+    if values is None and args.data == "demo":
+        from codecfake.demo.preset import load_demo_preset
+
+        values = load_demo_preset().mel_values
+    params: dict = {"log": values == "log"}
     if args.mel_hop is None and args.data == "demo":
         # the demo corpus comes with the demo's settings (one home: configs/demo.toml), so `make features` and
         # `make demo` build the same sets and `make train` on them finds one set per domain
@@ -151,7 +162,7 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = mel_params(args) if model == "mel" else {}
+        params = mel_params(args) if model == "mel" else {"precision": args.precision}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
     todo = [(part, manifest, models) for kind, root, models in jobs for part, manifest in _manifests(kind, root, args)]

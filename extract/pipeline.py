@@ -37,6 +37,7 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
         manifest_sha256=manifest.content_hash(),
         extractor=extractor.name,
         n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
+        dtype=str(getattr(extractor, "dtype", "float16")),
         part=part,
         **extractor.spec_fields(),
     )
@@ -104,7 +105,7 @@ def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch:
     writer = ShardWriter(fs)
     try:
         for job in jobs:
-            buf = ShardBuffer(job, frame_shapes)
+            buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
             while not buf.full:
                 _, waves, reasons = next(batches)  # (B, n_samples); never straddles a shard
                 buf.add(buf.n_filled, extractor(waves), reasons)

@@ -25,6 +25,7 @@ def register(subparsers: Any) -> None:
     sp = add("info", "spec, provenance, arrays, shard progress and rejects of one set")
     sp.add_argument("key")
     sp.add_argument("--json", action="store_true", help="print the attributes as JSON")
+    sp.add_argument("--max-rejects", type=int, default=20, help="rejected clips listed per array (0: all) [20]")
     sp.set_defaults(func=_info)
     sp = add("verify", "check provenance, every shard present and readable, non-finite counts; exit 1 on problems")
     sp.add_argument("key")
@@ -83,9 +84,20 @@ def _info(args: argparse.Namespace) -> int:
     for name in fs.arrays:
         t, d = fs.frame_shape(name)
         done = len(fs.committed(name))
-        print(f"array {name}: ({fs.n_clips}, {t}, {d}) float16, {done}/{fs.n_shards} shards, "
-              f"{len(fs.rejects(name))} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}")
+        rejects = fs.rejects(name)
+        print(f"array {name}: ({fs.n_clips}, {t}, {d}) {fs.dtype}, {done}/{fs.n_shards} shards, "
+              f"{len(rejects)} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}")
+        _print_rejects(fs.key, rejects, args.max_rejects)
     return 0
+
+
+def _print_rejects(key: str, rejects: list[dict[str, Any]], limit: int) -> None:
+    """One line per rejected clip (index, utt_id, reason), the first ``limit`` (0: all)."""
+    shown = rejects if limit <= 0 else rejects[:limit]
+    for r in shown:
+        print(f"  rejected {r['index']}\t{r['utt_id']}\t{r['reason']}")
+    if len(shown) < len(rejects):
+        print(f"  … {len(rejects) - len(shown)} more: `codecfake store info {key} --max-rejects 0` lists all")
 
 
 def _progress(total: int | None, desc: str) -> Any:

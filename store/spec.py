@@ -21,6 +21,7 @@ from typing import Any
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 SCHEMA_VERSION = 1
+DTYPES = ("float16", "float32")  # float32 for values past float16's 65,504 (power mels); the default keeps old keys
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -43,7 +44,7 @@ class FeatureSetSpec:
     model_id: str  # "facebook/wav2vec2-xls-r-300m" or "mel-80-512-128"
     weights_sha256: str  # "" for mel
     params: Mapping[str, Any] = field(default_factory=dict)  # n_mels, log, normalise, …
-    dtype: str = "float16"
+    dtype: str = "float16"  # one of DTYPES: the stored arrays' dtype
     sample_rate_hz: int = SAMPLE_RATE_HZ
     n_samples: int = N_SAMPLES
     pad_rule: str = "repeat"
@@ -51,8 +52,8 @@ class FeatureSetSpec:
     part: str = ""  # "" = the whole corpus; else "train", "dev", "C1", … "eval" (one label file / protocol)
 
     def __post_init__(self) -> None:
-        if self.dtype != "float16":
-            raise ValueError(f"FeatureSetSpec.dtype: only 'float16' is stored (got {self.dtype!r})")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"FeatureSetSpec.dtype: one of {DTYPES} is stored (got {self.dtype!r})")
         json.dumps(_canonical(dict(self.params)))  # params must be JSON-serialisable
 
     def to_dict(self) -> dict[str, Any]:

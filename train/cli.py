@@ -36,7 +36,7 @@ HELP = {
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
-    "memory_limit_mb": "auto data mode loads sets smaller than this (MB of float16) [2048]",
+    "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
     "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
                   "across epochs, as the release) | pass (each clip at least once) [release]",
     "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
+from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
 from codecfake.train.config import TrainConfig
 
 from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
@@ -33,6 +33,10 @@ TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec
 
 class TrainDataError(CodecfakeError):
     """The feature sets for a training run are missing, incomplete or do not fit together."""
+
+
+class ExtractionMismatch(TrainDataError, FeatureSetMismatch):
+    """Sets to train on together were extracted differently (``differences``: field -> (first set, other set))."""
 
 
 def _build_hint(domain: str) -> str:
@@ -139,10 +143,10 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
     base = extractor_fields(sets[0].spec)
     for fs in sets[1:]:
         other = extractor_fields(fs.spec)
-        diff = [k for k in _MATCH_FIELDS if base.get(k) != other.get(k)]
-        if diff:
-            raise TrainDataError(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
-                                 "co-training needs the same extractor: re-extract one of them")
+        diff = {k: v for k, v in sets[0].spec.differences(fs.spec).items() if k.split(".")[0] in _MATCH_FIELDS}
+        if diff or any(base.get(k) != other.get(k) for k in _MATCH_FIELDS):
+            raise ExtractionMismatch(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
+                                     "co-training needs the same extractor: re-extract one of them", diff)
     return array, shapes.pop()
 
 
@@ -211,7 +215,7 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
     """Read every clip of `split` once into one (n, T, D) float16 array."""
     readers = data.readers()
-    out = np.empty((len(split), *data.frame_shape), dtype=np.float16)
+    out = np.empty((len(split), *data.frame_shape), dtype=data.sets[0].dtype)  # float16, or float32 (power mel)
     for s, reader in enumerate(readers):
         pos = np.flatnonzero(split.set_index == s)
         order = pos[np.argsort(split.local[pos], kind="stable")]  # ascending offsets: sequential reads
@@ -229,7 +233,7 @@ def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list
     if split.x is not None:
         x = torch.from_numpy(split.x[positions])  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
     else:
-        buf = np.empty((len(positions), *data.frame_shape), dtype=np.float16)
+        buf = np.empty((len(positions), *data.frame_shape), dtype=data.sets[0].dtype)
         for s, reader in enumerate(readers):
             sel = np.flatnonzero(split.set_index[positions] == s)
             if len(sel) == len(positions):  # one set: its reads land in the batch buffer (no extra copy)

@@ -286,8 +286,9 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
 
 
 def data_megabytes(data: TrainingData) -> float:
-    """float16 size of the train + dev clips."""
-    return (len(data.train) + len(data.dev)) * 2 * data.frame_shape[0] * data.frame_shape[1] / 2**20
+    """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels)."""
+    itemsize = np.dtype(data.sets[0].dtype).itemsize
+    return (len(data.train) + len(data.dev)) * itemsize * data.frame_shape[0] * data.frame_shape[1] / 2**20
 
 
 def uses_memory(config: TrainConfig, data: TrainingData) -> bool:

@@ -175,8 +175,8 @@ def default_extractor(backend: str) -> dict[str, Any]:
     if backend == "lcnn":
         from codecfake.extract.extractors import build_extractor
 
-        fields = build_extractor("mel", log=False).spec_fields()
-        return {"extractor": "mel", **fields, **_PREPROCESS}
+        mel = build_extractor("mel", log=False)
+        return {"extractor": "mel", **mel.spec_fields(), **_PREPROCESS, "dtype": mel.dtype}  # power mel: float32
     return {
         "extractor": "xlsr",
         "model_id": "facebook/wav2vec2-xls-r-300m",
@@ -205,7 +205,7 @@ def hinted_extractor(
     if backend == "lcnn" and (spec.get("params") or {}).get("log"):
         problems.append("log-mel (the release's Mel-LCNN takes mel power without log)")
     if problems:
-        wants = "xlsr --layers 5" if backend == "aasist" else "mel --no-log"
+        wants = "xlsr --layers 5" if backend == "aasist" else "mel --mel-values power"
         raise OfficialImportError(
             f"feature set {key} in {store_root}: {'; '.join(problems)}; extract the "
             f"features the release expects (`codecfake features` with {wants})"
