@@ -9,17 +9,18 @@ import pytest
 
 
 def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from codecfake.cli import main
     from codecfake.corpus.build.tiny import make_tiny_corpus
+
+    from codecfake.cli import main
 
     codec, voc = make_tiny_corpus(tmp_path / "tiny")
     store, runs = tmp_path / "features", tmp_path / "runs"
     for kind, root in (("codecfake", codec), ("asvspoof2019", voc)):
         assert main(["features", "--data", kind, "--root", str(root), "--model", "mel", "--mel-hop", "1024",
-                     "--store", str(store), "--device", "cpu"]) == 0
+                     "--num-workers", "0", "--store", str(store), "--device", "cpu"]) == 0
     assert main(["train", "--task", "trace", "--backend", "lcnn", "--opt", "adam", "--epochs", "1", "--batch", "4",
                  "--extractor", "mel", "--store", str(store), "--runs", str(runs), "--device", "cpu",
-                 "--name", "tr"]) == 0
+                 "--name", "tr", "--threads", "1"]) == 0
     run = runs / "tr"
     prov = json.loads((run / "provenance.json").read_text())
     # tiny corpus: codec train fakes of methods 1 and 2, LA train attacks A01 and A02; C7 (method 7) only in test
