@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam; make's OPT default is csam]",
-    "task": "vocoder | codec | cotrain: which training domains [cotrain]",
+    "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
+            "of codec + vocoder sets [cotrain]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
                 "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
