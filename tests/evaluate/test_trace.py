@@ -103,10 +103,13 @@ def test_open_set_threshold_comes_from_dev_only(tmp_path):
     out = {}
     for name, (dev_seed, test_seed) in {"a": (1, 10), "other_test": (1, 11), "other_dev": (2, 10)}.items():
         store, fs = _store(tmp_path / f"s_{name}", dev_seed, test_seed)
-        out[name], _ = evaluate_trace(run, store, [fs], tmp_path / f"rep_{name}", device="cpu", figures=False)
+        out[name], _ = evaluate_trace(run, store, [fs], tmp_path / f"rep_{name}", device="cpu",
+                                      figures=name == "a")
     a, t, d = out["a"], out["other_test"], out["other_dev"]
     assert a["threshold"] == t["threshold"]  # new test features: the same threshold
     assert a["conditions"][0]["open_set"]["auroc"] != t["conditions"][0]["open_set"]["auroc"]  # test side moved
     assert d["threshold"] != a["threshold"]  # new dev features: another threshold
     assert a["n_dev_known"] == 18 and a["conditions"][0]["open_set"]["n_unknown"] == 6
     assert [c["name"] for c in a["conditions"]] == ["C7", "ALL"]
+    assert a["figures"] == ["trace_confusion.png"] and (tmp_path / "rep_a" / "trace_confusion.png").stat().st_size
+    assert "## Source tracing" in (tmp_path / "rep_a" / "trace.md").read_text()
