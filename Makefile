@@ -62,7 +62,7 @@ help: ## this list
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
-	@echo "  TASK=vocoder|codec|cotrain [cotrain]"
+	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"

@@ -55,6 +55,7 @@ def register(sub: Any) -> None:
     )
     add_device(p)
     p.add_argument("--batch", type=positive_int, default=8, help="files per forward")
+    p.add_argument("--top", type=positive_int, default=3, help="source-tracing runs: generators printed per file")
     p.set_defaults(func=cmd_score)
 
     p = add_command(sub, "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)")
@@ -97,6 +98,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import render_table, run_columns
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
+    if "trace" in out.report:
+        from codecfake.evaluate.trace_run import trace_table
+
+        print("source tracing (closed-set accuracy / macro-F1; open set at the dev threshold):")
+        print(trace_table(out.report))
     if out.report["inverted"]:
         print(f"WARNING: inverted (EER(-s) < EER(s)) on {', '.join(out.report['inverted'])}", file=sys.stderr)
     print(f"report: {out.report_dir / 'report.md'}")
@@ -144,6 +150,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
+    if run.classes:  # a source-tracing run: the most probable generators
+        from codecfake.evaluate.trace_score import render_trace_scores, trace_score_files
+
+        traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
+        print(render_trace_scores(traced), end="")
+        return 1 if any(r.error is not None for r in traced) else 0
     results = score_files(args.files, run, extractor, device=device, batch=args.batch)
     print("file\tP(bonafide)\tverdict")
     for r in results:

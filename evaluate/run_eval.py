@@ -199,6 +199,12 @@ def evaluate_run(
     if resamples > 0 and results:
         attach_intervals(report, all_scores, resamples=resamples, seed=ci_seed)
     report_dir.mkdir(parents=True, exist_ok=True)
+    trace_md = ""
+    if run.config.task == "trace":  # source tracing: accuracy, macro-F1, confusion, open set (evaluate/trace_run.py)
+        from codecfake.evaluate.trace_run import evaluate_trace
+
+        report["trace"], trace_md = evaluate_trace(run, store, sets, report_dir, device=dev, batch=batch,
+                                                   figures=figures)
     fig_paths: list[Path] = []
     if figures and results:
         from codecfake.evaluate.plots import write_figures
@@ -206,6 +212,6 @@ def evaluate_run(
         fig_paths = write_figures(all_scores, results, report_dir, paper_mode=paper_mode)
     report["figures"] = [p.name for p in fig_paths]
     write_atomic(report_dir / "report.json", as_json(report) + "\n")
-    write_atomic(report_dir / "report.md", render_run_report(report, [str(p) for p in fig_paths]))
+    write_atomic(report_dir / "report.md", render_run_report(report, [str(p) for p in fig_paths]) + trace_md)
     log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), report_dir / "report.md")
     return EvaluationOutput(report=report, score_files=files, report_dir=report_dir)

@@ -21,7 +21,8 @@ HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
            "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
-    "task": "vocoder | codec | cotrain: which training domains [cotrain]",
+    "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
+            "of codec + vocoder sets [cotrain]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
                 "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",

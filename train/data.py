@@ -28,7 +28,8 @@ from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
 
-TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder")}
+TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder"),
+                "trace": ("codec", "vocoder")}
 
 
 class TrainDataError(CodecfakeError):
@@ -156,7 +157,7 @@ class Split:
 
     set_index: np.ndarray  # (n,) which set
     local: np.ndarray  # (n,) clip index within that set
-    labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof
+    labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof (task trace: class index, bona fide 0)
     domains: np.ndarray  # (n,) int64 into TrainingData.domains
     x: np.ndarray | None = None  # (n, T, D) float16 when loaded into memory
 
@@ -173,6 +174,8 @@ class TrainingData:
     train: Split
     dev: Split
     extractor: dict
+    classes: tuple[str, ...] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
+    class_weights: tuple[float, ...] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
 
     def readers(self) -> list:
         return [fs.reader(self.array) for fs in self.sets]
@@ -209,7 +212,13 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
                                  f"array {array}; the corpus needs train and dev splits")
         if split_name == "train" and len(set(split.labels.tolist())) < 2:
             raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
-    return TrainingData(list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec))
+    classes, weights = (), ()
+    if config.task == "trace":
+        from codecfake.train.trace import relabel_for_trace
+
+        train, dev, classes, weights = relabel_for_trace(sets, train, dev)
+    return TrainingData(list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec),
+                        classes, weights)
 
 
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:

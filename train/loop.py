@@ -55,9 +55,13 @@ def lr_at(config: TrainConfig, epoch: int) -> float:
     return config.lr * config.lr_decay ** (epoch // config.lr_step_epochs)
 
 
-def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None) -> torch.nn.Module:
-    """Build the back-end and run two zero clips through it, so a shape it cannot take fails now."""
-    model = (builder or default_builder)(config.backend, frame_shape)
+def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None,
+                n_classes: int = 0) -> torch.nn.Module:
+    """Build the back-end and run two zero clips through it, so a shape it cannot take fails now.
+
+    ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head."""
+    kw = {"n_classes": n_classes} if n_classes else {}
+    model = (builder or default_builder)(config.backend, frame_shape, **kw)
     model.eval()
     try:
         with torch.no_grad():
@@ -65,8 +69,9 @@ def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Buil
     except (RuntimeError, ValueError) as err:
         raise TrainError(f"back-end {config.backend!r} cannot take input (B, {frame_shape[0]}, {frame_shape[1]}): "
                          f"{err}; use a feature set whose frames fit (mel (505, 80), XLS-R (201, 1024))") from None
-    if tuple(logits.shape) != (2, 2):
-        raise TrainError(f"back-end {config.backend!r} returned logits {tuple(logits.shape)}, expected (B, 2)")
+    if tuple(logits.shape) != (2, n_classes or 2):
+        raise TrainError(f"back-end {config.backend!r} returned logits {tuple(logits.shape)}, expected "
+                         f"(B, {n_classes or 2})")
     return model
 
 
@@ -101,7 +106,7 @@ class Trainer:
         except ValueError as err:  # shares or batch that cannot fit these training sets
             raise TrainError(f"{run_dir}: --opt {c.opt} cannot draw batches from {data.domains}: {err}; change "
                              "--domain-ratio or --batch") from None
-        self.class_weights = class_weight_tensor(c.class_weights, device)
+        self.class_weights = class_weight_tensor(data.class_weights or c.class_weights, device)  # trace: K
         self.state = RunState()
 
     # ---- one optimiser step ----
@@ -262,7 +267,7 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
     seed_everything(config.seed)
-    model = build_model(config, data.frame_shape, builder)  # seeded: identical initial weights on rerun
+    model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
     config = config.replace(features=tuple(fs.key for fs in data.sets), array=data.array,
                             name=config.name or default_run_name(config, data.extractor.get("extractor", "")))
     run_dir = Path(runs) / config.name
@@ -278,7 +283,8 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
         ck.write_json(run_dir / "provenance.json", make_provenance(
             config.features, data.array, data.frame_shape, data.extractor, backend=config.backend,
             domains=data.domains, n_train=len(data.train), n_dev=len(data.dev),
-            corpora=[fs.spec.corpus for fs in data.sets]))
+            corpora=[fs.spec.corpus for fs in data.sets],
+            **({"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {})))
     _load_data(config, data)
     trainer.run(progress)
     ck.write_json(run_dir / "DONE", {"epochs": config.epochs, "best": trainer.state.best})

@@ -60,12 +60,17 @@ class LoadedRun:
     provenance: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)  # best.json minus bookkeeping: epoch, metrics
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Task trace: the generator classes (logit order, "bonafide" first); () for a binary run."""
+        return tuple(str(c) for c in self.provenance.get("classes") or ())
 
-def default_builder(name: str, frame_shape: tuple[int, int]) -> torch.nn.Module:
+
+def default_builder(name: str, frame_shape: tuple[int, int], **kw: Any) -> torch.nn.Module:
     """``codecfake.train.backends.build_backend`` (imported lazily: the back-ends are optional for rundir tests)."""
     from codecfake.train.backends import build_backend
 
-    return build_backend(name, tuple(frame_shape))
+    return build_backend(name, tuple(frame_shape), **kw)
 
 
 def make_provenance(feature_keys: Sequence[str], array: str, frame_shape: Sequence[int], extractor: Mapping[str, Any],
@@ -140,7 +145,8 @@ def load_run(run_dir: str | Path, *, builder: Builder | None = None, device: str
         raise RunError(f"{run_dir}: no best checkpoint yet (checkpoints/best.json); finish training with "
                        f"`codecfake train --name {run_dir.name} --runs {run_dir.parent}`")
     tensors, state = load_checkpoint(stem, device="cpu")
-    model = (builder or default_builder)(config.backend, frame_shape)
+    classes = [str(c) for c in prov.get("classes") or []]  # task trace: the generator classes, bona fide first
+    model = (builder or default_builder)(config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {}))
     load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
     model.to(device).eval()
     best = {k: v for k, v in state.items() if k not in ("checkpoint_id", "format")}

@@ -19,6 +19,7 @@ from typing import Any
 from codecfake.corpus import N_SAMPLES
 from codecfake.demo.matrix import RunSpec
 from codecfake.demo.preset import DemoPreset
+from codecfake.demo.trace_section import trace_section
 from codecfake.evaluate.conditions import averages
 
 CODEC = [f"C{k}" for k in range(1, 8)]
@@ -167,6 +168,7 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         "The paper's tables report min(EER(s), EER(−s)); the same runs in that mode:",
         "",
         multi_run_markdown(reports, paper_mode=True),
+        *trace_section(specs, reports),
         "## Corpus-sanity baselines (DESIGN §7)",
         "",
         baselines.to_markdown(),

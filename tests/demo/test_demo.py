@@ -20,13 +20,14 @@ from codecfake.demo.results import findings
 def test_default_matrix_is_the_papers_three_settings_for_mel_lcnn() -> None:
     specs = demo_matrix(full=False, seeds=1)
     assert [(s.task, s.backend, s.opt) for s in specs] == [
-        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam"), ("cotrain", "lcnn", "csam")]
+        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam"), ("cotrain", "lcnn", "csam"),
+        ("trace", "lcnn", "adam")]
     assert len({s.name for s in specs}) == len(specs)
 
 
 def test_full_matrix_covers_both_backends_every_optimiser_and_seeds() -> None:
     specs = demo_matrix(full=True, seeds=3)
-    assert len(specs) == 3 * (2 * 2 + 2 * 5)
+    assert len(specs) == 3 * (2 * 2 + 2 * 5 + 1)  # + the trace run
     assert {s.seed for s in specs} == {688, 689, 690}
     cotrain = {(s.backend, s.opt) for s in specs if s.task == "cotrain"}
     assert cotrain == {(b, o) for b in ("lcnn", "aasist") for o in ("adam", "sam", "asam", "csam", "csam-pd")}

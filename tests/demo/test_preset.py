@@ -42,7 +42,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_the_packaged_preset_holds_the_demos_choices() -> None:
     p = load_demo_preset()
     assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (512, "log", 5, 32, {"lcnn": 0.01})
-    assert len(p.default_cells) == 4 and len(p.full_cells) == 14
+    assert len(p.default_cells) == 5 and len(p.full_cells) == 15  # each with one trace run
     assert p.rho_for("lcnn", "csam") == 0.01 and p.rho_for("lcnn", "adam") is None and p.rho_for("aasist", "sam") is None
     opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
     assert (opts.epochs, opts.batch, opts.preset) == (5, 32, p)
