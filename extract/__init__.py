@@ -1,23 +1,26 @@
 """codecfake.extract: frozen SSL hidden states and log-mels into the feature store.
 
 Public API: ``build_extractor`` (mel / xlsr / wavlm), ``extract_manifest`` (batched, resumable, optionally on dask).
-They are imported on first use, so that the ``codecfake`` command line (which registers every stage) does not
-import torch for ``codecfake store ls`` and friends.
+Submodules are imported on demand, so ``codecfake --help`` (which imports ``codecfake.extract.cli``) needs no torch.
 """
 
-from importlib import import_module
+from __future__ import annotations
+
 from typing import Any
 
-from codecfake.extract.errors import ExtractError, MissingCheckpoint, UnknownExtractor
-
-_LAZY = {"EXTRACTORS": "codecfake.extract.extractors", "Extractor": "codecfake.extract.extractors",
-         "build_extractor": "codecfake.extract.extractors", "extract_manifest": "codecfake.extract.pipeline"}
+_EXPORTS = {
+    "ExtractError": "errors", "MissingCheckpoint": "errors", "UnknownExtractor": "errors",
+    "EXTRACTORS": "extractors", "Extractor": "extractors", "build_extractor": "extractors",
+    "extract_manifest": "pipeline",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"codecfake.extract.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'codecfake.extract' has no attribute {name!r}")
 
 
-__all__ = ["EXTRACTORS", "ExtractError", "Extractor", "MissingCheckpoint", "UnknownExtractor", "build_extractor", "extract_manifest"]
+__all__ = sorted(_EXPORTS)

@@ -24,9 +24,10 @@ from codecfake.store.featureset import FeatureSet
 from codecfake.store.featurestore import FeatureStore
 from codecfake.store.spec import FeatureSetSpec
 
-log = logging.getLogger(__name__)
+from codecfake.common import N_SAMPLES
+from codecfake.progress import LogProgress, NoProgress, Progress
 
-Progress = bool | Callable[[int], None]
+log = logging.getLogger(__name__)
 
 
 def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureSetSpec:
@@ -37,7 +38,8 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
         corpus=corpus,
         manifest_sha256=manifest.content_hash(),
         extractor=extractor.name,
-        n_samples=int(getattr(extractor, "n_samples", 64600)),
+        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
+        dtype=str(getattr(extractor, "dtype", "float16")),
         part=part,
         **extractor.spec_fields(),
     )
@@ -83,25 +85,11 @@ def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: 
     return fs
 
 
-def _progress_callback(progress: Progress, n_total: int) -> Callable[[int], None]:
-    if callable(progress):
-        if hasattr(progress, "set_total"):  # e.g. the CLI's tqdm bar, which needs the total for its ETA
-            progress.set_total(n_total)
-        return progress
-    if not progress:
-        return lambda n: None
-    state = {"done": 0, "t0": time.perf_counter(), "last": 0.0}
-
-    def log_progress(n: int) -> None:  # library-level fallback: a log line every ~10 s (tqdm lives in the CLI)
-        state["done"] += n
-        elapsed = time.perf_counter() - state["t0"]
-        if elapsed - state["last"] >= 10 or state["done"] == n_total:
-            state["last"] = elapsed
-            rate = state["done"] / max(elapsed, 1e-9)
-            log.info("%d/%d clips, %.1f clips/s, ETA %.0f s", state["done"], n_total, rate,
-                     (n_total - state["done"]) / max(rate, 1e-9))
-
-    return log_progress
+def _as_progress(progress: Progress | bool) -> Progress:
+    """A ``Progress`` as given; True: a log line every ~10 s (bars live in the CLI); False: none."""
+    if isinstance(progress, bool):
+        return LogProgress() if progress else NoProgress()
+    return progress
 
 
 def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch: int, num_workers: int,
@@ -112,7 +100,7 @@ def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch:
     forward pass plus the fp16 copy back (``forward_s``), waited on a full writer queue (``write_wait_s``), and the
     writer thread's own busy time (``write_s``)."""
     frame_shapes = extractor.arrays()
-    n_samples = int(getattr(extractor, "n_samples", 64600))
+    n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
     on_cuda = torch.device(getattr(extractor, "device", "cpu")).type == "cuda"
     loader = make_loader(jobs, batch, num_workers, n_samples, pin_memory=on_cuda)
     batches = iter(loader)  # start the workers before the writer thread exists
@@ -120,7 +108,7 @@ def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch:
     t = {"decode_wait_s": 0.0, "forward_s": 0.0, "write_wait_s": 0.0}
     try:
         for job in jobs:
-            buf = ShardBuffer(job, frame_shapes)
+            buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
             while not buf.full:
                 t0 = time.perf_counter()
                 _, waves, reasons = next(batches)  # (B, n_samples); never straddles a shard
@@ -147,7 +135,7 @@ def extract_manifest(
     batch: int | None = None,
     mode: str = "resume",
     cluster: str | None = None,
-    progress: Progress = False,
+    progress: Progress | bool = False,
     shard_size: int = 256,
     num_workers: int | None = None,
     part: str = "",
@@ -157,11 +145,12 @@ def extract_manifest(
 
     ``mode``: "resume" (default: skip committed shards; a finished set is a no-op), "overwrite", "create".
     ``cluster``: None (this process), "local:N" (a dask LocalCluster of N workers) or "tcp://HOST:8786".
-    ``progress``: a callable receiving the number of clips just finished (the CLI passes tqdm's update), or True
-    for a log line every ~10 s. ``batch``: clips per forward (default ``tuning.default_batch``: 8 on CPU, on CUDA
-    the largest power of two that fits). ``num_workers``: DataLoader decode workers (default: available cores - 1).
-    ``timings``: a dict to receive the per-stage seconds of a local run (see ``run_local``).
-    ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the spec and the key.
+    ``progress``: a ``codecfake.progress.Progress`` (the CLI passes its tqdm bar; it is started here, closed by
+    the caller), True for a log line every ~10 s, False for none. ``batch``: clips per forward (default
+    ``tuning.default_batch``: 8 on CPU, on CUDA the largest power of two that fits). ``num_workers``: DataLoader
+    decode workers (default: available cores - 1). ``timings``: a dict to receive the per-stage seconds of a local
+    run (see ``run_local``). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
+    spec and the key.
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
     fs = open_feature_set(manifest, extractor, store, mode, shard_size, part)
@@ -175,7 +164,9 @@ def extract_manifest(
     log.info("%s: %d of %d shards to extract (%d clips) with %s, batch %d", fs.location, len(jobs), fs.n_shards,
              n_todo, extractor.name, batch)
     t0 = time.perf_counter()
-    on_clips = _progress_callback(progress, n_todo)
+    bar = _as_progress(progress)
+    bar.start(f"{manifest.name or fs.spec.corpus}{'/' + part if part else ''}/{extractor.name}", n_todo, "clip")
+    on_clips = bar.advance
     if cluster:
         from codecfake.extract.distributed import run_dask
 

@@ -58,8 +58,8 @@ def _verify_array(fs: FeatureSet, name: str, rep: VerifyReport, allow_nonfinite:
                   on_shard: Callable[[str, int], None] | None) -> None:
     arr = fs.array(name)
     t, d = fs.frame_shape(name)
-    if arr.shape != (fs.n_clips, t, d) or arr.dtype != np.float16:
-        rep.problems.append(f"{name}: shape {arr.shape} dtype {arr.dtype}, expected {(fs.n_clips, t, d)} float16")
+    if arr.shape != (fs.n_clips, t, d) or arr.dtype != np.dtype(fs.dtype):
+        rep.problems.append(f"{name}: shape {arr.shape} dtype {arr.dtype}, expected {(fs.n_clips, t, d)} {fs.dtype}")
         return
     records = fs.shard_records(name)
     missing = sorted(set(range(fs.n_shards)) - set(records))
@@ -77,7 +77,7 @@ def _verify_array(fs: FeatureSet, name: str, rep: VerifyReport, allow_nonfinite:
     for s in sorted(records):
         a, b = fs.shard_bounds(s)
         try:
-            block = reader.shard_block(s, b - a)  # (n, T, D) float16, one view of the shard file
+            block = reader.shard_block(s, b - a)  # (n, T, D) fs.dtype, one read of the shard file
             if block is None:  # clips not back to back in order: read them one by one
                 block = reader.batch(range(a, b))
         except Exception as err:  # noqa: BLE001 - any read failure is a verify finding
