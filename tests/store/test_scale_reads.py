@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from codecfake.store import FeatureStore
+from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all
 from codecfake.store.verify import verify
-from store_testkit import SHARD, make_data, make_meta, make_spec, write_all
 
 from codecfake.cli import _STAGES, stages_for
 
