@@ -9,34 +9,36 @@ from pathlib import Path
 
 from codecfake.corpus.kinds import KINDS
 
+from codecfake.cliargs import add_command, add_demo_dir
+
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes")
+    p = add_command(subparsers, "corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes")
     sub = p.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
 
-    d = sub.add_parser("demo", help="build the offline mini-Codecfake demo corpus (reused when complete)")
-    d.add_argument("--out", type=Path, default=Path("data/mini-codecfake"), help="output folder [data/mini-codecfake]")
+    d = add_command(sub, "demo", help="build the offline mini-Codecfake demo corpus (reused when complete)")
+    add_demo_dir(d, flag="--out")
     d.add_argument("--size", choices=("small", "default"), default="default",
-                   help="small: 30+20 reals, ~1 min; default: 530+320 reals (150+150 in test), minutes [default]")
-    d.add_argument("--seed", type=int, default=688, help="random seed (plan, pauses, dither) [688]")
+                   help="small: 30+20 reals, ~1 min; default: 530+320 reals (150+150 in test), ~5 min on 2 idle cores")
+    d.add_argument("--seed", type=int, default=688, help="random seed (plan, pauses, dither)")
     d.add_argument("--real-dir", type=Path, default=None, help="use this folder of your own speech instead of packages")
-    d.add_argument("--cache", type=Path, default=Path("cache"), help="download cache for packages [cache]")
-    d.add_argument("--workers", type=int, default=2, help="worker processes [2]")
+    d.add_argument("--cache", type=Path, default=Path("cache"), help="download cache for packages")
+    d.add_argument("--workers", type=int, default=2, help="worker processes")
     d.add_argument("--force", action="store_true", help="rebuild even if a corpus with other parameters is there")
     d.set_defaults(func=_demo)
 
     for name, helptext in (("ls", "counts by split x label x condition"), ("info", "counts plus speakers, languages,"
                                                                                   " hash and an audio check")):
-        q = sub.add_parser(name, help=helptext)
+        q = add_command(sub, name, help=helptext)
         q.add_argument("kind", choices=KINDS, help="protocol kind")
         q.add_argument("root", type=Path, help="dataset root (the CSV file for kind csv)")
         q.add_argument("--no-check-paths", action="store_true", help="do not require every audio file to exist")
         q.add_argument("--csv", type=Path, default=None, help="also write the manifest as CSV here")
         q.set_defaults(func=_ls if name == "ls" else _info)
 
-    s = sub.add_parser("synth", help="write a Codecfake-format set: reals + one fake set per --codec")
+    s = add_command(sub, "synth", help="write a Codecfake-format set: reals + one fake set per --codec")
     s.add_argument("--real", type=Path, required=True, help="folder of real speech, or a manifest CSV (its bona fide rows)")
     s.add_argument("--codec", action="append", required=True, metavar="NAME[:k=v,...]",
                    help="codec spec, repeatable: opus:bitrate=6000, codec2:mode=700, encodec:model_dir=DIR …")
@@ -51,48 +53,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from codecfake.corpus.build.mini_codecfake import build_demo
 
+    from codecfake.progress import TqdmProgress
+
     t0 = time.perf_counter()
-    progress = _Progress()
-    try:
+    state = {"done": 0, "total": None}
+
+    def progress(done: int, total: int) -> None:  # build_demo reports (done, total) utterances
+        if total != state["total"]:
+            bar.start("demo corpus", total, "utt", done=done)
+            state["total"] = total
+        else:
+            bar.advance(done - state["done"])
+        state["done"] = done
+
+    with TqdmProgress() as bar:
         build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
                    workers=args.workers, force=args.force, progress=progress)
-    finally:
-        progress.close()
     log.info("demo corpus ready in %s (%.1f s): codecfake corpus ls demo-codec %s", args.out,
              time.perf_counter() - t0, args.out)
     return 0
-
-
-class _Progress:
-    """Rendering progress: a tqdm bar on a terminal; otherwise a log line (rate, ETA) every ~10 % or 30 s."""
-
-    def __init__(self) -> None:
-        import sys
-
-        self.tty = sys.stderr.isatty()
-        self.bar = None
-        self.t0 = self.last_t = 0.0
-        self.last_done = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if self.tty:
-            if self.bar is None:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="utt", desc="rendering", dynamic_ncols=True)
-            self.bar.update(done - self.bar.n)
-            return
-        if not self.t0:
-            self.t0 = self.last_t = now
-        if done == total or done - self.last_done >= max(total // 10, 1) or now - self.last_t >= 30:
-            rate = done / max(now - self.t0, 1e-9)
-            log.info("rendered %d/%d utterances (%.1f utt/s, ETA %.0f s)", done, total, rate, (total - done) / rate)
-            self.last_done, self.last_t = done, now
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _load(args: argparse.Namespace):

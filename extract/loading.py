@@ -16,6 +16,7 @@ from codecfake.corpus import AudioError, load_clip
 from torch.utils.data import DataLoader, Dataset
 
 from codecfake.alloc import worker_init
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ShardJob:
 def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
     """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, 16000, n_samples), ""
+        return load_clip(path, SAMPLE_RATE_HZ, n_samples), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -44,7 +45,7 @@ def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
 class ClipDataset(Dataset):
     """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
 
-    def __init__(self, paths: Sequence[str], n_samples: int = 64600):
+    def __init__(self, paths: Sequence[str], n_samples: int = N_SAMPLES):
         self.paths = list(paths)
         self.n_samples = n_samples
 
@@ -71,8 +72,11 @@ def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int
     return out
 
 
-def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int) -> DataLoader:
-    """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers."""
+def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int,
+                pin_memory: bool = False) -> DataLoader:
+    """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
+
+    ``pin_memory``: batches come back in page-locked memory, so the copy to a CUDA device can be non-blocking."""
     paths: list[str] = []
     offset_of: dict[int, int] = {}
     for job in jobs:
@@ -86,4 +90,5 @@ def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_sample
         worker_init_fn=worker_init,  # workers keep freed buffers too (codecfake/alloc.py)
         prefetch_factor=4 if num_workers else None,
         persistent_workers=False,
+        pin_memory=pin_memory,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,24 +17,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ShardBuffer:
-    """fp16 outputs of one shard as they arrive, plus its rejects ``(index within shard, reason)``."""
+    """Outputs of one shard as they arrive (in the set's dtype), plus its rejects ``(index within shard, reason)``."""
 
     job: ShardJob
     frame_shapes: dict[str, tuple[int, int]]
+    dtype: str = "float16"  # the feature set's spec.dtype
     data: dict[str, np.ndarray] = field(default_factory=dict)
     rejects: list[tuple[int, str]] = field(default_factory=list)
     n_filled: int = 0
 
     def __post_init__(self) -> None:
         n = self.job.n_clips
-        self.data = {name: np.zeros((n, *self.frame_shapes[name]), np.float16) for name in self.job.array_names}
+        self.data = {name: np.zeros((n, *self.frame_shapes[name]), self.dtype) for name in self.job.array_names}
 
     def add(self, lo: int, outputs: dict[str, torch.Tensor], reasons: list[str]) -> None:
         """Place a batch that starts at clip ``lo`` of this shard. ``outputs[name]`` (B, T, D)."""
         for name in self.job.array_names:
             out = outputs[name]
-            # fp16 on the device halves the copy; overflow becomes inf, which the store's guard counts/rejects
-            self.data[name][lo : lo + out.shape[0]] = out.to(torch.float16).cpu().numpy()
+            # cast on the device (fp16 halves the copy); fp16 overflow becomes inf, which the store's guard rejects
+            self.data[name][lo : lo + out.shape[0]] = out.to(getattr(torch, self.dtype)).cpu().numpy()
         self.rejects.extend((lo + j, r) for j, r in enumerate(reasons) if r)
         self.n_filled += len(reasons)
 
@@ -61,6 +63,7 @@ class ShardWriter:
         self.error: BaseException | None = None
         self.n_written = 0
         self.n_rejected = 0
+        self.busy_s = 0.0  # seconds the writer threads spent committing shards, summed over threads
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, name=f"shard-writer-{i}", daemon=True)
                         for i in range(max(1, threads))]
@@ -70,6 +73,7 @@ class ShardWriter:
     def _run(self) -> None:
         while (buf := self.queue.get()) is not None:
             if self.error is None:
+                t0 = time.perf_counter()
                 try:
                     n_rej = write_buffer(self.feature_set, buf)
                     with self._lock:
@@ -77,6 +81,8 @@ class ShardWriter:
                         self.n_written += 1
                 except BaseException as err:  # re-raised in the main thread
                     self.error = err
+                with self._lock:
+                    self.busy_s += time.perf_counter() - t0
 
     def _raise(self) -> None:
         if self.error is not None:
