@@ -52,7 +52,8 @@ help: ## this list
 	@echo "  DATA=demo|codecfake|asvspoof2019|itw|csv   corpus for 'features' [demo]"
 	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
-	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
+	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]; on train: layers to fuse (learned"
+	@echo "                 softmax weights), e.g. LAYERS=0,3,5 [not given: the sets' one array]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
@@ -112,10 +113,11 @@ features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_D
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 
-train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)
+train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
-	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force)
+	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force) \
+	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS))
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }

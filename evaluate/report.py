@@ -136,6 +136,12 @@ def _extra_notes(report: dict) -> list[str]:
     return out
 
 
+def fusion_note(fusion: dict) -> str:
+    """The learned layer weights of a fused-layer run, one line (report.json ``fusion``)."""
+    cells = ", ".join(f"`{a}` {w:.3f}" for a, w in zip(fusion["arrays"], fusion["weights"], strict=True))
+    return f"Layer fusion: softmax weights of the best checkpoint {cells} (y = Σ w_l · x_l before the back-end)."
+
+
 def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
     """``report.md`` of one run: the table, the averages' membership, inverted warnings, confusion matrices."""
     paper = bool(report["paper_mode"])
@@ -154,6 +160,8 @@ def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
     ]
     if report.get("bootstrap"):
         lines += ["", ci_note(report["bootstrap"])]
+    if report.get("fusion"):
+        lines += ["", fusion_note(report["fusion"])]
     lines += [x for note in _extra_notes(report) for x in ("", note)]
     if inv:
         lines += [
