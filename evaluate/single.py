@@ -117,9 +117,9 @@ def score_files(
     for start in range(0, len(good), batch):
         chunk = good[start : start + batch]
         wave = torch.from_numpy(np.stack([x for _, x in chunk]))  # (B, S)
-        out = extractor(wave)
+        arrays = extractor(wave)  # {"L05": (B, T, D), …}
         names = array_names(run.array)
-        feats = out[names[0]] if len(names) == 1 else torch.stack([out[a] for a in names], dim=1)  # (B, [N,] T, D)
+        feats = arrays[names[0]] if len(names) == 1 else torch.stack([arrays[a] for a in names], dim=1)  # (B, [N,] T, D)
         feats = feats.to(torch.float16).to(torch.float32).to(device)  # the store keeps float16
         _, logits = model(feats)  # (B, 2)
         probs = torch.softmax(logits.float(), dim=1)[:, 0].cpu().numpy()
