@@ -226,11 +226,18 @@ def load_report(run_dir: str | Path) -> dict:
 
 
 def _group_key(report: dict) -> str:
+    """Config minus seed-free keys; a key at its default counts as absent (a run from before the key existed, e.g.
+    ``layers``, groups with its seeds run after)."""
+    from codecfake.train.config import TrainConfig
+
     cfg = report.get("config") or {}
     if not cfg:
         return report["run"]
+    default = TrainConfig().to_dict()
     return json.dumps(
-        {k: v for k, v in cfg.items() if k not in SEED_FREE_IGNORED}, sort_keys=True, default=str
+        {k: v for k, v in cfg.items() if k not in SEED_FREE_IGNORED and (k not in default or v != default[k])},
+        sort_keys=True,
+        default=str,
     )
 
 

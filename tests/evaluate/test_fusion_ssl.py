@@ -70,3 +70,19 @@ def test_fused_layer_run_trains_evaluates_reports_weights_and_scores_a_file(
     lines = capsys.readouterr().out.splitlines()
     assert rc == 0 and len(lines) == 2
     assert float(lines[1].split("\t")[1]) == pytest.approx(want, abs=1e-6)
+
+
+def test_seed_rows_group_runs_saved_before_and_after_the_layers_key() -> None:
+    from codecfake.evaluate.report import aggregate_runs
+    from codecfake.train.config import TrainConfig
+
+    def report(seed: int, eer: float, **cfg) -> dict:
+        config = TrainConfig(seed=seed, **cfg).to_dict()
+        return {"run": f"codec-aasist-adam-s{seed}", "config": config,
+                "conditions": [{"name": "C1", "eer": eer, "eer_paper": eer, "inverted": False}]}
+
+    old = report(1, 2.0)
+    del old["config"]["layers"]  # evaluated before `layers` existed
+    rows, _ = aggregate_runs([old, report(2, 4.0), report(3, 9.0, layers=(0, 3))], paper_mode=False)
+    assert [name for name, _ in rows] == ["codec-aasist-adam (seeds 1, 2)", "codec-aasist-adam-s3"]
+    assert rows[0][1]["C1"].startswith("3.000 ± 1.414")  # the fused run is a row of its own

@@ -233,3 +233,4 @@ def test_a_one_layer_run_is_the_plain_run(tmp_path) -> None:
     b, _ = load_checkpoint(one / "checkpoints" / "last")
     assert sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a)  # no fusion module, same steps
     assert "fusion_weights" not in (one / "metrics.jsonl").read_text()
+
