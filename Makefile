@@ -42,7 +42,7 @@ ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-bootstrap demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-bootstrap bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -90,7 +90,7 @@ test-slow: venv ## slow and GPU tests too
 lint: venv ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: bench-store bench-extract bench-train bench-bootstrap ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -103,6 +103,9 @@ bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/res
 
 bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer loop -> bench/results/bootstrap.json
 	$(PY) bench/bootstrap.py
+
+bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
+	$(PY) bench/fusion_read.py
 
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
