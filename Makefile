@@ -42,7 +42,7 @@ ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-bootstrap bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -94,6 +94,12 @@ bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion ## all
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
+
+bench-store-ooc: venv ## cold reads of a set larger than RAM (60k clips, 24.7 GB on disk, deleted after) -> bench/results/store_ooc.json
+	$(PY) bench/store_ooc.py
+
+bench-store-write: venv ## write path: per-shard fixed cost and MB/s vs the disk's sequential write -> bench/results/store_write.json
+	$(PY) bench/store_write.py
 
 bench-extract: venv ## extraction benchmark (full-size random XLS-R) -> bench/results/extract.json
 	$(PY) bench/extract.py $(call opt,--device,$(DEVICE))

@@ -46,6 +46,9 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: checkpoints come from local folders
+    from codecfake.alloc import keep_freed_memory
+
+    keep_freed_memory()  # large buffers stay in the process between steps (codecfake/alloc.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)

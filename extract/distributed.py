@@ -22,6 +22,8 @@ from codecfake.extract.extractors import Extractor, build_extractor
 from codecfake.extract.loading import ShardJob, load_wave
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
+from codecfake.alloc import keep_freed_memory
+
 log = logging.getLogger(__name__)
 
 _WORKER_CACHE: dict[str, Extractor] = {}  # one model per worker process, rebuilt only when the recipe changes
@@ -55,6 +57,7 @@ def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: S
     """Run on a worker: decode, extract and commit one whole shard. Returns (clips, rejected clips)."""
     from codecfake.store.featurestore import FeatureStore
 
+    keep_freed_memory()  # once per worker process (idempotent)
     extractor = worker_extractor(recipe)
     fs = FeatureStore(store_root).open(key, nonfinite="reject")
     buf = ShardBuffer(job, extractor.arrays())
@@ -62,7 +65,9 @@ def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: S
         loaded = [load_wave(p, n_samples) for p in job.paths[lo : lo + batch]]
         waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
         buf.add(lo, extractor(waves), [r for _, r in loaded])
-    return job.n_clips, write_buffer(fs, buf)
+    n_rejected = write_buffer(fs, buf)
+    fs.flush_commits()  # the task's commit records are durable before it reports done
+    return job.n_clips, n_rejected
 
 
 def parse_cluster(cluster: str) -> tuple[str, Any]:

@@ -15,6 +15,8 @@ import torch
 from codecfake.corpus import AudioError, load_clip
 from torch.utils.data import DataLoader, Dataset
 
+from codecfake.alloc import worker_init
+
 
 @dataclass(frozen=True)
 class ShardJob:
@@ -81,6 +83,7 @@ def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_sample
         batch_sampler=shard_batches(jobs, batch, offset_of),
         num_workers=num_workers,
         collate_fn=collate,
+        worker_init_fn=worker_init,  # workers keep freed buffers too (codecfake/alloc.py)
         prefetch_factor=4 if num_workers else None,
         persistent_workers=False,
     )

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 META_REQUIRED = ("utt_id", "label", "domain", "condition", "split")
 _ARRAY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ROLE = "codecfake_role"
+COMMIT_GROUP, COMMIT_GROUP_S = 16, 2.0  # commit records are fsynced together every 16 shards or 2 s
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class FeatureSet:
         self.shard_size: int = int(attrs["shard_size"])
         self.compressor: str | None = attrs.get("compressor")
         self.records = ShardRecords(store.records_io, key)
+        self._targets: dict[str, tuple[zarr.Array, tuple[int, int]]] = {}  # write_shard's array lookups
+        self._unflushed, self._flushed_at = 0, time.monotonic()
 
     def __repr__(self) -> str:
         return f"FeatureSet({self.key!r}, n_clips={self.n_clips}, arrays={self.arrays})"
@@ -188,13 +191,14 @@ class FeatureSet:
         """
         self._require_writable()
         t0 = time.perf_counter()
-        arr = self.array(name)
+        if name not in self._targets:  # looking an array up lists the group: once per array, not per shard
+            self._targets[name] = (self.array(name), self.frame_shape(name))
+        arr, frame_shape = self._targets[name]
         start, stop = self.shard_bounds(shard_index)
         where = f"{self.location}/{name} shard {shard_index}"
-        cast = check_and_cast(where, data, (stop - start, *self.frame_shape(name)), rejects, nonfinite or self.nonfinite)
+        cast = check_and_cast(where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite)
         self.records.uncommit(name, shard_index)
-        arr[start:stop] = cast.data
-        self._fsync_shard(name, shard_index)
+        self._write_data(arr, name, shard_index, start, stop, cast.data)
         self.records.commit(
             name,
             shard_index,
@@ -207,25 +211,49 @@ class FeatureSet:
                 "rejects": [[i, r] for i, r in cast.rejects],
                 "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
+            durable=False,  # group commit: see flush_commits
         )
+        self._unflushed += 1
+        if self._unflushed >= COMMIT_GROUP or time.monotonic() - self._flushed_at >= COMMIT_GROUP_S:
+            self.flush_commits()
         if cast.n_nan or cast.n_inf:
             log.warning("%s: %d NaN / %d inf after float16 cast (policy %s)", where, cast.n_nan, cast.n_inf,
                         nonfinite or self.nonfinite)
         return ShardReport(name, shard_index, stop - start, cast.n_nan, cast.n_inf, len(cast.rejects),
                            time.perf_counter() - t0, cast.data.nbytes)
 
-    def _fsync_shard(self, name: str, shard_index: int) -> None:
+    def _write_data(self, arr: zarr.Array, name: str, shard_index: int, start: int, stop: int,
+                    data: np.ndarray) -> None:
+        """Make the shard's bytes durable: written directly for uncompressed local arrays, else through Zarr."""
+        from codecfake.store.reader import mmap_layout_ok
+        from codecfake.store.shardfile import write_shard_file
+
         root = self.store.local_root
         if root is None:
+            arr[start:stop] = data
             return
         path = Path(root, self.key, name, "c", str(shard_index), "0", "0")
+        if data.dtype == arr.dtype and mmap_layout_ok(arr):
+            write_shard_file(path, data, self.shard_size)  # (n, T, D) in Zarr's shard bytes, fdatasynced
+            return
+        arr[start:stop] = data
         if path.exists():
             fsync_path(path)
             fsync_path(path.parent)
 
+    def flush_commits(self) -> int:
+        """Make the commit records written since the last flush durable (one group fsync); returns how many.
+
+        ``write_shard`` calls it every ``COMMIT_GROUP`` shards or ``COMMIT_GROUP_S`` seconds, ``finalize`` and the
+        extraction writer when they finish. Until then a power loss (not a killed process) may forget those commits:
+        the shards are written again on resume, never read as committed with wrong bytes."""
+        self._unflushed, self._flushed_at = 0, time.monotonic()
+        return self.store.records_io.flush()
+
     def finalize(self, name: str) -> bool:
         """Fold the commit records of a complete array into one file; returns False if shards are missing."""
         self._require_writable()
+        self.flush_commits()
         return self.records.fold(name, self.n_shards)
 
     # ---- state ---------------------------------------------------------------------------------------------------

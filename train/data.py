@@ -247,7 +247,9 @@ def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list
         buf = np.empty((len(positions), *data.input_shape), dtype=np.float16)
         for s, reader in enumerate(readers):
             sel = np.flatnonzero(split.set_index[positions] == s)
-            if len(sel):
+            if len(sel) == len(positions):  # one set: its reads land in the batch buffer (no extra copy)
+                reader.batch(split.local[positions], out=buf)
+            elif len(sel):
                 buf[sel] = reader.batch(split.local[positions[sel]])
         x = torch.from_numpy(buf)
     return x, torch.from_numpy(split.labels[positions]), torch.from_numpy(split.domains[positions])

@@ -36,7 +36,15 @@ WRITER = textwrap.dedent(
         time.sleep(600)
 
     if hang == "after_data":          # shard bytes durable, commit record not yet written
-        featureset.FeatureSet._fsync_shard = lambda self, n, s: stop() if s == 2 else None
+        real_write = featureset.FeatureSet._write_data
+        def write_data(self, arr, n, s, *rest):
+            real_write(self, arr, n, s, *rest)
+            if s == 2:
+                stop()
+        featureset.FeatureSet._write_data = write_data
+    elif hang == "data_tmp":          # shard bytes in their temp file, not yet renamed into place
+        real = os.replace
+        records.os.replace = lambda a, b: stop() if str(b).endswith("/2/0/0") else real(a, b)
     elif hang == "record_tmp":        # commit record in its temp file, not yet renamed into place
         real = os.replace
         records.os.replace = lambda a, b: stop() if str(b).endswith("/2.json") else real(a, b)
@@ -71,7 +79,7 @@ def _shard_files(root: Path, key: str) -> dict[str, bytes]:
     return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("hang", ["after_data", "record_tmp", "before_data"])
+@pytest.mark.parametrize("hang", ["after_data", "data_tmp", "record_tmp", "before_data"])
 def test_resume_after_kill_is_bit_identical(tmp_path: Path, hang: str) -> None:
     ref = _run(tmp_path / "ref", "none")
     assert ref.communicate(timeout=60)[0].strip() == "DONE"
