@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--batches", type=int, default=40)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=str(HERE / "results" / "fusion_read.json"))
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fusion-bench-"))
@@ -80,7 +80,7 @@ def main() -> None:
     mb = args.batch * args.layers * FRAME[0] * FRAME[1] * 2 / 1e6
     result = {
         "what": "clips/s reading batches of N fused layers, warm page cache, best of rounds; equality checked first",
-        "clips": args.clips, "layers": args.layers, "frame": list(FRAME), "batch": args.batch,
+        "clips": args.clips, "layers": args.layers, "frame": list(FRAME), "batch": args.batch, "rounds": args.rounds,
         "batch_megabytes": mb, "batch_megabytes_at_128": 128 * args.layers * FRAME[0] * FRAME[1] * 2 / 1e6,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "load_avg_1m_at_end": os.getloadavg()[0]},

@@ -67,9 +67,9 @@ def valid_mask(fs: Any, array: str) -> np.ndarray:
 class StackedReader:
     """Reads a batch of clips from N arrays of one feature set at once: ``batch(idx)`` -> (B, N, T, D) float16.
 
-    One call per batch: the batch's clips are looked up once and each array's reads land straight in its plane
-    ``out[:, l]`` of the one buffer (through ``ShardReader.batch(…, out=)``), so no array is read in a pass of its own
-    and nothing is concatenated afterwards. Memory: B × N × T × D × 2 bytes, e.g. 128 × 5 × 201 × 1024 × 2 B =
+    One call per batch: each array's reads of the batch's clips land straight in its plane ``out[:, l]`` of the one
+    buffer (``ShardReader.batch(…, out=)`` takes a plane: its clips are contiguous), so no array is read in a pass of
+    its own and nothing is concatenated afterwards. Memory: B × N × T × D × 2 bytes, e.g. 128 × 5 × 201 × 1024 × 2 B =
     263 MB for five XLS-R layers at Codecfake's shape (52.7 MB per layer).
     """
 
