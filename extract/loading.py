@@ -16,6 +16,7 @@ from codecfake.corpus import AudioError, load_clip
 from torch.utils.data import DataLoader, Dataset
 
 from codecfake.alloc import worker_init
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ShardJob:
 def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
     """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, 16000, n_samples), ""
+        return load_clip(path, SAMPLE_RATE_HZ, n_samples), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -44,7 +45,7 @@ def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
 class ClipDataset(Dataset):
     """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
 
-    def __init__(self, paths: Sequence[str], n_samples: int = 64600):
+    def __init__(self, paths: Sequence[str], n_samples: int = N_SAMPLES):
         self.paths = list(paths)
         self.n_samples = n_samples
 

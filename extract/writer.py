@@ -16,24 +16,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ShardBuffer:
-    """fp16 outputs of one shard as they arrive, plus its rejects ``(index within shard, reason)``."""
+    """Outputs of one shard as they arrive (in the set's dtype), plus its rejects ``(index within shard, reason)``."""
 
     job: ShardJob
     frame_shapes: dict[str, tuple[int, int]]
+    dtype: str = "float16"  # the feature set's spec.dtype
     data: dict[str, np.ndarray] = field(default_factory=dict)
     rejects: list[tuple[int, str]] = field(default_factory=list)
     n_filled: int = 0
 
     def __post_init__(self) -> None:
         n = self.job.n_clips
-        self.data = {name: np.zeros((n, *self.frame_shapes[name]), np.float16) for name in self.job.array_names}
+        self.data = {name: np.zeros((n, *self.frame_shapes[name]), self.dtype) for name in self.job.array_names}
 
     def add(self, lo: int, outputs: dict[str, torch.Tensor], reasons: list[str]) -> None:
         """Place a batch that starts at clip ``lo`` of this shard. ``outputs[name]`` (B, T, D)."""
         for name in self.job.array_names:
             out = outputs[name]
-            # fp16 on the device halves the copy; overflow becomes inf, which the store's guard counts/rejects
-            self.data[name][lo : lo + out.shape[0]] = out.to(torch.float16).cpu().numpy()
+            # cast on the device (fp16 halves the copy); fp16 overflow becomes inf, which the store's guard rejects
+            self.data[name][lo : lo + out.shape[0]] = out.to(getattr(torch, self.dtype)).cpu().numpy()
         self.rejects.extend((lo + j, r) for j, r in enumerate(reasons) if r)
         self.n_filled += len(reasons)
 

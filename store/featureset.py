@@ -1,7 +1,7 @@
-"""One feature set: a Zarr v3 group with 1-D clip metadata and one float16 ``(N, T, D)`` array per layer.
+"""One feature set: a Zarr v3 group with 1-D clip metadata and one ``(N, T, D)`` array per layer (``spec.dtype``).
 
 Layout inside the group ``<root>/<key>/``:
-``utt_id label domain condition split [n_frames …]`` 1-D metadata, ``L05 L12 mel …`` float16 feature arrays
+``utt_id label domain condition split [n_frames …]`` 1-D metadata, ``L05 L12 mel …`` float16 (or float32) arrays
 (inner chunk 1 clip, shard ``shard_size`` clips), ``_commits/<array>[/<shard>].json`` commit records.
 """
 
@@ -19,8 +19,10 @@ import numpy as np
 import zarr
 from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
 from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
-from codecfake.store.records import ShardRecords, fsync_path
+from codecfake.store.records import ShardRecords
 from codecfake.store.spec import FeatureSetSpec
+
+from codecfake.atomic import fsync_path
 
 if TYPE_CHECKING:
     from codecfake.store.featurestore import FeatureStore
@@ -75,6 +77,11 @@ class FeatureSet:
     @property
     def location(self) -> str:
         return f"{self.store.root_str}/{self.key}"
+
+    @property
+    def dtype(self) -> str:
+        """The feature arrays' dtype, from the spec: "float16" (default) or "float32" (e.g. power mels)."""
+        return self.spec.dtype
 
     @property
     def n_shards(self) -> int:
@@ -141,7 +148,7 @@ class FeatureSet:
             raise ReadOnlyStore(f"{self.location}: store is read-only (remote URL); write to a local path instead")
 
     def ensure_array(self, name: str, frame_shape: tuple[int, int], *, attributes: dict | None = None) -> None:
-        """Create the float16 array ``name`` of shape ``(N, *frame_shape)`` unless it exists (others untouched)."""
+        """Create the array ``name`` of shape ``(N, *frame_shape)`` in ``dtype`` unless it exists (others untouched)."""
         self._require_writable()
         t, d = (int(v) for v in frame_shape)
         if not _ARRAY_NAME.match(name) or name in self.meta or name.startswith("_"):
@@ -157,7 +164,7 @@ class FeatureSet:
                     {f"{name}.frame_shape": (have, (t, d))},
                 )
             return
-        from codecfake.store.codecs import compressors_for
+        from codecfake.store.compressors import compressors_for
 
         g = zarr.open_group(store=self.store.zarr_store, path=self.key, mode="r+")
         g.create_array(
@@ -165,14 +172,14 @@ class FeatureSet:
             shape=(self.n_clips, t, d),
             chunks=(1, t, d),
             shards=(self.shard_size, t, d),
-            dtype="float16",
+            dtype=self.dtype,
             compressors=compressors_for(self.compressor),
             fill_value=0.0,
             dimension_names=("clip", "frame", "dim"),
             attributes={ROLE: "features", "frame_shape": [t, d], **(attributes or {})},
             config={"write_empty_chunks": True},
         )
-        log.info("%s: created array %s (%d, %d, %d) float16", self.location, name, self.n_clips, t, d)
+        log.info("%s: created array %s (%d, %d, %d) %s", self.location, name, self.n_clips, t, d, self.dtype)
 
     def write_shard(
         self,
@@ -196,7 +203,8 @@ class FeatureSet:
         arr, frame_shape = self._targets[name]
         start, stop = self.shard_bounds(shard_index)
         where = f"{self.location}/{name} shard {shard_index}"
-        cast = check_and_cast(where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite)
+        cast = check_and_cast(where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite,
+                              self.dtype)
         self.records.uncommit(name, shard_index)
         self._write_data(arr, name, shard_index, start, stop, cast.data)
         self.records.commit(
@@ -217,7 +225,7 @@ class FeatureSet:
         if self._unflushed >= COMMIT_GROUP or time.monotonic() - self._flushed_at >= COMMIT_GROUP_S:
             self.flush_commits()
         if cast.n_nan or cast.n_inf:
-            log.warning("%s: %d NaN / %d inf after float16 cast (policy %s)", where, cast.n_nan, cast.n_inf,
+            log.warning("%s: %d NaN / %d inf after %s cast (policy %s)", where, cast.n_nan, cast.n_inf, self.dtype,
                         nonfinite or self.nonfinite)
         return ShardReport(name, shard_index, stop - start, cast.n_nan, cast.n_inf, len(cast.rejects),
                            time.perf_counter() - t0, cast.data.nbytes)

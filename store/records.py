@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,19 +26,12 @@ from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
+from codecfake.atomic import fsync_path, write_atomic
+
 log = logging.getLogger(__name__)
 
 async def _collect(it: AsyncIterator[str]) -> list[str]:
     return [k async for k in it]
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or directory entry table) to stable storage."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class RecordIO:
@@ -67,17 +59,8 @@ class RecordIO:
             sync(self.store.set(key, default_buffer_prototype().buffer.from_bytes(blob)))
             return
         path = self.local_root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        if durable:
-            fsync_path(path.parent)
-        else:
+        write_atomic(path, blob, fsync=durable, durable_dir=durable)
+        if not durable:
             with self._lock:
                 self._pending.add(path)
 
@@ -108,8 +91,8 @@ class RecordIO:
             sync(self.store.delete(key))
 
     def list_dir(self, prefix: str) -> list[str]:
-        """Immediate children of ``prefix`` (no trailing slash)."""
-        return sorted(sync(_collect(self.store.list_dir(prefix))))
+        """Immediate children of ``prefix`` (no trailing slash: an HTTP listing gives folders as ``name/``)."""
+        return sorted({k.rstrip("/") for k in sync(_collect(self.store.list_dir(prefix)))})
 
 
 class ShardRecords:

@@ -47,6 +47,12 @@ class FusedBackend(nn.Module):
         return self.backend(self.fusion(x))
 
 
+def model_input(arrays: dict[str, torch.Tensor], array: str) -> torch.Tensor:
+    """The model's input from an extractor's outputs {"L05": (B, T, D), …}: (B, T, D), fused (B, N, T, D)."""
+    names = array_names(array)
+    return arrays[names[0]] if len(names) == 1 else torch.stack([arrays[a] for a in names], dim=1)
+
+
 def wrap_for_input(model: nn.Module, array: str) -> nn.Module:
     """``model`` itself for one array; ``FusedBackend(N, model)`` for a fused name of N arrays."""
     n = len(array_names(array))
@@ -61,4 +67,4 @@ def fusion_weights(model: nn.Module, array: str) -> dict[str, float] | None:
     return dict(zip(array_names(array), fusion.softmax_weights(), strict=True))
 
 
-__all__ = ["LayerFusion", "FusedBackend", "wrap_for_input", "fusion_weights"]
+__all__ = ["LayerFusion", "FusedBackend", "model_input", "wrap_for_input", "fusion_weights"]

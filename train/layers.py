@@ -65,7 +65,7 @@ def valid_mask(fs: Any, array: str) -> np.ndarray:
 
 
 class StackedReader:
-    """Reads a batch of clips from N arrays of one feature set at once: ``batch(idx)`` -> (B, N, T, D) float16.
+    """Reads a batch of clips from N arrays of one feature set at once: ``batch(idx)`` -> (B, N, T, D) (float16).
 
     One call per batch: each array's reads of the batch's clips land straight in its plane ``out[:, l]`` of the one
     buffer (``ShardReader.batch(…, out=)`` takes a plane: its clips are contiguous), so no array is read in a pass of
@@ -83,6 +83,7 @@ class StackedReader:
             raise BadShardInput(f"{fs.key}: arrays {list(self.names)} have different frame shapes {sorted(shapes)}; "
                                 "fused layers must share (T, D)")
         self.frame_shape = shapes.pop()
+        self.dtype = np.dtype(getattr(self.readers[0], "dtype", np.float16))  # the set's dtype (float16 for SSL)
         self.n_clips = len(self.readers[0])
 
     def __len__(self) -> int:
@@ -97,7 +98,7 @@ class StackedReader:
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         shape = (len(idx), len(self.readers), *self.frame_shape)
         if out is None:
-            out = np.empty(shape, dtype=np.float16)
+            out = np.empty(shape, dtype=self.dtype)
         elif out.shape != shape:
             from codecfake.store.errors import BadShardInput
 

@@ -19,6 +19,7 @@ from typing import Any
 from codecfake.corpus import N_SAMPLES
 from codecfake.demo.matrix import RunSpec
 from codecfake.demo.preset import DemoPreset
+from codecfake.demo.trace_section import trace_section
 from codecfake.evaluate.conditions import averages
 
 CODEC = [f"C{k}" for k in range(1, 8)]
@@ -155,8 +156,8 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         "Corpus: the offline mini-Codecfake (`" + str(opts.demo_dir) + "/README.md`): real recorded speech, classical "
         "codecs C1–C6 in training and Codec2 as the unseen C7, a WORLD / Griffin-Lim / TTS vocoder domain in "
         "ASVspoof 2019 LA format (its pooled test set is the `19LA` column). Telephone band, few speakers, 42 bona "
-        "fide + 42 spoof clips per codec test condition. Features: log-mel, 80 bands, "
-        f"hop {opts.preset.mel_hop} ({N_SAMPLES // opts.preset.mel_hop + 1} frames; the "
+        "fide + 42 spoof clips per codec test condition. Features: "
+        f"{'log-mel' if opts.preset.mel_values == 'log' else 'power mel'}, 80 bands, hop {opts.preset.mel_hop} ({N_SAMPLES // opts.preset.mel_hop + 1} frames; the "
         "paper's Mel-LCNN uses hop 128 — the demo's preset keeps 2 CPU cores within budget). "
         f"Training: {opts.epochs} epochs, batch {opts.batch}, Adam lr 5e-4 halved every 2 epochs, weighted CE "
         "[10, 1], model selection on the dev split only." + _rho_sentence(opts.preset),
@@ -167,6 +168,7 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         "The paper's tables report min(EER(s), EER(−s)); the same runs in that mode:",
         "",
         multi_run_markdown(reports, paper_mode=True),
+        *trace_section(specs, reports),
         "## Corpus-sanity baselines (DESIGN §7)",
         "",
         baselines.to_markdown(),

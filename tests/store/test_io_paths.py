@@ -13,7 +13,7 @@ import zarr
 from codecfake.store import FeatureStore
 from codecfake.store.reader import ShardReader
 from codecfake.store.shardfile import write_shard_file
-from store_testkit import SHARD, N, make_data, make_meta, make_spec, write_all
+from codecfake.store.testing import SHARD, N, make_data, make_meta, make_spec, write_all
 
 
 @pytest.fixture

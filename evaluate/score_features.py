@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from codecfake.evaluate.errors import NoTestSets
 from codecfake.train.layers import array_names, open_reader
-from codecfake.train.rundir import extractor_fields
+
+from codecfake.common import extractor_fields
 
 log = logging.getLogger(__name__)
 
