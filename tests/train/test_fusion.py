@@ -186,12 +186,22 @@ class Crash(Exception):
     pass
 
 
-def _crash_at(step: int):
-    def progress(info):
-        if info["epoch"] == 2 and info["step"] == step:
+class _CrashAt:
+    """A progress reporter that raises after `step` steps of epoch 2 (a kill mid-epoch)."""
+
+    def __init__(self, step: int):
+        self.step, self.epoch, self.done = step, "", 0
+
+    def start(self, desc, total, unit, done=0):
+        self.epoch, self.done = desc, done
+
+    def advance(self, n=1, **status):
+        self.done += n
+        if self.epoch.startswith("epoch 2/") and self.done == self.step:
             raise Crash
 
-    return progress
+    def close(self):
+        pass
 
 
 def test_fused_run_logs_weights_resumes_and_loads(tmp_path) -> None:
@@ -202,7 +212,7 @@ def test_fused_run_logs_weights_resumes_and_loads(tmp_path) -> None:
     cfg = TrainConfig(name="fused", task="codec", backend="toy", features=(key,), layers=(0, 1, 2), epochs=2,
                       batch=4, lr=0.05, device="cpu", threads=1, data_mode="stream", save_every_steps=2)
     with pytest.raises(Crash):  # killed in epoch 2 after its step-2 checkpoint
-        train(cfg, FeatureStore(root), tmp_path / "runs", builder=_builder, progress=_crash_at(3))
+        train(cfg, FeatureStore(root), tmp_path / "runs", builder=_builder, progress=_CrashAt(3))
     run_dir = train(cfg, FeatureStore(root), tmp_path / "runs", builder=_builder)  # the same command resumes
     whole = train(cfg.replace(name="whole"), FeatureStore(root), tmp_path / "runs", builder=_builder)
     a, _ = load_checkpoint(run_dir / "checkpoints" / "last")
