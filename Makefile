@@ -45,7 +45,7 @@ ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -60,7 +60,7 @@ help: ## this list
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
 	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
-	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
+	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract: CPU 8, CUDA the largest that fits / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
 	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
@@ -116,6 +116,12 @@ bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/res
 
 bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer loop -> bench/results/bootstrap.json
 	$(PY) bench/bootstrap.py
+
+bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio) -> bench/results/scale.json
+	$(PY) bench/scale.py
+
+bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
+	$(PY) bench/gpu.py
 
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py

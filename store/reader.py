@@ -283,3 +283,23 @@ class ShardReader:
             for pos in np.argsort(idx, kind="stable").tolist():
                 out[pos] = self.array[idx[pos]]
         return out
+
+    def shard_block(self, s: int, n: int) -> np.ndarray | None:
+        """The first ``n`` clips of shard ``s`` as one (n, T, D) array read in one go when they lie in order, back to
+        back in the shard file (how a whole-shard write lays them out; zeros for an absent shard file); None when
+        they do not or the reader is not in mmap mode: use ``batch`` then (``store verify`` reads shards so)."""
+        if self.mode != "mmap":
+            return None
+        entry = self._shard(s)
+        out = np.zeros((n, *self.frame_shape), dtype=self.dtype)
+        if entry is None:
+            return out
+        start = entry.index[0, 0]
+        expected = start + np.arange(n, dtype=np.uint64) * np.uint64(self._clip_bytes)
+        if start == _EMPTY or not (entry.index[:n, 0] == expected).all():
+            return None
+        try:
+            _read_runs([(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])], f"{self.fs.location}/{self.name}")
+        finally:
+            self._close_retired()
+        return out
