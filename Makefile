@@ -15,7 +15,7 @@ ROOT      ?=
 MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
-PRECISION ?= fp32
+PRECISION ?=
 MEL       ?=
 STORE     ?= features
 BATCH     ?=
@@ -131,7 +131,7 @@ demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 
 features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) --precision $(PRECISION) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
+	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
 	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
