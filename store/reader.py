@@ -219,7 +219,9 @@ class ShardReader:
 
     def _pread_batch(self, idx: list[int], out: np.ndarray) -> None:
         """Fill ``out[pos]`` with clip ``idx[pos]``: runs of back-to-back clips, spread over ``io_threads`` reads."""
-        flat = out.reshape(len(idx), -1).view(np.uint8)  # (B, clip_bytes)
+        # (B, clip_bytes) view of out; batch() checked that each clip out[pos] is contiguous (rows may be strided)
+        rows = np.lib.stride_tricks.as_strided(out, (len(idx), out[0].size), (out.strides[0], out.itemsize))
+        flat = rows.view(np.uint8)
         runs: list[tuple[_Shard, int, list[memoryview]]] = []
         end = None
         for pos in np.argsort(idx, kind="stable").tolist():  # ascending (shard, offset)
@@ -272,7 +274,8 @@ class ShardReader:
         if not idx:
             return out
         if self.mode == "mmap":
-            if out.dtype == self.dtype and out.flags.c_contiguous:
+            if out.dtype == self.dtype and (out.flags.c_contiguous or out[0].flags.c_contiguous):
+                # contiguous clips, e.g. a layer's plane out[:, l] of a fused (B, N, T, D) batch (train/layers.py)
                 self._pread_batch(idx, out)
             else:  # another dtype or a strided view: read into our own buffer, then cast/copy once
                 out[...] = self.batch(idx)
