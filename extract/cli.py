@@ -106,9 +106,10 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
 def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, object]]:
     """(part, manifest) to extract: the demo's whole corpora, or the checked parts of a real dataset."""
     from codecfake.corpus import load_manifest
+    from codecfake.corpus.kinds import DEMO_KINDS
     from codecfake.corpus.parts import load_parts, parse_parts
 
-    if kind in DEMO_MANIFESTS:
+    if kind in DEMO_KINDS:
         return [("", load_manifest(kind, root))]
     parts = load_parts(kind, root, parse_parts(getattr(args, "parts", None)),
                        allow_missing=getattr(args, "allow_missing", False))
