@@ -1,7 +1,7 @@
 """The demo preset: ``configs/demo.toml`` (package data ``codecfake.configs``) read into one typed, frozen value.
 
 The file holds every choice in which the demo departs from the paper's protocol: the mel hop it extracts with,
-its epochs and batch, the SAM radius per back-end, and the matrix of runs. The stages never read it; the demo
+its epochs, batch, learning rate and seeds, the SAM radius per back-end, and the matrix of runs. The stages never read it; the demo
 passes its values to them as command-line options. Strict: a missing or unknown key, or a value of the wrong type,
 raises :class:`DemoPresetError` naming the file and the key.
 """
@@ -30,6 +30,9 @@ class DemoPreset:
     mel_hop: int  # samples between mel frames (the paper's: 128)
     epochs: int  # per run
     batch: int  # clips per optimiser step
+    lr: float  # initial Adam learning rate (the paper's 5e-4)
+    lr_step_epochs: int  # epochs per halving of the learning rate (the paper's 2)
+    seeds: int  # training seeds per setting of `codecfake demo` (688, 689, ...)
     sam_rho: Mapping[str, float]  # back-end -> rho of its SAM-family runs; back-ends not listed keep the paper's
     default_cells: tuple[Cell, ...]  # `codecfake demo`
     full_cells: tuple[Cell, ...]  # `codecfake demo --full`
@@ -95,15 +98,20 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
         raise DemoPresetError(f"{path}: not valid TOML ({err}); fix the file") from None
     top = _table(raw, {"features": dict, "train": dict, "matrix": dict}, "top level", path)
     features = _table(top["features"], {"mel_hop": int}, "features", path)
-    train = _table(top["train"], {"epochs": int, "batch": int, "sam_rho": dict}, "train", path)
+    train = _table(top["train"], {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int, "seeds": int,
+                                  "sam_rho": dict}, "train", path)
     rho = _table(train["sam_rho"], dict.fromkeys(train["sam_rho"], float), "train.sam_rho", path)
     matrix = _table(top["matrix"], {"default": list, "full": list}, "matrix", path)
-    for key, value in (("features", features["mel_hop"]), ("train", train["epochs"]), ("train", train["batch"])):
+    for key, value in (("features", features["mel_hop"]), *(("train", train[k]) for k in (
+            "epochs", "batch", "lr_step_epochs", "seeds"))):
         if value < 1:
             raise DemoPresetError(f"{path}: [{key}] values must be positive, found {value}")
+    if not 0 < train["lr"] < 1:
+        raise DemoPresetError(f"{path}: [train] lr = {train['lr']!r} must lie between 0 and 1")
     if any(r < 0 for r in rho.values()):
         raise DemoPresetError(f"{path}: [train.sam_rho] radii must be >= 0, found {rho}")
-    return DemoPreset(mel_hop=features["mel_hop"], epochs=train["epochs"], batch=train["batch"],
+    return DemoPreset(mel_hop=features["mel_hop"], epochs=train["epochs"], batch=train["batch"], lr=train["lr"],
+                      lr_step_epochs=train["lr_step_epochs"], seeds=train["seeds"],
                       sam_rho=MappingProxyType(rho), default_cells=_cells(matrix["default"], "default", path),
                       full_cells=_cells(matrix["full"], "full", path))
 
