@@ -21,8 +21,8 @@ from codecfake.evaluate.conditions import (
     sort_conditions,
 )
 from codecfake.evaluate.eer import eer_from_labels
-from codecfake.evaluate.intervals import attach_intervals
 from codecfake.evaluate.errors import EvaluationError
+from codecfake.evaluate.intervals import attach_intervals
 from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
 from codecfake.evaluate.scorefile import Scores, write_scores

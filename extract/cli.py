@@ -37,8 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
     p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
-    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; `codecfake demo` "
-                   "passes 512 from configs/demo.toml]")
+    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
+                   "the demo preset's, configs/demo.toml]")
     p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
     p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
     p.add_argument("--parts", help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
@@ -80,7 +80,13 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
 def mel_params(args: argparse.Namespace) -> dict:
     """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
     params = {"log": not args.no_log}
-    if args.mel_hop is not None:
+    if args.mel_hop is None and args.data == "demo":
+        # the demo corpus comes with the demo's settings (one home: configs/demo.toml), so `make features` and
+        # `make demo` build the same sets and `make train` on them finds one set per domain
+        from codecfake.demo.preset import load_demo_preset
+
+        params["hop_samples"] = load_demo_preset().mel_hop
+    elif args.mel_hop is not None:
         if args.mel_hop < 1:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
         params["hop_samples"] = args.mel_hop

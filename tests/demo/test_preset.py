@@ -107,11 +107,14 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
     # the keys `codecfake demo` produced before the demo preset moved out of extract/cli.py (commit 51b8959)
     assert _mel_keys(argv, demo) == ["mini-19la.mel.d46bb4c8b317", "mini-codecfake.mel.9ffd035c7e7e"]
     plain = [a for i, a in enumerate(argv) if "--mel-hop" not in (a, argv[i - 1])]
+    # `make features` on the demo (no --mel-hop) builds the very sets `codecfake demo` builds: the preset's hop
+    assert _mel_keys(plain, demo) == _mel_keys(argv, demo)
     python_default = build_extractor("mel")  # what extract_manifest gets from Python
     assert python_default.config.hop_samples == 128
-    assert _mel_keys(plain, demo) == sorted(feature_set_spec(load_manifest(k, demo), python_default).key
+    paper = [*plain, "--mel-hop", "128"]  # the stage default, asked for explicitly on the demo corpus
+    assert _mel_keys(paper, demo) == sorted(feature_set_spec(load_manifest(k, demo), python_default).key
                                             for k in DEMO_KINDS)
-    assert _mel_keys(plain, demo) != _mel_keys(argv, demo)
+    assert _mel_keys(paper, demo) != _mel_keys(argv, demo)
     assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {"mel": (127, 80)}
     assert python_default.arrays() == {"mel": (505, 80)}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.corpus.parts import MissingPartAudio, UnknownPart, available_parts, load_parts
-from codecfake.corpus.testing import make_tiny_corpus
 from codecfake.evaluate.conditions import group_test_rows
 from codecfake.evaluate.scoring import find_test_sets
 from codecfake.store.featurestore import FeatureStore
