@@ -39,9 +39,6 @@ B         ?=
 PARTS     ?=
 ALLOW_MISSING ?=
 ASV_SCORES ?=
-MEL_HOP   ?=
-# The demo preset's mel hop (configs/demo.toml), read only when `make features` extracts mels of the demo corpus.
-DEMO_MEL_HOP = $(shell $(PY) -c "from codecfake.demo.preset import load_demo_preset; print(load_demo_preset().mel_hop)")
 
 opt = $(if $(2),$(1) $(2))
 
@@ -69,7 +66,6 @@ help: ## this list
 	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
-	@echo "  MEL_HOP=N      mel hop in samples [DATA=demo: configs/demo.toml's (512), else the paper's 128]"
 
 $(VENV)/.done: pyproject.toml
 	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
@@ -114,7 +110,7 @@ features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_D
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --model $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
 	  --layers $(LAYERS) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
-	  $(call opt,--mel-hop,$(or $(MEL_HOP),$(if $(filter demo-mel,$(DATA)-$(MODEL)),$(DEMO_MEL_HOP)))) $(if $(FORCE),--force)
+	  $(if $(FORCE),--force)
 
 train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
