@@ -45,7 +45,7 @@ def test_the_packaged_preset_holds_the_demos_choices() -> None:
     p = load_demo_preset()
     assert (p.mel_hop, p.epochs, p.batch, dict(p.sam_rho)) == (512, 5, 32, {"lcnn": 0.01})
     assert p.seeds >= 2 and p.lr > 0 and p.lr_step_epochs >= 1
-    assert len(p.default_cells) == 4 and len(p.full_cells) == 14
+    assert len(p.default_cells) == 3 and len(p.full_cells) == 14
     assert p.rho_for("lcnn", "csam") == 0.01 and p.rho_for("lcnn", "adam") is None and p.rho_for("aasist", "sam") is None
     opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
     assert (opts.epochs, opts.batch, opts.seeds, opts.preset) == (5, 32, p.seeds, p)
