@@ -15,12 +15,14 @@ ROOT      ?=
 MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
+PRECISION ?= fp32
+MEL       ?=
 STORE     ?= features
 BATCH     ?=
 DEVICE    ?= auto
 CLUSTER   ?=
 BACKEND   ?= aasist
-OPT       ?= csam
+OPT       ?= adam
 TASK      ?= cotrain
 FEATURES  ?=
 EPOCHS    ?=
@@ -33,6 +35,7 @@ SEEDS     ?= 3
 SIZE      ?= default
 DEMO_DIR  ?= data/mini-codecfake
 FORCE     ?=
+PAPER     ?=
 RESAMPLES ?=
 A         ?=
 B         ?=
@@ -42,7 +45,7 @@ ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-extract bench-train bench-bootstrap demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -53,10 +56,13 @@ help: ## this list
 	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]"
+	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
+	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract 8 / train 128]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
-	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [csam];  TASK=vocoder|codec|cotrain [cotrain]"
+	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
+	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
@@ -66,6 +72,7 @@ help: ## this list
 	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
+	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
 
 $(VENV)/.done: pyproject.toml
 	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
@@ -94,6 +101,12 @@ bench: bench-store bench-extract bench-train bench-bootstrap ## all benchmarks -
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
 
+bench-store-ooc: venv ## cold reads of a set larger than RAM (60k clips, 24.7 GB on disk, deleted after) -> bench/results/store_ooc.json
+	$(PY) bench/store_ooc.py
+
+bench-store-write: venv ## write path: per-shard fixed cost and MB/s vs the disk's sequential write -> bench/results/store_write.json
+	$(PY) bench/store_write.py
+
 bench-extract: venv ## extraction benchmark (full-size random XLS-R) -> bench/results/extract.json
 	$(PY) bench/extract.py $(call opt,--device,$(DEVICE))
 
@@ -107,8 +120,9 @@ demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
 
 features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
-	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --model $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) --store $(STORE) --device $(DEVICE) $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
+	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
+	  --layers $(LAYERS) --precision $(PRECISION) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
+	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 
@@ -117,10 +131,10 @@ train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force)
 
-evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME)
+evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
 	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES)) \
-	  $(call opt,--asv-scores,$(ASV_SCORES))
+	  $(call opt,--asv-scores,$(ASV_SCORES)) $(if $(PAPER),--paper)
 
 report: venv ## one table over several runs (RUNS=DIR)
 	$(CLI) report $(RUNS)/*/ $(call opt,--resamples,$(RESAMPLES))
@@ -130,7 +144,10 @@ compare: venv ## paired bootstrap ΔEER of two runs per condition and CAVG/AVG (
 	$(CLI) compare $(A) $(B) $(call opt,--resamples,$(RESAMPLES))
 
 demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-results.md
-	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE)
+	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --device $(DEVICE)
 
 experiments: venv ## the full demo matrix with SEEDS seeds, mean ± std
-	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS)
+	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS) --device $(DEVICE)
+
+clean-demo: venv ## remove the demo corpus, its feature sets and the demo-* runs (nothing else)
+	$(CLI) demo --clean --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, resampled_eers, stratified_counts
-from codecfake.evaluate.eer import compute_eer
+
+from codecfake.eer import compute_eer
 
 HERE = Path(__file__).resolve().parent
 

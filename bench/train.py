@@ -17,6 +17,11 @@ The machine may be shared: loader numbers are the best of ``--rounds`` interleav
 run each (baseline first), so their ratio mostly reflects load changes — the model compute is identical.
 
 Targets (issue 5): loader >= 3x the .pt baseline; data-wait < 5 % of step time with ours.
+
+Allocator (issue 13): AASIST and LCNN Adam steps at batch ``--malloc-batch`` on 127 × 80 frames (the demo's mel),
+each in a fresh subprocess with glibc's defaults (``CODECFAKE_MALLOC=default``) and with ``codecfake.alloc``'s
+setting: step time, user/sys CPU seconds and minor page faults per step (``train.json["malloc"]``).
+``--part malloc`` runs only this part and merges it into the existing JSON.
 """
 
 from __future__ import annotations
@@ -156,8 +161,69 @@ def ours_epoch(store: FeatureStore, runs: Path) -> dict:
             "clips_per_s": row["clips_per_s"], "train_call_s_incl_dev_and_setup": time.perf_counter() - t0}
 
 
+def probe_steps(backend: str, batch: int, steps: int, frame: tuple[int, int]) -> dict:
+    """Run in a subprocess: one warm-up then ``steps`` Adam steps; wall, user, sys seconds and minor faults per step."""
+    import resource
+
+    from codecfake.alloc import keep_freed_memory
+
+    active = keep_freed_memory()  # off in the baseline subprocess (CODECFAKE_MALLOC=default)
+    torch.manual_seed(0)
+    model = build_backend(backend, frame).train()
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    x, y = torch.randn(batch, *frame), torch.randint(0, 2, (batch,))
+
+    def step() -> None:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x)[1], y).backward()
+        opt.step()
+
+    step()
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    for _ in range(steps):
+        step()
+    wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+    user, sys_ = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
+    return {"malloc_tuned": active, "step_s": wall / steps, "user_s_per_step": user / steps,
+            "sys_s_per_step": sys_ / steps, "sys_share_of_cpu": sys_ / max(user + sys_, 1e-9),
+            "minor_faults_per_step": (r1.ru_minflt - r0.ru_minflt) / steps, "max_rss_mb": r1.ru_maxrss / 1e3}
+
+
+def bench_malloc(batch: int, steps: int, frame: tuple[int, int]) -> dict:
+    """AASIST and LCNN steps with glibc's defaults and with ``keep_freed_memory``, each in a fresh subprocess."""
+    import subprocess
+    import sys
+
+    out: dict = {"setup": {"batch": batch, "steps": steps, "frame_shape": list(frame), "opt": "adam",
+                           "loadavg_before": os.getloadavg()}}
+    for backend in ("aasist", "lcnn"):
+        for setting in ("baseline_default_malloc", "ours_keep_freed_memory"):
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+            if setting.startswith("baseline"):
+                env["CODECFAKE_MALLOC"] = "default"
+            cmd = [sys.executable, __file__, "--probe", backend, "--probe-batch", str(batch), "--probe-steps",
+                   str(steps), "--probe-frame", f"{frame[0]}x{frame[1]}"]
+            res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            out[f"{backend}_{setting}"] = json.loads(res.stdout.strip().splitlines()[-1])
+        base, ours = out[f"{backend}_baseline_default_malloc"], out[f"{backend}_ours_keep_freed_memory"]
+        out[f"ratio_{backend}_step_time_baseline_vs_ours"] = base["step_s"] / ours["step_s"]
+        out[f"ratio_{backend}_sys_time_baseline_vs_ours"] = base["sys_s_per_step"] / max(ours["sys_s_per_step"], 1e-9)
+        cpu = [r["user_s_per_step"] + r["sys_s_per_step"] for r in (base, ours)]  # robust to other load
+        out[f"ratio_{backend}_cpu_time_baseline_vs_ours"] = cpu[0] / cpu[1]
+    out["setup"]["loadavg_after"] = os.getloadavg()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--part", choices=("all", "malloc"), default="all",
+                    help="malloc: only the allocator comparison, merged into an existing --out [all]")
+    ap.add_argument("--malloc-batch", type=int, default=128)
+    ap.add_argument("--malloc-steps", type=int, default=3)
+    ap.add_argument("--probe", help=argparse.SUPPRESS)
+    ap.add_argument("--probe-batch", type=int, default=128, help=argparse.SUPPRESS)
+    ap.add_argument("--probe-steps", type=int, default=3, help=argparse.SUPPRESS)
+    ap.add_argument("--probe-frame", default="127x80", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=768, help="clips in the loader benchmark [768]")
     ap.add_argument("--epoch-clips", type=int, default=256, help="training clips in the epoch benchmark [256]")
     ap.add_argument("--work", type=Path, default=HERE / "work" / "train")
@@ -167,6 +233,18 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.probe:
+        t, d = (int(v) for v in args.probe_frame.split("x"))
+        print(json.dumps(probe_steps(args.probe, args.probe_batch, args.probe_steps, (t, d))))
+        return
+    malloc = bench_malloc(args.malloc_batch, args.malloc_steps, (127, 80))
+    if args.part == "malloc":
+        result = json.loads(args.out.read_text()) if args.out.exists() else {}
+        result["malloc"] = malloc
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(malloc, indent=2))
+        return
     shutil.rmtree(args.work, ignore_errors=True)
     # loader benchmark: all N clips are train clips except a small dev tail
     store, pt, labels = write_data(args.work, args.n + 64, args.n)
@@ -186,6 +264,7 @@ def main() -> None:
         "ratio_loader_ours_stream_vs_best_pt": loaders["ours_stream_clips_per_s"] / best_base,
         "ratio_loader_ours_memory_vs_best_pt": loaders["ours_memory_clips_per_s"] / best_base,
         "ratio_epoch_time_baseline_vs_ours": base["epoch_s"] / ours["epoch_s"],
+        "malloc": malloc,
         "targets": {"loader_ratio_ge_3": loaders["ours_stream_clips_per_s"] / best_base >= 3.0,
                     "ours_data_wait_share_lt_0.05": ours["data_wait_share"] < 0.05},
     }

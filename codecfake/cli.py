@@ -1,7 +1,9 @@
 """The `codecfake` command line. Subcommands mirror the Make targets.
 
 Each stage package contributes its own subcommands through ``<package>/cli.py::register(subparsers)``; this module
-only wires them together and configures logging once. Nothing is parsed or imported heavily at import time.
+only wires them together and configures logging once. Building the parser imports only each stage's ``cli.py``
+and the stdlib-only ``codecfake.cliargs``; stage packages load lazily and handlers import their stage when called,
+so ``codecfake --help`` needs neither torch nor zarr (tests/test_package.py checks it).
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: checkpoints come from local folders
+    from codecfake.alloc import keep_freed_memory
+
+    keep_freed_memory()  # large buffers stay in the process between steps (codecfake/alloc.py)
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)

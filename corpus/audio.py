@@ -15,12 +15,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16000
-N_SAMPLES = 64600
 SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".oga", ".aif", ".aiff", ".au")
 
 
@@ -61,7 +60,9 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     if path.stat().st_size == 0:
         raise EmptyAudio(path, "file is empty (0 bytes)", "Re-copy or regenerate the file.")
     try:
-        x, sr = sf.read(str(path), dtype="float32", always_2d=True)  # (n, channels)
+        with sf.SoundFile(str(path)) as f:
+            container, header_frames = f.format, f.frames
+            x, sr = f.read(dtype="float32", always_2d=True), f.samplerate  # (n, channels)
     except sf.LibsndfileError as err:
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
             raise CorruptAudio(path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file.") from err
@@ -71,7 +72,54 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         ) from err
     except (RuntimeError, ValueError, EOFError) as err:
         raise CorruptAudio(path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file.") from err
+    declared = declared_frames(path, container, header_frames)
+    if declared is not None and x.shape[0] != declared:
+        raise CorruptAudio(
+            path, f"decodes to {x.shape[0]} samples but its header declares {declared} "
+            f"({x.shape[0] / sr:.3f} s of {declared / sr:.3f} s at {sr} Hz)",
+            "The file is truncated or damaged (e.g. an interrupted copy or a bad archive): re-copy or re-download it",
+        )
     return x, int(sr)
+
+
+_WAV_EXACT_TAGS = (1, 3, 6, 7)  # PCM, IEEE float, A-law, mu-law: frames = data bytes // block align
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # streaming writers leave the data size unset
+
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames the RIFF header's ``data`` chunk declares, for uncompressed WAV; None when it says nothing exact."""
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None  # RF64 / RIFX / others: libsndfile's own length is all there is
+        tag = block_align = None
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"fmt ":
+                fmt = fh.read(min(size, 40))
+                tag, block_align = int.from_bytes(fmt[0:2], "little"), int.from_bytes(fmt[12:14], "little")
+                if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
+                    tag = int.from_bytes(fmt[24:26], "little")
+                fh.seek(size - len(fmt) + (size & 1), 1)
+            elif cid == b"data":
+                if tag not in _WAV_EXACT_TAGS or not block_align or size in _UNKNOWN_SIZES:
+                    return None
+                return size // block_align
+            else:
+                fh.seek(size + (size & 1), 1)
+
+
+def declared_frames(path: Path, container: str, header_frames: int) -> int | None:
+    """The length the file's header declares, where it is exact: uncompressed WAV (its data chunk) and FLAC
+    (STREAMINFO's total samples, 0 = unknown). None for other formats, whose lengths are estimates."""
+    if container in ("WAV", "WAVEX"):
+        return _wav_declared_frames(path)
+    if container == "FLAC":
+        return header_frames or None
+    return None
 
 
 def load_audio(path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:

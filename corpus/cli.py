@@ -9,34 +9,36 @@ from pathlib import Path
 
 from codecfake.corpus.kinds import KINDS
 
+from codecfake.cliargs import add_command, add_demo_dir
+
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes")
+    p = add_command(subparsers, "corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes")
     sub = p.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
 
-    d = sub.add_parser("demo", help="build the offline mini-Codecfake demo corpus (reused when complete)")
-    d.add_argument("--out", type=Path, default=Path("data/mini-codecfake"), help="output folder [data/mini-codecfake]")
+    d = add_command(sub, "demo", help="build the offline mini-Codecfake demo corpus (reused when complete)")
+    add_demo_dir(d, flag="--out")
     d.add_argument("--size", choices=("small", "default"), default="default",
-                   help="small: 30+20 reals, < 1 min; default: 420+180 reals, a few minutes [default]")
-    d.add_argument("--seed", type=int, default=688, help="random seed (plan, pauses, dither) [688]")
+                   help="small: 30+20 reals, < 1 min; default: 420+180 reals, a few minutes")
+    d.add_argument("--seed", type=int, default=688, help="random seed (plan, pauses, dither)")
     d.add_argument("--real-dir", type=Path, default=None, help="use this folder of your own speech instead of packages")
-    d.add_argument("--cache", type=Path, default=Path("cache"), help="download cache for packages [cache]")
-    d.add_argument("--workers", type=int, default=2, help="worker processes [2]")
+    d.add_argument("--cache", type=Path, default=Path("cache"), help="download cache for packages")
+    d.add_argument("--workers", type=int, default=2, help="worker processes")
     d.add_argument("--force", action="store_true", help="rebuild even if a corpus with other parameters is there")
     d.set_defaults(func=_demo)
 
     for name, helptext in (("ls", "counts by split x label x condition"), ("info", "counts plus speakers, languages,"
                                                                                   " hash and an audio check")):
-        q = sub.add_parser(name, help=helptext)
+        q = add_command(sub, name, help=helptext)
         q.add_argument("kind", choices=KINDS, help="protocol kind")
         q.add_argument("root", type=Path, help="dataset root (the CSV file for kind csv)")
         q.add_argument("--no-check-paths", action="store_true", help="do not require every audio file to exist")
         q.add_argument("--csv", type=Path, default=None, help="also write the manifest as CSV here")
         q.set_defaults(func=_ls if name == "ls" else _info)
 
-    s = sub.add_parser("synth", help="write a Codecfake-format set: reals + one fake set per --codec")
+    s = add_command(sub, "synth", help="write a Codecfake-format set: reals + one fake set per --codec")
     s.add_argument("--real", type=Path, required=True, help="folder of real speech, or a manifest CSV (its bona fide rows)")
     s.add_argument("--codec", action="append", required=True, metavar="NAME[:k=v,...]",
                    help="codec spec, repeatable: opus:bitrate=6000, codec2:mode=700, encodec:model_dir=DIR …")
@@ -50,18 +52,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from codecfake.corpus.build.mini_codecfake import build_demo
-    from tqdm import tqdm
+
+    from codecfake.progress import TqdmProgress
 
     t0 = time.perf_counter()
-    bar = tqdm(total=0, unit="utt", desc="demo corpus", disable=None)
+    state = {"done": 0, "total": None}
 
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+    def progress(done: int, total: int) -> None:  # build_demo reports (done, total) utterances
+        if total != state["total"]:
+            bar.start("demo corpus", total, "utt", done=done)
+            state["total"] = total
+        else:
+            bar.advance(done - state["done"])
+        state["done"] = done
 
-    build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
-               workers=args.workers, force=args.force, progress=progress)
-    bar.close()
+    with TqdmProgress() as bar:
+        build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
+                   workers=args.workers, force=args.force, progress=progress)
     log.info("demo corpus ready in %s (%.1f s): codecfake corpus ls demo-codec %s", args.out,
              time.perf_counter() - t0, args.out)
     return 0

@@ -102,16 +102,33 @@ class Manifest:
         empty = [r.utt_id for r in self.rows if not (r.utt_id and r.path and r.corpus and r.domain and r.condition)]
         if empty:
             problems.append(f"{len(empty)} rows with an empty utt_id/path/corpus/domain/condition (e.g. {empty[:3]})")
+        fix = "Fix the protocol/CSV"
         if check_paths:
-            missing = [str(self.resolve(r)) for r in self.rows if not self.resolve(r).is_file()]
+            missing = [r for r in self.rows if not self.resolve(r).is_file()]
             if missing:
-                problems.append(f"{len(missing)} audio files missing (e.g. {missing[:3]})")
+                problems.append(self._missing_problem(missing))
+                fix = self._missing_fix(missing)
         if problems:
-            raise ManifestError(
-                f"manifest {self.name!r} (root {self.root}) is invalid: " + "; ".join(problems)
-                + ". Fix the protocol/CSV or pass check_paths=False to skip the file check."
-            )
+            raise ManifestError(f"manifest {self.name!r} (root {self.root}) is invalid: " + "; ".join(problems)
+                                + f". {fix}.")
         return self
+
+    def _missing_problem(self, missing: list[ManifestRow]) -> str:
+        """"2 audio files missing, in part A3: 2 of 5 (e.g. [...])": per part (the rows' condition: label file)."""
+        total = Counter(r.condition for r in self.rows)
+        per_part = Counter(r.condition for r in missing)
+        parts = ", ".join(f"{c}: {n} of {total[c]}" for c, n in sorted(per_part.items()))
+        return (f"{len(missing)} audio files missing, in part{'s' if len(per_part) > 1 else ''} {parts} "
+                f"(e.g. {[str(self.resolve(r)) for r in missing[:3]]})")
+
+    def _missing_fix(self, missing: list[ManifestRow]) -> str:
+        """The command-line ways past missing audio (--parts / --allow-missing), then Python's."""
+        bad = {r.condition for r in missing}
+        rest = [c for c in dict.fromkeys(r.condition for r in self.rows) if c not in bad]
+        leave_out = f"`make features PARTS={','.join(rest)}` (`codecfake features --parts …`)" if rest else "PARTS="
+        return (f"Restore the files (or remove their rows from the protocol/CSV); or leave the part out with "
+                f"{leave_out}; or extract it with the missing clips recorded as rejects with `--allow-missing` "
+                f"(Python: load_manifest(..., check_paths=False))")
 
     def select(self, **criteria: str | Collection[str] | None) -> Manifest:
         """Rows whose fields match: ``select(split="test", condition=["C1", "C2"])``; None means any."""

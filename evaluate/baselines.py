@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
-from codecfake.evaluate.eer import eer_both
 from codecfake.evaluate.errors import EvaluationError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from codecfake.common import SAMPLE_RATE_HZ
+from codecfake.eer import eer_both
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,7 @@ class BaselineTable:
         return "\n".join([head, *body]) + "\n"
 
 
-def band_centres_hz(params: dict[str, Any], n_mels: int, sample_rate_hz: int = 16000) -> np.ndarray:
+def band_centres_hz(params: dict[str, Any], n_mels: int, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """(n_mels,) centre frequencies in Hz of HTK mel bands from f_min_hz to f_max_hz (the extractor's filterbank)."""
     f_min = float(params.get("f_min_hz", 0.0))
     f_max = float(params.get("f_max_hz") or sample_rate_hz / 2)

@@ -227,7 +227,7 @@ def eer_interval(
     paper: bool = False,
 ) -> tuple[Interval, np.ndarray]:
     """EER % of one condition with its stratified bootstrap interval, and the (R,) resampled EERs behind it."""
-    from codecfake.evaluate.eer import eer_both
+    from codecfake.eer import eer_both
 
     both = eer_both(scores, labels)
     value = 100.0 * (both.paper if paper else both.plain.eer)

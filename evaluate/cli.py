@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from codecfake.cliargs import add_command, add_device, add_store, positive_int
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="score a run on every matching test set; write scores/ and report/")
-    p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
-    p.add_argument("--store", default="features", help="feature store root [features]")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
-    p.add_argument("--batch", type=int, default=256, help="clips per forward [256]")
+    p = add_command(sub, "evaluate", help="score a run on every matching test set; write scores/ and report/")
+    p.add_argument("--run", type=Path, required=True, help="run directory, e.g. runs/NAME")
+    add_store(p)
+    add_device(p)
+    p.add_argument("--batch", type=positive_int, default=256, help="clips per forward")
     p.add_argument(
         "--paper",
         action="store_true",
@@ -25,8 +27,8 @@ def register(sub: Any) -> None:
                    "t-DCF [found under the LA root recorded at extraction; none: no t-DCF]")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
-        "eer",
+    p = add_command(
+        sub, "eer",
         help="EER per condition from score files: ours (scores/*.tsv) or the release's result/*.txt",
         description="Reads each FILE (our TSV with a header, or the release's `name score label` lines, condition "
         "from the file name: C1_result.txt, C3-1_result.txt, L1_result.txt = A1, 19LA_result.txt …) and prints "
@@ -38,36 +40,33 @@ def register(sub: Any) -> None:
                    "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)")
     p.set_defaults(func=cmd_eer)
 
-    p = sub.add_parser(
-        "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
-    )
+    p = add_command(sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)")
     p.add_argument("runs", nargs="+", help="run directories (each evaluated with `codecfake evaluate`)")
     p.add_argument("--paper", action="store_true", help="min(EER(s), EER(-s)) per cell")
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
     _bootstrap_args(p)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
+    p = add_command(sub, "score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3 …)")
-    p.add_argument("--run", required=True, help="run directory")
+    p.add_argument("--run", type=Path, required=True, help="run directory")
     p.add_argument(
         "--model-dir", default=None, help="local SSL checkpoint folder (needed for xlsr/wavlm runs)"
     )
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda [auto]")
-    p.add_argument("--batch", type=int, default=8, help="files per forward [8]")
+    add_device(p)
+    p.add_argument("--batch", type=positive_int, default=8, help="files per forward")
+    p.add_argument("--top", type=positive_int, default=3, help="source-tracing runs: generators printed per file")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser(
-        "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)"
-    )
-    p.add_argument("--store", default="features", help="feature store root [features]")
+    p = add_command(sub, "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)")
+    add_store(p)
     p.add_argument("--features", default=None, help="feature-set keys, comma separated [every mel set]")
-    p.add_argument("--array", default="mel", help="feature array [mel]")
+    p.add_argument("--array", default="mel", help="feature array")
     p.add_argument(
         "--artefact-eer",
         type=float,
         default=5.0,
-        help="flag conditions HF energy separates below this EER %% [5]",
+        help="flag conditions HF energy separates below this EER %%",
     )
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
@@ -89,34 +88,21 @@ def _bootstrap_args(p: argparse.ArgumentParser) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import run_cells
     from codecfake.evaluate.run_eval import evaluate_run
-    from tqdm import tqdm
 
-    bars: list[Any] = []
+    from codecfake.progress import TqdmProgress
 
-    def progress(name: str, n: int):
-        for done in bars:  # one condition at a time: finish the previous bar before the next starts
-            done.close()
-        bar = tqdm(total=n, desc=f"scoring {name}", unit="clip", leave=False, file=sys.stderr)
-        bars.append(bar)
-        return bar.update
-
-    out = evaluate_run(
-        args.run,
-        args.store,
-        device=args.device,
-        paper_mode=args.paper,
-        batch=args.batch,
-        figures=not args.no_figures,
-        progress=progress,
-        resamples=args.resamples,
-        ci_seed=args.ci_seed,
-        asv_scores=args.asv_scores,
-    )
-    for bar in bars:
-        bar.close()
+    with TqdmProgress(leave=False) as progress:
+        out = evaluate_run(args.run, args.store, device=args.device, paper_mode=args.paper, batch=args.batch,
+                           figures=not args.no_figures, progress=progress, resamples=args.resamples,
+                           ci_seed=args.ci_seed, asv_scores=args.asv_scores)
     from codecfake.evaluate.report import render_table, run_columns
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
+    if "trace" in out.report:
+        from codecfake.evaluate.trace_run import trace_table
+
+        print("source tracing (closed-set accuracy / macro-F1; open set at the dev threshold):")
+        print(trace_table(out.report))
     if out.report["inverted"]:
         print(f"WARNING: inverted (EER(-s) < EER(s)) on {', '.join(out.report['inverted'])}", file=sys.stderr)
     print(f"report: {out.report_dir / 'report.md'}")
@@ -156,7 +142,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from codecfake.evaluate.single import build_run_extractor, score_files
+    from codecfake.evaluate.score_audio import build_run_extractor, score_files
     from codecfake.train.rundir import load_run
 
     from codecfake.device import resolve_device
@@ -164,6 +150,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
+    if run.classes:  # a source-tracing run: the most probable generators
+        from codecfake.evaluate.trace_score import render_trace_scores, trace_score_files
+
+        traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
+        print(render_trace_scores(traced), end="")
+        return 1 if any(r.error is not None for r in traced) else 0
     results = score_files(args.files, run, extractor, device=device, batch=args.batch)
     print("file\tP(bonafide)\tverdict")
     for r in results:
@@ -197,9 +189,8 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 
 def register_compare(sub: Any) -> None:
-    p = sub.add_parser(
-        "compare", help="paired bootstrap interval of ΔEER = EER(B) − EER(A) per condition and CAVG/AVG"
-    )
+    p = add_command(sub, "compare",
+                    help="paired bootstrap interval of ΔEER = EER(B) − EER(A) per condition and CAVG/AVG")
     p.add_argument("run_a", metavar="RUN_A", help="run directory (several seeds of one config: comma separated)")
     p.add_argument("run_b", metavar="RUN_B", help="run directory (or comma separated runs), scored on the same trials")
     p.add_argument("--paper", action="store_true", help="compare min(EER(s), EER(-s)) per condition")

@@ -25,9 +25,10 @@ from codecfake.evaluate.bootstrap import (
     percentile_interval,
 )
 from codecfake.evaluate.conditions import averages, sort_conditions
-from codecfake.evaluate.eer import eer_both
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.intervals import align_trials, bootstrap_meta, load_run_scores
+
+from codecfake.eer import eer_both
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.errors import ScoreFileError
-from codecfake.evaluate.metrics import INVERTED_MARK, ConditionResult, evaluate_condition
-from codecfake.evaluate.scorefile import HEADER, Scores, read_official_scores, read_scores
+from codecfake.evaluate.results import INVERTED_MARK, ConditionResult, evaluate_condition
+from codecfake.evaluate.score_tsv import HEADER, Scores, read_official_scores, read_scores
 from codecfake.evaluate.tdcf import condition_tdcf
 
 __all__ = ["FileResult", "condition_from_name", "read_any", "eer_files", "render_eer_files"]

@@ -25,7 +25,7 @@ from codecfake.evaluate.bootstrap import (
 )
 from codecfake.evaluate.conditions import averages
 from codecfake.evaluate.errors import RunReportError, TrialMismatch
-from codecfake.evaluate.scorefile import Scores, read_scores
+from codecfake.evaluate.score_tsv import Scores, read_scores
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 from codecfake.evaluate.conditions import VARIANT_CONDITIONS, averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
-from codecfake.evaluate.metrics import INVERTED_MARK
+from codecfake.evaluate.results import INVERTED_MARK
+
+from codecfake.common import RUNTIME_KEYS
 
 __all__ = [
     "multi_run_markdown",
@@ -30,9 +32,7 @@ __all__ = [
 ]
 
 # Config keys that do not change what a run learns: runs differing only in these (and seed) are one row.
-SEED_FREE_IGNORED = frozenset(
-    {"seed", "name", "device", "threads", "data_mode", "memory_limit_mb", "eval_batch", "save_every_steps"}
-)
+SEED_FREE_IGNORED = frozenset({"seed", "name", *RUNTIME_KEYS})
 
 
 def _mat(m: Sequence[Sequence[int]] | None) -> str:

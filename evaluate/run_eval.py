@@ -20,22 +20,23 @@ from codecfake.evaluate.conditions import (
     qualify_collisions,
     sort_conditions,
 )
-from codecfake.evaluate.eer import eer_from_labels
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.intervals import attach_intervals
-from codecfake.evaluate.metrics import ConditionResult, evaluate_condition
 from codecfake.evaluate.report import as_json, render_run_report
-from codecfake.evaluate.scorefile import Scores, write_scores
-from codecfake.evaluate.scoring import find_test_sets, score_rows
+from codecfake.evaluate.results import ConditionResult, evaluate_condition
+from codecfake.evaluate.score_features import find_test_sets, score_rows
+from codecfake.evaluate.score_tsv import Scores, write_scores
 from codecfake.evaluate.tdcf import asv_file_for, condition_tdcf
 
+from codecfake.atomic import write_atomic
 from codecfake.device import resolve_device
+from codecfake.eer import eer_from_labels
+from codecfake.progress import Progress
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EvaluationOutput", "evaluate_run", "dev_threshold"]
 
-Progress = Callable[[str, int], Callable[[int], None] | None]  # (condition, n clips) -> per-batch callback
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,9 @@ def evaluate_run(
             skipped[name] = f"{fs.key}: no valid {lacking} clips ({len(g.indices) - len(idx)} rejected at extraction)"
             log.warning("not evaluated: condition %s — %s", name, skipped[name])
             continue
-        cb = progress(name, len(idx)) if progress else None
+        if progress is not None:
+            progress.start(f"scoring {name}", len(idx), "clip")
+        cb = progress.advance if progress is not None else None
         sc = _scores_for(run.model, fs, run.array, idx, dev, batch, cb)
         files[name] = write_scores(scores_dir / f"{name.replace(':', '_')}.tsv", sc)
         all_scores[name] = sc
@@ -196,13 +199,19 @@ def evaluate_run(
     if resamples > 0 and results:
         attach_intervals(report, all_scores, resamples=resamples, seed=ci_seed)
     report_dir.mkdir(parents=True, exist_ok=True)
+    trace_md = ""
+    if run.config.task == "trace":  # source tracing: accuracy, macro-F1, confusion, open set (evaluate/trace_run.py)
+        from codecfake.evaluate.trace_run import evaluate_trace
+
+        report["trace"], trace_md = evaluate_trace(run, store, sets, report_dir, device=dev, batch=batch,
+                                                   figures=figures)
     fig_paths: list[Path] = []
     if figures and results:
         from codecfake.evaluate.plots import write_figures
 
         fig_paths = write_figures(all_scores, results, report_dir, paper_mode=paper_mode)
     report["figures"] = [p.name for p in fig_paths]
-    (report_dir / "report.json").write_text(as_json(report) + "\n")
-    (report_dir / "report.md").write_text(render_run_report(report, [str(p) for p in fig_paths]))
+    write_atomic(report_dir / "report.json", as_json(report) + "\n")
+    write_atomic(report_dir / "report.md", render_run_report(report, [str(p) for p in fig_paths]) + trace_md)
     log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), report_dir / "report.md")
     return EvaluationOutput(report=report, score_files=files, report_dir=report_dir)

@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from codecfake.evaluate.eer import compute_eer, det_curve
 from codecfake.evaluate.errors import EvaluationError, ScoreFileError
+
+from codecfake.eer import compute_eer, det_curve
 
 __all__ = ["CostModel", "COST_2019", "AsvScores", "TdcfResult", "read_asv_scores", "asv_error_rates", "min_tdcf",
            "find_asv_scores", "ASV_SCORE_DIR"]

@@ -1,10 +1,26 @@
 """codecfake.extract: frozen SSL hidden states and log-mels into the feature store.
 
 Public API: ``build_extractor`` (mel / xlsr / wavlm), ``extract_manifest`` (batched, resumable, optionally on dask).
+Submodules are imported on demand, so ``codecfake --help`` (which imports ``codecfake.extract.cli``) needs no torch.
 """
 
-from codecfake.extract.errors import ExtractError, MissingCheckpoint, UnknownExtractor
-from codecfake.extract.extractors import EXTRACTORS, Extractor, build_extractor
-from codecfake.extract.pipeline import extract_manifest
+from __future__ import annotations
 
-__all__ = ["EXTRACTORS", "ExtractError", "Extractor", "MissingCheckpoint", "UnknownExtractor", "build_extractor", "extract_manifest"]
+from typing import Any
+
+_EXPORTS = {
+    "ExtractError": "errors", "MissingCheckpoint": "errors", "UnknownExtractor": "errors",
+    "EXTRACTORS": "extractors", "Extractor": "extractors", "build_extractor": "extractors",
+    "extract_manifest": "pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"codecfake.extract.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'codecfake.extract' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

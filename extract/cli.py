@@ -13,34 +13,44 @@ from pathlib import Path
 
 from codecfake.extract.errors import ExtractError
 
+from codecfake.cliargs import EXTRACTORS, add_command, add_demo_dir, add_device, add_size, add_store
+
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
+PRECISIONS = ("fp32", "bf16", "fp16")  # codecfake.extract.ssl.PRECISIONS, spelled out so --help needs no torch
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "features",
+    p = add_command(
+        subparsers, "features",
         help="extract features (mel / XLS-R / WavLM hidden states) into the feature store",
-        description="Run the frozen front-end once per corpus and store its outputs as float16 feature sets. "
+        description="Run the frozen front-end once per corpus and store its outputs as feature sets (float16; "
+        "float32 for power mels). "
         "Resumes by default (committed shards are skipped); --force rebuilds.",
     )
-    p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind [demo]")
+    p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind")
     p.add_argument("--root", type=Path, help="dataset root (Codecfake/, LA/, release_in_the_wild/) or CSV file")
-    p.add_argument("--model", choices=("mel", "xlsr", "wavlm"), default="mel", help="extractor [mel]")
+    p.add_argument("--extractor", choices=EXTRACTORS, default="mel",
+                   help="front-end (make's MODEL=); with --data demo, mel is always extracted and xlsr/wavlm as well")
+    p.add_argument("--model", dest="extractor", choices=EXTRACTORS, help=argparse.SUPPRESS)  # deprecated alias
     p.add_argument("--model-dir", type=Path, help="local HF checkpoint folder for xlsr/wavlm (never downloaded)")
-    p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12 [5]")
-    p.add_argument("--store", type=Path, default=Path("features"), help="feature store root [features]")
-    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N [auto]")
-    p.add_argument("--batch", type=int, default=8, help="clips per forward pass [8]")
+    p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12")
+    add_store(p)
+    add_device(p)
+    p.add_argument("--batch", type=int, default=8, help="clips per forward pass")
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
-    p.add_argument("--scheduler", help="same as --cluster tcp://HOST:8786")
+    p.add_argument("--scheduler", dest="cluster", help=argparse.SUPPRESS)  # deprecated alias of --cluster
     p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
-    p.add_argument("--no-log", action="store_true", help="mel: store power mels instead of natural-log mels")
+    p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
+                   "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]")
+    p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="xlsr/wavlm: fp32 (the release's), or "
+                   "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]")
     p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
                    "the demo preset's, configs/demo.toml]")
-    p.add_argument("--demo-dir", type=Path, default=Path("data/mini-codecfake"), help="demo corpus folder")
-    p.add_argument("--size", choices=("small", "default"), default="default", help="demo corpus size if built")
+    add_demo_dir(p)
+    add_size(p)
     p.add_argument("--parts", help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
                    "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]")
     p.add_argument("--allow-missing", action="store_true", help="extract parts whose audio files are partly absent, "
@@ -79,7 +89,12 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
 
 def mel_params(args: argparse.Namespace) -> dict:
     """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
-    params = {"log": not args.no_log}
+    values = "power" if args.no_log else args.mel_values
+    if values is None and args.data == "demo":
+        from codecfake.demo.preset import load_demo_preset
+
+        values = load_demo_preset().mel_values
+    params: dict = {"log": values == "log"}
     if args.mel_hop is None and args.data == "demo":
         # the demo corpus comes with the demo's settings (one home: configs/demo.toml), so `make features` and
         # `make demo` build the same sets and `make train` on them finds one set per domain
@@ -95,18 +110,20 @@ def mel_params(args: argparse.Namespace) -> dict:
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     """(manifest kind, root, extractor names) to run."""
-    if args.data == "demo":
-        models = ["mel"]
-        if args.model_dir is not None:
-            models.append(args.model if args.model != "mel" else "xlsr")
-        elif args.model != "mel":
-            raise ExtractError(f"--model {args.model} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder")
+    if args.extractor == "mel" and args.model_dir is not None:
+        raise ExtractError(f"--extractor mel takes no --model-dir (got {args.model_dir}): the mel front-end has no "
+                           "checkpoint; for SSL features add --extractor xlsr or wavlm (MODEL=xlsr MODEL_DIR=DIR)")
+    if args.extractor != "mel" and args.model_dir is None:
+        raise ExtractError(f"--extractor {args.extractor} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint "
+                           "folder")
+    if args.data == "demo":  # the demo trains on mel: extract it always, the SSL front-end beside it
+        models = list(dict.fromkeys(["mel", args.extractor]))
         from codecfake.corpus.kinds import DEMO_KINDS
 
         return [(kind, args.demo_dir, models) for kind in DEMO_KINDS]
     if args.root is None:
         raise ExtractError(f"--data {args.data} needs --root (ROOT=): the dataset folder or CSV file on disk")
-    return [(args.data, args.root, [args.model])]
+    return [(args.data, args.root, [args.extractor])]
 
 
 def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, object]]:
@@ -126,34 +143,15 @@ def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[st
     return [(p.name, p.manifest) for p in parts]
 
 
-class TqdmProgress:
-    """Progress callback for ``extract_manifest``: a tqdm bar with clips/s and ETA."""
-
-    def __init__(self, desc: str):
-        self.desc = desc
-        self.bar = None
-
-    def set_total(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc=self.desc, unit="clip", dynamic_ncols=True, smoothing=0.1)
-
-    def __call__(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_features(args: argparse.Namespace) -> int:
     from codecfake.extract.extractors import build_extractor
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.store.featurestore import FeatureStore
 
+    from codecfake.progress import TqdmProgress
+
     layers = parse_layers(args.layers)
-    cluster = args.scheduler or args.cluster
+    cluster = args.cluster
     if args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
     if args.data == "demo" and getattr(args, "parts", None):
@@ -164,13 +162,13 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = mel_params(args) if model == "mel" else {}
+        params = mel_params(args) if model == "mel" else {"precision": args.precision}
         built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
     store = FeatureStore(args.store)
     todo = [(part, manifest, models) for kind, root, models in jobs for part, manifest in _manifests(kind, root, args)]
     for part, manifest, models in todo:  # every part checked (missing audio …) before the first is extracted
         for model in models:
-            progress = TqdmProgress(f"{manifest.name}{'/' + part if part else ''}/{model}")
+            progress = TqdmProgress()
             try:
                 fs = extract_manifest(manifest, built[model], store, batch=args.batch,
                                       mode="overwrite" if args.force else "resume", cluster=cluster,

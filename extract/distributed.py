@@ -9,6 +9,7 @@ store's folder (a shared filesystem on several machines). Each task computes one
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,6 +22,9 @@ from codecfake.extract.errors import ExtractError
 from codecfake.extract.extractors import Extractor, build_extractor
 from codecfake.extract.loading import ShardJob, load_wave
 from codecfake.extract.writer import ShardBuffer, write_buffer
+
+from codecfake.alloc import keep_freed_memory
+from codecfake.common import N_SAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +54,35 @@ def worker_extractor(recipe: dict[str, Any]) -> Extractor:
     return _WORKER_CACHE[cache_key]
 
 
+def _check_rebuilt(extractor: Extractor, fs) -> None:
+    """The worker's extractor must make the set's values: same spec fields, n_samples, dtype and frame shapes."""
+    rebuilt = dataclasses.replace(fs.spec, n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
+                                  dtype=str(getattr(extractor, "dtype", "float16")), **extractor.spec_fields())
+    diff: dict[str, Any] = dict(fs.spec.differences(rebuilt))
+    diff.update({f"{n}.frame_shape": (fs.frame_shape(n), tuple(shape)) for n, shape in extractor.arrays().items()
+                 if n in fs.arrays and fs.frame_shape(n) != tuple(shape)})
+    if diff:
+        raise ExtractError(f"{fs.location}: the dask worker's rebuilt {extractor.name} extractor differs from the set "
+                           f"(stored, rebuilt: {diff}); its recipe lost a constructor argument — a bug to report")
+
+
 def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: ShardJob, batch: int,
                        n_samples: int) -> tuple[int, int]:
     """Run on a worker: decode, extract and commit one whole shard. Returns (clips, rejected clips)."""
     from codecfake.store.featurestore import FeatureStore
 
+    keep_freed_memory()  # once per worker process (idempotent)
     extractor = worker_extractor(recipe)
     fs = FeatureStore(store_root).open(key, nonfinite="reject")
-    buf = ShardBuffer(job, extractor.arrays())
+    _check_rebuilt(extractor, fs)
+    buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
     for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
         loaded = [load_wave(p, n_samples) for p in job.paths[lo : lo + batch]]
         waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
         buf.add(lo, extractor(waves), [r for _, r in loaded])
-    return job.n_clips, write_buffer(fs, buf)
+    n_rejected = write_buffer(fs, buf)
+    fs.flush_commits()  # the task's commit records are durable before it reports done
+    return job.n_clips, n_rejected
 
 
 def parse_cluster(cluster: str) -> tuple[str, Any]:
@@ -82,7 +102,7 @@ def _open_client(cluster: str):
         return Client(arg), None
     gpu = torch.cuda.is_available()
     local = LocalCluster(
-        n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port, never 8787
         resources={"GPU": 1} if gpu else None,
         env={"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // arg))},
     )
@@ -101,7 +121,7 @@ def run_dask(extractor: Extractor, store, fs, jobs: Sequence[ShardJob], batch: i
         workers = client.scheduler_info()["workers"].values()
         has_gpu = any(w.get("resources", {}).get("GPU") for w in workers)
         resources = {"GPU": 1} if has_gpu else None
-        n_samples = int(getattr(extractor, "n_samples", 64600))
+        n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
         log.info("dask %s: %d workers%s, %d shard tasks", cluster, len(workers), " (GPU)" if has_gpu else "",
                  len(jobs))
         futures = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -9,6 +10,7 @@ from typing import Any, Protocol
 import torch
 from codecfake.extract.errors import UnknownExtractor
 
+from codecfake.common import N_SAMPLES
 from codecfake.device import resolve_device
 
 EXTRACTORS = ("mel", "xlsr", "wavlm")
@@ -18,12 +20,21 @@ class Extractor(Protocol):
     """Waves in, named time-major feature arrays out."""
 
     name: str
-    recipe: dict[str, Any]  # build_extractor(**recipe) rebuilds it (dask workers do)
+    dtype: str  # the store dtype of its arrays: "float16" or "float32"
+
+    @property
+    def recipe(self) -> dict[str, Any]: ...  # build_extractor(**recipe) rebuilds it (dask workers do)
 
     def spec_fields(self) -> dict[str, Any]: ...
     def arrays(self) -> dict[str, tuple[int, int]]: ...
     def provenance(self) -> dict[str, Any]: ...
     def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+
+def _mel_fields() -> set[str]:
+    from codecfake.extract.mel import MelConfig
+
+    return {f.name for f in dataclasses.fields(MelConfig)}
 
 
 def build_extractor(
@@ -34,23 +45,28 @@ def build_extractor(
     device: str | torch.device = "cpu",
     **params: Any,
 ) -> Extractor:
-    """Build "mel" (params: ``log``, ``hop_samples``) or "xlsr" / "wavlm" (local folder ``model_dir``, ``layers``)."""
+    """Build "mel" or "xlsr" / "wavlm" (local folder ``model_dir``, ``layers``).
+
+    mel params: any ``MelConfig`` field (``log`` [False: the release's power mel], ``hop_samples`` [128], ``n_mels``
+    …) and ``n_samples``; SSL params: ``n_samples`` and ``precision`` (fp32 | bf16 | fp16, [fp32]).
+    Every extractor's ``recipe`` holds exactly these arguments, so ``build_extractor(**ext.recipe)`` rebuilds it."""
     dev = resolve_device(device)
     if name == "mel":
         from codecfake.extract.mel import MelConfig, MelExtractor
 
-        unknown = set(params) - {"log", "hop_samples", "n_samples"}
+        known = _mel_fields() | {"n_samples"}
+        unknown = set(params) - known
         if unknown:
-            raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: log, hop_samples")
-        given = {key: kind(params[key]) for key, kind in (("log", bool), ("hop_samples", int)) if key in params}
-        config = MelConfig(**given)  # what is not given: MelConfig's defaults, the paper's
-        return MelExtractor(config, device=dev, n_samples=int(params.get("n_samples", 64600)))
+            raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: {sorted(known)}")
+        n_samples = int(params.pop("n_samples", N_SAMPLES))
+        return MelExtractor(MelConfig(**params), device=dev, n_samples=n_samples)
     if name in ("xlsr", "wavlm"):
         from codecfake.extract.ssl import SSLExtractor
 
-        unknown = set(params) - {"n_samples"}
+        unknown = set(params) - {"n_samples", "precision"}
         if unknown:
-            raise UnknownExtractor(f"{name} extractor: unknown parameters {sorted(unknown)}")
+            raise UnknownExtractor(f"{name} extractor: unknown parameters {sorted(unknown)}; known: n_samples, precision")
         return SSLExtractor(name, str(model_dir) if model_dir is not None else None, layers, dev,
-                            n_samples=int(params.get("n_samples", 64600)))
+                            n_samples=int(params.get("n_samples", N_SAMPLES)),
+                            precision=str(params.get("precision", "fp32")))
     raise UnknownExtractor(f"extractor {name!r} is not known; expected one of {', '.join(EXTRACTORS)}")

@@ -15,6 +15,9 @@ import torch
 from codecfake.corpus import AudioError, load_clip
 from torch.utils.data import DataLoader, Dataset
 
+from codecfake.alloc import worker_init
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 
 @dataclass(frozen=True)
 class ShardJob:
@@ -34,7 +37,7 @@ class ShardJob:
 def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
     """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, 16000, n_samples), ""
+        return load_clip(path, SAMPLE_RATE_HZ, n_samples), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -42,7 +45,7 @@ def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
 class ClipDataset(Dataset):
     """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
 
-    def __init__(self, paths: Sequence[str], n_samples: int = 64600):
+    def __init__(self, paths: Sequence[str], n_samples: int = N_SAMPLES):
         self.paths = list(paths)
         self.n_samples = n_samples
 
@@ -81,6 +84,7 @@ def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_sample
         batch_sampler=shard_batches(jobs, batch, offset_of),
         num_workers=num_workers,
         collate_fn=collate,
+        worker_init_fn=worker_init,  # workers keep freed buffers too (codecfake/alloc.py)
         prefetch_factor=4 if num_workers else None,
         persistent_workers=False,
     )

@@ -3,15 +3,22 @@
 torchaudio cannot be imported on our CPU torch build, so the transform is written out: 80 mel bands, n_fft 512,
 periodic Hann window of 512, hop 128, ``center=True`` with reflect padding, power 2, HTK mel scale from 0 Hz to
 Nyquist, no filter normalisation. 64,600 samples at 16 kHz give 64600 // 128 + 1 = 505 frames.
+
+The default is the release's input: the power mel without log (``preprocess.py:89``), stored as float32 because the
+power of loud clips passes float16's 65,504. ``log=True`` (natural log of max(mel, floor)) is the option; it is
+stored as float16 like the SSL features (the demo's preset).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_FREQ_Q = 2595.0
@@ -44,7 +51,7 @@ def mel_filterbank(
 class MelConfig:
     """Parameters that change the values (all of them go into the feature set's key)."""
 
-    sample_rate_hz: int = 16000
+    sample_rate_hz: int = SAMPLE_RATE_HZ
     n_fft: int = 512
     win_length: int = 512
     hop_samples: int = 128
@@ -52,7 +59,7 @@ class MelConfig:
     f_min_hz: float = 0.0
     f_max_hz: float = 8000.0
     power: float = 2.0
-    log: bool = True  # natural log of max(mel, log_floor); fp16 storage overflows on loud raw power mels
+    log: bool = False  # False: the release's power mel (float32 store); True: natural log of max(mel, log_floor)
     log_floor: float = 1e-6
 
     def n_frames(self, n_samples: int) -> int:
@@ -65,7 +72,7 @@ class MelExtractor:
 
     name = "mel"
 
-    def __init__(self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = 64600):
+    def __init__(self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = N_SAMPLES):
         self.config = config
         self.device = torch.device(device)
         self.n_samples = n_samples
@@ -74,7 +81,17 @@ class MelExtractor:
         self.fbank = mel_filterbank(
             n_freqs, config.n_mels, config.sample_rate_hz, config.f_min_hz, config.f_max_hz
         ).to(self.device)  # (F, M)
-        self.recipe: dict[str, Any] = {"name": "mel", "log": config.log, "device": str(self.device)}
+
+    @property
+    def dtype(self) -> str:
+        """Store dtype: float32 for power mels (values pass float16's 65,504), float16 for log mels."""
+        return "float16" if self.config.log else "float32"
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """``build_extractor`` kwargs that rebuild this extractor: every ``MelConfig`` field, ``n_samples``, device."""
+        return {"name": "mel", "device": str(self.device), "n_samples": self.n_samples,
+                **dataclasses.asdict(self.config)}
 
     @property
     def model_id(self) -> str:

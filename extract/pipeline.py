@@ -22,9 +22,10 @@ from codecfake.store.featureset import FeatureSet
 from codecfake.store.featurestore import FeatureStore
 from codecfake.store.spec import FeatureSetSpec
 
-log = logging.getLogger(__name__)
+from codecfake.common import N_SAMPLES
+from codecfake.progress import LogProgress, NoProgress, Progress
 
-Progress = bool | Callable[[int], None]
+log = logging.getLogger(__name__)
 
 
 def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureSetSpec:
@@ -35,7 +36,8 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
         corpus=corpus,
         manifest_sha256=manifest.content_hash(),
         extractor=extractor.name,
-        n_samples=int(getattr(extractor, "n_samples", 64600)),
+        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
+        dtype=str(getattr(extractor, "dtype", "float16")),
         part=part,
         **extractor.spec_fields(),
     )
@@ -82,25 +84,11 @@ def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: 
     return fs
 
 
-def _progress_callback(progress: Progress, n_total: int) -> Callable[[int], None]:
-    if callable(progress):
-        if hasattr(progress, "set_total"):  # e.g. the CLI's tqdm bar, which needs the total for its ETA
-            progress.set_total(n_total)
-        return progress
-    if not progress:
-        return lambda n: None
-    state = {"done": 0, "t0": time.perf_counter(), "last": 0.0}
-
-    def log_progress(n: int) -> None:  # library-level fallback: a log line every ~10 s (tqdm lives in the CLI)
-        state["done"] += n
-        elapsed = time.perf_counter() - state["t0"]
-        if elapsed - state["last"] >= 10 or state["done"] == n_total:
-            state["last"] = elapsed
-            rate = state["done"] / max(elapsed, 1e-9)
-            log.info("%d/%d clips, %.1f clips/s, ETA %.0f s", state["done"], n_total, rate,
-                     (n_total - state["done"]) / max(rate, 1e-9))
-
-    return log_progress
+def _as_progress(progress: Progress | bool) -> Progress:
+    """A ``Progress`` as given; True: a log line every ~10 s (bars live in the CLI); False: none."""
+    if isinstance(progress, bool):
+        return LogProgress() if progress else NoProgress()
+    return progress
 
 
 def default_num_workers() -> int:
@@ -111,13 +99,13 @@ def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch:
               on_clips: Callable[[int], None]) -> tuple[int, int]:
     """Single process: DataLoader workers decode, this thread runs the model, a writer thread commits shards."""
     frame_shapes = extractor.arrays()
-    n_samples = int(getattr(extractor, "n_samples", 64600))
+    n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
     loader = make_loader(jobs, batch, num_workers, n_samples)
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs)
     try:
         for job in jobs:
-            buf = ShardBuffer(job, frame_shapes)
+            buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
             while not buf.full:
                 _, waves, reasons = next(batches)  # (B, n_samples); never straddles a shard
                 buf.add(buf.n_filled, extractor(waves), reasons)
@@ -136,7 +124,7 @@ def extract_manifest(
     batch: int = 8,
     mode: str = "resume",
     cluster: str | None = None,
-    progress: Progress = False,
+    progress: Progress | bool = False,
     shard_size: int = 256,
     num_workers: int | None = None,
     part: str = "",
@@ -145,9 +133,10 @@ def extract_manifest(
 
     ``mode``: "resume" (default: skip committed shards; a finished set is a no-op), "overwrite", "create".
     ``cluster``: None (this process), "local:N" (a dask LocalCluster of N workers) or "tcp://HOST:8786".
-    ``progress``: a callable receiving the number of clips just finished (the CLI passes tqdm's update), or True
-    for a log line every ~10 s. ``num_workers``: DataLoader decode workers (default min(2, cores)).
-    ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the spec and the key.
+    ``progress``: a ``codecfake.progress.Progress`` (the CLI passes its tqdm bar; it is started here, closed by
+    the caller), True for a log line every ~10 s, False for none. ``num_workers``: DataLoader decode workers
+    (default min(2, cores)). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
+    spec and the key.
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
     fs = open_feature_set(manifest, extractor, store, mode, shard_size, part)
@@ -160,7 +149,9 @@ def extract_manifest(
     log.info("%s: %d of %d shards to extract (%d clips) with %s, batch %d", fs.location, len(jobs), fs.n_shards,
              n_todo, extractor.name, batch)
     t0 = time.perf_counter()
-    on_clips = _progress_callback(progress, n_todo)
+    bar = _as_progress(progress)
+    bar.start(f"{manifest.name or fs.spec.corpus}{'/' + part if part else ''}/{extractor.name}", n_todo, "clip")
+    on_clips = bar.advance
     if cluster:
         from codecfake.extract.distributed import run_dask
 

@@ -15,8 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from codecfake.extract.checkpoint import CheckpointInfo, resolve_checkpoint
 from codecfake.extract.errors import UnknownExtractor
+from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
+
+from codecfake.common import N_SAMPLES
+
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,12 @@ class SSLExtractor:
         model_dir: str | None,
         layers: Sequence[int] = (5,),
         device: str | torch.device = "cpu",
-        n_samples: int = 64600,
+        n_samples: int = N_SAMPLES,
+        precision: str = "fp32",
     ):
+        if precision not in PRECISIONS:
+            raise UnknownExtractor(f"precision {precision!r} is not known; expected one of {', '.join(PRECISIONS)}")
+        self.precision = precision
         if kind not in ("xlsr", "wavlm"):
             raise UnknownExtractor(f"SSL extractor {kind!r} is not known; expected 'xlsr' or 'wavlm'")
         self.name = kind
@@ -80,14 +88,19 @@ class SSLExtractor:
         self.normalise, self.normalise_source = self._normalisation()
         self._captured: dict[int, torch.Tensor] = {}
         self._install_hooks()
-        self.recipe: dict[str, Any] = {
-            "name": kind, "model_dir": str(self.info.folder), "layers": self.layers, "device": str(self.device)
-        }
         log.info(
-            "%s: %s (%s) layers %s, %d of %d transformer layers kept, normalise=%s (%s), device %s",
+            "%s: %s (%s) layers %s, %d of %d transformer layers kept, normalise=%s (%s), device %s, precision %s",
             kind, self.info.model_id, self.info.folder, list(self.layers), len(model.encoder.layers), n_layers,
-            self.normalise, self.normalise_source, self.device,
+            self.normalise, self.normalise_source, self.device, precision,
         )
+
+    dtype = "float16"  # store dtype of the hidden states
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """``build_extractor`` kwargs that rebuild this extractor (every constructor argument)."""
+        return {"name": self.name, "model_dir": str(self.info.folder), "layers": self.layers,
+                "device": str(self.device), "n_samples": self.n_samples, "precision": self.precision}
 
     def _normalisation(self) -> tuple[bool, str]:
         pre = self.info.preprocessor
@@ -123,6 +136,8 @@ class SSLExtractor:
             "normalise_source": self.normalise_source,
             "revision": self.info.revision,
         }
+        if self.precision != "fp32":  # fp32 (the release's) adds nothing, so fp32 keys made before the field stay
+            params["precision"] = self.precision
         return {"model_id": self.info.model_id, "weights_sha256": self.info.weights_sha256, "params": params}
 
     def arrays(self) -> dict[str, tuple[int, int]]:
@@ -139,9 +154,11 @@ class SSLExtractor:
         }
 
     def _autocast(self):
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()  # fp32 on CPU
+        """fp32: no autocast (the release's); bf16 / fp16: autocast on this device (CPU autocast emulates CUDA's)."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
 
     @torch.inference_mode()
     def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:

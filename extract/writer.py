@@ -16,24 +16,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ShardBuffer:
-    """fp16 outputs of one shard as they arrive, plus its rejects ``(index within shard, reason)``."""
+    """Outputs of one shard as they arrive (in the set's dtype), plus its rejects ``(index within shard, reason)``."""
 
     job: ShardJob
     frame_shapes: dict[str, tuple[int, int]]
+    dtype: str = "float16"  # the feature set's spec.dtype
     data: dict[str, np.ndarray] = field(default_factory=dict)
     rejects: list[tuple[int, str]] = field(default_factory=list)
     n_filled: int = 0
 
     def __post_init__(self) -> None:
         n = self.job.n_clips
-        self.data = {name: np.zeros((n, *self.frame_shapes[name]), np.float16) for name in self.job.array_names}
+        self.data = {name: np.zeros((n, *self.frame_shapes[name]), self.dtype) for name in self.job.array_names}
 
     def add(self, lo: int, outputs: dict[str, torch.Tensor], reasons: list[str]) -> None:
         """Place a batch that starts at clip ``lo`` of this shard. ``outputs[name]`` (B, T, D)."""
         for name in self.job.array_names:
             out = outputs[name]
-            # fp16 on the device halves the copy; overflow becomes inf, which the store's guard counts/rejects
-            self.data[name][lo : lo + out.shape[0]] = out.to(torch.float16).cpu().numpy()
+            # cast on the device (fp16 halves the copy); fp16 overflow becomes inf, which the store's guard rejects
+            self.data[name][lo : lo + out.shape[0]] = out.to(getattr(torch, self.dtype)).cpu().numpy()
         self.rejects.extend((lo + j, r) for j, r in enumerate(reasons) if r)
         self.n_filled += len(reasons)
 
@@ -51,23 +52,30 @@ def write_buffer(feature_set, buf: ShardBuffer) -> int:
 
 
 class ShardWriter:
-    """One background thread writing whole shards in order; an error in it surfaces at the next ``put``/``close``."""
+    """Background threads writing whole shards (``threads`` of them, each shard by one thread only: one writer per
+    shard); an error in one surfaces at the next ``put``/``close``. Several threads overlap one shard's fsync with
+    the next one's bytes; commit records are made durable in groups and once more at ``close``."""
 
-    def __init__(self, feature_set, max_pending: int = 2):
+    def __init__(self, feature_set, max_pending: int = 2, threads: int = 1):
         self.feature_set = feature_set
-        self.queue: queue.Queue[ShardBuffer | None] = queue.Queue(maxsize=max_pending)
+        self.queue: queue.Queue[ShardBuffer | None] = queue.Queue(maxsize=max_pending + threads - 1)
         self.error: BaseException | None = None
         self.n_written = 0
         self.n_rejected = 0
-        self.thread = threading.Thread(target=self._run, name="shard-writer", daemon=True)
-        self.thread.start()
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, name=f"shard-writer-{i}", daemon=True)
+                        for i in range(max(1, threads))]
+        for t in self.threads:
+            t.start()
 
     def _run(self) -> None:
         while (buf := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.n_rejected += write_buffer(self.feature_set, buf)
-                    self.n_written += 1
+                    n_rej = write_buffer(self.feature_set, buf)
+                    with self._lock:
+                        self.n_rejected += n_rej
+                        self.n_written += 1
                 except BaseException as err:  # re-raised in the main thread
                     self.error = err
 
@@ -80,7 +88,10 @@ class ShardWriter:
         self.queue.put(buf)
 
     def close(self) -> None:
-        """Wait for every queued shard to be committed; re-raise the writer's error if any."""
-        self.queue.put(None)
-        self.thread.join()
+        """Wait for every queued shard to be committed and durable; re-raise the writer's error if any."""
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join()
+        self.feature_set.flush_commits()
         self._raise()

@@ -1,42 +1,42 @@
 """codecfake.store: Zarr v3 feature sets with provenance, resumable whole-shard writes and a zero-copy reader.
 
-Imports nothing of ours but ``codecfake.errors``, and never torch. Training reads sets through
-``codecfake.train.data`` (the one training-data path).
+Imports nothing of ours but ``codecfake.errors`` and the leaf modules (``codecfake.common``, ``atomic``,
+``provenance``), and never torch; training reads sets through ``codecfake.train.data`` (the one training-data path).
+Submodules load on demand, so ``codecfake --help`` (which imports ``codecfake.store.cli``) needs no zarr.
 """
 
-from codecfake.store.errors import (
-    BadShardInput,
-    CorruptShard,
-    FeatureSetExists,
-    FeatureSetMismatch,
-    FeatureSetNotFound,
-    FeatureStoreError,
-    IncompleteFeatureSet,
-    NonFiniteFeatures,
-    ReadOnlyStore,
-)
-from codecfake.store.featureset import META_REQUIRED, FeatureSet, ShardReport
-from codecfake.store.featurestore import MODES, FeatureSetInfo, FeatureStore
-from codecfake.store.reader import ShardReader
-from codecfake.store.spec import SCHEMA_VERSION, FeatureSetSpec
+from __future__ import annotations
 
-__all__ = [
-    "BadShardInput",
-    "CorruptShard",
-    "FeatureSet",
-    "FeatureSetExists",
-    "FeatureSetInfo",
-    "FeatureSetMismatch",
-    "FeatureSetNotFound",
-    "FeatureSetSpec",
-    "FeatureStore",
-    "FeatureStoreError",
-    "IncompleteFeatureSet",
-    "META_REQUIRED",
-    "MODES",
-    "NonFiniteFeatures",
-    "ReadOnlyStore",
-    "SCHEMA_VERSION",
-    "ShardReader",
-    "ShardReport",
-]
+from typing import Any
+
+_EXPORTS = {
+    "BadShardInput": "errors",
+    "CorruptShard": "errors",
+    "FeatureSetExists": "errors",
+    "FeatureSetMismatch": "errors",
+    "FeatureSetNotFound": "errors",
+    "FeatureStoreError": "errors",
+    "IncompleteFeatureSet": "errors",
+    "NonFiniteFeatures": "errors",
+    "ReadOnlyStore": "errors",
+    "FeatureSet": "featureset",
+    "META_REQUIRED": "featureset",
+    "ShardReport": "featureset",
+    "FeatureSetInfo": "featurestore",
+    "FeatureStore": "featurestore",
+    "MODES": "featurestore",
+    "ShardReader": "reader",
+    "FeatureSetSpec": "spec",
+    "SCHEMA_VERSION": "spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"codecfake.store.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'codecfake.store' has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

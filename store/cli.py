@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
+
+from codecfake.cliargs import add_command, add_store, store_root
 
 
 def register(subparsers: Any) -> None:
     """Add ``store`` and its subcommands to the top-level parser."""
-    p = subparsers.add_parser("store", help="inspect and maintain the feature store")
+    p = add_command(subparsers, "store", help="inspect and maintain the feature store")
     sub = p.add_subparsers(dest="store_command", metavar="SUBCOMMAND", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        sp.add_argument("--store", default="features", help="feature store root (directory or URL) [features]")
+        sp = add_command(sub, name, help=help_text)
+        add_store(sp)
         return sp
 
     sp = add("ls", "list feature sets: key, clips, arrays (complete?), model")
-    sp.add_argument("root", nargs="?", help="store root (overrides --store)")
+    sp.add_argument("root", nargs="?", type=store_root, help="store root (overrides --store)")
     sp.set_defaults(func=_ls)
     sp = add("info", "spec, provenance, arrays, shard progress and rejects of one set")
     sp.add_argument("key")
     sp.add_argument("--json", action="store_true", help="print the attributes as JSON")
+    sp.add_argument("--max-rejects", type=int, default=20, help="rejected clips listed per array (0: all) [20]")
     sp.set_defaults(func=_info)
     sp = add("verify", "check provenance, every shard present and readable, non-finite counts; exit 1 on problems")
     sp.add_argument("key")
@@ -82,15 +84,28 @@ def _info(args: argparse.Namespace) -> int:
     for name in fs.arrays:
         t, d = fs.frame_shape(name)
         done = len(fs.committed(name))
-        print(f"array {name}: ({fs.n_clips}, {t}, {d}) float16, {done}/{fs.n_shards} shards, "
-              f"{len(fs.rejects(name))} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}")
+        rejects = fs.rejects(name)
+        print(f"array {name}: ({fs.n_clips}, {t}, {d}) {fs.dtype}, {done}/{fs.n_shards} shards, "
+              f"{len(rejects)} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}")
+        _print_rejects(fs.key, rejects, args.max_rejects)
     return 0
 
 
-def _progress(total: int, desc: str) -> Any:
-    from tqdm import tqdm
+def _print_rejects(key: str, rejects: list[dict[str, Any]], limit: int) -> None:
+    """One line per rejected clip (index, utt_id, reason), the first ``limit`` (0: all)."""
+    shown = rejects if limit <= 0 else rejects[:limit]
+    for r in shown:
+        print(f"  rejected {r['index']}\t{r['utt_id']}\t{r['reason']}")
+    if len(shown) < len(rejects):
+        print(f"  … {len(rejects) - len(shown)} more: `codecfake store info {key} --max-rejects 0` lists all")
 
-    return tqdm(total=total, desc=desc, unit="shard", disable=not sys.stderr.isatty())
+
+def _progress(total: int | None, desc: str) -> Any:
+    from codecfake.progress import TqdmProgress
+
+    bar = TqdmProgress()
+    bar.start(desc, total, "shard")
+    return bar
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -99,7 +114,7 @@ def _verify(args: argparse.Namespace) -> int:
     fs = _store(args).open(args.key)
     with _progress(fs.n_shards * len(fs.arrays), "verify") as bar:
         rep = verify(fs, allow_nonfinite=args.allow_nonfinite, check_data=not args.quick,
-                     on_shard=lambda _n, _s: bar.update())
+                     on_shard=lambda _n, _s: bar.advance())
     for note in rep.notes:
         print(f"  {note}")
     for problem in rep.problems:
@@ -127,7 +142,7 @@ def _export(args: argparse.Namespace) -> int:
 
     fs = _store(args).open(args.key)
     with _progress(fs.n_shards * len(fs.arrays), "export") as bar:
-        export_hdf5(fs, args.file, on_shard=lambda _n, _s: bar.update())
+        export_hdf5(fs, args.file, on_shard=lambda _n, _s: bar.advance())
     print(f"{fs.key} -> {args.file}")
     return 0
 
@@ -136,8 +151,8 @@ def _import(args: argparse.Namespace) -> int:
     from codecfake.store.hdf5 import import_hdf5
 
     mode = "overwrite" if args.force else ("resume" if args.resume else "create")
-    with _progress(None, "import") as bar:  # type: ignore[arg-type]
-        fs = import_hdf5(_store(args), args.file, mode=mode, on_shard=lambda _n, _s: bar.update())
+    with _progress(None, "import") as bar:
+        fs = import_hdf5(_store(args), args.file, mode=mode, on_shard=lambda _n, _s: bar.advance())
     print(f"{args.file} -> {fs.location}")
     return 0
 

@@ -1,7 +1,7 @@
-"""One feature set: a Zarr v3 group with 1-D clip metadata and one float16 ``(N, T, D)`` array per layer.
+"""One feature set: a Zarr v3 group with 1-D clip metadata and one ``(N, T, D)`` array per layer (``spec.dtype``).
 
 Layout inside the group ``<root>/<key>/``:
-``utt_id label domain condition split [n_frames …]`` 1-D metadata, ``L05 L12 mel …`` float16 feature arrays
+``utt_id label domain condition split [n_frames …]`` 1-D metadata, ``L05 L12 mel …`` float16 (or float32) arrays
 (inner chunk 1 clip, shard ``shard_size`` clips), ``_commits/<array>[/<shard>].json`` commit records.
 """
 
@@ -19,8 +19,10 @@ import numpy as np
 import zarr
 from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
 from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
-from codecfake.store.records import ShardRecords, fsync_path
+from codecfake.store.records import ShardRecords
 from codecfake.store.spec import FeatureSetSpec
+
+from codecfake.atomic import fsync_path
 
 if TYPE_CHECKING:
     from codecfake.store.featurestore import FeatureStore
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 META_REQUIRED = ("utt_id", "label", "domain", "condition", "split")
 _ARRAY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ROLE = "codecfake_role"
+COMMIT_GROUP, COMMIT_GROUP_S = 16, 2.0  # commit records are fsynced together every 16 shards or 2 s
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class FeatureSet:
         self.shard_size: int = int(attrs["shard_size"])
         self.compressor: str | None = attrs.get("compressor")
         self.records = ShardRecords(store.records_io, key)
+        self._targets: dict[str, tuple[zarr.Array, tuple[int, int]]] = {}  # write_shard's array lookups
+        self._unflushed, self._flushed_at = 0, time.monotonic()
 
     def __repr__(self) -> str:
         return f"FeatureSet({self.key!r}, n_clips={self.n_clips}, arrays={self.arrays})"
@@ -72,6 +77,11 @@ class FeatureSet:
     @property
     def location(self) -> str:
         return f"{self.store.root_str}/{self.key}"
+
+    @property
+    def dtype(self) -> str:
+        """The feature arrays' dtype, from the spec: "float16" (default) or "float32" (e.g. power mels)."""
+        return self.spec.dtype
 
     @property
     def n_shards(self) -> int:
@@ -138,7 +148,7 @@ class FeatureSet:
             raise ReadOnlyStore(f"{self.location}: store is read-only (remote URL); write to a local path instead")
 
     def ensure_array(self, name: str, frame_shape: tuple[int, int], *, attributes: dict | None = None) -> None:
-        """Create the float16 array ``name`` of shape ``(N, *frame_shape)`` unless it exists (others untouched)."""
+        """Create the array ``name`` of shape ``(N, *frame_shape)`` in ``dtype`` unless it exists (others untouched)."""
         self._require_writable()
         t, d = (int(v) for v in frame_shape)
         if not _ARRAY_NAME.match(name) or name in self.meta or name.startswith("_"):
@@ -154,7 +164,7 @@ class FeatureSet:
                     {f"{name}.frame_shape": (have, (t, d))},
                 )
             return
-        from codecfake.store.codecs import compressors_for
+        from codecfake.store.compressors import compressors_for
 
         g = zarr.open_group(store=self.store.zarr_store, path=self.key, mode="r+")
         g.create_array(
@@ -162,14 +172,14 @@ class FeatureSet:
             shape=(self.n_clips, t, d),
             chunks=(1, t, d),
             shards=(self.shard_size, t, d),
-            dtype="float16",
+            dtype=self.dtype,
             compressors=compressors_for(self.compressor),
             fill_value=0.0,
             dimension_names=("clip", "frame", "dim"),
             attributes={ROLE: "features", "frame_shape": [t, d], **(attributes or {})},
             config={"write_empty_chunks": True},
         )
-        log.info("%s: created array %s (%d, %d, %d) float16", self.location, name, self.n_clips, t, d)
+        log.info("%s: created array %s (%d, %d, %d) %s", self.location, name, self.n_clips, t, d, self.dtype)
 
     def write_shard(
         self,
@@ -188,13 +198,15 @@ class FeatureSet:
         """
         self._require_writable()
         t0 = time.perf_counter()
-        arr = self.array(name)
+        if name not in self._targets:  # looking an array up lists the group: once per array, not per shard
+            self._targets[name] = (self.array(name), self.frame_shape(name))
+        arr, frame_shape = self._targets[name]
         start, stop = self.shard_bounds(shard_index)
         where = f"{self.location}/{name} shard {shard_index}"
-        cast = check_and_cast(where, data, (stop - start, *self.frame_shape(name)), rejects, nonfinite or self.nonfinite)
+        cast = check_and_cast(where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite,
+                              self.dtype)
         self.records.uncommit(name, shard_index)
-        arr[start:stop] = cast.data
-        self._fsync_shard(name, shard_index)
+        self._write_data(arr, name, shard_index, start, stop, cast.data)
         self.records.commit(
             name,
             shard_index,
@@ -207,25 +219,49 @@ class FeatureSet:
                 "rejects": [[i, r] for i, r in cast.rejects],
                 "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
+            durable=False,  # group commit: see flush_commits
         )
+        self._unflushed += 1
+        if self._unflushed >= COMMIT_GROUP or time.monotonic() - self._flushed_at >= COMMIT_GROUP_S:
+            self.flush_commits()
         if cast.n_nan or cast.n_inf:
-            log.warning("%s: %d NaN / %d inf after float16 cast (policy %s)", where, cast.n_nan, cast.n_inf,
+            log.warning("%s: %d NaN / %d inf after %s cast (policy %s)", where, cast.n_nan, cast.n_inf, self.dtype,
                         nonfinite or self.nonfinite)
         return ShardReport(name, shard_index, stop - start, cast.n_nan, cast.n_inf, len(cast.rejects),
                            time.perf_counter() - t0, cast.data.nbytes)
 
-    def _fsync_shard(self, name: str, shard_index: int) -> None:
+    def _write_data(self, arr: zarr.Array, name: str, shard_index: int, start: int, stop: int,
+                    data: np.ndarray) -> None:
+        """Make the shard's bytes durable: written directly for uncompressed local arrays, else through Zarr."""
+        from codecfake.store.reader import mmap_layout_ok
+        from codecfake.store.shardfile import write_shard_file
+
         root = self.store.local_root
         if root is None:
+            arr[start:stop] = data
             return
         path = Path(root, self.key, name, "c", str(shard_index), "0", "0")
+        if data.dtype == arr.dtype and mmap_layout_ok(arr):
+            write_shard_file(path, data, self.shard_size)  # (n, T, D) in Zarr's shard bytes, fdatasynced
+            return
+        arr[start:stop] = data
         if path.exists():
             fsync_path(path)
             fsync_path(path.parent)
 
+    def flush_commits(self) -> int:
+        """Make the commit records written since the last flush durable (one group fsync); returns how many.
+
+        ``write_shard`` calls it every ``COMMIT_GROUP`` shards or ``COMMIT_GROUP_S`` seconds, ``finalize`` and the
+        extraction writer when they finish. Until then a power loss (not a killed process) may forget those commits:
+        the shards are written again on resume, never read as committed with wrong bytes."""
+        self._unflushed, self._flushed_at = 0, time.monotonic()
+        return self.store.records_io.flush()
+
     def finalize(self, name: str) -> bool:
         """Fold the commit records of a complete array into one file; returns False if shards are missing."""
         self._require_writable()
+        self.flush_commits()
         return self.records.fold(name, self.n_shards)
 
     # ---- state ---------------------------------------------------------------------------------------------------

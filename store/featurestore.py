@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import zarr
-from codecfake.store.codecs import normalise_compressor
+from codecfake.store.compressors import normalise_compressor
 from codecfake.store.errors import (
     BadShardInput,
     FeatureSetExists,
@@ -21,7 +21,7 @@ from codecfake.store.errors import (
 )
 from codecfake.store.featureset import META_REQUIRED, ROLE, FeatureSet
 from codecfake.store.provenance import build_provenance
-from codecfake.store.records import RecordIO, _collect
+from codecfake.store.records import RecordIO
 from codecfake.store.spec import SCHEMA_VERSION, FeatureSetSpec
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
@@ -102,11 +102,10 @@ class FeatureStore:
     # ---- lookup --------------------------------------------------------------------------------------------------
     def keys(self) -> list[str]:
         """Keys of every feature set under the root."""
-        from zarr.core.sync import sync
 
         if self.local_root is not None and not self.local_root.exists():
             return []
-        names = sync(_collect(self.zarr_store.list_dir("")))
+        names = self.records_io.list_dir("")
         return sorted(n for n in names if self.records_io.get(f"{n}/zarr.json") is not None and self._is_set(n))
 
     def _is_set(self, key: str) -> bool:

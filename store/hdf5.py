@@ -1,7 +1,7 @@
 """HDF5 export/import of a feature set (h5py), exact round trip of data, metadata, provenance and commit records.
 
 File layout: root attribute ``codecfake`` = JSON of the group attributes; ``meta/<name>`` 1-D datasets (strings as
-UTF-8); ``features/<name>`` float16 (N, T, D) chunked one clip, with attributes ``attrs`` (JSON of the Zarr array
+UTF-8); ``features/<name>`` (N, T, D) in the set's dtype, chunked one clip, with attributes ``attrs`` (JSON of the Zarr array
 attributes) and ``records`` (JSON of the commit records). Only committed shards are imported.
 """
 
@@ -36,7 +36,8 @@ def export_hdf5(fs: FeatureSet, path: str | Path, *, on_shard: Callable[[str, in
                 f.create_dataset(f"meta/{name}", data=values)
         for name in fs.arrays:
             t, d = fs.frame_shape(name)
-            dset = f.create_dataset(f"features/{name}", shape=(fs.n_clips, t, d), dtype="<f2", chunks=(1, t, d))
+            dset = f.create_dataset(f"features/{name}", shape=(fs.n_clips, t, d), dtype=np.dtype(fs.dtype).newbyteorder("<"),
+                                     chunks=(1, t, d))
             arr = fs.array(name)
             records = fs.shard_records(name)
             dset.attrs["attrs"] = json.dumps(dict(arr.attrs))

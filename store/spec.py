@@ -18,7 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 SCHEMA_VERSION = 1
+DTYPES = ("float16", "float32")  # float32 for values past float16's 65,504 (power mels); the default keeps old keys
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -41,16 +44,16 @@ class FeatureSetSpec:
     model_id: str  # "facebook/wav2vec2-xls-r-300m" or "mel-80-512-128"
     weights_sha256: str  # "" for mel
     params: Mapping[str, Any] = field(default_factory=dict)  # n_mels, log, normalise, …
-    dtype: str = "float16"
-    sample_rate_hz: int = 16000
-    n_samples: int = 64600
+    dtype: str = "float16"  # one of DTYPES: the stored arrays' dtype
+    sample_rate_hz: int = SAMPLE_RATE_HZ
+    n_samples: int = N_SAMPLES
     pad_rule: str = "repeat"
     crop_rule: str = "first"
     part: str = ""  # "" = the whole corpus; else "train", "dev", "C1", … "eval" (one label file / protocol)
 
     def __post_init__(self) -> None:
-        if self.dtype != "float16":
-            raise ValueError(f"FeatureSetSpec.dtype: only 'float16' is stored (got {self.dtype!r})")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"FeatureSetSpec.dtype: one of {DTYPES} is stored (got {self.dtype!r})")
         json.dumps(_canonical(dict(self.params)))  # params must be JSON-serialisable
 
     def to_dict(self) -> dict[str, Any]:

@@ -57,8 +57,8 @@ def _verify_array(fs: FeatureSet, name: str, rep: VerifyReport, allow_nonfinite:
                   on_shard: Callable[[str, int], None] | None) -> None:
     arr = fs.array(name)
     t, d = fs.frame_shape(name)
-    if arr.shape != (fs.n_clips, t, d) or arr.dtype != np.float16:
-        rep.problems.append(f"{name}: shape {arr.shape} dtype {arr.dtype}, expected {(fs.n_clips, t, d)} float16")
+    if arr.shape != (fs.n_clips, t, d) or arr.dtype != np.dtype(fs.dtype):
+        rep.problems.append(f"{name}: shape {arr.shape} dtype {arr.dtype}, expected {(fs.n_clips, t, d)} {fs.dtype}")
         return
     records = fs.shard_records(name)
     missing = sorted(set(range(fs.n_shards)) - set(records))
@@ -76,7 +76,7 @@ def _verify_array(fs: FeatureSet, name: str, rep: VerifyReport, allow_nonfinite:
     for s in sorted(records):
         a, b = fs.shard_bounds(s)
         try:
-            block = reader.batch(range(a, b))  # (n, T, D) float16
+            block = reader.batch(range(a, b))  # (n, T, D) fs.dtype
         except Exception as err:  # noqa: BLE001 - any read failure is a verify finding
             rep.problems.append(f"{name}: shard {s} unreadable: {err}")
             continue

@@ -1,6 +1,8 @@
 """The foundation: one import package with the stage folders mapped in, and a CLI that mirrors the Makefile."""
 
 import importlib
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,10 +25,33 @@ def test_no_top_level_stage_modules_are_installed(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]"
 
 
+COMMANDS = {"corpus", "store", "features", "train", "import-official", "evaluate", "eer", "report", "score",
+            "baselines", "compare", "demo"}
+
+
+def _help_commands(help_text: str) -> set[str]:
+    """The command names of argparse's subcommand list: the lines indented by exactly four spaces."""
+    return {m.group(1) for m in re.finditer(r"^ {4}(\S+)", help_text, re.M)}
+
+
 def test_cli_lists_every_stage_command() -> None:
-    out = subprocess.run([sys.executable, "-m", "codecfake", "--help"], capture_output=True, text=True, check=True)
-    for command in ("corpus", "store", "features", "train", "evaluate", "report", "score", "import-official", "demo"):
-        assert command in out.stdout, f"`codecfake {command}` missing from --help"
+    env = {**os.environ, "COLUMNS": "100"}
+    out = subprocess.run([sys.executable, "-m", "codecfake", "--help"], capture_output=True, text=True, check=True,
+                         env=env)
+    assert _help_commands(out.stdout) == COMMANDS
+    for command in sorted(COMMANDS):  # each listed command parses and has its own help
+        sub = subprocess.run([sys.executable, "-m", "codecfake", command, "--help"], capture_output=True, text=True,
+                             env=env)
+        assert sub.returncode == 0 and sub.stdout.startswith(f"usage: codecfake {command}"), sub.stderr
+
+
+def test_help_imports_neither_torch_nor_zarr() -> None:
+    code = ("import sys, contextlib, io\nfrom codecfake.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('torch', 'zarr', 'transformers', 'dask') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_cli_without_command_exits_2_with_usage() -> None:

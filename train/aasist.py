@@ -186,7 +186,7 @@ class AASIST(nn.Module):
     Spectral nodes: ``proj_dim // 3`` (42 for the paper's 128); temporal nodes: ``T // 3`` (67 for T = 201).
     """
 
-    def __init__(self, frame_shape: tuple[int, int], proj_dim: int = 128) -> None:
+    def __init__(self, frame_shape: tuple[int, int], proj_dim: int = 128, n_classes: int = 2) -> None:
         super().__init__()
         n_frames, dim = frame_shape
         self.frame_shape = (int(n_frames), int(dim))
@@ -206,7 +206,7 @@ class AASIST(nn.Module):
         self.branches = nn.ModuleList([Branch(), Branch()])
         self.branch_drop = nn.Dropout(0.2)
         self.readout_drop = nn.Dropout(0.5)
-        self.classifier = nn.Linear(5 * d1, 2)
+        self.classifier = nn.Linear(5 * d1, n_classes)  # (B, 2); trace: (B, K)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.proj(x)  # (B, T, 128)

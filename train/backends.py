@@ -48,7 +48,7 @@ def _check_shape(name: str, frame_shape: Any) -> tuple[int, int]:
     return n_frames, dim
 
 
-def _build_aasist(frame_shape: tuple[int, int], *, proj_dim: int = 128) -> nn.Module:
+def _build_aasist(frame_shape: tuple[int, int], *, proj_dim: int = 128, n_classes: int = 2) -> nn.Module:
     from codecfake.train.aasist import AASIST
 
     n_frames, _ = frame_shape
@@ -59,10 +59,10 @@ def _build_aasist(frame_shape: tuple[int, int], *, proj_dim: int = 128) -> nn.Mo
             "AASIST needs T >= 3 frames and proj_dim >= 3. Use longer clips or a feature set with more frames "
             "(e.g. `make features` with the default 64,600-sample clips)."
         )
-    return AASIST(frame_shape, proj_dim=proj_dim)
+    return AASIST(frame_shape, proj_dim=proj_dim, n_classes=n_classes)
 
 
-def _build_lcnn(frame_shape: tuple[int, int], *, freq_major: bool = False) -> nn.Module:
+def _build_lcnn(frame_shape: tuple[int, int], *, freq_major: bool = False, n_classes: int = 2) -> nn.Module:
     from codecfake.train.lcnn import LCNN, N_POOLS
 
     need = 2**N_POOLS
@@ -73,7 +73,7 @@ def _build_lcnn(frame_shape: tuple[int, int], *, freq_major: bool = False) -> nn
             f"its {N_POOLS} 2x2 max-pools need at least {need} x {need}. Use a feature set with at least {need} frames "
             f"and {need} feature dims (the paper's mel is (505, 80), XLS-R layer 5 is (201, 1024))."
         )
-    return LCNN(frame_shape, freq_major=freq_major)
+    return LCNN(frame_shape, freq_major=freq_major, n_classes=n_classes)
 
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {"aasist": _build_aasist, "lcnn": _build_lcnn}
@@ -82,7 +82,8 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {"aasist": _build_aasist, "lcnn
 def build_backend(name: str, frame_shape: tuple[int, int], **kw: Any) -> nn.Module:
     """Build back-end ``name`` ("aasist" | "lcnn") for frames (T, D); forward(x (B, T, D)) -> (emb, logits (B, 2)).
 
-    Keyword options: aasist ``proj_dim`` (128); lcnn ``freq_major`` (False: conv over (T, D) as the release's
+    Keyword options: both ``n_classes`` (2; source tracing: K generator classes, logits (B, K), bona fide first);
+    aasist ``proj_dim`` (128); lcnn ``freq_major`` (False: conv over (T, D) as the release's
     Mel-LCNN; True: over (D, T) as the release's W2V2-LCNN). Raises UnknownBackend / BackendInputShapeError before
     allocating anything.
     """

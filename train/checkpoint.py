@@ -22,6 +22,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from codecfake.atomic import write_json_atomic
 from codecfake.errors import CodecfakeError
 
 FORMAT_VERSION = 1
@@ -31,20 +32,9 @@ class CheckpointError(CodecfakeError):
     """A checkpoint pair is missing, torn, or does not fit the model."""
 
 
-def _atomic_json(path: Path, doc: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(doc, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_json(path: str | Path, doc: Any) -> None:
     """Write `doc` as indented JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_json(path, doc)
+    write_json_atomic(path, doc)
 
 
 def save_checkpoint(stem: str | Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
@@ -62,7 +52,7 @@ def save_checkpoint(stem: str | Path, tensors: dict[str, torch.Tensor], state: d
         os.link(current, link)
         os.replace(link, stem.with_name(f"{stem.name}.prev.safetensors"))
     os.replace(tmp, current)
-    _atomic_json(stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION})
+    write_json_atomic(stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION})
     stem.with_name(f"{stem.name}.prev.safetensors").unlink(missing_ok=True)  # the new pair is complete
 
 

@@ -8,16 +8,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from codecfake.train.config import ConfigError, field_types, parse_text
+
+from codecfake.cliargs import add_command, add_runs, add_store
 
 log = logging.getLogger(__name__)
 
 HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
-    "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam; make's OPT default is csam]",
-    "task": "vocoder | codec | cotrain: which training domains [cotrain]",
+    "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
+           "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
+    "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
+            "of codec + vocoder sets [cotrain]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
                 "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
@@ -32,7 +37,7 @@ HELP = {
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
     "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
-    "memory_limit_mb": "auto data mode loads sets smaller than this (MB of float16) [2048]",
+    "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
     "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
                   "across epochs, as the release) | pass (each clip at least once) [release]",
     "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "
@@ -59,50 +64,38 @@ def _typed(key: str):
 
 def register(subparsers: Any) -> None:
     """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
-    p = subparsers.add_parser(
-        "train", help="train a back-end from the feature store (make train)",
+    p = add_command(
+        subparsers, "train", help="train a back-end from the feature store (make train)",
         description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Defaults are "
                     "the paper's; a preset configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, "
                     "changes them (none ships); every option overrides both. "
                     "Rerunning the same command resumes an interrupted run and reuses a finished one.")
-    p.add_argument("--store", default="features", help="feature store directory [features]")
-    p.add_argument("--runs", default="runs", help="where run folders go [runs]")
+    add_store(p)
+    add_runs(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing run of the same name")
     for key in field_types():
         p.add_argument(f"--{key.replace('_', '-')}", dest=f"cfg_{key}", type=_typed(key), default=None,
                        metavar=key.upper(), help=HELP.get(key, ""))
     p.set_defaults(func=run_train)
-    try:
-        official = importlib.import_module("codecfake.train.official")
-    except ModuleNotFoundError as err:
-        if err.name != "codecfake.train.official":
-            raise
-    else:
-        official.register(subparsers)
+    _register_official(subparsers)
 
 
-class _Bar:
-    """tqdm progress: one bar per epoch with loss and clips/s."""
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.epoch = None
-
-    def __call__(self, info: dict[str, Any]) -> None:
-        from tqdm import tqdm
-
-        if info["epoch"] != self.epoch:
-            self.close()
-            self.epoch = info["epoch"]
-            self.bar = tqdm(total=info["steps"], desc=f"epoch {info['epoch']}/{info['epochs']}", unit="step",
-                            initial=info["step"] - 1, dynamic_ncols=True, leave=True)
-        self.bar.set_postfix(loss=f"{info['loss']:.4f}", clips_s=f"{info['clips_per_s']:.0f}", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+def _register_official(subparsers: Any) -> None:
+    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (handler in train/official.py)."""
+    p = add_command(
+        subparsers, "import-official", help="import a released Codecfake back-end (.pt) as a run, safely",
+        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
+                    "read by a restricted unpickler that calls nothing outside its allow-list.")
+    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
+    p.add_argument("--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)")
+    p.add_argument("--name", required=True, help="run folder name under --runs")
+    add_runs(p)
+    p.add_argument("--features-hint", default=None, metavar="KEY|DIR",
+                   help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+                   "XLS-R model folder; evaluate/score then find and rebuild the matching features")
+    add_store(p, help="feature store for --features-hint")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
+    p.set_defaults(func=lambda args: importlib.import_module("codecfake.train.official")._cmd_import(args))
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -110,13 +103,12 @@ def run_train(args: argparse.Namespace) -> int:
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
 
+    from codecfake.progress import TqdmProgress
+
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     config = resolve_config(overrides)
-    bar = _Bar()
-    try:
+    with TqdmProgress() as bar:
         run_dir = train(config, args.store, args.runs, force=args.force, progress=bar)
-    finally:
-        bar.close()
     rows = read_metrics(run_dir)
     if rows:
         best = min(rows, key=lambda r: r["dev_loss"])

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codecfake.common import OPTIMISERS
 from codecfake.errors import CodecfakeError
 
-TASKS = ("vocoder", "codec", "cotrain")
-OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")
+TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace.py)
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
@@ -40,7 +40,7 @@ class TrainConfig:
     """Everything that decides a training run. Defaults are the paper's (codecfake-spec.md §4)."""
 
     name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
-    task: str = "cotrain"  # vocoder | codec | cotrain
+    task: str = "cotrain"  # vocoder | codec | cotrain | trace (generator classes, codec + vocoder domains)
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
@@ -97,6 +97,9 @@ class TrainConfig:
         if len(self.class_weights) != 2 or min(self.class_weights) <= 0:
             raise ConfigError(f"training config: `class_weights` needs 2 positive values [bona fide, spoof], "
                               f"found {list(self.class_weights)}")
+        if self.task == "trace" and self.class_weights != (10.0, 1.0):
+            raise ConfigError(f"training config: `class_weights` {list(self.class_weights)} is for the binary tasks; "
+                              "task trace weighs its generator classes by inverse training frequency (balanced)")
         if self.domain_ratio and (min(self.domain_ratio) < 0 or sum(self.domain_ratio) <= 0):
             raise ConfigError(f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                               f"found {list(self.domain_ratio)}")

@@ -19,21 +19,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
+from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
 from codecfake.train.config import TrainConfig
-from codecfake.train.rundir import extractor_fields
 
+from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
+from codecfake.common import extractor_fields
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
 
-TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder")}
-_MATCH_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
-                 "pad_rule", "crop_rule")
+TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder"),
+                "trace": ("codec", "vocoder")}
 
 
 class TrainDataError(CodecfakeError):
     """The feature sets for a training run are missing, incomplete or do not fit together."""
+
+
+class ExtractionMismatch(TrainDataError, FeatureSetMismatch):
+    """Sets to train on together were extracted differently (``differences``: field -> (first set, other set))."""
 
 
 def _build_hint(domain: str) -> str:
@@ -140,10 +144,10 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
     base = extractor_fields(sets[0].spec)
     for fs in sets[1:]:
         other = extractor_fields(fs.spec)
-        diff = [k for k in _MATCH_FIELDS if base.get(k) != other.get(k)]
-        if diff:
-            raise TrainDataError(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
-                                 "co-training needs the same extractor: re-extract one of them")
+        diff = {k: v for k, v in sets[0].spec.differences(fs.spec).items() if k.split(".")[0] in _MATCH_FIELDS}
+        if diff or any(base.get(k) != other.get(k) for k in _MATCH_FIELDS):
+            raise ExtractionMismatch(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
+                                     "co-training needs the same extractor: re-extract one of them", diff)
     return array, shapes.pop()
 
 
@@ -153,7 +157,7 @@ class Split:
 
     set_index: np.ndarray  # (n,) which set
     local: np.ndarray  # (n,) clip index within that set
-    labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof
+    labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof (task trace: class index, bona fide 0)
     domains: np.ndarray  # (n,) int64 into TrainingData.domains
     x: np.ndarray | None = None  # (n, T, D) float16 when loaded into memory
 
@@ -170,6 +174,8 @@ class TrainingData:
     train: Split
     dev: Split
     extractor: dict
+    classes: tuple[str, ...] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
+    class_weights: tuple[float, ...] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
 
     def readers(self) -> list:
         return [fs.reader(self.array) for fs in self.sets]
@@ -206,13 +212,19 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
                                  f"array {array}; the corpus needs train and dev splits")
         if split_name == "train" and len(set(split.labels.tolist())) < 2:
             raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
-    return TrainingData(list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec))
+    classes, weights = (), ()
+    if config.task == "trace":
+        from codecfake.train.trace import relabel_for_trace
+
+        train, dev, classes, weights = relabel_for_trace(sets, train, dev)
+    return TrainingData(list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec),
+                        classes, weights)
 
 
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
     """Read every clip of `split` once into one (n, T, D) float16 array."""
     readers = data.readers()
-    out = np.empty((len(split), *data.frame_shape), dtype=np.float16)
+    out = np.empty((len(split), *data.frame_shape), dtype=data.sets[0].dtype)  # float16, or float32 (power mel)
     for s, reader in enumerate(readers):
         pos = np.flatnonzero(split.set_index == s)
         order = pos[np.argsort(split.local[pos], kind="stable")]  # ascending offsets: sequential reads
@@ -230,10 +242,12 @@ def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list
     if split.x is not None:
         x = torch.from_numpy(split.x[positions])  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
     else:
-        buf = np.empty((len(positions), *data.frame_shape), dtype=np.float16)
+        buf = np.empty((len(positions), *data.frame_shape), dtype=data.sets[0].dtype)
         for s, reader in enumerate(readers):
             sel = np.flatnonzero(split.set_index[positions] == s)
-            if len(sel):
+            if len(sel) == len(positions):  # one set: its reads land in the batch buffer (no extra copy)
+                reader.batch(split.local[positions], out=buf)
+            elif len(sel):
                 buf[sel] = reader.batch(split.local[positions[sel]])
         x = torch.from_numpy(buf)
     return x, torch.from_numpy(split.labels[positions]), torch.from_numpy(split.domains[positions])

@@ -35,7 +35,8 @@ class LCNN(nn.Module):
     ``freq_major=True`` feeds (D, T) (the release's W2V2-LCNN layout, (1024, 201)).
     """
 
-    def __init__(self, frame_shape: tuple[int, int], *, freq_major: bool = False, enc_dim: int = 256) -> None:
+    def __init__(self, frame_shape: tuple[int, int], *, freq_major: bool = False, enc_dim: int = 256,
+                 n_classes: int = 2) -> None:
         super().__init__()
         n_frames, dim = int(frame_shape[0]), int(frame_shape[1])
         self.frame_shape = (n_frames, dim)
@@ -61,7 +62,7 @@ class LCNN(nn.Module):
         self.drop = nn.Dropout(0.7)
         self.fc1 = nn.Linear(self.flat_dim, 160)
         self.fc2 = nn.Linear(80, enc_dim)
-        self.classifier = nn.Linear(enc_dim, 2)
+        self.classifier = nn.Linear(enc_dim, n_classes)  # (B, 2); trace: (B, K)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.transpose(1, 2) if self.freq_major else x

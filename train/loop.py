@@ -14,7 +14,6 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,21 +22,22 @@ import numpy as np
 import torch
 from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
-from codecfake.train.config import TrainConfig, default_run_name
+from codecfake.train.config import ConfigError, TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
-from codecfake.train.data import Prefetcher, TrainingData, load_into_memory, load_training_data
+from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
 from codecfake.train.losses import class_weight_tensor, weighted_ce
 from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
 from codecfake.train.validate import evaluate_dev
 
+from codecfake.atomic import write_atomic
+from codecfake.common import RUNTIME_KEYS
 from codecfake.device import resolve_device
 from codecfake.errors import CodecfakeError
+from codecfake.progress import NoProgress, Progress
 
 log = logging.getLogger(__name__)
-Progress = Callable[[dict[str, Any]], None]  # called after every step: epoch, step, steps, loss, clips_per_s
-RUNTIME_ONLY = ("device", "threads", "data_mode", "memory_limit_mb", "eval_batch", "save_every_steps")
 
 
 class TrainError(CodecfakeError):
@@ -55,9 +55,13 @@ def lr_at(config: TrainConfig, epoch: int) -> float:
     return config.lr * config.lr_decay ** (epoch // config.lr_step_epochs)
 
 
-def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None) -> torch.nn.Module:
-    """Build the back-end and run two zero clips through it, so a shape it cannot take fails now."""
-    model = (builder or default_builder)(config.backend, frame_shape)
+def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None,
+                n_classes: int = 0) -> torch.nn.Module:
+    """Build the back-end and run two zero clips through it, so a shape it cannot take fails now.
+
+    ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head."""
+    kw = {"n_classes": n_classes} if n_classes else {}
+    model = (builder or default_builder)(config.backend, frame_shape, **kw)
     model.eval()
     try:
         with torch.no_grad():
@@ -65,8 +69,9 @@ def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Buil
     except (RuntimeError, ValueError) as err:
         raise TrainError(f"back-end {config.backend!r} cannot take input (B, {frame_shape[0]}, {frame_shape[1]}): "
                          f"{err}; use a feature set whose frames fit (mel (505, 80), XLS-R (201, 1024))") from None
-    if tuple(logits.shape) != (2, 2):
-        raise TrainError(f"back-end {config.backend!r} returned logits {tuple(logits.shape)}, expected (B, 2)")
+    if tuple(logits.shape) != (2, n_classes or 2):
+        raise TrainError(f"back-end {config.backend!r} returned logits {tuple(logits.shape)}, expected "
+                         f"(B, {n_classes or 2})")
     return model
 
 
@@ -96,8 +101,12 @@ class Trainer:
         sam_cls = PerDomainSAM if c.opt == "csam-pd" else SAM
         self.sam = sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout) \
             if c.sam_family else None
-        self.sampler = make_sampler(c, data)
-        self.class_weights = class_weight_tensor(c.class_weights, device)
+        try:
+            self.sampler = make_sampler(c, data)
+        except ValueError as err:  # shares or batch that cannot fit these training sets
+            raise TrainError(f"{run_dir}: --opt {c.opt} cannot draw batches from {data.domains}: {err}; change "
+                             "--domain-ratio or --batch") from None
+        self.class_weights = class_weight_tensor(data.class_weights or c.class_weights, device)  # trace: K
         self.state = RunState()
 
     # ---- one optimiser step ----
@@ -148,13 +157,12 @@ class Trainer:
 
     def _write_metrics(self) -> None:
         lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in self.state.history)
-        tmp = self.run_dir / ".metrics.jsonl.tmp"
-        tmp.write_text(lines)
-        tmp.replace(self.run_dir / "metrics.jsonl")
+        write_atomic(self.run_dir / "metrics.jsonl", lines)
 
     # ---- the loop ----
     def run(self, progress: Progress | None = None) -> None:
-        c, s = self.config, self.state
+        """Train until ``config.epochs``; ``progress`` gets one task per epoch, one unit per step."""
+        c, s, progress = self.config, self.state, progress or NoProgress()
         while s.epoch < c.epochs:
             lr = lr_at(c, s.epoch)
             for g in self.base.param_groups:
@@ -162,6 +170,7 @@ class Trainer:
             batches = self.sampler.epoch(s.epoch)
             self.model.train()
             feeder = Prefetcher(self.data, self.data.train, batches[s.step:])
+            progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
                 for x, y, dom in feeder:
@@ -177,9 +186,7 @@ class Trainer:
                     s.acc["clips"] += len(y)
                     s.step += 1
                     s.global_step += 1
-                    if progress:
-                        progress({"epoch": s.epoch + 1, "epochs": c.epochs, "step": s.step, "steps": len(batches),
-                                  "loss": loss, "clips_per_s": s.acc["clips"] / max(s.acc["time_s"], 1e-9)})
+                    progress.advance(1, loss=loss, clips_s=s.acc["clips"] / max(s.acc["time_s"], 1e-9))
                     if c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < len(batches):
                         s.acc["wait_s"] += feeder.wait_s
                         feeder.wait_s = 0.0
@@ -219,7 +226,7 @@ class Trainer:
 
 
 def _same_config(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_ONLY and a.get(k) != b.get(k))
+    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k) != b.get(k))
 
 
 def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
@@ -236,16 +243,31 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
     return "done" if (run_dir / "DONE").is_file() else "resume"
 
 
+def check_domain_ratio(config: TrainConfig) -> None:
+    """Refuse, before any data is read, a ``domain_ratio`` whose length cannot fit the task's domains (sets found
+    by task; explicit ``features`` are checked against their own domains once opened, by the Trainer)."""
+    if not config.domain_ratio or config.features:
+        return
+    domains = TASK_DOMAINS[config.task]  # sorted names: the order the shares are given in
+    n, ratio = len(domains), list(config.domain_ratio)
+    if len(ratio) == n or (len(ratio) == 1 and n == 2 and 0.0 < ratio[0] < 1.0):
+        return
+    raise ConfigError(f"--domain-ratio {','.join(map(str, ratio))}: task {config.task} trains on {n} domain(s) "
+                      f"{', '.join(domains)}; give {n} shares in that order" +
+                      (" or one share in (0, 1) for the first" if n == 2 else ""))
+
+
 def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Path, *, builder: Builder | None = None,
           force: bool = False, progress: Progress | None = None) -> Path:
     """Train (or resume, or reuse a finished) run; returns ``runs/<name>``. All checks happen before training."""
+    check_domain_ratio(config)
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
     seed_everything(config.seed)
-    model = build_model(config, data.frame_shape, builder)  # seeded: identical initial weights on rerun
+    model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
     config = config.replace(features=tuple(fs.key for fs in data.sets), array=data.array,
                             name=config.name or default_run_name(config, data.extractor.get("extractor", "")))
     run_dir = Path(runs) / config.name
@@ -261,7 +283,8 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
         ck.write_json(run_dir / "provenance.json", make_provenance(
             config.features, data.array, data.frame_shape, data.extractor, backend=config.backend,
             domains=data.domains, n_train=len(data.train), n_dev=len(data.dev),
-            corpora=[fs.spec.corpus for fs in data.sets]))
+            corpora=[fs.spec.corpus for fs in data.sets],
+            **({"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {})))
     _load_data(config, data)
     trainer.run(progress)
     ck.write_json(run_dir / "DONE", {"epochs": config.epochs, "best": trainer.state.best})
@@ -269,8 +292,9 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
 
 
 def data_megabytes(data: TrainingData) -> float:
-    """float16 size of the train + dev clips."""
-    return (len(data.train) + len(data.dev)) * 2 * data.frame_shape[0] * data.frame_shape[1] / 2**20
+    """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels)."""
+    itemsize = np.dtype(data.sets[0].dtype).itemsize
+    return (len(data.train) + len(data.dev)) * itemsize * data.frame_shape[0] * data.frame_shape[1] / 2**20
 
 
 def uses_memory(config: TrainConfig, data: TrainingData) -> bool:

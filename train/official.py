@@ -26,11 +26,13 @@ from codecfake.train.official_pickle import (
     read_release_checkpoint,
 )
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
     "load_official", "file_sha256", "default_extractor", "hinted_extractor", "model_dir_extractor",
-    "import_official", "register",
+    "import_official",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -155,8 +157,8 @@ def file_sha256(path: str | Path) -> str:
 # ---- import as a run directory -----------------------------------------------------------------------------------
 _PREPROCESS = {
     "dtype": "float16",
-    "sample_rate_hz": 16000,
-    "n_samples": 64600,
+    "sample_rate_hz": SAMPLE_RATE_HZ,
+    "n_samples": N_SAMPLES,
     "pad_rule": "repeat",
     "crop_rule": "first",
 }
@@ -173,8 +175,8 @@ def default_extractor(backend: str) -> dict[str, Any]:
     if backend == "lcnn":
         from codecfake.extract.extractors import build_extractor
 
-        fields = build_extractor("mel", log=False).spec_fields()
-        return {"extractor": "mel", **fields, **_PREPROCESS}
+        mel = build_extractor("mel", log=False)
+        return {"extractor": "mel", **mel.spec_fields(), **_PREPROCESS, "dtype": mel.dtype}  # power mel: float32
     return {
         "extractor": "xlsr",
         "model_id": "facebook/wav2vec2-xls-r-300m",
@@ -203,7 +205,7 @@ def hinted_extractor(
     if backend == "lcnn" and (spec.get("params") or {}).get("log"):
         problems.append("log-mel (the release's Mel-LCNN takes mel power without log)")
     if problems:
-        wants = "xlsr --layers 5" if backend == "aasist" else "mel --no-log"
+        wants = "xlsr --layers 5" if backend == "aasist" else "mel --mel-values power"
         raise OfficialImportError(
             f"feature set {key} in {store_root}: {'; '.join(problems)}; extract the "
             f"features the release expects (`codecfake features` with {wants})"
@@ -303,33 +305,3 @@ def _cmd_import(args: Any) -> int:
     )
     print(f"imported {args.file} -> {run_dir} (evaluate with `codecfake evaluate --run {run_dir}`)")
     return 0
-
-
-def register(subparsers: Any) -> None:
-    """Add ``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME``."""
-    p = subparsers.add_parser(
-        "import-official",
-        help="import a released Codecfake back-end (.pt) as a run, safely",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
-    p.add_argument(
-        "--backend",
-        required=True,
-        choices=sorted(_RELEASE_CLASS),
-        help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)",
-    )
-    p.add_argument("--name", required=True, help="run folder name under --runs")
-    p.add_argument("--runs", type=Path, default=Path("runs"), help="runs folder [runs]")
-    p.add_argument(
-        "--features-hint",
-        default=None,
-        metavar="KEY|DIR",
-        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
-        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
-    )
-    p.add_argument(
-        "--store", type=Path, default=Path("features"), help="feature store for --features-hint [features]"
-    )
-    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
-    p.set_defaults(func=_cmd_import)

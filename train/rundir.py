@@ -16,15 +16,10 @@ Loading uses safetensors and JSON only; the model class is rebuilt from ``config
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import platform
-import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +34,12 @@ from codecfake.train.checkpoint import (
 from codecfake.train.config import TrainConfig
 
 from codecfake.errors import CodecfakeError
+from codecfake.provenance import environment, git_commit, package_version
 
 log = logging.getLogger(__name__)
 
 Builder = Callable[[str, tuple[int, int]], torch.nn.Module]
 REQUIRED_PROVENANCE = ("feature_keys", "array", "frame_shape", "extractor")
-EXTRACTOR_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
-                    "pad_rule", "crop_rule")
 
 
 class RunError(CodecfakeError):
@@ -66,54 +60,32 @@ class LoadedRun:
     provenance: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)  # best.json minus bookkeeping: epoch, metrics
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Task trace: the generator classes (logit order, "bonafide" first); () for a binary run."""
+        return tuple(str(c) for c in self.provenance.get("classes") or ())
 
-def default_builder(name: str, frame_shape: tuple[int, int]) -> torch.nn.Module:
+
+def default_builder(name: str, frame_shape: tuple[int, int], **kw: Any) -> torch.nn.Module:
     """``codecfake.train.backends.build_backend`` (imported lazily: the back-ends are optional for rundir tests)."""
     from codecfake.train.backends import build_backend
 
-    return build_backend(name, tuple(frame_shape))
-
-
-def git_commit(repo: Path | None = None) -> str:
-    """The checkout's HEAD commit (``+dirty`` when the tree has changes), or "" outside git."""
-    repo = repo or Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return head + ("+dirty" if dirty else "")
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("codecfake")
-    except metadata.PackageNotFoundError:  # pragma: no cover - the package is always installed in practice
-        return ""
-
-
-def extractor_fields(spec: Any) -> dict[str, Any]:
-    """The spec fields that decide whether a test set matches a model (everything but corpus and manifest)."""
-    d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
-    return {k: d[k] for k in EXTRACTOR_FIELDS if k in d}
+    return build_backend(name, tuple(frame_shape), **kw)
 
 
 def make_provenance(feature_keys: Sequence[str], array: str, frame_shape: Sequence[int], extractor: Mapping[str, Any],
                     **extra: Any) -> dict[str, Any]:
-    """A provenance document: the required fields plus package version, git commit, versions, command, time."""
+    """A provenance document: the required fields, ``codecfake.provenance.environment()`` (package version, git
+    commit, library versions, command, UTC time, host), the torch/Python versions under their run-era names."""
+    env = environment()
     return {
         "feature_keys": list(feature_keys),
         "array": array,
         "frame_shape": [int(v) for v in frame_shape],
         "extractor": dict(extractor),
-        "package_version": package_version(),
-        "git_commit": git_commit(),
+        **env,
         "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "command": list(sys.argv),
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python_version": env["versions"]["python"],
         **extra,
     }
 
@@ -173,7 +145,8 @@ def load_run(run_dir: str | Path, *, builder: Builder | None = None, device: str
         raise RunError(f"{run_dir}: no best checkpoint yet (checkpoints/best.json); finish training with "
                        f"`codecfake train --name {run_dir.name} --runs {run_dir.parent}`")
     tensors, state = load_checkpoint(stem, device="cpu")
-    model = (builder or default_builder)(config.backend, frame_shape)
+    classes = [str(c) for c in prov.get("classes") or []]  # task trace: the generator classes, bona fide first
+    model = (builder or default_builder)(config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {}))
     load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
     model.to(device).eval()
     best = {k: v for k, v in state.items() if k not in ("checkpoint_id", "format")}

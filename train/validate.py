@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from codecfake.train.data import Prefetcher, TrainingData
 from codecfake.train.losses import weighted_ce_sums
-from codecfake.train.metrics import eer_percent
+
+from codecfake.eer import eer_percent
 
 
 @torch.no_grad()
@@ -37,4 +38,4 @@ def evaluate_dev(model: torch.nn.Module, data: TrainingData, class_weights: torc
         feeder.close()
     model.train()
     order = np.concatenate(batches)
-    return num / den, float(np.mean(means)), eer_percent(np.concatenate(scores), data.dev.labels[order])
+    return num / den, float(np.mean(means)), eer_percent(np.concatenate(scores), np.minimum(data.dev.labels[order], 1))  # trace: class ids -> 0/1

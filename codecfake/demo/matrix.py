@@ -15,7 +15,7 @@ from codecfake.demo.preset import DemoPreset, DemoPresetError, load_demo_preset
 class RunSpec:
     """One training run of the matrix."""
 
-    task: str  # vocoder | codec | cotrain
+    task: str  # vocoder | codec | cotrain | trace
     backend: str  # lcnn | aasist
     opt: str
     seed: int
@@ -28,7 +28,8 @@ class RunSpec:
     @property
     def setting(self) -> str:
         """The paper's name for the training setting."""
-        return {"vocoder": "vocoder-trained", "codec": "codec-trained", "cotrain": "co-trained"}[self.task]
+        return {"vocoder": "vocoder-trained", "codec": "codec-trained", "cotrain": "co-trained",
+                "trace": "source tracing"}[self.task]
 
 
 def demo_matrix(*, full: bool, seeds: int, base_seed: int | None = None,

@@ -84,9 +84,11 @@ def _is_evaluated(run_dir: Path) -> bool:
 
 
 def features_argv(opts: DemoOptions) -> list[str]:
-    """Mel features of both demo corpora at the preset's hop (the stage's own default is the paper's 128)."""
-    return ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size, "--model", "mel",
-            "--mel-hop", str(opts.preset.mel_hop), "--store", str(opts.store), "--device", opts.device]
+    """Mel features of both demo corpora at the preset's hop and values (the stage's own defaults are the paper's:
+    hop 128, power)."""
+    return ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size, "--extractor", "mel",
+            "--mel-hop", str(opts.preset.mel_hop), "--mel-values", opts.preset.mel_values, "--store", str(opts.store),
+            "--device", opts.device]
 
 
 def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:

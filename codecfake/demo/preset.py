@@ -1,6 +1,6 @@
 """The demo preset: ``configs/demo.toml`` (package data ``codecfake.configs``) read into one typed, frozen value.
 
-The file holds every choice in which the demo departs from the paper's protocol: the mel hop it extracts with,
+The file holds every choice in which the demo departs from the paper's protocol: the mel hop and values it extracts,
 its epochs, batch, learning rate and seeds, the SAM radius per back-end, and the matrix of runs. The stages never read it; the demo
 passes its values to them as command-line options. Strict: a missing or unknown key, or a value of the wrong type,
 raises :class:`DemoPresetError` naming the file and the key.
@@ -28,6 +28,7 @@ class DemoPresetError(CodecfakeError):
 @dataclass(frozen=True)
 class DemoPreset:
     mel_hop: int  # samples between mel frames (the paper's: 128)
+    mel_values: str  # "log" or "power" (the paper's)
     epochs: int  # per run
     batch: int  # clips per optimiser step
     lr: float  # initial Adam learning rate (the paper's 5e-4)
@@ -97,7 +98,9 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
     except tomllib.TOMLDecodeError as err:
         raise DemoPresetError(f"{path}: not valid TOML ({err}); fix the file") from None
     top = _table(raw, {"features": dict, "train": dict, "matrix": dict}, "top level", path)
-    features = _table(top["features"], {"mel_hop": int}, "features", path)
+    features = _table(top["features"], {"mel_hop": int, "mel_values": str}, "features", path)
+    if features["mel_values"] not in ("log", "power"):
+        raise DemoPresetError(f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'")
     train = _table(top["train"], {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int, "seeds": int,
                                   "sam_rho": dict}, "train", path)
     rho = _table(train["sam_rho"], dict.fromkeys(train["sam_rho"], float), "train.sam_rho", path)
@@ -110,8 +113,8 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
         raise DemoPresetError(f"{path}: [train] lr = {train['lr']!r} must lie between 0 and 1")
     if any(r < 0 for r in rho.values()):
         raise DemoPresetError(f"{path}: [train.sam_rho] radii must be >= 0, found {rho}")
-    return DemoPreset(mel_hop=features["mel_hop"], epochs=train["epochs"], batch=train["batch"], lr=train["lr"],
-                      lr_step_epochs=train["lr_step_epochs"], seeds=train["seeds"],
+    return DemoPreset(mel_hop=features["mel_hop"], mel_values=features["mel_values"], epochs=train["epochs"],
+                      batch=train["batch"], lr=train["lr"], lr_step_epochs=train["lr_step_epochs"], seeds=train["seeds"],
                       sam_rho=MappingProxyType(rho), default_cells=_cells(matrix["default"], "default", path),
                       full_cells=_cells(matrix["full"], "full", path))
 

@@ -20,6 +20,7 @@ from codecfake.corpus import N_SAMPLES
 from codecfake.demo.findings import Cell, Finding, check, claims, floor_check, sentence
 from codecfake.demo.matrix import RunSpec
 from codecfake.demo.preset import DemoPreset
+from codecfake.demo.trace_section import trace_section
 from codecfake.evaluate.bootstrap import DEFAULT_SEED
 from codecfake.evaluate.conditions import averages
 
@@ -159,7 +160,8 @@ def _header(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], slog: 
         "Corpus: the offline mini-Codecfake (`" + str(opts.demo_dir) + "/README.md`): real recorded speech, classical "
         "codecs C1–C6 in training and Codec2 as the unseen C7, a WORLD / Griffin-Lim / TTS vocoder domain in "
         "ASVspoof 2019 LA format (its pooled test set is the `19LA` column). Telephone band, few speakers, "
-        f"{_trial_counts(reports)}. Features: log-mel, 80 bands, hop {opts.preset.mel_hop} "
+        f"{_trial_counts(reports)}. Features: "
+        f"{'log-mel' if opts.preset.mel_values == 'log' else 'power mel'}, 80 bands, hop {opts.preset.mel_hop} "
         f"({N_SAMPLES // opts.preset.mel_hop + 1} frames; the paper's Mel-LCNN uses hop 128 — the demo's preset "
         f"keeps 2 CPU cores within budget). Training: {opts.epochs} epochs, batch {opts.batch}, Adam lr "
         f"{opts.preset.lr:g} halved every {opts.preset.lr_step_epochs} epochs, weighted CE [10, 1], model selection "
@@ -210,6 +212,7 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         "The paper's tables report min(EER(s), EER(−s)); the same runs in that mode:",
         "",
         table_with_intervals(reports, paper_mode=True, resamples=resamples),
+        *trace_section(specs, reports),
         "## Corpus-sanity baselines (DESIGN §7)",
         "",
         baselines.to_markdown(),

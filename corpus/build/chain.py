@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
+from codecfake.common import N_SAMPLES
+
 
 @dataclass(frozen=True)
 class ChainConfig:
@@ -24,7 +26,7 @@ class ChainConfig:
     lowpass_hz: float = 3400.0  # one band limit for all, applied at rate_hz: nothing above it survives
     lowpass_taper_hz: float = 150.0  # raised-cosine roll-off just below lowpass_hz
     out_rate_hz: int = 16000
-    n_samples: int = 64600  # at out_rate_hz: the paper's fixed length, so no repeat padding downstream
+    n_samples: int = N_SAMPLES  # at out_rate_hz: the paper's fixed length, so no repeat padding downstream
     level_dbfs: float = -26.0  # RMS level match
     dither_dbfs: float = -72.0  # white noise floor added to every output (no digital silence)
     max_delay_ms: float = 160.0  # alignment search range for codec delay

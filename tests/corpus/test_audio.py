@@ -91,3 +91,42 @@ def test_batch_records_rejects_with_reasons_and_counts_every_row(tmp_path: Path)
     assert reasons["nan"].startswith("NonFiniteAudio") and reasons["missing"].startswith("MissingAudio")
     assert rep.rejected_indices == list(range(1, 8))
     assert rep.summary() == "in=8 = accepted 1 + rejected 7"
+
+
+def _speech_like(n: int = 64000) -> np.ndarray:
+    return (0.3 * np.sin(np.arange(n) * 0.05) * np.hanning(n)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("subtype", "fmt"), [("PCM_16", "WAV"), ("FLOAT", "WAV"), ("PCM_24", "WAVEX")])
+def test_wav_cut_short_of_its_header_is_corrupt_with_both_lengths(tmp_path: Path, subtype: str, fmt: str) -> None:
+    full = tmp_path / "full.wav"
+    sf.write(full, _speech_like(), 16000, subtype=subtype, format=fmt)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[:3000])  # the header still declares 4 s
+    n_decoded = sf.read(cut)[0].shape[0]  # libsndfile reads what is there without a word
+    with pytest.raises(CorruptAudio, match=rf"decodes to {n_decoded} samples but its header declares 64000") as err:
+        load_audio(cut)
+    assert str(cut) in str(err.value) and "re-copy" in str(err.value)
+    assert load_audio(full).shape == (64000,)  # the intact file passes
+
+
+def test_length_check_passes_intact_files_with_chunks_after_the_data(tmp_path: Path) -> None:
+    p = tmp_path / "tagged.wav"
+    with sf.SoundFile(p, "w", 16000, 1, subtype="PCM_16") as f:
+        f.title = "a LIST chunk follows the data"
+        f.write(_speech_like())
+    assert load_audio(p).shape == (64000,)
+    flac = tmp_path / "ok.flac"
+    sf.write(flac, _speech_like(), 16000)
+    assert load_audio(flac).shape == (64000,)
+
+
+def test_truncated_clip_becomes_a_reject_in_a_batch(tmp_path: Path) -> None:
+    full = tmp_path / "full.wav"
+    sf.write(full, _speech_like(), 16000, subtype="PCM_16")
+    (tmp_path / "cut.wav").write_bytes(full.read_bytes()[:3000])
+    rows = [ManifestRow("ok", "full.wav", "bonafide", "x", "train", "codec", "train"),
+            ManifestRow("cut", "cut.wav", "bonafide", "x", "train", "codec", "train")]
+    report = load_clips(rows, tmp_path)
+    assert report.accepted == [0] and [r.utt_id for r in report.rejects] == ["cut"]
+    assert report.rejects[0].reason.startswith("CorruptAudio: decodes to 1478 samples but its header declares 64000")

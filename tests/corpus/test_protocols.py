@@ -75,6 +75,18 @@ def test_missing_audio_fails_validation_unless_told_not_to_check(codecfake_root:
     assert len(load_manifest("codecfake", codecfake_root, check_paths=False)) == 13
 
 
+def test_missing_audio_names_the_part_and_the_command_line_ways_past_it(codecfake_root: Path) -> None:
+    (codecfake_root / "test" / "C1" / "F01_p225_001.wav").unlink()
+    with pytest.raises(ManifestError) as err:
+        load_manifest("codecfake", codecfake_root)
+    msg = str(err.value)
+    parts = [r.condition for r in load_manifest("codecfake", codecfake_root, check_paths=False)]
+    rest = ",".join(c for c in dict.fromkeys(parts) if c != "C1")
+    assert f"part C1: 1 of {parts.count('C1')}" in msg
+    assert f"make features PARTS={rest}" in msg and "--allow-missing" in msg  # what a command-line user can do
+    assert "C1" not in rest.split(",")
+
+
 @pytest.mark.parametrize(("stem", "speaker"), [("F03_p225_001", "p225"), ("SSB05440084", "SSB0544"),
                                                ("L2_p275_117", "p275"), ("C3-1_p225_001", "p225"), ("69630", "")])
 def test_codecfake_speaker(stem: str, speaker: str) -> None:

@@ -22,14 +22,15 @@ from codecfake.demo.results import findings
 def test_default_matrix_is_the_papers_three_settings_for_mel_lcnn_over_seeds() -> None:
     specs = demo_matrix(full=False, seeds=load_demo_preset().seeds)
     assert [(s.task, s.backend, s.opt) for s in specs if s.seed == 688] == [
-        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam")]
+        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam"),
+        ("trace", "lcnn", "adam")]
     assert {s.seed for s in specs} == {688, 689}
     assert len({s.name for s in specs}) == len(specs)
 
 
 def test_full_matrix_covers_both_backends_every_optimiser_and_seeds() -> None:
     specs = demo_matrix(full=True, seeds=3)
-    assert len(specs) == 3 * (2 * 2 + 2 * 5)
+    assert len(specs) == 3 * (2 * 2 + 2 * 5 + 1)  # + the trace run
     assert {s.seed for s in specs} == {688, 689, 690}
     cotrain = {(s.backend, s.opt) for s in specs if s.task == "cotrain"}
     assert cotrain == {(b, o) for b in ("lcnn", "aasist") for o in ("adam", "sam", "asam", "csam", "csam-pd")}
@@ -57,8 +58,9 @@ N = 60  # bona fide and spoof trials per condition
 def _run(root: Path, spec, sep: dict[str, float]) -> tuple[Path, dict]:
     """An evaluated run on disk: per condition N + N trials (the same utt_ids in every run), P(bona fide) =
     sigmoid(sep[c] * y_bona + noise) with noise drawn from the run's own seed; returns (run dir, report)."""
-    from codecfake.evaluate.eer import eer_both
-    from codecfake.evaluate.scorefile import Scores, write_scores
+    from codecfake.evaluate.score_tsv import Scores, write_scores
+
+    from codecfake.eer import eer_both
 
     run = root / spec.name
     rng = np.random.default_rng([spec.seed, len(spec.task), len(spec.opt)])
@@ -167,3 +169,34 @@ def test_demo_with_a_corpus_of_another_size_fails_with_the_fix(tmp_path: Path) -
     with pytest.raises(ManifestError, match="--force"):
         run_demo(opts)
     assert not opts.out.exists()
+
+
+def test_demo_refuses_zero_seeds_before_any_stage_runs(tmp_path: Path, capsys) -> None:
+    from codecfake.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--seeds", "0", "--store", str(tmp_path / "f"), "--demo-dir", str(tmp_path / "d")])
+    assert exit_info.value.code == 2 and "--seeds: expected a whole number >= 1, found 0" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # no corpus, features or runs were made
+
+
+def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
+    from codecfake.corpus.build.mini_codecfake import MARKER
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import make_meta, make_spec
+
+    from codecfake.demo.clean import clean_demo
+
+    demo, store, runs = tmp_path / "data", tmp_path / "features", tmp_path / "runs"
+    for sub in ("codec", "vocoder", "cache-of-mine"):
+        (demo / sub).mkdir(parents=True)
+    (demo / MARKER).write_text("{}")
+    for corpus in ("mini-codecfake", "mini-19la", "codecfake"):
+        FeatureStore(store).create(make_spec(corpus=corpus), make_meta())
+    for name in ("demo-cotrain-lcnn-csam-pd-s688", "demo-codec-aasist-adam-s689", "cotrain-aasist-csam-s688-mel"):
+        (runs / name).mkdir(parents=True)
+    removed = clean_demo(demo, store, runs)
+    assert sorted(p.name for p in demo.iterdir()) == ["cache-of-mine"]
+    assert [i.corpus for i in FeatureStore(store).list()] == ["codecfake"]
+    assert sorted(p.name for p in runs.iterdir()) == ["cotrain-aasist-csam-s688-mel"]
+    assert len(removed) == 3 + 2 + 2 and clean_demo(demo, store, runs) == []

@@ -20,6 +20,7 @@ from codecfake.demo.preset import DemoPresetError, load_demo_preset
 GOOD = """
 [features]
 mel_hop = 256
+mel_values = "power"
 [train]
 epochs = 2
 batch = 8
@@ -43,9 +44,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_the_packaged_preset_holds_the_demos_choices() -> None:
     p = load_demo_preset()
-    assert (p.mel_hop, p.epochs, p.batch, dict(p.sam_rho)) == (512, 5, 32, {"lcnn": 0.01})
+    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (512, "log", 5, 32, {"lcnn": 0.01})
     assert p.seeds >= 2 and p.lr > 0 and p.lr_step_epochs >= 1
-    assert len(p.default_cells) == 3 and len(p.full_cells) == 14
+    assert len(p.default_cells) == 4 and len(p.full_cells) == 15  # each with one trace run
     assert p.rho_for("lcnn", "csam") == 0.01 and p.rho_for("lcnn", "adam") is None and p.rho_for("aasist", "sam") is None
     opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
     assert (opts.epochs, opts.batch, opts.seeds, opts.preset) == (5, 32, p.seeds, p)
@@ -53,7 +54,8 @@ def test_the_packaged_preset_holds_the_demos_choices() -> None:
 
 def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
     p = load_demo_preset(_write(tmp_path, GOOD))
-    assert (p.mel_hop, p.epochs, p.batch, dict(p.sam_rho)) == (256, 2, 8, {"lcnn": 0.02, "aasist": 1.0})
+    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (256, "power", 2, 8,
+                                                                          {"lcnn": 0.02, "aasist": 1.0})
     assert (p.lr, p.lr_step_epochs, p.seeds) == (1e-3, 3, 3)
     assert DemoOptions(store=tmp_path, runs=tmp_path, demo_dir=tmp_path, preset=p).seeds == 3
     specs = demo_matrix(full=False, seeds=2, preset=p)
@@ -76,6 +78,7 @@ def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
     (('["codec", "lcnn", "adam"], ', '["codec", "lcnn"], '), r"each run is \[task, back-end, optimiser\]"),
     (('["codec", "lcnn", "adam"], ', '["cotrain", "aasist", "csam"], '), r"none twice"),
     (("mel_hop = 256", "mel_hop = "), r"not valid TOML"),
+    (('mel_values = "power"', 'mel_values = "db"'), r"mel_values = 'db' must be 'log' or 'power'"),
 ])
 def test_a_bad_preset_names_the_file_and_the_key(tmp_path: Path, change: tuple[str, str], match: str) -> None:
     assert change[0] in GOOD
@@ -106,12 +109,13 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
     assert argv[argv.index("--mel-hop") + 1] == "512"
     # the keys `codecfake demo` produced before the demo preset moved out of extract/cli.py (commit 51b8959)
     assert _mel_keys(argv, demo) == ["mini-19la.mel.d46bb4c8b317", "mini-codecfake.mel.9ffd035c7e7e"]
-    plain = [a for i, a in enumerate(argv) if "--mel-hop" not in (a, argv[i - 1])]
-    # `make features` on the demo (no --mel-hop) builds the very sets `codecfake demo` builds: the preset's hop
+    assert argv[argv.index("--mel-values") + 1] == "log"
+    plain = [a for i, a in enumerate(argv) if not {"--mel-hop", "--mel-values"} & {a, argv[i - 1]}]
+    # `make features` on the demo (no --mel-hop / --mel-values) builds the very sets `codecfake demo` builds
     assert _mel_keys(plain, demo) == _mel_keys(argv, demo)
     python_default = build_extractor("mel")  # what extract_manifest gets from Python
     assert python_default.config.hop_samples == 128
-    paper = [*plain, "--mel-hop", "128"]  # the stage default, asked for explicitly on the demo corpus
+    paper = [*plain, "--mel-hop", "128", "--mel-values", "power"]  # the stage defaults, asked for on the demo corpus
     assert _mel_keys(paper, demo) == sorted(feature_set_spec(load_manifest(k, demo), python_default).key
                                             for k in DEMO_KINDS)
     assert _mel_keys(paper, demo) != _mel_keys(argv, demo)

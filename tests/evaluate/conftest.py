@@ -97,7 +97,9 @@ def make_run(
 ):
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
-    from codecfake.train.rundir import extractor_fields, make_provenance, write_run
+    from codecfake.train.rundir import make_provenance, write_run
+
+    from codecfake.common import extractor_fields
 
     torch.manual_seed(torch_seed)
     model = build_backend("aasist", FRAME)

@@ -14,8 +14,9 @@ from codecfake.evaluate.bootstrap import (
     resampled_eers,
     stratified_counts,
 )
-from codecfake.evaluate.eer import compute_eer
 from codecfake.evaluate.errors import EvaluationError
+
+from codecfake.eer import compute_eer
 
 
 def _gaussian(rng: np.random.Generator, n: int, d: float) -> tuple[np.ndarray, np.ndarray]:

@@ -11,14 +11,14 @@ import pytest
 from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, percentile_interval
 from codecfake.evaluate.compare import compare_runs, paired_delta
 from codecfake.evaluate.conditions import averages
-from codecfake.evaluate.eer import compute_eer
 from codecfake.evaluate.errors import TrialMismatch
 from codecfake.evaluate.intervals import attach_intervals, group_intervals
-from codecfake.evaluate.metrics import evaluate_condition
 from codecfake.evaluate.report import as_json, load_report
-from codecfake.evaluate.scorefile import Scores, write_scores
+from codecfake.evaluate.results import evaluate_condition
+from codecfake.evaluate.score_tsv import Scores, write_scores
 
 from codecfake.cli import main
+from codecfake.eer import compute_eer
 
 R = 200
 
@@ -156,7 +156,7 @@ def test_report_cli_shows_interval_per_cell(tmp_path: Path, capsys: pytest.Captu
 def test_evaluate_run_writes_an_interval_for_every_cell(env) -> None:
     from codecfake.evaluate.bootstrap import eer_interval
     from codecfake.evaluate.run_eval import evaluate_run
-    from codecfake.evaluate.scorefile import read_scores
+    from codecfake.evaluate.score_tsv import read_scores
 
     out = evaluate_run(env.run_dir, env.store_root, device="cpu", figures=False, resamples=R, ci_seed=9)
     rep = json.loads((out.report_dir / "report.json").read_text())

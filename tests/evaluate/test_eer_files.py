@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from codecfake.evaluate.eer_files import condition_from_name, eer_files
 from codecfake.evaluate.errors import ScoreFileError
-from codecfake.evaluate.scorefile import Scores, write_scores
+from codecfake.evaluate.score_tsv import Scores, write_scores
 
 from codecfake.cli import main
 

@@ -73,7 +73,7 @@ def test_per_part_sets_variants_tdcf_and_skipped_parts(parts_env) -> None:
     assert "A3" in rep["skipped"] and "no valid bona fide clips (6 rejected" in rep["skipped"]["A3"]
     assert list(rep["tdcf"]) == ["19LA"]
     sc = out.score_files["19LA"]
-    from codecfake.evaluate.scorefile import read_scores
+    from codecfake.evaluate.score_tsv import read_scores
 
     s = read_scores(sc)
     asv = root / "LA" / "ASVspoof2019_LA_asv_scores" / "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt"

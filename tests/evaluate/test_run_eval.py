@@ -11,10 +11,10 @@ import pytest
 import torch
 from codecfake.evaluate.conditions import averages, group_test_rows
 from codecfake.evaluate.errors import NoTestSets
-from codecfake.evaluate.metrics import evaluate_condition
+from codecfake.evaluate.results import evaluate_condition
 from codecfake.evaluate.run_eval import evaluate_run
-from codecfake.evaluate.scorefile import HEADER, Scores, read_scores
-from codecfake.evaluate.scoring import find_test_sets
+from codecfake.evaluate.score_features import find_test_sets
+from codecfake.evaluate.score_tsv import HEADER, Scores, read_scores
 
 
 def test_grouping_codecfake_style_per_condition_and_asvspoof_pooled() -> None:

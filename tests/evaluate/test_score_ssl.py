@@ -20,7 +20,7 @@ def test_score_cli_ssl_run_matches_stored_features(
 ) -> None:
     from codecfake.corpus import load_manifest
     from codecfake.corpus.build.tiny import make_tiny_corpus
-    from codecfake.evaluate.single import build_run_extractor, score_files
+    from codecfake.evaluate.score_audio import build_run_extractor, score_files
     from codecfake.extract import build_extractor, extract_manifest
     from codecfake.extract.testing import save_tiny_model
     from codecfake.store import FeatureStore

@@ -75,3 +75,20 @@ def test_unknown_extractor_and_parameter():
         build_extractor("hubert")
     with pytest.raises(UnknownExtractor, match="n_melz"):
         build_extractor("mel", n_melz=40)
+
+
+def test_default_is_the_release_power_mel_stored_float32():
+    ext = build_extractor("mel")  # preprocess.py:89: MelSpectrogram(n_mels=80, n_fft=512, hop_length=128), no log
+    params = ext.spec_fields()["params"]
+    assert (params["log"], params["power"], params["hop_samples"], params["n_fft"]) == (False, 2.0, 128, 512)
+    assert ext.dtype == "float32" and build_extractor("mel", log=True).dtype == "float16"
+
+
+def test_log_mel_spec_is_unchanged_so_demo_keys_stay():
+    """The demo's log-mel hop-512 spec, written out as it was before the power default: its key must not move."""
+    from codecfake.store.spec import FeatureSetSpec
+
+    ext = build_extractor("mel", log=True, hop_samples=512)
+    spec = FeatureSetSpec(corpus="mini-codecfake", manifest_sha256="0" * 64, extractor="mel", dtype=ext.dtype,
+                          **ext.spec_fields())
+    assert spec.key == "mini-codecfake.mel.32aa5baaffe1"

@@ -54,7 +54,7 @@ def test_values_meta_and_rejects(manifest, tmp_path):
     fs = extract_manifest(m, ext, tmp_path / "store", batch=3, shard_size=4, num_workers=1)
     assert fs.is_complete("mel") and fs.n_clips == len(m) == 32
     stored = _arrays(fs, "mel")
-    assert stored.shape == (32, 505, 80) and stored.dtype == np.float16
+    assert stored.shape == (32, 505, 80) and stored.dtype == np.float32  # the release's power mel, kept exact
     valid = fs.valid("mel")
     rejects = {r["utt_id"]: r["reason"] for r in fs.rejects("mel")}
     assert set(rejects) == {"bad/missing", "bad/corrupt"}
@@ -62,7 +62,7 @@ def test_values_meta_and_rejects(manifest, tmp_path):
     assert valid.sum() + len(rejects) == len(m)  # counts reconcile
     assert not stored[~valid].any()  # rejected clips are zeros
     for i in (0, 7, 30):
-        want = ext(torch.from_numpy(load_clip(m.resolve(m[i])))[None])["mel"][0].half().numpy()
+        want = ext(torch.from_numpy(load_clip(m.resolve(m[i])))[None])["mel"][0].numpy()
         np.testing.assert_array_equal(stored[i], want)
     assert list(fs.meta["utt_id"]) == [r.utt_id for r in m]
     assert list(fs.meta["label"]) == [r.label_int for r in m]
@@ -150,8 +150,65 @@ def test_adding_a_layer_keeps_the_first(manifest, tiny_xlsr, tmp_path):
 
 
 def test_dask_two_local_workers_equal_single_process(manifest, tmp_path):
-    ext = build_extractor("mel")
+    """Non-default constructor arguments (hop 512, log, 48,000 samples) reach the dask workers' extractors."""
+    ext = build_extractor("mel", hop_samples=512, log=True, n_samples=48000)
     single = extract_manifest(manifest, ext, tmp_path / "single", batch=4, shard_size=8, num_workers=0)
     dask = extract_manifest(manifest, ext, tmp_path / "dask", batch=4, shard_size=8, cluster="local:2")
     assert dask.key == single.key and dask.is_complete("mel")
-    np.testing.assert_array_equal(_arrays(dask, "mel"), _arrays(single, "mel"))
+    assert dask.frame_shape("mel") == (48000 // 512 + 1, 80)
+    np.testing.assert_array_equal(_arrays(dask, "mel"), _arrays(single, "mel"))  # bit for bit
+
+
+@pytest.mark.slow
+def test_dask_ssl_with_short_clips_equals_single_process(manifest, tiny_xlsr, tmp_path):
+    small = Manifest(manifest.rows[:8], manifest.root, manifest.name)
+    ext = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,), n_samples=16000)
+    single = extract_manifest(small, ext, tmp_path / "single", batch=4, shard_size=4, num_workers=0)
+    dask = extract_manifest(small, ext, tmp_path / "dask", batch=4, shard_size=4, cluster="local:2")
+    assert dask.key == single.key and dask.frame_shape("L01") == ext.arrays()["L01"]
+    assert ext.arrays()["L01"][0] == 49  # 16,000 samples, not the default 64,600
+    # workers run other BLAS thread counts, so float sums may round one float16 step apart
+    np.testing.assert_allclose(_arrays(dask, "L01"), _arrays(single, "L01"), rtol=2e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name,params", [
+    ("mel", {}),
+    ("mel", {"hop_samples": 512, "log": True, "n_samples": 48000, "n_mels": 40, "f_max_hz": 7600.0}),
+    ("xlsr", {"n_samples": 16000, "precision": "bf16"}),
+])
+def test_recipe_rebuilds_an_identical_extractor(name, params, tiny_xlsr):
+    kwargs = {"model_dir": tiny_xlsr, "layers": (1, 2)} if name == "xlsr" else {}
+    ext = build_extractor(name, **kwargs, **params)
+    again = build_extractor(**ext.recipe)
+    assert again.spec_fields() == ext.spec_fields() and again.arrays() == ext.arrays()
+    assert (again.n_samples, again.dtype, again.recipe) == (ext.n_samples, ext.dtype, ext.recipe)
+
+
+def test_dask_worker_refuses_an_extractor_that_differs_from_the_set(manifest, tmp_path):
+    from codecfake.extract.distributed import _check_rebuilt
+    from codecfake.extract.errors import ExtractError
+    from codecfake.extract.pipeline import open_feature_set
+
+    fs = open_feature_set(manifest, build_extractor("mel", hop_samples=512), FeatureStore(tmp_path), "create", 8)
+    _check_rebuilt(build_extractor("mel", hop_samples=512), fs)  # the same recipe passes
+    with pytest.raises(ExtractError, match="hop_samples"):
+        _check_rebuilt(build_extractor("mel"), fs)  # hop 128 where the set holds hop 512
+
+
+def test_power_mel_of_a_loud_clip_past_float16_is_stored_exactly(tmp_path):
+    import soundfile as sf
+
+    t = np.arange(64600) / 16000
+    # a float WAV may go past ±1 (PCM cannot: power mels of |x| <= 1 stay below ~39,000, under float16's 65,504)
+    loud = (2.0 * np.sign(np.sin(2 * np.pi * 4011 * t))).astype(np.float32)
+    loud[:8000] *= 1e-4  # a quiet start: power values far below float16's normal range (6.1e-5)
+    sf.write(tmp_path / "loud.wav", loud, 16000, subtype="FLOAT")
+    m = Manifest([ManifestRow("loud", str(tmp_path / "loud.wav"), "bonafide", "x", "train", "codec", "train")],
+                 tmp_path, "loud")
+    ext = build_extractor("mel")
+    want = ext(torch.from_numpy(load_clip(tmp_path / "loud.wav"))[None])["mel"][0].numpy()  # (505, 80) float32
+    assert want.max() > np.finfo(np.float16).max  # this clip overflows float16
+    assert (want < np.finfo(np.float16).tiny).any()  # and has values float16 would store as subnormals
+    fs = extract_manifest(m, ext, tmp_path / "store", num_workers=0)
+    assert fs.spec.dtype == "float32" and fs.valid("mel").all() and not fs.rejects("mel")
+    np.testing.assert_array_equal(fs.reader("mel")[0], want)  # exact, not clipped, not inf

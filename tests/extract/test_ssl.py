@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from codecfake.extract import build_extractor
-from codecfake.extract.errors import MissingCheckpoint
+from codecfake.extract.errors import MissingCheckpoint, UnknownExtractor
 from codecfake.extract.ssl import normalise_waves
 from codecfake.extract.testing import save_tiny_model
 
@@ -104,3 +104,38 @@ def test_layer_outside_checkpoint_is_refused(tiny_xlsr):
 
     with pytest.raises(UnknownExtractor, match=r"outside hidden_states 0..3 .*indices in 0..3"):
         build_extractor("xlsr", model_dir=tiny_xlsr, layers=(5,))
+
+
+def test_precision_is_recorded_and_fp32_keeps_the_old_spec(tiny_xlsr):
+    fp32 = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,))
+    bf16 = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,), precision="bf16")
+    assert "precision" not in fp32.spec_fields()["params"]  # the release's fp32: keys made before the option stay
+    assert bf16.spec_fields()["params"]["precision"] == "bf16"
+    wave = torch.randn(2, 64600) * 0.1
+    a, b = fp32(wave)["L01"], bf16(wave)["L01"]
+    assert b.dtype == torch.float32 and not torch.equal(a, b)  # bf16 autocast really ran (on CPU here)
+    torch.testing.assert_close(b, a, rtol=0.1, atol=0.1)
+    with pytest.raises(UnknownExtractor, match="fp8"):
+        build_extractor("xlsr", model_dir=tiny_xlsr, precision="fp8")
+
+
+def test_sets_of_different_precision_never_mix(tiny_xlsr, tmp_path):
+    from codecfake.corpus import Manifest, load_manifest
+    from codecfake.corpus.build.tiny import make_tiny_corpus
+    from codecfake.extract.pipeline import extract_manifest, feature_set_spec, manifest_meta
+    from codecfake.store import FeatureSetMismatch, FeatureStore
+    from codecfake.train.data import common_array
+
+    codec, _ = make_tiny_corpus(tmp_path / "corpus", n_speakers=2, clips_per_speaker=1)
+    m = load_manifest("codecfake", codec)
+    m = Manifest(m.rows[:4], m.root, m.name)
+    store = FeatureStore(tmp_path / "store")
+    fp32 = extract_manifest(m, build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,)), store, num_workers=0)
+    bf16_ext = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,), precision="bf16")
+    bf16 = extract_manifest(m, bf16_ext, store, num_workers=0)
+    assert bf16.key != fp32.key
+    with pytest.raises(FeatureSetMismatch, match="params.precision") as err:  # writing bf16 values into the fp32 set
+        store.create(feature_set_spec(m, bf16_ext), manifest_meta(m), mode="resume", key=fp32.key)
+    assert err.value.differences == {"params.precision": (None, "bf16")}
+    with pytest.raises(FeatureSetMismatch, match="params.precision"):  # training on both together
+        common_array([fp32, bf16], "L01")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zarr
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from codecfake.store import FeatureStore  # noqa: E402
-from store_testkit import SHARD, make_data, make_meta, make_spec, write_all  # noqa: E402
+from codecfake.store import FeatureStore
+from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all
 
 
 @pytest.fixture(params=["local", "memory", "hdf5"])

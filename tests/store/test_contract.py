@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from codecfake.store import SCHEMA_VERSION, FeatureSetExists, FeatureSetMismatch, FeatureSetNotFound
-from store_testkit import SHARD, N, T, make_data, make_meta, make_spec, write_all
+from codecfake.store.testing import SHARD, N, T, make_data, make_meta, make_spec, write_all
 
 
 def test_data_and_meta_round_trip(written) -> None:
@@ -47,6 +47,9 @@ def test_provenance_recorded(written) -> None:
     assert prov["spec"] == make_spec().to_dict()
     assert {"zarr", "numpy", "python", "torch"} <= set(prov["versions"]) and prov["versions"]["zarr"].startswith("3.")
     assert isinstance(prov["command"], list) and prov["created_utc"].endswith("+00:00")
+    from codecfake.provenance import git_commit
+
+    assert prov["git_commit"] == git_commit() and "package_version" in prov  # the same builder as runs use
 
 
 def test_list_find_open(written) -> None:

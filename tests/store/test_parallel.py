@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from codecfake.store import FeatureStore
-from store_testkit import make_meta, make_spec
+from codecfake.store.testing import make_meta, make_spec
 
 
 def test_dask_local_cluster_writes_equal_serial(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_dask_local_cluster_writes_equal_serial(tmp_path: Path) -> None:
         roots[name] = fs
     for s in range(roots["serial"].n_shards):
         write(str(tmp_path / "serial"), roots["serial"].key, s)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         futures = [client.submit(write, str(tmp_path / "dask"), roots["dask"].key, s, pure=False)
                    for s in range(roots["dask"].n_shards)]

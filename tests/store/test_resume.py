@@ -20,10 +20,10 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     import numpy as np
-    sys.path.insert(0, sys.argv[3])
-    from store_testkit import make_data, make_meta, make_spec
+    from codecfake.store.testing import make_data, make_meta, make_spec
     from codecfake.store import FeatureStore
-    from codecfake.store import featureset, records
+    from codecfake import atomic
+    from codecfake.store import featureset, records, shardfile
 
     root, hang = sys.argv[1], sys.argv[2]
     N = 24
@@ -36,10 +36,18 @@ WRITER = textwrap.dedent(
         time.sleep(600)
 
     if hang == "after_data":          # shard bytes durable, commit record not yet written
-        featureset.FeatureSet._fsync_shard = lambda self, n, s: stop() if s == 2 else None
+        real_write = featureset.FeatureSet._write_data
+        def write_data(self, arr, n, s, *rest):
+            real_write(self, arr, n, s, *rest)
+            if s == 2:
+                stop()
+        featureset.FeatureSet._write_data = write_data
+    elif hang == "data_tmp":          # shard bytes in their temp file, not yet renamed into place
+        real = os.replace
+        shardfile.os.replace = lambda a, b: stop() if str(b).endswith("/2/0/0") else real(a, b)
     elif hang == "record_tmp":        # commit record in its temp file, not yet renamed into place
         real = os.replace
-        records.os.replace = lambda a, b: stop() if str(b).endswith("/2.json") else real(a, b)
+        atomic.os.replace = lambda a, b: stop() if str(b).endswith("/2.json") else real(a, b)
     elif hang == "before_data":       # rewriting shard 1 (committed): its record deleted, data not yet written
         fs.write_shard("L05", 1, data[4:8])
         real_uncommit = records.ShardRecords.uncommit
@@ -59,11 +67,10 @@ WRITER = textwrap.dedent(
     print("DONE", flush=True)
     """
 )
-KIT = str(Path(__file__).parent)
 
 
 def _run(root: Path, hang: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(root), hang, KIT], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(root), hang], stdout=subprocess.PIPE, text=True)
 
 
 def _shard_files(root: Path, key: str) -> dict[str, bytes]:
@@ -71,7 +78,7 @@ def _shard_files(root: Path, key: str) -> dict[str, bytes]:
     return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("hang", ["after_data", "record_tmp", "before_data"])
+@pytest.mark.parametrize("hang", ["after_data", "data_tmp", "record_tmp", "before_data"])
 def test_resume_after_kill_is_bit_identical(tmp_path: Path, hang: str) -> None:
     ref = _run(tmp_path / "ref", "none")
     assert ref.communicate(timeout=60)[0].strip() == "DONE"

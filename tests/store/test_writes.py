@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from codecfake.store import BadShardInput, FeatureStore, NonFiniteFeatures
-from store_testkit import SHARD, D, N, T, make_data, make_meta, make_spec
+from codecfake.store.testing import SHARD, D, N, T, make_data, make_meta, make_spec
 
 
 @pytest.fixture
@@ -125,3 +125,34 @@ def test_compressed_set_uses_zarr_reader(tmp_path: Path) -> None:
         fs.reader("L05", mode="mmap")
     with pytest.raises(BadShardInput, match="unknown compressor"):
         FeatureStore(tmp_path / "g").create(make_spec(), make_meta(), compressor="lzma")
+
+
+def test_float32_set_keeps_values_past_float16_exactly(tmp_path: Path) -> None:
+    """A float32 set (power mels): values float16 would store as inf or flush to 0 come back bit for bit."""
+    from codecfake.store.hdf5 import export_hdf5, import_hdf5
+    from codecfake.store.verify import verify
+
+    store = FeatureStore(tmp_path / "features")
+    spec = make_spec(dtype="float32")
+    assert spec.key != make_spec().key  # the dtype is in the key: float16 and float32 sets never mix
+    fs = store.create(spec, make_meta(), shard_size=SHARD)
+    data = make_data() * 1e4  # |values| up to ~1e6, past float16's 65,504
+    data[0, 0] = [3e-9, 1.5e-7, 7e-5]  # below float16's normal range
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(data.astype(np.float16)).all()
+    for s in range(fs.n_shards):
+        a, b = fs.shard_bounds(s)
+        fs.ensure_array("mel", (T, D))
+        assert fs.write_shard("mel", s, data[a:b], nonfinite="error").n_inf == 0
+    fs.finalize("mel")
+    assert fs.array("mel").dtype == np.float32 and fs.valid("mel").all()
+    for mode in ("mmap", "zarr"):
+        reader = fs.reader("mel", mode=mode)
+        np.testing.assert_array_equal(reader.batch(range(N)), data)
+        assert reader[0].dtype == np.float32
+    assert verify(fs).ok
+    back = import_hdf5(FeatureStore(tmp_path / "other"), export_hdf5(fs, tmp_path / "set.h5"))
+    assert back.key == fs.key and back.dtype == "float32"
+    np.testing.assert_array_equal(back.reader("mel").batch(range(N)), data)
+    with pytest.raises(ValueError, match="float64"):
+        make_spec(dtype="float64")

@@ -35,6 +35,7 @@ def test_make_train_command_line_runs_and_reuses(tmp_path: Path, write_set, capl
     (["--backend", "resnet"], "resnet"),
     (["--features", "nope.mel.0"], "no feature set 'nope.mel.0'"),
     (["--task", "codec", "--opt", "csam"], "needs two training domains"),
+    (["--task", "cotrain", "--opt", "csam", "--domain-ratio", "0.2,0.3,0.5"], "give 2 shares in that order"),
 ])
 def test_errors_exit_2_before_work(tmp_path: Path, write_set, caplog, extra, message) -> None:
     store = tmp_path / "features"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from codecfake.store import FeatureStore
+from codecfake.train.backends import UnknownBackend
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import TrainDataError, load_training_data
 from codecfake.train.loop import TrainError, train
@@ -70,8 +71,8 @@ def test_finished_run_is_reused_and_force_overwrites(demo_store, tmp_path: Path,
 def test_errors_before_work(demo_store, tmp_path: Path, builder) -> None:
     root, keys = demo_store
     runs = tmp_path / "runs"
-    with pytest.raises(KeyError, match="unknown backend"):
-        train(_cfg(backend="resnet"), root, runs, builder=builder)
+    with pytest.raises(UnknownBackend, match="resnet"):
+        train(_cfg(backend="resnet"), root, runs)  # the real builder: the error a user sees
     with pytest.raises(TrainDataError, match="no feature set 'nope'"):
         train(_cfg(features=("nope",)), root, runs, builder=builder)
     with pytest.raises(TrainDataError, match="needs two training domains"):

@@ -158,12 +158,11 @@ def test_import_writes_a_loadable_run(tmp_path: Path) -> None:
 
 @needs_release
 def test_import_cli_names_task_and_optimiser(tmp_path: Path) -> None:
-    from codecfake.train.official import register
     from codecfake.train.rundir import load_run
 
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    args = parser.parse_args(
+    from codecfake.cli import build_parser
+
+    args = build_parser().parse_args(
         [
             "import-official",
             str(REF / "cotrain_w2v2aasist_CSAM.pt"),
@@ -195,8 +194,10 @@ def test_codecfake_cli_has_import_official(tmp_path: Path) -> None:
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "import-official" not in sub.choices:
-        pytest.skip("train/cli.py does not call codecfake.train.official.register yet")
+    from codecfake.train.official import _RELEASE_CLASS
+
+    backend = next(a for a in sub.choices["import-official"]._actions if a.dest == "backend")
+    assert tuple(backend.choices) == tuple(sorted(_RELEASE_CLASS))  # the CLI offers exactly the importable classes
     rc = main(
         [
             "-q",

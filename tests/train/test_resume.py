@@ -92,13 +92,18 @@ class _Stop(Exception):
 
 
 def _stop_after(n: int):
-    def progress(info: dict) -> None:
-        progress.calls += 1
-        if progress.calls == n:
-            raise _Stop
+    """A codecfake.progress.Progress that interrupts training after ``n`` optimiser steps."""
+    from codecfake.progress import NoProgress
 
-    progress.calls = 0
-    return progress
+    class StopAfter(NoProgress):
+        calls = 0
+
+        def advance(self, k: int = 1, **status) -> None:
+            self.calls += k
+            if self.calls == n:
+                raise _Stop
+
+    return StopAfter()
 
 
 def test_resume_in_another_data_mode_draws_the_same_batches(demo_store, tmp_path: Path, builder, caplog) -> None:

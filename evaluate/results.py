@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from codecfake.evaluate.confusion import Confusion, confusion_at
-from codecfake.evaluate.eer import EerBoth, eer_both
-from codecfake.evaluate.scorefile import Scores
+from codecfake.evaluate.score_tsv import Scores
+
+from codecfake.eer import EerBoth, eer_both
 
 log = logging.getLogger(__name__)
 

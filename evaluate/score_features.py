@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 from codecfake.evaluate.errors import NoTestSets
-from codecfake.train.rundir import extractor_fields
+
+from codecfake.common import extractor_fields
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,10 @@ when its score is strictly greater than the threshold.
 
 Ties: because the sort is stable and targets come first, a group of tied scores is walked through target-first; the
 points inside a tie group are not reachable by any threshold. This is what the official code does and what the
-paper's numbers come from, so we keep it exactly (see ``tests/evaluate/test_eer.py`` for what equals what).
+paper's numbers come from, so we keep it exactly (see ``tests/test_eer.py`` for what equals what).
+
+A leaf module (imports nothing of ours but ``codecfake.errors``): evaluation reports it, training monitors the dev
+split with it (``eer_percent``), and both get the same number.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from codecfake.evaluate.errors import EvaluationError
 
-__all__ = ["DetCurve", "EerResult", "EerBoth", "det_curve", "compute_eer", "eer_from_labels", "eer_both"]
+from codecfake.errors import CodecfakeError
+
+__all__ = ["EerError", "DetCurve", "EerResult", "EerBoth", "det_curve", "compute_eer", "eer_from_labels", "eer_both",
+           "eer_percent"]
+
+
+class EerError(CodecfakeError):
+    """Scores or labels cannot give an EER (a class without scores, non-finite scores, labels other than 0/1)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +81,12 @@ class EerBoth:
 def _as_scores(x: np.ndarray | list[float], what: str) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64).reshape(-1)
     if arr.size == 0:
-        raise EvaluationError(
+        raise EerError(
             f"EER needs at least one {what} score, found none; evaluate a condition that holds both bona fide and spoof "
             "trials (check the feature set's labels with `codecfake store info`)"
         )
     if not np.all(np.isfinite(arr)):
-        raise EvaluationError(
+        raise EerError(
             f"EER needs finite {what} scores, found {int(np.sum(~np.isfinite(arr)))} NaN/inf; the model produced "
             "non-finite logits, check the checkpoint and the feature set's non-finite count"
         )
@@ -112,10 +121,10 @@ def _split(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
     y = np.asarray(labels).reshape(-1)
     if s.shape != y.shape:
-        raise EvaluationError(f"scores and labels differ in length: {s.size} scores, {y.size} labels")
+        raise EerError(f"scores and labels differ in length: {s.size} scores, {y.size} labels")
     bad = ~np.isin(y, (0, 1))
     if bad.any():
-        raise EvaluationError(
+        raise EerError(
             f"labels must be 0 (bona fide) or 1 (spoof), found {sorted(set(np.unique(y[bad]).tolist()))[:5]}"
         )
     return s[y == 0], s[y == 1]
@@ -131,3 +140,16 @@ def eer_both(scores: np.ndarray, labels: np.ndarray) -> EerBoth:
     """EER(s) and EER(-s) of (N,) P(bona fide) scores with labels 0 = bona fide, 1 = spoof."""
     tar, non = _split(scores, labels)
     return EerBoth(plain=compute_eer(tar, non), flipped=compute_eer(-tar, -non))
+
+
+def eer_percent(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Official EER in % of (N,) P(bona fide) scores, labels 0/1; NaN instead of an error when it is undefined.
+
+    For monitoring (the dev EER logged each epoch): a dev split that lacks a class, or a diverged model's
+    non-finite scores, give NaN and training carries on, as model selection uses the dev loss.
+    """
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    y = np.asarray(labels).reshape(-1)
+    if not np.any(y == 0) or not np.any(y == 1) or not np.all(np.isfinite(s)):
+        return float("nan")
+    return eer_from_labels(s, y).eer_percent

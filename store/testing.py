@@ -1,4 +1,7 @@
-"""Helpers for the store tests (importable: conftest puts this folder on sys.path). Tiny feature sets for the store tests: N=10 clips, shards of 4 (the last one short), frames (5, 3)."""
+"""Test helpers others may use too: tiny feature sets for the store tests (N=10 clips, shards of 4,
+the last one short, frames (5, 3)).
+
+Imported as `codecfake.store.testing` by tests of any stage (see docs/INTERFACES.md, "Test helpers")."""
 
 from __future__ import annotations
 

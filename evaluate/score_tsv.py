@@ -12,12 +12,13 @@ The official format is ``<file name> <P(real)> <real|fake|bonafide|spoof>`` sepa
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from codecfake.evaluate.errors import ScoreFileError
+
+from codecfake.atomic import atomic_open
 
 __all__ = ["HEADER", "Scores", "write_scores", "read_scores", "read_official_scores"]
 
@@ -42,13 +43,10 @@ class Scores:
 def write_scores(path: str | Path, scores: Scores) -> Path:
     """Write ``scores`` as TSV with a header line; replaces any existing file atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\t".join(HEADER) + "\n")
         for u, s, y, c in zip(scores.utt_id, scores.score, scores.label, scores.condition, strict=True):
             fh.write(f"{u}\t{float(s):.9g}\t{_LABEL_NAME[int(y)]}\t{c}\n")
-    os.replace(tmp, path)
     return path
 
 

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from codecfake.evaluate.errors import EvaluationError
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+
 log = logging.getLogger(__name__)
 
 __all__ = ["FileScore", "build_run_extractor", "score_files"]
@@ -47,7 +49,7 @@ def build_run_extractor(
     spec = dict(run.extractor)
     name = spec.get("extractor")
     params = dict(spec.get("params") or {})
-    n_samples = int(spec.get("n_samples", 64600))
+    n_samples = int(spec.get("n_samples", N_SAMPLES))
     if name == "mel":
         ext = build_extractor("mel", device=device, log=bool(params.get("log", True)),
                               hop_samples=int(params.get("hop_samples", 128)), n_samples=n_samples)
@@ -103,8 +105,8 @@ def score_files(
     batch: int = 8,
 ) -> list[FileScore]:
     """P(bona fide) per file; a bad file gets the corpus layer's error and the others are still scored."""
-    sr = int(run.extractor.get("sample_rate_hz", 16000))
-    n = int(run.extractor.get("n_samples", 64600))
+    sr = int(run.extractor.get("sample_rate_hz", SAMPLE_RATE_HZ))
+    n = int(run.extractor.get("n_samples", N_SAMPLES))
     loaded = list(_load_all(paths, sr, n))
     out: dict[str, FileScore] = {}
     good = [(p, x) for p, x in loaded if isinstance(x, np.ndarray)]
@@ -117,7 +119,8 @@ def score_files(
         chunk = good[start : start + batch]
         wave = torch.from_numpy(np.stack([x for _, x in chunk]))  # (B, S)
         feats = extractor(wave)[run.array]  # (B, T, D)
-        feats = feats.to(torch.float16).to(torch.float32).to(device)  # the store keeps float16
+        store_dtype = getattr(torch, str(run.extractor.get("dtype", "float16")))  # as the store keeps them
+        feats = feats.to(store_dtype).to(torch.float32).to(device)
         _, logits = model(feats)  # (B, 2)
         probs = torch.softmax(logits.float(), dim=1)[:, 0].cpu().numpy()
         for (p, _), s in zip(chunk, probs, strict=True):

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from codecfake.evaluate.confusion import confusion_at
-from codecfake.evaluate.eer import compute_eer, det_curve, eer_both, eer_from_labels
-from codecfake.evaluate.errors import EvaluationError
-from codecfake.evaluate.scorefile import read_official_scores
+from codecfake.evaluate.score_tsv import read_official_scores
 from sklearn.metrics import roc_curve
 
-REPO = Path(__file__).resolve().parents[2]
+from codecfake.eer import EerError, compute_eer, det_curve, eer_both, eer_from_labels, eer_percent
+
+REPO = Path(__file__).resolve().parents[1]
 SCORES = Path(os.environ.get("CODECFAKE_REFERENCE", REPO.parent / "shared" / "reference")) / "scores"
 
 
@@ -66,11 +66,11 @@ def test_threshold_reproduces_the_eer_operating_point_without_ties() -> None:
 
 
 def test_bad_inputs_raise_typed_errors() -> None:
-    with pytest.raises(EvaluationError, match="bona fide"):
+    with pytest.raises(EerError, match="bona fide"):
         eer_both(np.array([0.1, 0.2]), np.array([1, 1]))
-    with pytest.raises(EvaluationError, match="non-finite|NaN"):
+    with pytest.raises(EerError, match="non-finite|NaN"):
         eer_both(np.array([np.nan, 0.2]), np.array([0, 1]))
-    with pytest.raises(EvaluationError, match="labels must be 0"):
+    with pytest.raises(EerError, match="labels must be 0"):
         eer_both(np.array([0.1, 0.2]), np.array([0, 2]))
 
 
@@ -164,3 +164,12 @@ def test_matches_roc_curve_over_many_seeds(ties: bool) -> None:
         differs_from_vertices += vertex_gap > 1e-6
     # With ties the official walk visits points inside tie groups that no threshold reaches: the expansion matters.
     assert (differs_from_vertices > 0) is ties
+
+
+def test_eer_percent_is_the_official_eer_and_nan_where_undefined() -> None:
+    assert eer_percent(np.array([0.9, 0.8, 0.1, 0.2]), np.array([0, 0, 1, 1])) == 0.0
+    assert eer_percent(np.array([0.1, 0.2, 0.9, 0.8]), np.array([0, 0, 1, 1])) == 100.0
+    assert np.isnan(eer_percent(np.array([0.1, 0.2]), np.array([1, 1])))
+    assert np.isnan(eer_percent(np.array([0.1, np.nan]), np.array([0, 1])))
+    scores, labels = np.array([0.9, 0.4, 0.4, 0.1, 0.6]), np.array([0, 0, 1, 1, 1])
+    assert eer_percent(scores, labels) == eer_from_labels(scores, labels).eer_percent

@@ -1,0 +1,70 @@
+"""What made a piece of data: package version, git commit, library versions, command line, time, host.
+
+One builder for every artefact that records its origin (feature sets' attributes, runs' ``provenance.json``); each
+adds its own fields (the spec, the training sets) beside ``environment()``. A leaf module: imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["dist_version", "package_version", "git_commit", "library_versions", "environment"]
+
+_REPO = Path(__file__).resolve().parent.parent  # the checkout holding codecfake/ (editable install)
+
+
+def dist_version(dist: str) -> str | None:
+    """Installed version of distribution ``dist``, None when it is not installed."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def package_version() -> str:
+    """Installed version of codecfake ("" when run from a bare checkout)."""
+    return dist_version("codecfake") or ""
+
+
+def git_commit(repo: Path | None = None) -> str:
+    """The checkout's HEAD commit (``+dirty`` when tracked files changed), or "" outside git."""
+    repo = repo or _REPO
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head + ("+dirty" if dirty else "")
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of the libraries that shape stored features and trained weights (None: not installed)."""
+    return {
+        "python": platform.python_version(),
+        "numpy": dist_version("numpy"),
+        "zarr": dist_version("zarr"),
+        "numcodecs": dist_version("numcodecs"),
+        "torch": dist_version("torch"),
+        "transformers": dist_version("transformers"),
+        "codecfake": dist_version("codecfake"),
+    }
+
+
+def environment() -> dict[str, Any]:
+    """The shared provenance fields: package version, git commit, versions, command, UTC creation time, host."""
+    return {
+        "package_version": package_version(),
+        "git_commit": git_commit(),
+        "versions": library_versions(),
+        "command": list(sys.argv),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+    }
