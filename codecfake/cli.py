@@ -17,9 +17,17 @@ from collections.abc import Sequence
 
 # Stage packages in pipeline order; each exposes ``cli.register(subparsers)``.
 _STAGES = ("corpus", "store", "extract", "train", "evaluate", "demo")
+_SELF_NAMED = ("corpus", "store")  # stages whose one command is their own name and that need no torch
 
 
-def build_parser() -> argparse.ArgumentParser:
+def stages_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The stages to register for ``argv``: only ``store`` for ``codecfake store …`` (so it does not import torch
+    through the training stage: seconds per call), every stage otherwise (and for ``--help``)."""
+    words = [a for a in argv if not a.startswith("-")]
+    return (words[0],) if words and words[0] in _SELF_NAMED else _STAGES
+
+
+def build_parser(stages: Sequence[str] = _STAGES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codecfake",
         description="Codecfake toolkit: corpus -> features (store) -> train -> evaluate.",
@@ -27,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for stage in _STAGES:
+    for stage in stages:
         module_name = "codecfake.demo" if stage == "demo" else f"codecfake.{stage}.cli"
         try:
             module = importlib.import_module(module_name)
@@ -51,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codecfake.alloc import keep_freed_memory
 
     keep_freed_memory()  # large buffers stay in the process between steps (codecfake/alloc.py)
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(stages_for(argv))
     args = parser.parse_args(argv)
     configure_logging(args.verbose, args.quiet)
     if not getattr(args, "func", None):

@@ -13,13 +13,16 @@ import re
 from pathlib import Path
 
 from codecfake.corpus.kinds import KINDS, corpus_kind
-from codecfake.corpus.manifest import Manifest, ManifestError, ManifestRow
+from codecfake.corpus.manifest import FIELDS, Manifest, ManifestError, ManifestRow
 
 # The release's codec-configuration variant test sets (result/C3-1_result.txt …): conditions when label/C3-1.txt exists.
 CODECFAKE_VARIANTS: tuple[str, ...] = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
 CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *CODECFAKE_VARIANTS,
                                     *(f"A{k}" for k in range(1, 4)))
 _FAKE_PREFIX = re.compile(r"^(F0\d|L\d|C\d-\d)_")
+_FAKE_PREFIX_NL = re.compile(r"\n(?:F0\d|L\d|C\d-\d)_")  # the same after every "\n" (literal-led: fast search)
+# PurePath.suffix of one component: the last "." (not the first char, not the last) and what follows it
+_SUFFIX_LINES = re.compile(r"(?<=[^\n])\.[^.\n]+$", re.MULTILINE)
 _LA_PARTS = {"train": ("train", "trn"), "dev": ("dev", "trl"), "test": ("eval", "trl")}
 LA_PARTS: dict[str, str] = {part: split for split, (part, _) in _LA_PARTS.items()}  # protocol part -> split
 
@@ -39,7 +42,11 @@ def _read_speakers(root: Path) -> dict[str, str]:
 
 def codecfake_speaker(stem: str) -> str:
     """Speaker of a Codecfake file stem: ``F03_p225_001`` → ``p225``, ``SSB05440084`` → ``SSB0544``."""
-    real = _FAKE_PREFIX.sub("", stem)
+    return _real_speaker(_FAKE_PREFIX.sub("", stem))
+
+
+def _real_speaker(real: str) -> str:
+    """Speaker of a real (prefix-free) Codecfake name (inlined in ``_codecfake_part``: keep the two equal)."""
     if real.startswith("SSB") and len(real) >= 7:
         return real[:7]
     if "_" in real:
@@ -79,36 +86,72 @@ def parse_codecfake(root: Path, *, corpus: str = "codecfake", parts: tuple[str, 
     if not wanted:
         raise ManifestError(f"{label_dir} holds none of {[p + '.txt' for p in CODECFAKE_PARTS]}")
     speakers = _read_speakers(root)
-    rows: list[ManifestRow] = []
+    columns: dict[str, list[str]] = {f: [] for f in FIELDS}
     for part in wanted:
-        rows.extend(_codecfake_part(root, label_dir / f"{part}.txt", part, corpus, speakers))
-    return Manifest(rows, root, corpus)
+        for f, values in _codecfake_part(root, label_dir / f"{part}.txt", part, corpus, speakers).items():
+            columns[f].extend(values)
+    return Manifest.from_columns(columns, root, corpus)
 
 
-def _codecfake_part(root: Path, label_file: Path, part: str, corpus: str, speakers: dict[str, str]) -> list[ManifestRow]:
+def _label_columns(label_file: Path) -> tuple[list[str], list[str], list[str], str]:
+    """(file names, real/fake, methods, text) of a label file; a malformed line raises naming its number.
+
+    Whole-text string operations only (no list per line: 1 M small lists cost seconds of garbage collection)."""
+    text = label_file.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    widths = set(map(len, map(str.split, lines)))  # every line break is whitespace: text.split() == their tokens
+    tokens = text.split() if widths <= {0, 3} else []
+    names, labs, methods = tokens[0::3], tokens[1::3], tokens[2::3]
+    if not widths <= {0, 3} or not set(labs) <= {"real", "fake"}:
+        for n, line in enumerate(lines, start=1):
+            c = line.split()
+            if c and (len(c) != 3 or c[1] not in ("real", "fake")):
+                raise ManifestError(
+                    f"{label_file} line {n}: expected '<file.wav> <real|fake> <method>', found {line!r}"
+                )
+    return names, labs, methods, text
+
+
+def _stems_joined(joined: str, n: int) -> str:
+    """``Path(name).stem`` of each line of ``joined`` (``n`` one-component names), one pass over the text."""
+    if (joined + "\n").count(".wav\n") == n and "\n.wav\n" not in f"\n{joined}\n":  # all "<something>.wav"
+        return (joined + "\n").replace(".wav\n", "\n")[:-1]
+    return _SUFFIX_LINES.sub("", joined)
+
+
+def _prefixed(prefix: str, joined: str) -> list[str]:
+    """``[prefix + v for v in joined.split("\n")]`` as two C-level string operations."""
+    return (prefix + joined.replace("\n", "\n" + prefix)).split("\n")
+
+
+def _codecfake_part(root: Path, label_file: Path, part: str, corpus: str,
+                    speakers: dict[str, str]) -> dict[str, list[str]]:
+    """The manifest columns of one label file (``FIELDS`` -> one value per non-blank line)."""
     if not label_file.is_file():
         raise ManifestError(f"{label_file} not found (Codecfake part {part!r})")
     split = part if part in ("train", "dev") else "test"
     domain = "alm" if part.startswith("A") else "codec"
     audio_dir = _codecfake_audio_dir(root, part)
-    rows = []
-    for n, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
-        cols = line.split()
-        if not cols:
-            continue
-        if len(cols) != 3 or cols[1] not in ("real", "fake"):
-            raise ManifestError(
-                f"{label_file} line {n}: expected '<file.wav> <real|fake> <method>', found {line!r}"
-            )
-        fname, lab, method = cols
-        stem = Path(fname).stem
-        speaker = codecfake_speaker(stem)
-        rows.append(ManifestRow(
-            utt_id=f"{part}/{stem}", path=str(audio_dir / fname), label="bonafide" if lab == "real" else "spoof",
-            corpus=corpus, split=split, domain=domain, condition=part, speaker=speaker,
-            language=_language(speaker, part, speakers), method=method,
-        ))
-    return rows
+    names, labs, methods, text = _label_columns(label_file)
+    n = len(names)
+    joined = "\n".join(names)  # no name holds whitespace, so "\n" separates them unambiguously
+    if n and "/" not in text and "\n.\n" not in f"\n{joined}\n":  # one path component each: str ops == pathlib
+        stems_joined = _stems_joined(joined, n)
+        stems = stems_joined.split("\n")
+        utt_ids, paths = _prefixed(f"{part}/", stems_joined), _prefixed(f"{audio_dir}/", joined)
+    else:
+        stems = [Path(f).stem for f in names]
+        stems_joined = "\n".join(stems)
+        utt_ids, paths = [f"{part}/{s}" for s in stems], [str(audio_dir / f) for f in names]
+    reals = _FAKE_PREFIX_NL.sub("\n", "\n" + stems_joined)[1:].split("\n") if n else []  # codecfake_speaker's strip
+    speaker_of = {r: r[:7] if r[:3] == "SSB" and len(r) >= 7 else r.rpartition("_")[0] for r in set(reals)}
+    spk = list(map(speaker_of.__getitem__, reals))
+    lang_of = {s: _language(s, part, speakers) for s in set(spk)}
+    return {
+        "utt_id": utt_ids, "path": paths, "label": list(map({"real": "bonafide", "fake": "spoof"}.__getitem__, labs)),
+        "corpus": [corpus] * n, "split": [split] * n, "domain": [domain] * n, "condition": [part] * n,
+        "speaker": spk, "language": list(map(lang_of.__getitem__, spk)), "method": methods,
+    }
 
 
 def _find_la_protocol(root: Path, part: str, ext: str) -> Path:

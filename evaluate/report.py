@@ -136,6 +136,12 @@ def _extra_notes(report: dict) -> list[str]:
     return out
 
 
+def fusion_note(fusion: dict) -> str:
+    """The learned layer weights of a fused-layer run, one line (report.json ``fusion``)."""
+    cells = ", ".join(f"`{a}` {w:.3f}" for a, w in zip(fusion["arrays"], fusion["weights"], strict=True))
+    return f"Layer fusion: softmax weights of the best checkpoint {cells} (y = Σ w_l · x_l before the back-end)."
+
+
 def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
     """``report.md`` of one run: the table, the averages' membership, inverted warnings, confusion matrices."""
     paper = bool(report["paper_mode"])
@@ -154,6 +160,8 @@ def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
     ]
     if report.get("bootstrap"):
         lines += ["", ci_note(report["bootstrap"])]
+    if report.get("fusion"):
+        lines += ["", fusion_note(report["fusion"])]
     lines += [x for note in _extra_notes(report) for x in ("", note)]
     if inv:
         lines += [
@@ -218,11 +226,18 @@ def load_report(run_dir: str | Path) -> dict:
 
 
 def _group_key(report: dict) -> str:
+    """Config minus seed-free keys; a key at its default counts as absent (a run from before the key existed, e.g.
+    ``layers``, groups with its seeds run after)."""
+    from codecfake.train.config import TrainConfig
+
     cfg = report.get("config") or {}
     if not cfg:
         return report["run"]
+    default = TrainConfig().to_dict()
     return json.dumps(
-        {k: v for k, v in cfg.items() if k not in SEED_FREE_IGNORED}, sort_keys=True, default=str
+        {k: v for k, v in cfg.items() if k not in SEED_FREE_IGNORED and (k not in default or v != default[k])},
+        sort_keys=True,
+        default=str,
     )
 
 

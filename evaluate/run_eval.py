@@ -27,6 +27,8 @@ from codecfake.evaluate.results import ConditionResult, evaluate_condition
 from codecfake.evaluate.score_features import find_test_sets, score_rows
 from codecfake.evaluate.score_tsv import Scores, write_scores
 from codecfake.evaluate.tdcf import asv_file_for, condition_tdcf
+from codecfake.train.fusion import fusion_weights
+from codecfake.train.layers import array_names, has_arrays, valid_mask
 
 from codecfake.atomic import write_atomic
 from codecfake.device import resolve_device
@@ -49,7 +51,7 @@ class EvaluationOutput:
 
 
 def _valid_indices(fs: Any, array: str, indices: np.ndarray) -> np.ndarray:
-    ok = fs.valid(array)[indices]
+    ok = valid_mask(fs, array)[indices]  # fused layers: valid in every layer
     if not ok.all():
         log.warning(
             "%s: %d clips were rejected at extraction (bad audio) and are not scored",
@@ -103,7 +105,7 @@ def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> flo
     for key in run.feature_keys:
         fs = store.open(key)
         idx = np.flatnonzero(fs.meta["split"] == "dev")
-        if idx.size and run.array in fs.arrays:
+        if idx.size and has_arrays(fs, run.array):
             parts.append(
                 _scores_for(run.model, fs, run.array, _valid_indices(fs, run.array, idx), device, batch, None)
             )
@@ -114,6 +116,14 @@ def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> flo
     if not ((y == 0).any() and (y == 1).any()):
         return None
     return eer_from_labels(s, y).threshold
+
+
+def _fusion_block(run: Any) -> dict:
+    """``{"fusion": {"arrays", "weights"}}`` for a fused-layer run (the best checkpoint's softmax weights), else {}."""
+    weights = fusion_weights(run.model, run.array)
+    if weights is None:
+        return {}
+    return {"fusion": {"arrays": list(array_names(run.array)), "weights": [weights[a] for a in array_names(run.array)]}}
 
 
 def evaluate_run(
@@ -184,6 +194,7 @@ def evaluate_run(
         "extractor": run.extractor,
         "config": run.config.to_dict(),
         "best": run.best,
+        **_fusion_block(run),
         "feature_sets": [fs.key for fs in sets],
         "dev_threshold": thr,
         "conditions": [r.to_dict() for r in results],

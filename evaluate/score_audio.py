@@ -8,7 +8,6 @@ including the float16 rounding of the store.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 from codecfake.evaluate.errors import EvaluationError
+from codecfake.train.fusion import model_input
+from codecfake.train.layers import array_names, layer_indices
 
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
@@ -43,7 +44,8 @@ class FileScore:
 def build_run_extractor(
     run: Any, *, model_dir: str | Path | None = None, device: str | torch.device = "cpu"
 ) -> Any:
-    """The extractor that made the run's training features (refuses one whose spec fields differ)."""
+    """The extractor that made the run's training features (refuses one whose spec fields differ); a fused-layer run
+    gets one extractor computing all its layers in one forward."""
     from codecfake.extract import build_extractor
 
     spec = dict(run.extractor)
@@ -54,10 +56,10 @@ def build_run_extractor(
         ext = build_extractor("mel", device=device, log=bool(params.get("log", True)),
                               hop_samples=int(params.get("hop_samples", 128)), n_samples=n_samples)
     else:
-        m = re.fullmatch(r"L(\d+)", run.array)
-        if m is None:
+        layers = layer_indices(run.array)
+        if layers is None:
             raise EvaluationError(
-                f"run {run.run_dir}: array {run.array!r} is not an SSL layer name like 'L05'"
+                f"run {run.run_dir}: array {run.array!r} is not an SSL layer name like 'L05' (or 'L00+L05')"
             )
         if model_dir is None:
             raise EvaluationError(
@@ -65,7 +67,7 @@ def build_run_extractor(
                 "with --model-dir DIR (the same one used for `codecfake features`)"
             )
         ext = build_extractor(
-            name, model_dir=model_dir, layers=(int(m.group(1)),), device=device, n_samples=n_samples
+            name, model_dir=model_dir, layers=layers, device=device, n_samples=n_samples
         )
     got = ext.spec_fields()
     diff = {
@@ -78,7 +80,7 @@ def build_run_extractor(
             f"run {run.run_dir}: the rebuilt {name} extractor differs from the one the run was trained on "
             f"(run vs now: {diff}); use the same --model-dir checkpoint and extractor settings"
         )
-    if run.array not in ext.arrays():
+    if any(a not in ext.arrays() for a in array_names(run.array)):
         raise EvaluationError(
             f"run {run.run_dir}: extractor gives arrays {list(ext.arrays())}, run needs {run.array}"
         )
@@ -118,7 +120,7 @@ def score_files(
     for start in range(0, len(good), batch):
         chunk = good[start : start + batch]
         wave = torch.from_numpy(np.stack([x for _, x in chunk]))  # (B, S)
-        feats = extractor(wave)[run.array]  # (B, T, D)
+        feats = model_input(extractor(wave), run.array)  # (B, T, D); fused layers (B, N, T, D)
         store_dtype = getattr(torch, str(run.extractor.get("dtype", "float16")))  # as the store keeps them
         feats = feats.to(store_dtype).to(torch.float32).to(device)
         _, logits = model(feats)  # (B, 2)

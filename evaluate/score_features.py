@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 from codecfake.evaluate.errors import NoTestSets
+from codecfake.train.layers import array_names, open_reader
 
 from codecfake.common import extractor_fields
 
@@ -23,14 +24,14 @@ __all__ = ["find_test_sets", "score_rows"]
 
 def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list[Any]:
     """Feature sets in ``store`` whose extractor spec equals ``extractor`` (``LoadedRun.extractor``), holding a
-    complete ``array`` and rows with split "test"."""
+    complete ``array`` (a fused "L00+L05": each of its arrays) and rows with split "test"."""
     wanted = extractor_fields(extractor)
     found, skipped = [], []
     for key in store.keys():
         fs = store.open(key)
         if extractor_fields(fs.spec) != wanted:
             continue
-        if array not in fs.arrays or not fs.is_complete(array):
+        if any(a not in fs.arrays or not fs.is_complete(a) for a in array_names(array)):
             skipped.append(f"{key} (array {array} missing or incomplete)")
             continue
         if not np.any(fs.meta["split"] == "test"):
@@ -58,13 +59,15 @@ def score_rows(
     batch: int = 256,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """P(bona fide) for the (n,) row ``indices`` of ``fs[array]``: (n,) float64. ``progress(k)`` after k clips."""
-    reader = fs.reader(array)
+    """P(bona fide) for the (n,) row ``indices`` of ``fs[array]``: (n,) float64. ``progress(k)`` after k clips.
+
+    A fused ``array`` ("L00+L05") reads its layers together: batches (B, N, T, D) for the run's FusedBackend."""
+    reader = open_reader(fs, array)
     model.eval()
     out = np.empty(len(indices), dtype=np.float64)
     for start in range(0, len(indices), batch):
         idx = np.asarray(indices[start : start + batch])
-        x = torch.from_numpy(np.asarray(reader.batch(idx), dtype=np.float32)).to(device)  # (B, T, D)
+        x = torch.from_numpy(np.asarray(reader.batch(idx), dtype=np.float32)).to(device)  # (B, T, D) | (B, N, T, D)
         _, logits = model(x)  # (B, 2) [bona fide, spoof]
         out[start : start + len(idx)] = torch.softmax(logits.float(), dim=1)[:, 0].cpu().numpy()
         if progress is not None:

@@ -18,6 +18,7 @@ import torch
 from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.trace import DEFAULT_KEEP, closed_set, max_softmax, open_set, open_set_threshold
+from codecfake.train.layers import open_reader, valid_mask
 from codecfake.train.trace import generator_labels
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def is_trace_run(run: Any) -> bool:
 def trace_probs(model: torch.nn.Module, fs: Any, array: str, indices: np.ndarray, *, device: Any,
                 batch: int = 256, progress: Callable[[int], None] | None = None) -> np.ndarray:
     """(n, K) softmax probabilities of the rows ``indices`` of ``fs[array]`` (float64)."""
-    reader = fs.reader(array)
+    reader = open_reader(fs, array)  # fused layers: (B, N, T, D) batches
     model.eval()
     out: list[np.ndarray] = []
     for start in range(0, len(indices), batch):
@@ -49,7 +50,7 @@ def trace_probs(model: torch.nn.Module, fs: Any, array: str, indices: np.ndarray
 
 
 def _valid(fs: Any, array: str, idx: np.ndarray) -> np.ndarray:
-    return idx[fs.valid(array)[idx]]
+    return idx[valid_mask(fs, array)[idx]]
 
 
 def dev_open_set_threshold(run: Any, store: Any, *, device: Any, batch: int = 256,

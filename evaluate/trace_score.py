@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from codecfake.evaluate.trace_run import load_trace_threshold, top_generators
+from codecfake.train.fusion import model_input
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def trace_score_files(paths: Sequence[str | Path], run: Any, extractor: Any, *, 
     model = run.model.to(device).eval()
     for start in range(0, len(good), batch):
         chunk = good[start:start + batch]
-        feats = extractor(torch.from_numpy(np.stack([x for _, x in chunk])))[run.array]  # (B, T, D)
+        feats = model_input(extractor(torch.from_numpy(np.stack([x for _, x in chunk]))), run.array)  # (B, [N,] T, D)
         feats = feats.to(torch.float16).to(torch.float32).to(device)  # the store keeps float16
         probs = torch.softmax(model(feats)[1].float(), dim=1).cpu().numpy()  # (B, K)
         for (p, _), pr in zip(chunk, probs, strict=True):

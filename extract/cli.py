@@ -38,10 +38,10 @@ def register(subparsers) -> None:
     p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12")
     add_store(p)
     add_device(p)
-    p.add_argument("--batch", type=int, default=8, help="clips per forward pass")
+    p.add_argument("--batch", type=int, help="clips per forward pass [CPU 8; CUDA the largest power of two that fits]")
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", dest="cluster", help=argparse.SUPPRESS)  # deprecated alias of --cluster
-    p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [min(2, cores)]")
+    p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [available cores - 1]")
     p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
                    "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]")
     p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
@@ -152,7 +152,7 @@ def run_features(args: argparse.Namespace) -> int:
 
     layers = parse_layers(args.layers)
     cluster = args.cluster
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
     if args.data == "demo" and getattr(args, "parts", None):
         raise ExtractError("--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "

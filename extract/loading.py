@@ -72,8 +72,11 @@ def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int
     return out
 
 
-def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int) -> DataLoader:
-    """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers."""
+def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int,
+                pin_memory: bool = False) -> DataLoader:
+    """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
+
+    ``pin_memory``: batches come back in page-locked memory, so the copy to a CUDA device can be non-blocking."""
     paths: list[str] = []
     offset_of: dict[int, int] = {}
     for job in jobs:
@@ -87,4 +90,5 @@ def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_sample
         worker_init_fn=worker_init,  # workers keep freed buffers too (codecfake/alloc.py)
         prefetch_factor=4 if num_workers else None,
         persistent_workers=False,
+        pin_memory=pin_memory,
     )

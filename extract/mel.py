@@ -119,7 +119,7 @@ class MelExtractor:
     @torch.inference_mode()
     def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
         c = self.config
-        wave = wave.to(self.device, torch.float32)  # (B, S)
+        wave = wave.to(self.device, torch.float32, non_blocking=True)  # (B, S); pinned -> async copy
         spec = torch.stft(
             wave, n_fft=c.n_fft, hop_length=c.hop_samples, win_length=c.win_length, window=self.window,
             center=True, pad_mode="reflect", normalized=False, onesided=True, return_complex=True,

@@ -8,15 +8,17 @@ the result is bit-identical to an uninterrupted run.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from codecfake.corpus.manifest import LABELS
 from codecfake.extract.extractors import Extractor
 from codecfake.extract.loading import ShardJob, make_loader
+from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
 from codecfake.store.featureset import FeatureSet
 from codecfake.store.featurestore import FeatureStore
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureSetSpec:
     """The store spec of (manifest, extractor): corpus, manifest hash, model id, weights hash, params, part."""
-    corpora = sorted({row.corpus for row in manifest})
+    corpora = sorted(set(manifest.column("corpus")))
     corpus = corpora[0] if len(corpora) == 1 else (manifest.name or "+".join(corpora))
     return FeatureSetSpec(
         corpus=corpus,
@@ -45,10 +47,9 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
 
 def manifest_meta(manifest) -> dict[str, np.ndarray]:
     """Per-clip 1-D metadata arrays (N,): utt_id, label (0 bona fide / 1 spoof), domain, condition, split, …"""
-    rows = list(manifest)
-    meta: dict[str, Any] = {f: np.array([getattr(r, f) for r in rows], dtype=object)
+    meta: dict[str, Any] = {f: np.array(manifest.column(f), dtype=object)
                             for f in ("utt_id", "domain", "condition", "split", "corpus", "speaker", "method")}
-    meta["label"] = np.array([r.label_int for r in rows], dtype=np.int8)
+    meta["label"] = np.array(list(map(LABELS.__getitem__, manifest.column("label"))), dtype=np.int8)
     return meta
 
 
@@ -91,28 +92,38 @@ def _as_progress(progress: Progress | bool) -> Progress:
     return progress
 
 
-def default_num_workers() -> int:
-    return min(2, os.cpu_count() or 1)
-
-
 def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch: int, num_workers: int,
-              on_clips: Callable[[int], None]) -> tuple[int, int]:
-    """Single process: DataLoader workers decode, this thread runs the model, a writer thread commits shards."""
+              on_clips: Callable[[int], None], timings: dict[str, float] | None = None) -> tuple[int, int]:
+    """Single process: DataLoader workers decode, this thread runs the model, a writer thread commits shards.
+
+    ``timings`` (if given) receives seconds this thread waited for decoded batches (``decode_wait_s``), spent in the
+    forward pass plus the fp16 copy back (``forward_s``), waited on a full writer queue (``write_wait_s``), and the
+    writer thread's own busy time (``write_s``)."""
     frame_shapes = extractor.arrays()
     n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
-    loader = make_loader(jobs, batch, num_workers, n_samples)
+    on_cuda = torch.device(getattr(extractor, "device", "cpu")).type == "cuda"
+    loader = make_loader(jobs, batch, num_workers, n_samples, pin_memory=on_cuda)
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs)
+    t = {"decode_wait_s": 0.0, "forward_s": 0.0, "write_wait_s": 0.0}
     try:
         for job in jobs:
             buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
             while not buf.full:
+                t0 = time.perf_counter()
                 _, waves, reasons = next(batches)  # (B, n_samples); never straddles a shard
-                buf.add(buf.n_filled, extractor(waves), reasons)
+                t1 = time.perf_counter()
+                buf.add(buf.n_filled, extractor(waves), reasons)  # the copy to the host waits for the device
+                t["decode_wait_s"] += t1 - t0
+                t["forward_s"] += time.perf_counter() - t1
                 on_clips(len(reasons))
+            t0 = time.perf_counter()
             writer.put(buf)
+            t["write_wait_s"] += time.perf_counter() - t0
     finally:
         writer.close()
+    if timings is not None:
+        timings.update(t, write_s=writer.busy_s)
     return writer.n_written, writer.n_rejected
 
 
@@ -121,21 +132,24 @@ def extract_manifest(
     extractor: Extractor,
     store: FeatureStore | str | Path,
     *,
-    batch: int = 8,
+    batch: int | None = None,
     mode: str = "resume",
     cluster: str | None = None,
     progress: Progress | bool = False,
     shard_size: int = 256,
     num_workers: int | None = None,
     part: str = "",
+    timings: dict[str, float] | None = None,
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
 
     ``mode``: "resume" (default: skip committed shards; a finished set is a no-op), "overwrite", "create".
     ``cluster``: None (this process), "local:N" (a dask LocalCluster of N workers) or "tcp://HOST:8786".
     ``progress``: a ``codecfake.progress.Progress`` (the CLI passes its tqdm bar; it is started here, closed by
-    the caller), True for a log line every ~10 s, False for none. ``num_workers``: DataLoader decode workers
-    (default min(2, cores)). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
+    the caller), True for a log line every ~10 s, False for none. ``batch``: clips per forward (default
+    ``tuning.default_batch``: 8 on CPU, on CUDA the largest power of two that fits). ``num_workers``: DataLoader
+    decode workers (default: available cores - 1). ``timings``: a dict to receive the per-stage seconds of a local
+    run (see ``run_local``). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
     spec and the key.
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
@@ -146,6 +160,7 @@ def extract_manifest(
         log.info("%s: all %d shards of %s already committed; nothing to do", fs.location, fs.n_shards, names)
         return fs
     n_todo = sum(j.n_clips for j in jobs)
+    batch = default_batch(extractor, shard_size) if batch is None else batch
     log.info("%s: %d of %d shards to extract (%d clips) with %s, batch %d", fs.location, len(jobs), fs.n_shards,
              n_todo, extractor.name, batch)
     t0 = time.perf_counter()
@@ -158,7 +173,7 @@ def extract_manifest(
         n_written, n_rejected = run_dask(extractor, store, fs, jobs, batch, cluster, on_clips)
     else:
         workers = default_num_workers() if num_workers is None else num_workers
-        n_written, n_rejected = run_local(extractor, fs, jobs, batch, workers, on_clips)
+        n_written, n_rejected = run_local(extractor, fs, jobs, batch, workers, on_clips, timings)
     elapsed = time.perf_counter() - t0
     for name in names:
         fs.finalize(name)

@@ -162,7 +162,7 @@ class SSLExtractor:
 
     @torch.inference_mode()
     def __call__(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
-        wave = wave.to(self.device, torch.float32)  # (B, S)
+        wave = wave.to(self.device, torch.float32, non_blocking=True)  # (B, S); pinned -> async copy
         if self.normalise:
             wave = normalise_waves(wave)
         self._captured.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,7 @@ class ShardWriter:
         self.error: BaseException | None = None
         self.n_written = 0
         self.n_rejected = 0
+        self.busy_s = 0.0  # seconds the writer threads spent committing shards, summed over threads
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, name=f"shard-writer-{i}", daemon=True)
                         for i in range(max(1, threads))]
@@ -71,6 +73,7 @@ class ShardWriter:
     def _run(self) -> None:
         while (buf := self.queue.get()) is not None:
             if self.error is None:
+                t0 = time.perf_counter()
                 try:
                     n_rej = write_buffer(self.feature_set, buf)
                     with self._lock:
@@ -78,6 +81,8 @@ class ShardWriter:
                         self.n_written += 1
                 except BaseException as err:  # re-raised in the main thread
                     self.error = err
+                with self._lock:
+                    self.busy_s += time.perf_counter() - t0
 
     def _raise(self) -> None:
         if self.error is not None:

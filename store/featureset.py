@@ -130,6 +130,10 @@ class FeatureSet:
             out[name] = a if a.dtype.kind in "biuf" else a.astype(object)
         return out
 
+    def meta_lengths(self) -> dict[str, int]:
+        """Length of each 1-D metadata array, from its shape (no values are read)."""
+        return {name: int(self.group[name].shape[0]) for name in self._members("meta")}  # type: ignore[union-attr]
+
     def array(self, name: str) -> zarr.Array:
         """The Zarr array of a feature layer (raises ``BadShardInput`` naming the existing arrays)."""
         if name not in self.arrays:
@@ -297,9 +301,12 @@ class FeatureSet:
 
     def rejects(self, name: str) -> list[dict[str, Any]]:
         """Rejected clips of committed shards: ``{"index", "utt_id", "reason"}``, by index."""
-        utt = self.meta["utt_id"]
+        records = self.shard_records(name)
+        if not any(rec["rejects"] for rec in records.values()):
+            return []  # the common case: no clip metadata to read (1.1 M ids take seconds)
+        utt = self.meta["utt_id"] if "meta" in self.__dict__ else np.asarray(self.group["utt_id"][:])  # (N,)
         out = []
-        for s, rec in sorted(self.shard_records(name).items()):
+        for s, rec in sorted(records.items()):
             start = s * self.shard_size
             for i, reason in rec["rejects"]:
                 out.append({"index": start + int(i), "utt_id": str(utt[start + int(i)]), "reason": reason})

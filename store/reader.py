@@ -219,7 +219,9 @@ class ShardReader:
 
     def _pread_batch(self, idx: list[int], out: np.ndarray) -> None:
         """Fill ``out[pos]`` with clip ``idx[pos]``: runs of back-to-back clips, spread over ``io_threads`` reads."""
-        flat = out.reshape(len(idx), -1).view(np.uint8)  # (B, clip_bytes)
+        # (B, clip_bytes) view of out; batch() checked that each clip out[pos] is contiguous (rows may be strided)
+        rows = np.lib.stride_tricks.as_strided(out, (len(idx), out[0].size), (out.strides[0], out.itemsize))
+        flat = rows.view(np.uint8)
         runs: list[tuple[_Shard, int, list[memoryview]]] = []
         end = None
         for pos in np.argsort(idx, kind="stable").tolist():  # ascending (shard, offset)
@@ -272,11 +274,32 @@ class ShardReader:
         if not idx:
             return out
         if self.mode == "mmap":
-            if out.dtype == self.dtype and out.flags.c_contiguous:
+            if out.dtype == self.dtype and (out.flags.c_contiguous or out[0].flags.c_contiguous):
+                # contiguous clips, e.g. a layer's plane out[:, l] of a fused (B, N, T, D) batch (train/layers.py)
                 self._pread_batch(idx, out)
             else:  # another dtype or a strided view: read into our own buffer, then cast/copy once
                 out[...] = self.batch(idx)
         else:
             for pos in np.argsort(idx, kind="stable").tolist():
                 out[pos] = self.array[idx[pos]]
+        return out
+
+    def shard_block(self, s: int, n: int) -> np.ndarray | None:
+        """The first ``n`` clips of shard ``s`` as one (n, T, D) array read in one go when they lie in order, back to
+        back in the shard file (how a whole-shard write lays them out; zeros for an absent shard file); None when
+        they do not or the reader is not in mmap mode: use ``batch`` then (``store verify`` reads shards so)."""
+        if self.mode != "mmap":
+            return None
+        entry = self._shard(s)
+        out = np.zeros((n, *self.frame_shape), dtype=self.dtype)
+        if entry is None:
+            return out
+        start = entry.index[0, 0]
+        expected = start + np.arange(n, dtype=np.uint64) * np.uint64(self._clip_bytes)
+        if start == _EMPTY or not (entry.index[:n, 0] == expected).all():
+            return None
+        try:
+            _read_runs([(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])], f"{self.fs.location}/{self.name}")
+        finally:
+            self._close_retired()
         return out

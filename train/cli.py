@@ -27,6 +27,8 @@ HELP = {
                 "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
+    "layers": "SSL layers to fuse with learned softmax weights, e.g. 0,3,5 (arrays L00+L03+L05; one layer = --array "
+              "L05) [none]",
     "epochs": "epochs [10]", "batch": "clips per step [128]", "lr": "initial learning rate [5e-4]",
     "lr_decay": "lr factor every --lr-step-epochs epochs [0.5]", "lr_step_epochs": "epochs per lr step [2]",
     "weight_decay": "Adam L2 weight decay [5e-4]", "seed": "random seed [688]",

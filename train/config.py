@@ -45,7 +45,8 @@ class TrainConfig:
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
     extractor: str = ""  # with features=(): pick the sets of this extractor (mel, xlsr, wavlm) when several exist
-    array: str = ""  # array in the feature set ("L05", "mel"); "" -> the sets' only common array
+    array: str = ""  # array in the feature set ("L05", "mel"); "" -> the sets' only common array; fused: "L00+L05"
+    layers: tuple[int, ...] = ()  # SSL layers to fuse (learned softmax weights, train/fusion.py); sets `array`
     epochs: int = 10
     batch: int = 128  # clips per optimiser step
     lr: float = 5e-4  # initial learning rate
@@ -103,8 +104,32 @@ class TrainConfig:
         if self.domain_ratio and (min(self.domain_ratio) < 0 or sum(self.domain_ratio) <= 0):
             raise ConfigError(f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                               f"found {list(self.domain_ratio)}")
+        self._resolve_layers()
         if self.name and ("/" in self.name or self.name.startswith(".")):
             raise ConfigError(f"training config: `name` must be a plain folder name, found {self.name!r}")
+
+    def _resolve_layers(self) -> None:
+        """``layers`` (0, 3, 5) <-> ``array`` "L00+L03+L05": either may be given, they must agree; sorted."""
+        from codecfake.train.layers import fused_array_name, layer_indices
+
+        layers = self.layers
+        if not layers and "+" in self.array:
+            layers = layer_indices(self.array) or ()
+            if not layers:
+                raise ConfigError(f"training config: array {self.array!r} fuses arrays that are not SSL layers "
+                                  "(L<k>); fuse layers with --layers 0,3,5")
+        if not layers:
+            return
+        if min(layers) < 0 or len(set(layers)) != len(layers):
+            raise ConfigError(f"training config: `layers` needs distinct hidden_states indices >= 0, found "
+                              f"{list(layers)}")
+        layers = tuple(sorted(layers))
+        want = fused_array_name(layers)
+        if self.array and self.array != want:
+            raise ConfigError(f"training config: `layers` {list(layers)} reads array(s) {want}, but `array` is "
+                              f"{self.array!r}; give one of --layers / --array")
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "array", want)
 
     # ---- (de)serialisation ----
     def to_dict(self) -> dict[str, Any]:
@@ -166,7 +191,7 @@ def parse_text(key: str, text: str) -> Any:
             return kind(text)
         item = typing.get_args(kind)[0]
         parts = [p.strip() for p in text.split(",") if p.strip()]
-        return tuple(float(p) if item is float else p for p in parts)
+        return tuple(float(p) if item is float else int(p) if item is int else p for p in parts)
     except ValueError as err:
         raise ConfigError(f"training option --{key.replace('_', '-')}: cannot read {text!r} as "
                           f"{_type_name(kind)} ({err})") from None

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
 from codecfake.train.config import TrainConfig
+from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
 from codecfake.common import extractor_fields
@@ -89,7 +90,7 @@ def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
     chosen: list[FeatureSet] = []
     for domain in TASK_DOMAINS[config.task]:
         cands = [fs for fs in opened if domain in _fit_domains(fs)
-                 and (not config.array or config.array in fs.arrays)
+                 and (not config.array or has_arrays(fs, config.array))
                  and (not config.extractor or fs.spec.extractor == config.extractor)]
         if not any(domain in _train_domains(fs) for fs in cands):
             raise TrainDataError(f"{store.root_str}: no feature set with training clips of domain {domain!r}"
@@ -125,7 +126,15 @@ def _check_no_duplicates(sets: Sequence[FeatureSet]) -> None:
 
 
 def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int, int]]:
-    """The array name to train on and its (T, D); every set must have it complete with the same shape."""
+    """The array name to train on and its (T, D); every set must have it complete with the same shape.
+
+    A fused name ("L00+L05") needs each of its arrays so, all of one (T, D)."""
+    if len(names := array_names(array)) > 1:
+        shapes = {name: common_array(sets, name)[1] for name in names}
+        if len(set(shapes.values())) != 1:
+            raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: the fused arrays have different frame "
+                                 f"shapes {shapes}; fuse layers of one model")
+        return array, shapes[names[0]]
     names = set.intersection(*(set(fs.arrays) for fs in sets))
     if not array:
         if len(names) != 1:
@@ -159,7 +168,7 @@ class Split:
     local: np.ndarray  # (n,) clip index within that set
     labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof (task trace: class index, bona fide 0)
     domains: np.ndarray  # (n,) int64 into TrainingData.domains
-    x: np.ndarray | None = None  # (n, T, D) float16 when loaded into memory
+    x: np.ndarray | None = None  # (n, T, D) float16 when loaded into memory (fused: (n, N, T, D))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -177,15 +186,20 @@ class TrainingData:
     classes: tuple[str, ...] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
     class_weights: tuple[float, ...] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One clip as the model takes it: (T, D), or (N, T, D) for N fused layers (train/layers.py)."""
+        return input_shape(self.array, self.frame_shape)
+
     def readers(self) -> list:
-        return [fs.reader(self.array) for fs in self.sets]
+        return [open_reader(fs, self.array) for fs in self.sets]  # fused: one StackedReader per set
 
 
 def _split(sets: Sequence[FeatureSet], array: str, name: str, domains: list[str]) -> Split:
     parts = []
     for s, fs in enumerate(sets):
         meta = fs.meta
-        keep = (meta["split"] == name) & fs.valid(array)
+        keep = (meta["split"] == name) & valid_mask(fs, array)
         idx = np.flatnonzero(keep)
         dom = meta["domain"][idx]
         dom_ids = np.array([domains.index(d) if d in domains else -1 for d in dom], dtype=np.int64)
@@ -222,9 +236,9 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
 
 
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
-    """Read every clip of `split` once into one (n, T, D) float16 array."""
+    """Read every clip of `split` once into one (n, T, D) (fused: (n, N, T, D)) float16 array."""
     readers = data.readers()
-    out = np.empty((len(split), *data.frame_shape), dtype=data.sets[0].dtype)  # float16, or float32 (power mel)
+    out = np.empty((len(split), *data.input_shape), dtype=data.sets[0].dtype)  # float16, or float32 (power mel)
     for s, reader in enumerate(readers):
         pos = np.flatnonzero(split.set_index == s)
         order = pos[np.argsort(split.local[pos], kind="stable")]  # ascending offsets: sequential reads
@@ -235,14 +249,14 @@ def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None
 
 
 def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list) -> tuple[torch.Tensor, ...]:
-    """Clips at `positions`: x (B, T, D) float16, labels (B,) int64, domains (B,) int64 (CPU tensors).
+    """Clips at `positions`: x (B, T, D) float16 (fused: (B, N, T, D)), labels (B,) int64, domains (B,) int64.
 
     x stays float16 until it reaches the device (half the bytes to copy; the step casts it to float32 there)."""
     positions = np.asarray(positions, dtype=np.int64)
     if split.x is not None:
         x = torch.from_numpy(split.x[positions])  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
     else:
-        buf = np.empty((len(positions), *data.frame_shape), dtype=data.sets[0].dtype)
+        buf = np.empty((len(positions), *data.input_shape), dtype=data.sets[0].dtype)
         for s, reader in enumerate(readers):
             sel = np.flatnonzero(split.set_index[positions] == s)
             if len(sel) == len(positions):  # one set: its reads land in the batch buffer (no extra copy)

@@ -25,6 +25,8 @@ from codecfake.train import checkpoint as ck
 from codecfake.train.config import ConfigError, TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
+from codecfake.train.fusion import fusion_weights, wrap_for_input
+from codecfake.train.layers import array_names, input_shape
 from codecfake.train.losses import class_weight_tensor, weighted_ce
 from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
@@ -59,13 +61,15 @@ def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Buil
                 n_classes: int = 0) -> torch.nn.Module:
     """Build the back-end and run two zero clips through it, so a shape it cannot take fails now.
 
-    ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head."""
+    ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head.
+    A fused input (``config.array`` "L00+L05") wraps the back-end in ``FusedBackend`` (train/fusion.py); its weights
+    start at 0 and draw no random numbers, so the back-end's initial weights equal a plain run's."""
     kw = {"n_classes": n_classes} if n_classes else {}
-    model = (builder or default_builder)(config.backend, frame_shape, **kw)
+    model = wrap_for_input((builder or default_builder)(config.backend, frame_shape, **kw), config.array)
     model.eval()
     try:
         with torch.no_grad():
-            _, logits = model(torch.zeros(2, *frame_shape))
+            _, logits = model(torch.zeros(2, *input_shape(config.array, frame_shape)))
     except (RuntimeError, ValueError) as err:
         raise TrainError(f"back-end {config.backend!r} cannot take input (B, {frame_shape[0]}, {frame_shape[1]}): "
                          f"{err}; use a feature set whose frames fit (mel (505, 80), XLS-R (201, 1024))") from None
@@ -213,6 +217,11 @@ class Trainer:
                "global_step": s.global_step}
         log.info("epoch %d/%d: train loss %.4f, dev loss %.4f, dev EER %.2f %%, %.0f clips/s", row["epoch"],
                  c.epochs, row["train_loss"], dev_loss, dev_eer, row["clips_per_s"])
+        weights = fusion_weights(self.model, c.array)
+        if weights is not None:  # fused layers: the learned softmax weights after this epoch
+            row["fusion_weights"] = weights
+            log.info("epoch %d/%d: layer weights %s", row["epoch"], c.epochs,
+                     ", ".join(f"{k} {v:.3f}" for k, v in weights.items()))
         s.history.append(row)
         if not s.best or dev_loss < s.best["dev_loss"]:
             s.best = {"epoch": row["epoch"], "dev_loss": dev_loss, "dev_eer": dev_eer}
@@ -226,7 +235,9 @@ class Trainer:
 
 
 def _same_config(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k) != b.get(k))
+    """Keys whose values differ; a key absent on one side (a run saved before the field existed) is its default."""
+    d = TrainConfig().to_dict()
+    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k)))
 
 
 def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
@@ -267,8 +278,9 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
     seed_everything(config.seed)
+    config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
     model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
-    config = config.replace(features=tuple(fs.key for fs in data.sets), array=data.array,
+    config = config.replace(features=tuple(fs.key for fs in data.sets),
                             name=config.name or default_run_name(config, data.extractor.get("extractor", "")))
     run_dir = Path(runs) / config.name
     status = prepare_run_dir(run_dir, config, force)
@@ -284,7 +296,8 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
             config.features, data.array, data.frame_shape, data.extractor, backend=config.backend,
             domains=data.domains, n_train=len(data.train), n_dev=len(data.dev),
             corpora=[fs.spec.corpus for fs in data.sets],
-            **({"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {})))
+            **({"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {}),
+            **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {})))
     _load_data(config, data)
     trainer.run(progress)
     ck.write_json(run_dir / "DONE", {"epochs": config.epochs, "best": trainer.state.best})
@@ -292,9 +305,10 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
 
 
 def data_megabytes(data: TrainingData) -> float:
-    """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels)."""
+    """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels);
+    N fused layers count N times."""
     itemsize = np.dtype(data.sets[0].dtype).itemsize
-    return (len(data.train) + len(data.dev)) * itemsize * data.frame_shape[0] * data.frame_shape[1] / 2**20
+    return (len(data.train) + len(data.dev)) * itemsize * math.prod(data.input_shape) / 2**20
 
 
 def uses_memory(config: TrainConfig, data: TrainingData) -> bool:

@@ -4,7 +4,7 @@
 runs/<name>/
   config.json          the resolved TrainConfig (TrainConfig.to_dict())
   provenance.json      feature_keys, array, frame_shape [T, D], extractor spec fields, backend, package version,
-                       git commit, torch version, command line, created time
+                       git commit, torch version, command line, created time; fused layers: arrays [L00, L03, …]
   metrics.jsonl        one JSON object per epoch (train_loss, dev_loss, dev_eer, lr, clips_per_s, data_wait_share …)
   checkpoints/best.safetensors + best.json   weights with the lowest dev loss (JSON: epoch, metrics)
   checkpoints/last.safetensors + last.json   full training state for resume (optimiser, schedule, RNG, sampler)
@@ -54,8 +54,8 @@ class LoadedRun:
     model: torch.nn.Module  # eval mode, best weights, on CPU
     config: TrainConfig
     feature_keys: tuple[str, ...]
-    array: str  # "L05", "mel", …
-    frame_shape: tuple[int, int]  # (T, D) the model takes
+    array: str  # "L05", "mel", …; fused layers "L00+L03+L05" (train/layers.py)
+    frame_shape: tuple[int, int]  # (T, D) of each array (the model takes (B, T, D), fused (B, N, T, D))
     extractor: dict[str, Any]  # spec fields shared by the training sets: extractor, model_id, weights_sha256, params…
     provenance: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)  # best.json minus bookkeeping: epoch, metrics
@@ -145,8 +145,11 @@ def load_run(run_dir: str | Path, *, builder: Builder | None = None, device: str
         raise RunError(f"{run_dir}: no best checkpoint yet (checkpoints/best.json); finish training with "
                        f"`codecfake train --name {run_dir.name} --runs {run_dir.parent}`")
     tensors, state = load_checkpoint(stem, device="cpu")
+    from codecfake.train.fusion import wrap_for_input  # fused layers: FusedBackend around the back-end
+
     classes = [str(c) for c in prov.get("classes") or []]  # task trace: the generator classes, bona fide first
     model = (builder or default_builder)(config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {}))
+    model = wrap_for_input(model, str(prov["array"]))
     load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
     model.to(device).eval()
     best = {k: v for k, v in state.items() if k not in ("checkpoint_id", "format")}
