@@ -39,7 +39,10 @@ def register(subparsers) -> None:
     add_size(p, help="demo corpus size")
     p.add_argument("--full", action="store_true",
                    help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)")
-    p.add_argument("--seeds", type=positive_int, default=1, help="seeds per configuration (mean ± std in the table)")
+    p.add_argument("--seeds", type=positive_int,
+                   help=f"seeds per configuration (mean ± std in the table) [{_preset_value('seeds')}]")
+    p.add_argument("--resamples", type=positive_int, default=1000,
+                   help="paired bootstrap resamples behind every interval and finding [1000]")
     p.add_argument("--epochs", type=positive_int, help=f"epochs per run [{_preset_value('epochs')}]")
     p.add_argument("--batch", type=positive_int, help=f"clips per step [{_preset_value('batch')}]")
     add_device(p)
@@ -68,5 +71,6 @@ def _run(args: argparse.Namespace) -> int:
     from codecfake.demo.pipeline import DemoOptions, run_demo
 
     opts = DemoOptions(store=args.store, runs=args.runs, demo_dir=args.demo_dir, size=args.size, full=args.full,
-                       seeds=args.seeds, epochs=args.epochs, batch=args.batch, device=args.device, out=args.out)
+                       seeds=args.seeds, epochs=args.epochs, batch=args.batch, device=args.device, out=args.out,
+                       resamples=args.resamples)
     return run_demo(opts)

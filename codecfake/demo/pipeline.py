@@ -27,15 +27,16 @@ class DemoOptions:
     demo_dir: Path
     size: str = "default"
     full: bool = False
-    seeds: int = 1
+    seeds: int | None = None  # None -> the preset's
     epochs: int | None = None  # None -> the preset's
     batch: int | None = None  # None -> the preset's
     device: str = "auto"
     out: Path = Path("docs/demo-results.md")
+    resamples: int = 1000  # paired bootstrap resamples behind every interval and finding
     preset: DemoPreset = field(default_factory=load_demo_preset)  # configs/demo.toml: hop, epochs, rho, matrix
 
     def __post_init__(self) -> None:
-        for key in ("epochs", "batch"):
+        for key in ("epochs", "batch", "seeds"):
             if getattr(self, key) is None:
                 object.__setattr__(self, key, getattr(self.preset, key))
 
@@ -93,7 +94,8 @@ def features_argv(opts: DemoOptions) -> list[str]:
 def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
     rho = [] if spec.rho is None else ["--rho", str(spec.rho)]
     return ["train", *rho, "--task", spec.task, "--backend", spec.backend, "--opt", spec.opt, "--seed", str(spec.seed),
-            "--epochs", str(opts.epochs), "--batch", str(opts.batch), "--extractor", "mel",
+            "--epochs", str(opts.epochs), "--batch", str(opts.batch), "--lr", str(opts.preset.lr),
+            "--lr-step-epochs", str(opts.preset.lr_step_epochs), "--extractor", "mel",
             "--store", str(opts.store), "--runs", str(opts.runs), "--device", opts.device, "--name", spec.name]
 
 
@@ -102,7 +104,8 @@ def run_demo(opts: DemoOptions) -> int:
     from codecfake.corpus.build.mini_codecfake import DemoParams, is_complete
     from codecfake.demo.results import write_results
     from codecfake.evaluate.baselines import run_baselines
-    from codecfake.evaluate.report import load_report, multi_run_markdown
+    from codecfake.evaluate.intervals import table_with_intervals
+    from codecfake.evaluate.report import load_report
     from codecfake.store import FeatureStore
 
     slog = StageLog()
@@ -124,8 +127,8 @@ def run_demo(opts: DemoOptions) -> int:
             slog.add(f"evaluate {spec.name}", 0.0, eval_argv, reused=True)
             continue
         _timed(slog, f"evaluate {spec.name}", eval_argv)
-    reports = [load_report(opts.runs / s.name) for s in specs]
-    table = multi_run_markdown(reports, paper_mode=False)
+    reports = [load_report(opts.runs / s.name) | {"run_dir": str(opts.runs / s.name)} for s in specs]
+    table = table_with_intervals(reports, paper_mode=False, resamples=opts.resamples)
     if slog.computed_anything or not opts.out.is_file():
         write_results(opts, specs, reports, baselines, slog)
     else:

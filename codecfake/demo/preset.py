@@ -1,7 +1,7 @@
 """The demo preset: ``configs/demo.toml`` (package data ``codecfake.configs``) read into one typed, frozen value.
 
 The file holds every choice in which the demo departs from the paper's protocol: the mel hop and values it extracts,
-its epochs and batch, the SAM radius per back-end, and the matrix of runs. The stages never read it; the demo
+its epochs, batch, learning rate and seeds, the SAM radius per back-end, and the matrix of runs. The stages never read it; the demo
 passes its values to them as command-line options. Strict: a missing or unknown key, or a value of the wrong type,
 raises :class:`DemoPresetError` naming the file and the key.
 """
@@ -31,6 +31,9 @@ class DemoPreset:
     mel_values: str  # "log" or "power" (the paper's)
     epochs: int  # per run
     batch: int  # clips per optimiser step
+    lr: float  # initial Adam learning rate (the paper's 5e-4)
+    lr_step_epochs: int  # epochs per halving of the learning rate (the paper's 2)
+    seeds: int  # training seeds per setting of `codecfake demo` (688, 689, ...)
     sam_rho: Mapping[str, float]  # back-end -> rho of its SAM-family runs; back-ends not listed keep the paper's
     default_cells: tuple[Cell, ...]  # `codecfake demo`
     full_cells: tuple[Cell, ...]  # `codecfake demo --full`
@@ -98,16 +101,20 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
     features = _table(top["features"], {"mel_hop": int, "mel_values": str}, "features", path)
     if features["mel_values"] not in ("log", "power"):
         raise DemoPresetError(f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'")
-    train = _table(top["train"], {"epochs": int, "batch": int, "sam_rho": dict}, "train", path)
+    train = _table(top["train"], {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int, "seeds": int,
+                                  "sam_rho": dict}, "train", path)
     rho = _table(train["sam_rho"], dict.fromkeys(train["sam_rho"], float), "train.sam_rho", path)
     matrix = _table(top["matrix"], {"default": list, "full": list}, "matrix", path)
-    for key, value in (("features", features["mel_hop"]), ("train", train["epochs"]), ("train", train["batch"])):
+    for key, value in (("features", features["mel_hop"]), *(("train", train[k]) for k in (
+            "epochs", "batch", "lr_step_epochs", "seeds"))):
         if value < 1:
             raise DemoPresetError(f"{path}: [{key}] values must be positive, found {value}")
+    if not 0 < train["lr"] < 1:
+        raise DemoPresetError(f"{path}: [train] lr = {train['lr']!r} must lie between 0 and 1")
     if any(r < 0 for r in rho.values()):
         raise DemoPresetError(f"{path}: [train.sam_rho] radii must be >= 0, found {rho}")
     return DemoPreset(mel_hop=features["mel_hop"], mel_values=features["mel_values"], epochs=train["epochs"],
-                      batch=train["batch"],
+                      batch=train["batch"], lr=train["lr"], lr_step_epochs=train["lr_step_epochs"], seeds=train["seeds"],
                       sam_rho=MappingProxyType(rho), default_cells=_cells(matrix["default"], "default", path),
                       full_cells=_cells(matrix["full"], "full", path))
 

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from codecfake.corpus import N_SAMPLES
+from codecfake.demo.findings import Cell, Finding, check, claims, floor_check, sentence
 from codecfake.demo.matrix import RunSpec
 from codecfake.demo.preset import DemoPreset
 from codecfake.demo.trace_section import trace_section
+from codecfake.evaluate.bootstrap import DEFAULT_SEED
 from codecfake.evaluate.conditions import averages
 
 CODEC = [f"C{k}" for k in range(1, 8)]
 FIGURES = ("eer.png", "det.png", "confusion.png")
-# 42 bona fide + 42 spoof per test condition in the default corpus: one trial moves an EER by ~2.4 points.
-NOISE_POINTS = 5.0
+BACKEND_NAMES = {"lcnn": "Mel-LCNN", "aasist": "AASIST over mels"}
 
 
 def _cpu_model() -> str:
@@ -50,53 +51,54 @@ def _values(report: dict) -> dict[str, float]:
     return vals | {k: a["value"] for k, a in averages(vals).items()}
 
 
-def mean_by_config(specs: Sequence[RunSpec], reports: Sequence[dict]) -> dict[tuple[str, str, str], dict[str, float]]:
-    """(task, backend, opt) -> mean EER(s) per condition / average over seeds."""
-    groups: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+Runs = dict[Cell, list[tuple[int, Path, dict[str, float]]]]  # cell -> [(seed, run dir, {column: EER %})]
+
+
+def group_runs(specs: Sequence[RunSpec], reports: Sequence[dict], runs_root: Path) -> Runs:
+    """The evaluated runs per (task, back-end, optimiser), each seed with its run folder and EER per column."""
+    groups: Runs = {}
     for spec, rep in zip(specs, reports, strict=True):
-        groups.setdefault((spec.task, spec.backend, spec.opt), []).append(_values(rep))
-    return {k: {c: statistics.fmean(v[c] for v in vs if c in v) for c in vs[0]} for k, vs in groups.items()}
+        groups.setdefault((spec.task, spec.backend, spec.opt), []).append(
+            (spec.seed, Path(runs_root) / spec.name, _values(rep)))
+    return groups
 
 
-def _cmp(a: float, b: float) -> str:
-    if math.isnan(a) or math.isnan(b):
-        return "not measured"
-    d = a - b
-    if abs(d) < NOISE_POINTS:
-        return f"{a:.1f} vs {b:.1f} % (Δ {d:+.1f} points: within noise, |Δ| < {NOISE_POINTS:g})"
-    return f"{a:.1f} vs {b:.1f} % (Δ {d:+.1f} points)"
+def mean_by_config(specs: Sequence[RunSpec], reports: Sequence[dict]) -> dict[Cell, dict[str, float]]:
+    """(task, backend, opt) -> mean EER(s) per condition / average over seeds."""
+    groups = group_runs(specs, reports, Path("."))
+    return {k: {c: statistics.fmean(v[c] for _, _, v in vs if c in v) for c in vs[0][2]}
+            for k, vs in groups.items()}
 
 
-def findings(table: dict[tuple[str, str, str], dict[str, float]], backend: str) -> list[str]:
-    """The paper's claims checked against the measured table for one back-end (plain EER(s), %)."""
-    voc, cod = table.get(("vocoder", backend, "adam")), table.get(("codec", backend, "adam"))
-    co_adam, co_csam = table.get(("cotrain", backend, "adam")), table.get(("cotrain", backend, "csam"))
-    nan = float("nan")
-    out = []
-    if voc and cod:
-        ok = cod["CAVG"] + NOISE_POINTS < voc["CAVG"]
-        out.append(f"**Codec-trained beats vocoder-trained on codec fakes** (paper Tables III vs IV): CAVG "
-                   f"codec-trained vs vocoder-trained {_cmp(cod['CAVG'], voc['CAVG'])} — "
-                   f"{'reproduced' if ok else 'NOT reproduced here'}.")
-        ok7 = cod.get("C7", nan) + NOISE_POINTS < voc.get("C7", nan)
-        out.append(f"**The unseen codec C7** (Codec2, never in training): codec-trained vs vocoder-trained "
-                   f"{_cmp(cod.get('C7', nan), voc.get('C7', nan))} — {'reproduced' if ok7 else 'NOT reproduced here'}.")
-        ok19 = voc.get("19LA", nan) + NOISE_POINTS < cod.get("19LA", nan)
-        out.append(f"**Codec-trained models lose the vocoder domain** (paper: Mel-LCNN 5.1 → 26.8 % on 19LA): 19LA "
-                   f"vocoder-trained vs codec-trained {_cmp(voc.get('19LA', nan), cod.get('19LA', nan))} — "
-                   f"{'reproduced' if ok19 else 'NOT reproduced here'}.")
-    if co_adam and voc and cod:
-        best_single = min(voc["AVG"], cod["AVG"])
-        ok = co_adam["AVG"] <= best_single + NOISE_POINTS
-        out.append(f"**Co-training keeps both domains** (Table VIII): AVG co-trained (Adam) vs best single-domain "
-                   f"{_cmp(co_adam['AVG'], best_single)} — {'reproduced' if ok else 'NOT reproduced here'}.")
-    if co_adam and co_csam:
-        d = co_csam["AVG"] - co_adam["AVG"]
-        verdict = ("CSAM better" if d <= -NOISE_POINTS else "CSAM worse" if d >= NOISE_POINTS else
-                   "no difference this corpus can resolve")
-        out.append(f"**CSAM vs Adam, co-trained** (paper: AVG 0.616 vs 0.963 % for W2V2-AASIST): AVG "
-                   f"{_cmp(co_csam['AVG'], co_adam['AVG'])} — {verdict}.")
-    return out
+def findings(groups: Runs, backend: str, *, resamples: int, seed: int = DEFAULT_SEED) -> list[Finding]:
+    """The paper's claims checked on one back-end's runs (``findings.py``: interval + seeds -> verdict)."""
+    avg = {cell: statistics.fmean(v["AVG"] for _, _, v in runs) for cell, runs in groups.items()
+           if cell[1] == backend and all("AVG" in v for _, _, v in runs)}
+    return [check(c, groups, resamples=resamples, seed=seed) for c in claims(backend, avg)]
+
+
+def floor_section(groups: Runs, baselines: Any, backend: str, *, resamples: int) -> list[str]:
+    """The codec-trained run against the logistic-regression floor, per condition where the floor is > 5 %."""
+    from codecfake.evaluate.intervals import group_intervals
+    from codecfake.evaluate.report import load_report
+
+    runs = groups.get(("codec", backend, "adam"))
+    if not runs or baselines is None:
+        return []
+    per_cond: dict[str, list[float]] = {}
+    for _, _, v in runs:
+        for k, x in v.items():
+            per_cond.setdefault(k, []).append(x)
+    members = [load_report(d) | {"run_dir": str(d)} for _, d, _ in runs]
+    ci = group_intervals(members, paper=False, resamples=resamples)
+    floor = {r.condition: r.lr_eer for r in baselines.rows if r.condition in CODEC}  # its LR saw codec train
+    rows, lost = floor_check(per_cond, floor, ci)
+    cavg = statistics.fmean(v["CAVG"] for _, _, v in runs if "CAVG" in v) if per_cond.get("CAVG") else math.nan
+    summary = (f"codec-trained {BACKEND_NAMES.get(backend, backend)}: CAVG {cavg:.1f} % (target ≤ 15 %, the paper's "
+               "codec-trained Mel-LCNN: 13.2 %); " + (f"loses to the floor on {', '.join(lost)}." if lost else
+                                                      "beats the floor on every codec condition where it is above 5 %."))
+    return [f"**{summary}**", "", "| condition | LR mean/std floor | codec-trained, seed mean [95 % interval] | "
+            "beats the floor |", "|---|---|---|---|", *rows, ""]
 
 
 def _copy_figures(runs: Path, names: Sequence[str], fig_dir: Path) -> list[tuple[str, list[str]]]:
@@ -135,62 +137,103 @@ def _rho_sentence(preset: DemoPreset) -> str:
             f"runs keep {aasist:g}).")
 
 
-def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any) -> Path:
-    """Write ``opts.out`` (and its figures beside it, in ``<out stem>/``)."""
-    from codecfake.evaluate.report import multi_run_markdown
+def _trial_counts(reports: Sequence[dict]) -> str:
+    """"n bona fide + n spoof" per codec test condition (the range when conditions differ)."""
+    pairs = sorted({(c["n_bonafide"], c["n_spoof"]) for r in reports for c in r["conditions"] if c["name"] in CODEC})
+    if not pairs:
+        return "no codec test conditions"
+    lo, hi = pairs[0], pairs[-1]
+    return (f"{lo[0]} bona fide + {lo[1]} spoof" if lo == hi else
+            f"{lo[0]}–{hi[0]} bona fide + {lo[1]}–{hi[1]} spoof") + " clips per codec test condition"
 
-    out = Path(opts.out)
-    fig_dir = out.parent / out.stem
-    first_seed = [s.name for s in specs if s.seed == specs[0].seed]
-    figs = _copy_figures(Path(opts.runs), first_seed, fig_dir)
-    table = mean_by_config(specs, reports)
-    backends = sorted({s.backend for s in specs}, key=["lcnn", "aasist"].index)
-    lines = [
+
+def _header(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], slog: Any) -> list[str]:
+    reused = " (some stages were reused from an earlier invocation; see the last table)" if any(
+        r for *_, r in slog.stages) else ""
+    return [
         "# mini-Codecfake demo results",
         "",
         f"Written by `make demo` (`codecfake demo{' --full' if opts.full else ''} --seeds {opts.seeds}`) on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_line()}. Stage time of this invocation "
-        f"{slog.total_s / 60:.1f} min" + (" (some stages were reused from an earlier invocation; see the last table)"
-                                          if any(r for *_, r in slog.stages) else "") + ".",
+        f"{slog.total_s / 60:.1f} min{reused}.",
         "",
         "Corpus: the offline mini-Codecfake (`" + str(opts.demo_dir) + "/README.md`): real recorded speech, classical "
         "codecs C1–C6 in training and Codec2 as the unseen C7, a WORLD / Griffin-Lim / TTS vocoder domain in "
-        "ASVspoof 2019 LA format (its pooled test set is the `19LA` column). Telephone band, few speakers, 42 bona "
-        "fide + 42 spoof clips per codec test condition. Features: "
-        f"{'log-mel' if opts.preset.mel_values == 'log' else 'power mel'}, 80 bands, hop {opts.preset.mel_hop} ({N_SAMPLES // opts.preset.mel_hop + 1} frames; the "
-        "paper's Mel-LCNN uses hop 128 — the demo's preset keeps 2 CPU cores within budget). "
-        f"Training: {opts.epochs} epochs, batch {opts.batch}, Adam lr 5e-4 halved every 2 epochs, weighted CE "
-        "[10, 1], model selection on the dev split only." + _rho_sentence(opts.preset),
+        "ASVspoof 2019 LA format (its pooled test set is the `19LA` column). Telephone band, few speakers, "
+        f"{_trial_counts(reports)}. Features: "
+        f"{'log-mel' if opts.preset.mel_values == 'log' else 'power mel'}, 80 bands, hop {opts.preset.mel_hop} "
+        f"({N_SAMPLES // opts.preset.mel_hop + 1} frames; the paper's Mel-LCNN uses hop 128 — the demo's preset "
+        f"keeps 2 CPU cores within budget). Training: {opts.epochs} epochs, batch {opts.batch}, Adam lr "
+        f"{opts.preset.lr:g} halved every {opts.preset.lr_step_epochs} epochs, weighted CE [10, 1], model selection "
+        f"on the dev split only; {opts.seeds} seed{'s' if opts.seeds > 1 else ''} per setting "
+        f"({', '.join(str(s) for s in sorted({s.seed for s in specs}))})." + _rho_sentence(opts.preset),
         "",
+    ]
+
+
+def _findings_lines(groups: Runs, backends: Sequence[str], baselines: Any, resamples: int) -> list[str]:
+    lines = [
+        "## What reproduces the paper here, and what does not",
+        "",
+        f"Each claim: Δ = EER of the setting the paper finds better − EER of the other (points, seed means), its 95 % "
+        f"paired bootstrap interval over the same test trials ({resamples} resamples, `codecfake compare`), and Δ of "
+        "each seed pair. **reproduced** = the interval lies below 0 and every seed agrees; **contradicted** = it lies "
+        "above 0 and every seed agrees; otherwise **not resolved here**. Computed by `codecfake/demo/findings.py`.",
+        "",
+    ]
+    for backend in backends:
+        found = findings(groups, backend, resamples=resamples)
+        if found:
+            lines += [f"{BACKEND_NAMES.get(backend, backend)}:", ""] + [f"- {sentence(f)}" for f in found] + [""]
+    lines += ["### The codec-trained detector against the linear floor", ""]
+    for backend in backends:
+        lines += floor_section(groups, baselines, backend, resamples=resamples)
+    return lines
+
+
+def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any) -> Path:
+    """Write ``opts.out`` (and its figures beside it, in ``<out stem>/``); ``reports[i]`` is run ``specs[i]``'s."""
+    from codecfake.evaluate.intervals import table_with_intervals
+
+    out = Path(opts.out)
+    fig_dir = out.parent / out.stem
+    resamples = opts.resamples
+    reports = [r | {"run_dir": str(Path(opts.runs) / s.name)} for s, r in zip(specs, reports, strict=True)]
+    first_seed = [s.name for s in specs if s.seed == specs[0].seed]
+    figs = _copy_figures(Path(opts.runs), first_seed, fig_dir)
+    groups = group_runs(specs, reports, Path(opts.runs))
+    backends = sorted({s.backend for s in specs}, key=["lcnn", "aasist"].index)
+    worst = max((100 / min(c["n_bonafide"], c["n_spoof"]) for r in reports for c in r["conditions"]
+                 if min(c["n_bonafide"], c["n_spoof"]) > 0), default=math.nan)
+    lines = _header(opts, specs, reports, slog) + [
         "## EER % per test condition (EER(s), bona fide = target)",
         "",
-        multi_run_markdown(reports, paper_mode=False),
+        table_with_intervals(reports, paper_mode=False, resamples=resamples),
         "The paper's tables report min(EER(s), EER(−s)); the same runs in that mode:",
         "",
-        multi_run_markdown(reports, paper_mode=True),
+        table_with_intervals(reports, paper_mode=True, resamples=resamples),
         *trace_section(specs, reports),
         "## Corpus-sanity baselines (DESIGN §7)",
         "",
         baselines.to_markdown(),
-        "## What reproduces the paper here, and what does not",
-        "",
-    ]
-    for backend in backends:
-        found = findings(table, backend)
-        if found:
-            lines += [f"{'Mel-LCNN' if backend == 'lcnn' else 'AASIST over mels'}:", ""]
-            lines += [f"- {f}" for f in found] + [""]
-    lines += [
-        "Read these with the corpus in mind: one clip moves an EER by ~2.4 points, so differences under "
-        f"{NOISE_POINTS:g} points are noise; the fakes are classical telephone-band codecs, not neural codecs; "
+        *_findings_lines(groups, backends, baselines, resamples),
+        f"Read these with the corpus in mind: one trial moves an EER by up to {worst:.1f} points on the smallest test "
+        "set, which is what the intervals measure; the fakes are classical telephone-band codecs, not neural codecs; "
         "the features are log-mels, not XLS-R (no pretrained SSL model can be downloaded here), which is where the "
-        "paper's large W2V2 gains come from; and the vocoder domain is small (144 bona fide training clips). "
-        "Conditions where the logistic-regression baseline is already low leave little room for a detector to "
-        "show more; where it is near 50 %, the codec is close to transparent at 8 kHz (C5 AAC, C6 G.726).",
+        "paper's large W2V2 gains come from; and the vocoder domain is small. Conditions where the "
+        "logistic-regression baseline is already low leave little room for a detector to show more; where it is "
+        "near 50 %, the codec is close to transparent at 8 kHz (C5 AAC, C6 G.726).",
         "",
-        "## Confusion matrices at P(bona fide) = 0.5 (first seed)",
-        "",
+        *_tail(specs, reports, figs, fig_dir, slog),
     ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _tail(specs: Sequence[RunSpec], reports: Sequence[dict], figs: list, fig_dir: Path, slog: Any) -> list[str]:
+    """Confusion matrices and figures of the first seed, then every stage's command and time."""
+    lines = ["## Confusion matrices at P(bona fide) = 0.5 (first seed)", ""]
     for spec, rep in zip(specs, reports, strict=True):
         if spec.seed != specs[0].seed:
             continue
@@ -201,6 +244,4 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
         lines += [f"**{name}**", ""] + [f"![{f}]({fig_dir.name}/{f})" for f in files] + [""]
     lines += ["## Exact commands (each stage as the demo ran it)", "", "| stage | seconds | command |", "|---|---|---|"]
     lines += [f"| {n} | {f'{s:.1f}' + (' (reused)' if r else '')} | `{c}` |" for n, s, c, r in slog.stages]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    return out
+    return lines

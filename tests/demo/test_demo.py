@@ -5,23 +5,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from codecfake.corpus import ManifestError
 from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.train.config import resolve_config
 
 from codecfake.cli import build_parser
+from codecfake.demo.findings import CONTRADICTED, REPRODUCED, UNRESOLVED, floor_check, sentence, verdict
 from codecfake.demo.matrix import demo_matrix
 from codecfake.demo.pipeline import DemoOptions, StageLog, run_demo, train_argv
 from codecfake.demo.preset import load_demo_preset
 from codecfake.demo.results import findings
 
 
-def test_default_matrix_is_the_papers_three_settings_for_mel_lcnn() -> None:
-    specs = demo_matrix(full=False, seeds=1)
-    assert [(s.task, s.backend, s.opt) for s in specs] == [
-        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam"), ("cotrain", "lcnn", "csam"),
+def test_default_matrix_is_the_papers_three_settings_for_mel_lcnn_over_seeds() -> None:
+    specs = demo_matrix(full=False, seeds=load_demo_preset().seeds)
+    assert [(s.task, s.backend, s.opt) for s in specs if s.seed == 688] == [
+        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam"),
         ("trace", "lcnn", "adam")]
+    assert {s.seed for s in specs} == {688, 689}
     assert len({s.name for s in specs}) == len(specs)
 
 
@@ -48,34 +51,103 @@ def test_train_argv_parses_as_the_train_cli_and_sets_rho_only_for_lcnn_sam_famil
         assert (config.epochs, config.batch) == (preset.epochs, preset.batch)
 
 
-def _table(voc: dict, cod: dict, co: dict, csam: dict) -> dict:
-    def full(d: dict) -> dict:
-        cavg = sum(d[f"C{k}"] for k in range(1, 8)) / 7
-        return d | {"CAVG": cavg, "AVG": (d["19LA"] + 7 * cavg) / 8}
-
-    return {("vocoder", "lcnn", "adam"): full(voc), ("codec", "lcnn", "adam"): full(cod),
-            ("cotrain", "lcnn", "adam"): full(co), ("cotrain", "lcnn", "csam"): full(csam)}
+CONDS = ["19LA", *(f"C{k}" for k in range(1, 8))]
+N = 60  # bona fide and spoof trials per condition
 
 
-def _cond(la: float, c: float, c7: float | None = None) -> dict:
-    return {"19LA": la} | {f"C{k}": c for k in range(1, 7)} | {"C7": c if c7 is None else c7}
+def _run(root: Path, spec, sep: dict[str, float]) -> tuple[Path, dict]:
+    """An evaluated run on disk: per condition N + N trials (the same utt_ids in every run), P(bona fide) =
+    sigmoid(sep[c] * y_bona + noise) with noise drawn from the run's own seed; returns (run dir, report)."""
+    from codecfake.evaluate.score_tsv import Scores, write_scores
+
+    from codecfake.eer import eer_both
+
+    run = root / spec.name
+    rng = np.random.default_rng([spec.seed, len(spec.task), len(spec.opt)])
+    conditions = []
+    for c in CONDS:
+        label = np.r_[np.zeros(N, int), np.ones(N, int)]
+        logit = np.where(label == 0, sep[c], 0.0) + rng.normal(size=2 * N)
+        score = 1 / (1 + np.exp(-logit))
+        utt = np.array([f"{c}/{i}" for i in range(2 * N)])
+        write_scores(run / "scores" / f"{c}.tsv", Scores(utt, score, label, np.full(2 * N, c)))
+        conditions.append({"name": c, "eer": 100 * eer_both(score, label).value(False), "n_bonafide": N,
+                           "n_spoof": N})
+    report = {"run": spec.name, "run_dir": str(run), "config": {"seed": spec.seed, "task": spec.task},
+              "conditions": conditions}
+    (run / "report").mkdir(parents=True)
+    (run / "report" / "report.json").write_text(json.dumps(report))
+    return run, report
 
 
-def test_findings_say_reproduced_when_the_table_shows_the_papers_pattern() -> None:
-    text = findings(_table(_cond(5, 40), _cond(30, 10), _cond(6, 11), _cond(5, 5)), "lcnn")
-    assert len(text) == 5
-    assert all("NOT reproduced" not in t for t in text[:4])
-    assert "CSAM better" in text[4]
+def _groups(tmp_path: Path, sep: dict[str, dict[str, float]], seeds=(688, 689)):
+    from codecfake.demo.matrix import RunSpec
+    from codecfake.demo.results import group_runs
+
+    specs = [RunSpec(task, "lcnn", opt, s) for s in seeds for task, opt in
+             (("vocoder", "adam"), ("codec", "adam"), ("cotrain", "adam"), ("cotrain", "csam"))]
+    reports = [_run(tmp_path, sp, sep[f"{sp.task}-{sp.opt}"])[1] for sp in specs]
+    return group_runs(specs, reports, tmp_path)
 
 
-def test_findings_say_not_reproduced_and_within_noise_honestly() -> None:
-    text = findings(_table(_cond(5, 20), _cond(6, 19, c7=21), _cond(30, 30), _cond(30, 31)), "lcnn")
-    assert "NOT reproduced" in text[0] and "within noise" in text[0]  # CAVG 19.3 vs 20.0
-    assert "NOT reproduced" in text[1]  # C7 21 vs 20
-    assert "NOT reproduced" in text[2]  # 19LA 5 vs 6
-    assert "NOT reproduced" in text[3]  # co-trained AVG 30 vs best single 17.6
-    assert "no difference this corpus can resolve" in text[4]
-    assert findings({}, "aasist") == []
+def _sep(la: float, codec: float, c7: float | None = None) -> dict[str, float]:
+    return {"19LA": la} | {f"C{k}": codec for k in range(1, 7)} | {"C7": codec if c7 is None else c7}
+
+
+def _verdicts(tmp_path: Path, sep: dict) -> dict[str, str]:
+    found = findings(_groups(tmp_path, sep), "lcnn", resamples=200)
+    assert all(f.claim.title and f.verdict in sentence(f) for f in found)
+    return {f.claim.column + ("-csam" if "CSAM" in f.claim.title else ""): f.verdict for f in found}
+
+
+def test_findings_reproduced_when_every_interval_and_seed_shows_the_papers_direction(tmp_path: Path) -> None:
+    verdicts = _verdicts(tmp_path, {"vocoder-adam": _sep(4, 0.2), "codec-adam": _sep(0.2, 4),
+                                    "cotrain-adam": _sep(2.5, 4), "cotrain-csam": _sep(4, 5)})
+    assert verdicts == {"CAVG": REPRODUCED, "C7": REPRODUCED, "19LA": REPRODUCED, "AVG": REPRODUCED,
+                        "AVG-csam": REPRODUCED}
+
+
+def test_findings_contradicted_when_the_interval_excludes_zero_the_other_way(tmp_path: Path) -> None:
+    verdicts = _verdicts(tmp_path, {"vocoder-adam": _sep(0.2, 4), "codec-adam": _sep(4, 0.2),
+                                    "cotrain-adam": _sep(0.2, 0.2), "cotrain-csam": _sep(0.1, 0.1)})
+    assert verdicts["CAVG"] == verdicts["C7"] == verdicts["19LA"] == CONTRADICTED
+    assert verdicts["AVG"] == CONTRADICTED  # co-trained far worse than the best single-domain run
+
+
+def test_findings_not_resolved_when_the_interval_holds_zero(tmp_path: Path) -> None:
+    same = _sep(1.5, 1.5)
+    verdicts = _verdicts(tmp_path, dict.fromkeys(("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam"),
+                                                  same))
+    assert set(verdicts.values()) == {UNRESOLVED}
+    text = [sentence(f) for f in findings(_groups(tmp_path / "again", {k: same for k in (
+        "vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam")}), "lcnn", resamples=200)]
+    assert all("the interval holds 0" in t and "per seed Δ" in t for t in text)
+
+
+def test_a_verdict_needs_every_seed_pair_on_the_side_of_its_interval() -> None:
+    assert verdict(-6.0, -1.0, [-4.0, -3.0]) == REPRODUCED
+    assert verdict(-6.0, -1.0, [-7.0, +0.5]) == UNRESOLVED  # one seed disagrees
+    assert verdict(1.0, 6.0, [2.0, 5.0]) == CONTRADICTED
+    assert verdict(1.0, 6.0, [2.0, -0.1]) == UNRESOLVED
+    assert verdict(-3.0, 2.0, [-1.0, -2.0]) == UNRESOLVED
+
+
+def test_seeds_are_aggregated_and_paired_by_seed(tmp_path: Path) -> None:
+    groups = _groups(tmp_path, dict.fromkeys(("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam"),
+                                             _sep(1, 1)), seeds=(688, 689, 690))
+    assert {cell: [s for s, _, _ in runs] for cell, runs in groups.items()} == dict.fromkeys(groups, [688, 689, 690])
+    f = findings(groups, "lcnn", resamples=100)[0]  # CAVG, codec vs vocoder
+    cod, voc = groups[("codec", "lcnn", "adam")], groups[("vocoder", "lcnn", "adam")]
+    assert f.seed_deltas == tuple(pytest.approx(c[2]["CAVG"] - v[2]["CAVG"]) for c, v in zip(cod, voc))
+    assert f.eer_lower == pytest.approx(np.mean([c[2]["CAVG"] for c in cod]))
+    assert findings({}, "aasist", resamples=100) == []
+
+
+def test_floor_check_lists_the_conditions_the_detector_loses(tmp_path: Path) -> None:
+    rows, lost = floor_check({"C1": [10.0, 12.0], "C4": [20.0, 24.0], "C3": [1.0, 1.0]},
+                             {"C1": 14.0, "C4": 14.3, "C3": 4.0}, {"C1": [8.0, 13.0], "C4": [18.0, 26.0]})
+    assert lost == ["C4"]
+    assert len(rows) == 2 and "interval below the floor" in rows[0] and "**no**" in rows[1]  # C3: floor <= 5 %
 
 
 def test_stage_log_knows_when_nothing_was_computed() -> None:

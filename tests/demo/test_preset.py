@@ -24,6 +24,9 @@ mel_values = "power"
 [train]
 epochs = 2
 batch = 8
+lr = 1e-3
+lr_step_epochs = 3
+seeds = 3
 [train.sam_rho]
 lcnn = 0.02
 aasist = 1
@@ -42,16 +45,19 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_the_packaged_preset_holds_the_demos_choices() -> None:
     p = load_demo_preset()
     assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (512, "log", 5, 32, {"lcnn": 0.01})
-    assert len(p.default_cells) == 5 and len(p.full_cells) == 15  # each with one trace run
+    assert p.seeds >= 2 and p.lr > 0 and p.lr_step_epochs >= 1
+    assert len(p.default_cells) == 4 and len(p.full_cells) == 15  # each with one trace run
     assert p.rho_for("lcnn", "csam") == 0.01 and p.rho_for("lcnn", "adam") is None and p.rho_for("aasist", "sam") is None
     opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
-    assert (opts.epochs, opts.batch, opts.preset) == (5, 32, p)
+    assert (opts.epochs, opts.batch, opts.seeds, opts.preset) == (5, 32, p.seeds, p)
 
 
 def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
     p = load_demo_preset(_write(tmp_path, GOOD))
     assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (256, "power", 2, 8,
                                                                           {"lcnn": 0.02, "aasist": 1.0})
+    assert (p.lr, p.lr_step_epochs, p.seeds) == (1e-3, 3, 3)
+    assert DemoOptions(store=tmp_path, runs=tmp_path, demo_dir=tmp_path, preset=p).seeds == 3
     specs = demo_matrix(full=False, seeds=2, preset=p)
     assert [(s.task, s.backend, s.opt, s.seed, s.rho) for s in specs] == [
         ("codec", "lcnn", "adam", 688, None), ("cotrain", "aasist", "csam", 688, 1.0),
@@ -66,6 +72,8 @@ def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
     (("mel_hop = 256", 'mel_hop = "256"'), r"mel_hop = '256' must be int"),
     (("lcnn = 0.02", 'lcnn = "small"'), r"lcnn = 'small' must be float"),
     (("mel_hop = 256", "mel_hop = 0"), r"values must be positive"),
+    (("seeds = 3", "seeds = 0"), r"values must be positive"),
+    (("lr = 1e-3", 'lr = "fast"'), r"lr = 'fast' must be float"),
     (('["codec", "lcnn", "adam"], ', '["codec", "lcnn", "adamw"], '), r"optimiser of"),
     (('["codec", "lcnn", "adam"], ', '["codec", "lcnn"], '), r"each run is \[task, back-end, optimiser\]"),
     (('["codec", "lcnn", "adam"], ', '["cotrain", "aasist", "csam"], '), r"none twice"),
