@@ -94,8 +94,9 @@ test: venv ## fast tests (CPU, < 5 min)
 test-slow: venv ## slow and GPU tests too
 	$(PY) -m pytest -q -m "slow or not slow"
 
-lint: venv ## ruff
+lint: venv ## ruff: lint rules, import order (first-party codecfake) and formatting
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion ## all benchmarks -> bench/results/*.json
 

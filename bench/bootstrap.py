@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, resampled_eers, stratified_counts
 
 from codecfake.eer import compute_eer
+from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, resampled_eers, stratified_counts
 
 HERE = Path(__file__).resolve().parent
 
@@ -64,11 +64,18 @@ def main() -> None:
         "what": "stratified bootstrap of the official EER on one condition, seconds; exact agreement checked on the loop's draws",
         "n_trials": args.n,
         "resamples": args.resamples,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_avg_1m_at_end": os.getloadavg()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_avg_1m_at_end": os.getloadavg()[0],
+        },
         "ours": {"total_s": ours_s, "per_resample_ms": 1e3 * per_ours, "paper_mode_total_s": paper_s},
-        "baseline_loop_compute_eer": {"resamples_timed": args.baseline_resamples, "per_resample_ms": 1e3 * per_base,
-                                      "extrapolated_total_s": per_base * args.resamples},
+        "baseline_loop_compute_eer": {
+            "resamples_timed": args.baseline_resamples,
+            "per_resample_ms": 1e3 * per_base,
+            "extrapolated_total_s": per_base * args.resamples,
+        },
         "ratio_speedup_vs_loop": per_base / per_ours,
         "interval_95": [float(np.quantile(ours, 0.025)), float(np.quantile(ours, 0.975))],
     }

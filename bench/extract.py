@@ -26,8 +26,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 XLSR_300M = dict(
-    hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, feat_extract_norm="layer",
-    do_stable_layer_norm=True, conv_bias=True, feat_extract_activation="gelu", apply_spec_augment=False,
+    hidden_size=1024,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    intermediate_size=4096,
+    feat_extract_norm="layer",
+    do_stable_layer_norm=True,
+    conv_bias=True,
+    feat_extract_activation="gelu",
+    apply_spec_augment=False,
 )
 
 
@@ -35,8 +42,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-TINY = dict(XLSR_300M, hidden_size=32, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
-            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)  # --tiny: a smoke test of this script
+TINY = dict(
+    XLSR_300M,
+    hidden_size=32,
+    num_attention_heads=2,
+    intermediate_size=64,
+    conv_dim=(16,) * 7,
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+)  # --tiny: a smoke test of this script
 
 
 def prepare(work: Path, n_clips: int, tiny: bool = False) -> tuple[Path, Path]:
@@ -44,8 +58,9 @@ def prepare(work: Path, n_clips: int, tiny: bool = False) -> tuple[Path, Path]:
     import numpy as np
     import soundfile as sf
     import torch
-    from codecfake.corpus.build.tiny import synth_voice
     from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from codecfake.corpus.build.tiny import synth_voice
 
     ckpt = work / "xlsr-random"
     torch.manual_seed(0)
@@ -63,9 +78,10 @@ def prepare(work: Path, n_clips: int, tiny: bool = False) -> tuple[Path, Path]:
 
 def run_baseline(ckpt: Path, audio: Path, out: Path, device: str) -> dict:
     import torch
+    from transformers import Wav2Vec2Model
+
     from codecfake.corpus import load_clip
     from codecfake.extract.ssl import normalise_waves
-    from transformers import Wav2Vec2Model
 
     dev = torch.device(device)
     model = Wav2Vec2Model.from_pretrained(str(ckpt), local_files_only=True).eval().to(dev)
@@ -80,8 +96,13 @@ def run_baseline(ckpt: Path, audio: Path, out: Path, device: str) -> dict:
     if dev.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0
-    return {"clips": len(files), "seconds": elapsed, "clips_per_s": len(files) / elapsed,
-            "bytes_written": sum(p.stat().st_size for p in out.iterdir()), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "clips": len(files),
+        "seconds": elapsed,
+        "clips_per_s": len(files) / elapsed,
+        "bytes_written": sum(p.stat().st_size for p in out.iterdir()),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def decode_only(files: list[Path], batch: int, workers: int) -> float:
@@ -97,10 +118,16 @@ def decode_only(files: list[Path], batch: int, workers: int) -> float:
 def stage_rates(n: int, decode_rate: float, timings: dict) -> dict:
     """clips/s of each stage on its own: decode (a loader-only pass), forward (+ fp16 copy back), write (the
     writer thread's busy time); the slowest one is the bottleneck of the pipelined run."""
-    rates = {"decode": decode_rate, "forward": n / max(timings["forward_s"], 1e-9),
-             "write": n / max(timings["write_s"], 1e-9)}
-    return {**{f"{k}_clips_per_s": v for k, v in rates.items()}, "bottleneck": min(rates, key=rates.get),
-            "timings_s": timings}
+    rates = {
+        "decode": decode_rate,
+        "forward": n / max(timings["forward_s"], 1e-9),
+        "write": n / max(timings["write_s"], 1e-9),
+    }
+    return {
+        **{f"{k}_clips_per_s": v for k, v in rates.items()},
+        "bottleneck": min(rates, key=rates.get),
+        "timings_s": timings,
+    }
 
 
 def run_ours(ckpt: Path, audio: Path, out: Path, device: str, batch: int | None) -> dict:
@@ -117,20 +144,37 @@ def run_ours(ckpt: Path, audio: Path, out: Path, device: str, batch: int | None)
     decode_rate = decode_only(files, batch, workers)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    fs = extract_manifest(Manifest(rows, audio, "bench"), extractor, out, batch=batch, mode="overwrite",
-                          timings=timings)
+    fs = extract_manifest(
+        Manifest(rows, audio, "bench"), extractor, out, batch=batch, mode="overwrite", timings=timings
+    )
     elapsed = time.perf_counter() - t0
-    return {"clips": len(files), "seconds": elapsed, "clips_per_s": len(files) / elapsed, "batch": batch,
-            "decode_workers": workers, "layers_run": len(extractor.model.encoder.layers),
-            "complete": fs.is_complete("L05"), "stages": stage_rates(len(files), decode_rate, timings),
-            "bytes_written": sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file()),
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "clips": len(files),
+        "seconds": elapsed,
+        "clips_per_s": len(files) / elapsed,
+        "batch": batch,
+        "decode_workers": workers,
+        "layers_run": len(extractor.model.encoder.layers),
+        "complete": fs.is_complete("L05"),
+        "stages": stage_rates(len(files), decode_rate, timings),
+        "bytes_written": sum(p.stat().st_size for p in Path(out).rglob("*") if p.is_file()),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def child(role: str, args: argparse.Namespace) -> dict:
     """Run one side in a fresh interpreter; its JSON result is the last stdout line."""
-    cmd = [sys.executable, __file__, "--role", role, "--work", str(args.work), "--device", args.device,
-           *(["--batch", str(args.batch)] if args.batch else [])]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--work",
+        str(args.work),
+        "--device",
+        args.device,
+        *(["--batch", str(args.batch)] if args.batch else []),
+    ]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -169,13 +213,20 @@ def main() -> None:
     result = {
         "benchmark": "extract: full-size random-weight XLS-R (315M params), 4-second clips (64,600 samples)",
         "device": args.device,
-        "gpu": torch.cuda.get_device_name() if args.device.startswith("cuda") else
-        "none available in this session: GPU numbers not measured",
-        "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-        "loadavg_1_5_15_before": load_before, "loadavg_1_5_15_after": load_after,
+        "gpu": torch.cuda.get_device_name()
+        if args.device.startswith("cuda")
+        else "none available in this session: GPU numbers not measured",
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "loadavg_1_5_15_before": load_before,
+        "loadavg_1_5_15_after": load_after,
         "baseline": {"how": "batch 1, all 24 layers, fp32, torch.save per clip", **baseline},
-        "ours": {"how": f"batch {ours['batch']}, {ours['decode_workers']} decode workers, truncated after layer 5, "
-                "fp16 into the Zarr store", **ours},
+        "ours": {
+            "how": f"batch {ours['batch']}, {ours['decode_workers']} decode workers, truncated after layer 5, "
+            "fp16 into the Zarr store",
+            **ours,
+        },
         "bottleneck": ours["stages"]["bottleneck"],
         "ratio_clips_per_s": ours["clips_per_s"] / baseline["clips_per_s"],
         "ratio_bytes_written": baseline["bytes_written"] / max(ours["bytes_written"], 1),

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from codecfake.store import FeatureSetSpec, FeatureStore
 from codecfake.train.layers import StackedReader
 
@@ -28,10 +29,21 @@ FRAME = (201, 1024)
 
 
 def write_store(root: Path, n: int, layers: int) -> object:
-    meta = {"utt_id": np.array([f"u{i}" for i in range(n)]), "label": np.zeros(n, np.int64),
-            "domain": np.array(["codec"] * n), "condition": np.array(["train"] * n), "split": np.array(["train"] * n)}
-    spec = FeatureSetSpec(corpus="bench", manifest_sha256="0" * 64, extractor="xlsr", model_id="bench",
-                          weights_sha256="", params={})
+    meta = {
+        "utt_id": np.array([f"u{i}" for i in range(n)]),
+        "label": np.zeros(n, np.int64),
+        "domain": np.array(["codec"] * n),
+        "condition": np.array(["train"] * n),
+        "split": np.array(["train"] * n),
+    }
+    spec = FeatureSetSpec(
+        corpus="bench",
+        manifest_sha256="0" * 64,
+        extractor="xlsr",
+        model_id="bench",
+        weights_sha256="",
+        params={},
+    )
     fs = FeatureStore(root).create(spec, meta)
     rng = np.random.default_rng(0)
     for k in range(layers):
@@ -67,7 +79,9 @@ def main() -> None:
             for b in batches:
                 np.stack([r.batch(b) for r in plain], axis=1)
 
-        if not all(np.array_equal(stacked.batch(b), np.stack([r.batch(b) for r in plain], axis=1)) for b in batches):
+        if not all(
+            np.array_equal(stacked.batch(b), np.stack([r.batch(b) for r in plain], axis=1)) for b in batches
+        ):
             raise SystemExit("fused batches differ from the per-layer reads: not timing a wrong answer")
         best = {"fused": 0.0, "separate": 0.0}
         for _ in range(args.rounds):
@@ -80,10 +94,19 @@ def main() -> None:
     mb = args.batch * args.layers * FRAME[0] * FRAME[1] * 2 / 1e6
     result = {
         "what": "clips/s reading batches of N fused layers, warm page cache, best of rounds; equality checked first",
-        "clips": args.clips, "layers": args.layers, "frame": list(FRAME), "batch": args.batch, "rounds": args.rounds,
-        "batch_megabytes": mb, "batch_megabytes_at_128": 128 * args.layers * FRAME[0] * FRAME[1] * 2 / 1e6,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_avg_1m_at_end": os.getloadavg()[0]},
+        "clips": args.clips,
+        "layers": args.layers,
+        "frame": list(FRAME),
+        "batch": args.batch,
+        "rounds": args.rounds,
+        "batch_megabytes": mb,
+        "batch_megabytes_at_128": 128 * args.layers * FRAME[0] * FRAME[1] * 2 / 1e6,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_avg_1m_at_end": os.getloadavg()[0],
+        },
         "ours_stacked_reader_clips_per_s": best["fused"],
         "baseline_per_layer_reads_and_stack_clips_per_s": best["separate"],
         "ratio_ours_vs_baseline": best["fused"] / best["separate"],

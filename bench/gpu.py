@@ -42,8 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cuda", help="cuda | cuda:N (cpu only with --tiny) [cuda]")
     p.add_argument("--seconds", type=float, default=8.0, help="timed seconds per case [8]")
     p.add_argument("--clips", type=int, default=1024, help="clips per extraction case [1024]")
-    p.add_argument("--loader-clips", type=int, default=4096, help="clips in the streamed-loader feature set [4096]")
-    p.add_argument("--tiny", action="store_true", help="tiny models and sizes: a smoke test (result not written)")
+    p.add_argument(
+        "--loader-clips", type=int, default=4096, help="clips in the streamed-loader feature set [4096]"
+    )
+    p.add_argument(
+        "--tiny", action="store_true", help="tiny models and sizes: a smoke test (result not written)"
+    )
     args = p.parse_args(argv)
     if args.tiny:
         args.clips, args.loader_clips, args.seconds = 8, 64, min(args.seconds, 0.5)
@@ -55,23 +59,29 @@ def require_device(device: str, tiny: bool) -> None:
     import torch
 
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise NoCuda("bench/gpu.py: no CUDA device on this machine (torch.cuda.is_available() is False, torch "
-                     f"{torch.__version__}); run it on a GPU server with a CUDA build of torch, or add "
-                     "`--tiny --device cpu` for the CPU smoke test")
+        raise NoCuda(
+            "bench/gpu.py: no CUDA device on this machine (torch.cuda.is_available() is False, torch "
+            f"{torch.__version__}); run it on a GPU server with a CUDA build of torch, or add "
+            "`--tiny --device cpu` for the CPU smoke test"
+        )
     if device == "cpu" and not tiny:
         raise NoCuda("bench/gpu.py measures a GPU: --device cpu is only for the --tiny smoke test")
 
 
-
-
-def build_result(args: argparse.Namespace, info: dict, extraction: list, training: list, loader: dict,
-                 t0: float) -> dict:
+def build_result(
+    args: argparse.Namespace, info: dict, extraction: list, training: list, loader: dict, t0: float
+) -> dict:
     best_bf16 = max((c["forward_clips_per_s"] for c in extraction if c["precision"] == "bf16"), default=0.0)
     return {
         "benchmark": "bench-gpu: XLS-R extraction, AASIST training steps, streamed loader on one GPU",
-        "gpu": info, "cpu_cores": os.cpu_count(), "platform": platform.platform(), "tiny": args.tiny,
+        "gpu": info,
+        "cpu_cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "tiny": args.tiny,
         "gflop_per_clip_l5": GFLOP_PER_CLIP_L5,
-        "extraction": extraction, "training": training, "loader": loader,
+        "extraction": extraction,
+        "training": training,
+        "loader": loader,
         "best_bf16_forward_share_of_peak": flop_share(best_bf16, info.get("peak_bf16_tflops")),
         "total_seconds": time.perf_counter() - t0,
     }

@@ -10,8 +10,15 @@ from pathlib import Path
 GFLOP_PER_CLIP_L5 = 48.0  # XLS-R-300m conv front-end + 5 transformer layers on 64,600 samples (issue 13)
 # Dense bf16 tensor-core peak, TFLOP/s, by a substring of torch.cuda.get_device_name() (first match wins).
 PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
-    ("H200", 989.0), ("H100 NVL", 835.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("GH200", 989.0),
-    ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0), ("A10", 125.0),
+    ("H200", 989.0),
+    ("H100 NVL", 835.0),
+    ("H100 PCIe", 756.0),
+    ("H100", 989.0),
+    ("GH200", 989.0),
+    ("A100", 312.0),
+    ("L40S", 362.0),
+    ("L4", 121.0),
+    ("A10", 125.0),
 )
 EXTRACT_BATCHES = (16, 32, 64)
 PRECISIONS = ("fp32", "bf16")
@@ -31,7 +38,9 @@ def peak_bf16_tflops(gpu_name: str) -> float | None:
     return None
 
 
-def flop_share(clips_per_s: float, peak_tflops: float | None, gflop_per_clip: float = GFLOP_PER_CLIP_L5) -> float | None:
+def flop_share(
+    clips_per_s: float, peak_tflops: float | None, gflop_per_clip: float = GFLOP_PER_CLIP_L5
+) -> float | None:
     """Achieved FLOP/s over the peak: clips/s x GFLOP/clip x 1e9 / (peak TFLOP/s x 1e12)."""
     if not peak_tflops:
         return None
@@ -69,11 +78,14 @@ def gpu_info(device: str) -> dict:
     if torch.device(device).type != "cuda":
         return {"name": "cpu (smoke test)", "memory_gib": None, "peak_bf16_tflops": None}
     props = torch.cuda.get_device_properties(device)
-    return {"name": props.name, "memory_gib": round(props.total_memory / 2**30, 1),
-            "peak_bf16_tflops": peak_bf16_tflops(props.name), "capability": f"{props.major}.{props.minor}",
-            "torch": torch.__version__, "cuda": torch.version.cuda}
-
-
+    return {
+        "name": props.name,
+        "memory_gib": round(props.total_memory / 2**30, 1),
+        "peak_bf16_tflops": peak_bf16_tflops(props.name),
+        "capability": f"{props.major}.{props.minor}",
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+    }
 
 
 # ---- 1. extraction ---------------------------------------------------------------------------------------------
@@ -81,6 +93,7 @@ def prepare_audio(work: Path, n_files: int = 64) -> list[Path]:
     """``n_files`` four-second speech-like wavs; extraction cases cycle through them."""
     import numpy as np
     import soundfile as sf
+
     from codecfake.corpus.build.tiny import synth_voice
 
     folder = work / "clips"
@@ -108,7 +121,9 @@ def random_xlsr(work: Path, tiny: bool) -> Path:
     if not ckpt.exists():
         torch.manual_seed(0)
         Wav2Vec2Model(Wav2Vec2Config(**(configs.TINY if tiny else configs.XLSR_300M))).save_pretrained(ckpt)
-        (ckpt / "preprocessor_config.json").write_text(json.dumps({"do_normalize": True, "sampling_rate": 16000}))
+        (ckpt / "preprocessor_config.json").write_text(
+            json.dumps({"do_normalize": True, "sampling_rate": 16000})
+        )
     return ckpt
 
 
@@ -127,14 +142,17 @@ def xlsr_extractor(ckpt: Path, device: str, precision: str):
 def bench_extraction(args, work: Path, info: dict) -> list[dict]:
     """End-to-end ``extract_manifest`` clips/s (decode workers on) and forward-only clips/s per (precision, batch)."""
     import torch
+
     from codecfake.corpus import Manifest, ManifestRow
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.extract.tuning import default_num_workers
 
     files = prepare_audio(work, 8 if args.tiny else 64)
     ckpt = random_xlsr(work, args.tiny)
-    rows = [ManifestRow(f"u{i:06d}", str(files[i % len(files)]), "bonafide", "gpu", "train", "codec", "train")
-            for i in range(args.clips)]
+    rows = [
+        ManifestRow(f"u{i:06d}", str(files[i % len(files)]), "bonafide", "gpu", "train", "codec", "train")
+        for i in range(args.clips)
+    ]
     out = []
     for precision in PRECISIONS:
         ext = xlsr_extractor(ckpt, args.device, precision)
@@ -144,13 +162,26 @@ def bench_extraction(args, work: Path, info: dict) -> list[dict]:
             forward = n * batch / secs
             timings: dict[str, float] = {}
             t0 = time.perf_counter()
-            extract_manifest(Manifest(rows, work, "gpu"), ext, work / f"store-{precision}-{batch}", batch=batch,
-                             mode="overwrite", timings=timings)
+            extract_manifest(
+                Manifest(rows, work, "gpu"),
+                ext,
+                work / f"store-{precision}-{batch}",
+                batch=batch,
+                mode="overwrite",
+                timings=timings,
+            )
             e2e = args.clips / (time.perf_counter() - t0)
-            out.append({"precision": precision, "batch": batch, "decode_workers": default_num_workers(),
-                        "end_to_end_clips_per_s": e2e, "forward_clips_per_s": forward,
-                        "forward_share_of_bf16_peak": flop_share(forward, info.get("peak_bf16_tflops")),
-                        "timings_s": timings})
+            out.append(
+                {
+                    "precision": precision,
+                    "batch": batch,
+                    "decode_workers": default_num_workers(),
+                    "end_to_end_clips_per_s": e2e,
+                    "forward_clips_per_s": forward,
+                    "forward_share_of_bf16_peak": flop_share(forward, info.get("peak_bf16_tflops")),
+                    "timings_s": timings,
+                }
+            )
         ext = None  # free the model before the next precision's
         if torch.device(args.device).type == "cuda":
             torch.cuda.empty_cache()
@@ -161,6 +192,7 @@ def bench_extraction(args, work: Path, info: dict) -> list[dict]:
 def fake_training_data(n: int, frame: tuple[int, int]):
     """A ``TrainingData`` whose train split has ``n`` positions in two domains (the Trainer's sampler needs them)."""
     import numpy as np
+
     from codecfake.train.data import Split, TrainingData
 
     dom = (np.arange(n) % 7 == 0).astype(np.int64)  # ~1/7 vocoder, as 19LA against Codecfake
@@ -171,6 +203,7 @@ def fake_training_data(n: int, frame: tuple[int, int]):
 def bench_training(args) -> list[dict]:
     """AASIST steps/s at batch 128 (tiny: 4 clips of 16 x 32) for Adam and CSAM, fp32 and bf16 autocast."""
     import torch
+
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
     from codecfake.train.loop import Trainer
@@ -192,8 +225,15 @@ def bench_training(args) -> list[dict]:
                 sync(device)
 
             n, secs = timed(step, args.seconds)
-            out.append({"opt": opt, "precision": precision, "batch": batch, "steps_per_s": n / secs,
-                        "clips_per_s": n * batch / secs})
+            out.append(
+                {
+                    "opt": opt,
+                    "precision": precision,
+                    "batch": batch,
+                    "steps_per_s": n / secs,
+                    "clips_per_s": n * batch / secs,
+                }
+            )
     return out
 
 
@@ -203,6 +243,7 @@ def bench_loader(args, work: Path) -> dict:
     steps on the device: steps/s with data, steps/s without (same batch resident), and the data-wait share."""
     import numpy as np
     import torch
+
     from codecfake.store import FeatureSetSpec, FeatureStore
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
@@ -212,10 +253,20 @@ def bench_loader(args, work: Path) -> dict:
     batch, frame = (4, (16, 32)) if args.tiny else (TRAIN_BATCH, FRAME)
     n = args.loader_clips
     store = FeatureStore(work / "loader-store")
-    meta = {"utt_id": [f"c{i}" for i in range(n)], "label": np.arange(n) % 2, "domain": ["codec"] * n,
-            "condition": ["train"] * n, "split": ["train" if i % 8 else "dev" for i in range(n)]}
-    spec = FeatureSetSpec(corpus="gpu-loader", manifest_sha256="0" * 64, extractor="random", model_id="random",
-                          weights_sha256="")
+    meta = {
+        "utt_id": [f"c{i}" for i in range(n)],
+        "label": np.arange(n) % 2,
+        "domain": ["codec"] * n,
+        "condition": ["train"] * n,
+        "split": ["train" if i % 8 else "dev" for i in range(n)],
+    }
+    spec = FeatureSetSpec(
+        corpus="gpu-loader",
+        manifest_sha256="0" * 64,
+        extractor="random",
+        model_id="random",
+        weights_sha256="",
+    )
     fs = store.create(spec, meta)
     fs.ensure_array("L05", frame)
     rng = np.random.default_rng(0)
@@ -240,6 +291,13 @@ def bench_loader(args, work: Path) -> dict:
     finally:
         feeder.close()
     secs = time.perf_counter() - t0
-    return {"sampler": type(trainer.sampler).__name__, "clips_in_set": n, "batch": batch, "steps": steps,
-            "steps_per_s": steps / secs, "clips_per_s": steps * batch / secs, "data_wait_s": feeder.wait_s,
-            "data_wait_share": feeder.wait_s / secs}
+    return {
+        "sampler": type(trainer.sampler).__name__,
+        "clips_in_set": n,
+        "batch": batch,
+        "steps": steps,
+        "steps_per_s": steps / secs,
+        "clips_per_s": steps * batch / secs,
+        "data_wait_s": feeder.wait_s,
+        "data_wait_share": feeder.wait_s / secs,
+    }

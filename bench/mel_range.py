@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from codecfake.corpus import AudioError, load_clip
 from codecfake.extract import build_extractor
 
@@ -34,7 +35,9 @@ SPOOF_NAME = re.compile(r"^F\d\d_")  # the demo corpus names its fakes F01_…; 
 
 
 def audio_files(folder: Path, limit: int) -> list[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and not SPOOF_NAME.match(p.name))
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and not SPOOF_NAME.match(p.name)
+    )
     if len(files) > limit:  # an even spread over the folder, deterministic
         files = [files[i] for i in np.linspace(0, len(files) - 1, limit).round().astype(int)]
     return files
@@ -62,9 +65,16 @@ def measure(folder: Path, limit: int, ext) -> dict:
         ok = (mel > 0) & np.isfinite(back)
         if ok.any():
             worst_rel = max(worst_rel, float((np.abs(back[ok] - mel[ok]) / mel[ok]).max()))
-    return {"folder": str(folder), "clips": n, "undecodable": n_bad, "clips_over_f16_max": n_over,
-            "share_over_f16_max": n_over / max(n, 1), "max_power": peak,
-            "share_values_below_f16_normal": n_sub / max(n_values, 1), "max_rel_error_f16_storage": worst_rel}
+    return {
+        "folder": str(folder),
+        "clips": n,
+        "undecodable": n_bad,
+        "clips_over_f16_max": n_over,
+        "share_over_f16_max": n_over / max(n, 1),
+        "max_power": peak,
+        "share_values_below_f16_normal": n_sub / max(n_values, 1),
+        "max_rel_error_f16_storage": worst_rel,
+    }
 
 
 def main() -> None:
@@ -82,11 +92,16 @@ def main() -> None:
     result = {
         "what": "power mel (n_fft 512, hop 128, 80 HTK bands, no log) of real bona fide speech vs float16's range",
         "command": "python bench/mel_range.py " + " ".join(str(f) for f in args.folders),
-        "clips": n, "clips_over_f16_max": over, "share_over_f16_max": over / max(n, 1),
+        "clips": n,
+        "clips_over_f16_max": over,
+        "share_over_f16_max": over / max(n, 1),
         "max_power": max(r["max_power"] for r in rows),
-        "share_values_below_f16_normal": sum(r["share_values_below_f16_normal"] * r["clips"] for r in rows) / max(n, 1),
+        "share_values_below_f16_normal": sum(r["share_values_below_f16_normal"] * r["clips"] for r in rows)
+        / max(n, 1),
         "max_rel_error_f16_storage": max(r["max_rel_error_f16_storage"] for r in rows),
-        "per_folder": rows, "seconds": time.perf_counter() - t0, "load": os.getloadavg(),
+        "per_folder": rows,
+        "seconds": time.perf_counter() - t0,
+        "load": os.getloadavg(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

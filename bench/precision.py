@@ -27,16 +27,27 @@ import torch
 HERE = Path(__file__).resolve().parent
 CKPT = HERE.parent.parent / "shared" / "reference" / "checkpoints" / "cotrain_w2v2aasist_CSAM.pt"
 XLSR_300M = dict(
-    hidden_size=1024, num_hidden_layers=5, num_attention_heads=16, intermediate_size=4096, feat_extract_norm="layer",
-    do_stable_layer_norm=True, conv_bias=True, feat_extract_activation="gelu", apply_spec_augment=False,
+    hidden_size=1024,
+    num_hidden_layers=5,
+    num_attention_heads=16,
+    intermediate_size=4096,
+    feat_extract_norm="layer",
+    do_stable_layer_norm=True,
+    conv_bias=True,
+    feat_extract_activation="gelu",
+    apply_spec_augment=False,
 )  # XLS-R-300m's shape; 5 of its 24 layers, all the extractor runs for layer 5
 SUFFIXES = (".wav", ".flac", ".ogg")
 SPOOF_NAME = re.compile(r"^F\d\d_")
 
 
 def clips(folders: list[Path], n: int) -> list[Path]:
-    files = sorted(p for f in folders for p in f.rglob("*") if p.suffix.lower() in SUFFIXES
-                   and not SPOOF_NAME.match(p.name) and p.stat().st_size > 20000)  # > ~0.6 s of 16-bit audio
+    files = sorted(
+        p
+        for f in folders
+        for p in f.rglob("*")
+        if p.suffix.lower() in SUFFIXES and not SPOOF_NAME.match(p.name) and p.stat().st_size > 20000
+    )  # > ~0.6 s of 16-bit audio
     return [files[i] for i in np.linspace(0, len(files) - 1, min(n, len(files))).round().astype(int)]
 
 
@@ -45,7 +56,9 @@ def random_xlsr(folder: Path) -> Path:
 
     torch.manual_seed(0)
     Wav2Vec2Model(Wav2Vec2Config(**XLSR_300M)).save_pretrained(folder)
-    (folder / "preprocessor_config.json").write_text(json.dumps({"do_normalize": True, "sampling_rate": 16000}))
+    (folder / "preprocessor_config.json").write_text(
+        json.dumps({"do_normalize": True, "sampling_rate": 16000})
+    )
     return folder
 
 
@@ -55,7 +68,7 @@ def features(model_dir: Path, waves: torch.Tensor, precision: str, batch: int) -
 
     ext = build_extractor("xlsr", model_dir=model_dir, layers=(5,), precision=precision)
     t0 = time.perf_counter()
-    out = torch.cat([ext(waves[i:i + batch])["L05"] for i in range(0, len(waves), batch)])
+    out = torch.cat([ext(waves[i : i + batch])["L05"] for i in range(0, len(waves), batch)])
     return out, (time.perf_counter() - t0) / len(waves)
 
 
@@ -88,17 +101,26 @@ def main() -> None:
     aasist = load_official(args.checkpoint, "aasist")
     result: dict = {
         "what": "layer-5 XLS-R features (XLS-R-300m shape, seeded random weights, CPU autocast) vs fp32, and the "
-                "release's cotrain_w2v2aasist_CSAM P(bona fide) on them",
-        "command": "python bench/precision.py " + " ".join(str(f) for f in args.folders) + f" --clips {args.clips}",
-        "clips": [str(f) for f in files], "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "release's cotrain_w2v2aasist_CSAM P(bona fide) on them",
+        "command": "python bench/precision.py "
+        + " ".join(str(f) for f in args.folders)
+        + f" --clips {args.clips}",
+        "clips": [str(f) for f in files],
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
         "load_before": os.getloadavg(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = random_xlsr(Path(tmp) / "xlsr")
         ref, t32 = features(model_dir, waves, "fp32", args.batch)
         p_ref, m_ref = aasist_scores(aasist, ref)  # the release: fp32 forward, fp32 features
-        result["baseline"] = {"precision": "fp32", "storage": "float32", "seconds_per_clip": t32,
-                              "p_bonafide": p_ref.tolist(), "margin": m_ref.tolist()}
+        result["baseline"] = {
+            "precision": "fp32",
+            "storage": "float32",
+            "seconds_per_clip": t32,
+            "p_bonafide": p_ref.tolist(),
+            "margin": m_ref.tolist(),
+        }
         ours = {}
         for precision in ("fp32", "bf16", "fp16"):
             y, secs = (ref, t32) if precision == "fp32" else features(model_dir, waves, precision, args.batch)
@@ -109,7 +131,8 @@ def main() -> None:
                 err = rel_error(z, ref)
                 p, m = aasist_scores(aasist, z)
                 row[f"storage_{storage}"] = {
-                    "rel_error_mean": float(err.mean()), "rel_error_max": float(err.max()),
+                    "rel_error_mean": float(err.mean()),
+                    "rel_error_max": float(err.max()),
                     "max_abs_elem_error": float((z - ref).abs().max()),
                     "p_bonafide_max_abs_change": float(np.abs(p - p_ref).max()),
                     "margin_max_abs_change": float(np.abs(m - m_ref).max()),

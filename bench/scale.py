@@ -39,8 +39,13 @@ from scale_fixture import LA_SIZES, PAPER_PARTS, write_codecfake_labels, write_l
 
 FRAME = (1, 4)  # tiny feature array: the metadata, shard and record machinery at full N, no feature bytes
 BASELINE_ISSUE = {  # issue 13, measured by the filer on this machine under load (1,137,590 lines, 4,444 shards)
-    "parse_s": 21.6, "hash_s": 5.1, "write_all_shards_s": 514.0, "per_shard_ms": 116.0,
-    "store_ls_s": 3.0, "store_info_s": 6.0, "store_verify_s": 11.0,
+    "parse_s": 21.6,
+    "hash_s": 5.1,
+    "write_all_shards_s": 514.0,
+    "per_shard_ms": 116.0,
+    "store_ls_s": 3.0,
+    "store_info_s": 6.0,
+    "store_verify_s": 11.0,
 }
 TARGETS = {"parse_plus_hash_s": 5.0, "store_command_s": 5.0, "peak_rss_mb": 4096.0}
 
@@ -58,8 +63,12 @@ class Steps:
     def __call__(self, name: str, fn, **extra):
         w, c = time.perf_counter(), time.process_time()
         result = fn()
-        self.out[name] = {"wall_s": round(time.perf_counter() - w, 3), "cpu_s": round(time.process_time() - c, 3),
-                          "peak_rss_mb": round(peak_rss_mb(), 1), **extra}
+        self.out[name] = {
+            "wall_s": round(time.perf_counter() - w, 3),
+            "cpu_s": round(time.process_time() - c, 3),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            **extra,
+        }
         print(f"{name:<28} {self.out[name]}", file=sys.stderr, flush=True)
         return result
 
@@ -83,8 +92,13 @@ def build_set(store, manifest, writers: int, steps: Steps, tag: str, reuse: bool
     from codecfake.extract.pipeline import manifest_meta
     from codecfake.store import FeatureSetSpec
 
-    spec = FeatureSetSpec(corpus=manifest.name, manifest_sha256=manifest.content_hash(), extractor="dry",
-                          model_id="tiny-1x4", weights_sha256="")
+    spec = FeatureSetSpec(
+        corpus=manifest.name,
+        manifest_sha256=manifest.content_hash(),
+        extractor="dry",
+        model_id="tiny-1x4",
+        weights_sha256="",
+    )
     if reuse and store.exists(spec.key) and store.open(spec.key).is_complete("L05"):
         return steps(f"{tag}.reused_from_earlier_run", lambda: store.open(spec.key))
     meta = steps(f"{tag}.metadata", lambda: manifest_meta(manifest))
@@ -109,6 +123,7 @@ def build_set(store, manifest, writers: int, steps: Steps, tag: str, reuse: bool
 def training_epoch(store, task: str, opt: str, data_mode: str) -> dict:
     """The run's own data selection and sampler: ``load_training_data`` + ``Trainer`` (tiny model), one epoch."""
     import torch
+
     from codecfake.train.config import TrainConfig
     from codecfake.train.data import load_training_data
     from codecfake.train.loop import Trainer
@@ -118,12 +133,19 @@ def training_epoch(store, task: str, opt: str, data_mode: str) -> dict:
     trainer = Trainer(config, data, torch.nn.Linear(4, 2), Path(tempfile.gettempdir()), torch.device("cpu"))
     batches = trainer.sampler.epoch(0)
     sizes = {int(len(b)) for b in batches}
-    return {"sampler": type(trainer.sampler).__name__, "train_clips": len(data.train), "dev_clips": len(data.dev),
-            "domains": data.domains, "batches": len(batches), "batch_sizes": sorted(sizes)}
+    return {
+        "sampler": type(trainer.sampler).__name__,
+        "train_clips": len(data.train),
+        "dev_clips": len(data.dev),
+        "domains": data.domains,
+        "batches": len(batches),
+        "batch_sizes": sorted(sizes),
+    }
 
 
 def scaled(fraction: float) -> tuple[dict, dict]:
     """The paper's part sizes (and 19LA's) times ``fraction`` (1.0: the real run; less: a quick check of the script)."""
+
     def k(n: int) -> int:
         return max(4, round(n * fraction))
 
@@ -144,7 +166,9 @@ def dry_run(work: Path, writers: int, fraction: float = 1.0, reuse: bool = False
     h = steps("hash", m.content_hash)
     store = FeatureStore(root)
     fs = build_set(store, m, writers, steps, "codec", reuse)
-    voc = parse_asvspoof2019(la, splits=("train", "dev")).validate(check_paths=False)  # co-training reads these
+    voc = parse_asvspoof2019(la, splits=("train", "dev")).validate(
+        check_paths=False
+    )  # co-training reads these
     build_set(store, voc, writers, steps, "vocoder", reuse)
     steps("open", lambda: store.open(fs.key).n_clips)
     steps("store_ls", lambda: cli("ls", str(root)))
@@ -152,18 +176,31 @@ def dry_run(work: Path, writers: int, fraction: float = 1.0, reuse: bool = False
     steps("store_verify", lambda: cli("verify", fs.key, "--store", str(root)))
     steps("store_verify_quick", lambda: cli("verify", fs.key, "--store", str(root), "--quick"))
     exe = str(Path(sys.executable).with_name("codecfake"))  # as a user runs them: a fresh interpreter each
-    for name, argv in (("ls", [str(root)]), ("info", [fs.key, "--store", str(root)]),
-                       ("verify", [fs.key, "--store", str(root)])):
-        steps(f"cli_store_{name}", lambda a=[exe, "store", name, *argv]: subprocess.run(a, check=True,
-                                                                                      capture_output=True))
+    for name, argv in (
+        ("ls", [str(root)]),
+        ("info", [fs.key, "--store", str(root)]),
+        ("verify", [fs.key, "--store", str(root)]),
+    ):
+        steps(
+            f"cli_store_{name}",
+            lambda a=[exe, "store", name, *argv]: subprocess.run(a, check=True, capture_output=True),
+        )
     epochs = {}
     for opt, mode in (("csam", "auto"), ("adam", "stream"), ("adam", "memory")):
-        epochs[f"cotrain-{opt}-{mode}"] = steps(f"train_epoch.cotrain-{opt}-{mode}",
-                                                lambda o=opt, md=mode: training_epoch(store, "cotrain", o, md))
+        epochs[f"cotrain-{opt}-{mode}"] = steps(
+            f"train_epoch.cotrain-{opt}-{mode}",
+            lambda o=opt, md=mode: training_epoch(store, "cotrain", o, md),
+        )
     for name, info in epochs.items():
         steps.out[f"train_epoch.{name}"].update(info)
-    return {"n_label_lines": n_lines, "n_clips": len(m), "n_shards": fs.n_shards, "manifest_sha256": h,
-            "steps": steps.out, "peak_rss_mb": round(peak_rss_mb(), 1)}
+    return {
+        "n_label_lines": n_lines,
+        "n_clips": len(m),
+        "n_shards": fs.n_shards,
+        "manifest_sha256": h,
+        "steps": steps.out,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
 
 
 def legacy(work: Path) -> dict:
@@ -177,8 +214,18 @@ def legacy(work: Path) -> dict:
 
 
 def child(role: str, work: Path, writers: int, fraction: float) -> dict:
-    cmd = [sys.executable, __file__, "--role", role, "--dir", str(work), "--writers", str(writers),
-           "--fraction", str(fraction)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--dir",
+        str(work),
+        "--writers",
+        str(writers),
+        "--fraction",
+        str(fraction),
+    ]
     done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -191,40 +238,63 @@ def summarise(ours: dict, old: dict, load_before, load_after, work: Path, writer
     issue = BASELINE_ISSUE
     return {
         "benchmark": "1.1 M-clip dry run: Codecfake label files at the paper's split sizes, no audio, tiny array",
-        "machine": {"cpu_cores": os.cpu_count(), "platform": platform.platform(), "dir": str(work),
-                    "loadavg_1_5_15_before": load_before, "loadavg_1_5_15_after": load_after},
+        "machine": {
+            "cpu_cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "dir": str(work),
+            "loadavg_1_5_15_before": load_before,
+            "loadavg_1_5_15_after": load_after,
+        },
         "ours": ours,
-        "baseline_same_run": {"how": "the previous row-by-row parser and per-row json.dumps hash "
-                              "(bench/scale_legacy.py), child process, same files", **old},
-        "baseline_issue": {"how": "numbers from issue 13's own measurement (machine under load, 1,137,590 lines)",
-                           **issue},
+        "baseline_same_run": {
+            "how": "the previous row-by-row parser and per-row json.dumps hash "
+            "(bench/scale_legacy.py), child process, same files",
+            **old,
+        },
+        "baseline_issue": {
+            "how": "numbers from issue 13's own measurement (machine under load, 1,137,590 lines)",
+            **issue,
+        },
         "hash_unchanged": ours["manifest_sha256"] == old["manifest_sha256"],
         "parse_plus_hash_s": parse_hash,
         "parse_plus_hash_cpu_s": s["parse"]["cpu_s"] + s["hash"]["cpu_s"],
         "ratio_parse_plus_hash_vs_same_run": old_parse_hash / parse_hash,
         "ratio_parse_plus_hash_vs_issue": (issue["parse_s"] + issue["hash_s"]) / parse_hash,
         **{f"ratio_{k}_vs_issue": issue[f"{k}_s"] / max(v, 1e-9) for k, v in cmds.items()},
-        "ratio_write_all_shards_vs_issue": issue["write_all_shards_s"] / s["codec.commit_all_shards"]["wall_s"],
+        "ratio_write_all_shards_vs_issue": issue["write_all_shards_s"]
+        / s["codec.commit_all_shards"]["wall_s"],
         "writers": writers,
         "targets": TARGETS,
-        "met": {"parse_plus_hash": parse_hash <= TARGETS["parse_plus_hash_s"],
-                **{k: v <= TARGETS["store_command_s"] for k, v in cmds.items()},
-                "peak_rss": ours["peak_rss_mb"] <= TARGETS["peak_rss_mb"]},
+        "met": {
+            "parse_plus_hash": parse_hash <= TARGETS["parse_plus_hash_s"],
+            **{k: v <= TARGETS["store_command_s"] for k, v in cmds.items()},
+            "peak_rss": ours["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
+        },
     }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dir", type=Path, help="work folder on the disk to measure (default: a temp dir, removed)")
-    p.add_argument("--writers", type=int, default=8, help="threads committing shards (one writer per shard) [8]")
+    p.add_argument(
+        "--dir", type=Path, help="work folder on the disk to measure (default: a temp dir, removed)"
+    )
+    p.add_argument(
+        "--writers", type=int, default=8, help="threads committing shards (one writer per shard) [8]"
+    )
     p.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
-    p.add_argument("--fraction", type=float, default=1.0, help="scale every part (a quick check; result not written)")
+    p.add_argument(
+        "--fraction", type=float, default=1.0, help="scale every part (a quick check; result not written)"
+    )
     p.add_argument("--reuse", action="store_true", help="with --role ours: reuse complete sets left in --dir")
     p.add_argument("--role", choices=("ours", "legacy"), help=argparse.SUPPRESS)
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.role:
-        result = dry_run(args.dir, args.writers, args.fraction, args.reuse) if args.role == "ours" else legacy(args.dir)
+        result = (
+            dry_run(args.dir, args.writers, args.fraction, args.reuse)
+            if args.role == "ours"
+            else legacy(args.dir)
+        )
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=args.dir) as tmp:

@@ -29,7 +29,9 @@ def real_names(n: int, offset: int) -> list[str]:
     return out
 
 
-def write_codecfake_labels(root: Path, parts: dict[str, tuple[int, int, tuple[int, ...]]] = PAPER_PARTS) -> int:
+def write_codecfake_labels(
+    root: Path, parts: dict[str, tuple[int, int, tuple[int, ...]]] = PAPER_PARTS
+) -> int:
     """Write ``root/label/<part>.txt`` for every part; returns the number of lines."""
     label = Path(root) / "label"
     label.mkdir(parents=True, exist_ok=True)

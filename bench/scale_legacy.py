@@ -32,11 +32,20 @@ def legacy_parse_codecfake(root: Path, corpus: str = "codecfake") -> list[Manife
             fname, lab, method = cols
             stem = Path(fname).stem
             speaker = codecfake_speaker(stem)
-            rows.append(ManifestRow(
-                utt_id=f"{part}/{stem}", path=str(audio_dir / fname), label="bonafide" if lab == "real" else "spoof",
-                corpus=corpus, split=split, domain=domain, condition=part, speaker=speaker,
-                language=_language(speaker, part, {}), method=method,
-            ))
+            rows.append(
+                ManifestRow(
+                    utt_id=f"{part}/{stem}",
+                    path=str(audio_dir / fname),
+                    label="bonafide" if lab == "real" else "spoof",
+                    corpus=corpus,
+                    split=split,
+                    domain=domain,
+                    condition=part,
+                    speaker=speaker,
+                    language=_language(speaker, part, {}),
+                    method=method,
+                )
+            )
     legacy_validate(rows)
     return rows
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from codecfake.store import FeatureSetSpec, FeatureStore
 
 T, D, SHARD, BATCH = 201, 1024, 256, 64
@@ -67,11 +68,21 @@ def files_under(path: Path) -> int:
 
 
 def bench_ours(work: Path, n: int, seconds: float) -> dict:
-    spec = FeatureSetSpec(corpus="bench", manifest_sha256="0" * 64, extractor="xlsr", model_id="synthetic",
-                          weights_sha256="", params={"n": n})
-    meta = {"utt_id": np.array([f"u{i}" for i in range(n)], dtype=object), "label": np.zeros(n, np.int8),
-            "domain": np.array(["codec"] * n, dtype=object), "condition": np.array(["C1"] * n, dtype=object),
-            "split": np.array(["train"] * n, dtype=object)}
+    spec = FeatureSetSpec(
+        corpus="bench",
+        manifest_sha256="0" * 64,
+        extractor="xlsr",
+        model_id="synthetic",
+        weights_sha256="",
+        params={"n": n},
+    )
+    meta = {
+        "utt_id": np.array([f"u{i}" for i in range(n)], dtype=object),
+        "label": np.zeros(n, np.int8),
+        "domain": np.array(["codec"] * n, dtype=object),
+        "condition": np.array(["C1"] * n, dtype=object),
+        "split": np.array(["train"] * n, dtype=object),
+    }
     fs = FeatureStore(work / "zarr").create(spec, meta, shard_size=SHARD, mode="overwrite")
     fs.ensure_array("L05", (T, D))
     t_write = 0.0
@@ -96,8 +107,9 @@ def bench_ours(work: Path, n: int, seconds: float) -> dict:
         "seq_read_mb_s": seq,
         "ours_clips_s": timed_batches(reader.batch, n, seconds),
         "zarr_per_item_clips_s": timed_batches(lambda idx: np.stack([arr[int(i)] for i in idx]), n, seconds),
-        "files_per_layer": files_under(work / "zarr" / fs.key / "L05") + files_under(
-            work / "zarr" / fs.key / "_commits") - 1,  # minus _commits/zarr.json (group metadata, not per layer)
+        "files_per_layer": files_under(work / "zarr" / fs.key / "L05")
+        + files_under(work / "zarr" / fs.key / "_commits")
+        - 1,  # minus _commits/zarr.json (group metadata, not per layer)
     }
     shutil.rmtree(work / "zarr")
     return out
@@ -118,14 +130,20 @@ def bench_memmap(work: Path, n: int, seconds: float) -> dict:
     os.fsync(fd)
     os.close(fd)
     t_write += time.perf_counter() - t0
-    arr = np.asarray(np.load(path, mmap_mode="r"))  # plain ndarray view: fancy indexing on np.memmap is ~5x slower
+    arr = np.asarray(
+        np.load(path, mmap_mode="r")
+    )  # plain ndarray view: fancy indexing on np.memmap is ~5x slower
     t0 = time.perf_counter()
     for a in range(0, n, SHARD):
         np.array(arr[a : a + SHARD])
     seq = n * T * D * 2 / (time.perf_counter() - t0) / 1e6
-    out = {"write_mb_s": n * T * D * 2 / t_write / 1e6, "seq_read_mb_s": seq,
-           # fancy indexing already copies into a new (B, T, D) array: one copy, as our reader's batch() does
-           "clips_s": timed_batches(lambda idx: arr[idx], n, seconds), "files_per_layer": 1}
+    out = {
+        "write_mb_s": n * T * D * 2 / t_write / 1e6,
+        "seq_read_mb_s": seq,
+        # fancy indexing already copies into a new (B, T, D) array: one copy, as our reader's batch() does
+        "clips_s": timed_batches(lambda idx: arr[idx], n, seconds),
+        "files_per_layer": 1,
+    }
     path.unlink()
     return out
 
@@ -150,8 +168,12 @@ def bench_pt(work: Path, n: int, seconds: float) -> dict:
     for a in range(0, n, SHARD):
         load(np.arange(a, min(n, a + SHARD)))
     seq = n * T * D * 2 / (time.perf_counter() - t0) / 1e6
-    out = {"write_mb_s": n * T * D * 2 / t_write / 1e6, "seq_read_mb_s": seq,
-           "clips_s": timed_batches(load, n, seconds), "files_per_layer": n}
+    out = {
+        "write_mb_s": n * T * D * 2 / t_write / 1e6,
+        "seq_read_mb_s": seq,
+        "clips_s": timed_batches(load, n, seconds),
+        "files_per_layer": n,
+    }
     shutil.rmtree(d)
     return out
 
@@ -160,10 +182,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=4096, help="clips [4096]")
     ap.add_argument("--seconds", type=float, default=2.5, help="minimum timing per random-read case [2.5]")
-    ap.add_argument("--work", type=Path, default=HERE / "work", help="scratch dir, deleted after [bench/work]")
+    ap.add_argument(
+        "--work", type=Path, default=HERE / "work", help="scratch dir, deleted after [bench/work]"
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results" / "store.json")
     args = ap.parse_args()
-    torch.set_num_threads(1)  # fp16 torch.stack with 2 intra-op threads was pathological on this machine class
+    torch.set_num_threads(
+        1
+    )  # fp16 torch.stack with 2 intra-op threads was pathological on this machine class
     work = args.work / "store"
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -176,8 +202,14 @@ def main() -> None:
     res = {
         "what": "random batches of 64 sorted clip indices, warm page cache, clips/s; N x 201 x 1024 float16",
         "n_clips": n,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "ours_shard_mmap": {k: ours[k] for k in ("write_mb_s", "seq_read_mb_s", "ours_clips_s", "files_per_layer")},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "ours_shard_mmap": {
+            k: ours[k] for k in ("write_mb_s", "seq_read_mb_s", "ours_clips_s", "files_per_layer")
+        },
         "zarr_per_item": {"clips_s": ours["zarr_per_item_clips_s"]},
         "numpy_memmap": memmap,
         "pt_per_clip": pt,
@@ -194,11 +226,15 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
-    print(f"N={n}: ours {ours['ours_clips_s']:,.0f} clips/s | memmap {memmap['clips_s']:,.0f} | .pt/clip "
-          f"{pt['clips_s']:,.0f} | zarr per-item {ours['zarr_per_item_clips_s']:,.0f}")
-    print(f"ratios: vs memmap {res['ratio_ours_vs_memmap']:.2f} (>= 0.5), vs .pt {res['ratio_ours_vs_pt_per_clip']:.2f}"
-          f" (>= 3), vs zarr per-item {res['ratio_ours_vs_zarr_per_item']:.2f}; files/layer {ours['files_per_layer']}"
-          f" (<= {n / SHARD + 20:.0f}); write {ours['write_mb_s']:.0f} MB/s; seq read {ours['seq_read_mb_s']:.0f} MB/s")
+    print(
+        f"N={n}: ours {ours['ours_clips_s']:,.0f} clips/s | memmap {memmap['clips_s']:,.0f} | .pt/clip "
+        f"{pt['clips_s']:,.0f} | zarr per-item {ours['zarr_per_item_clips_s']:,.0f}"
+    )
+    print(
+        f"ratios: vs memmap {res['ratio_ours_vs_memmap']:.2f} (>= 0.5), vs .pt {res['ratio_ours_vs_pt_per_clip']:.2f}"
+        f" (>= 3), vs zarr per-item {res['ratio_ours_vs_zarr_per_item']:.2f}; files/layer {ours['files_per_layer']}"
+        f" (<= {n / SHARD + 20:.0f}); write {ours['write_mb_s']:.0f} MB/s; seq read {ours['seq_read_mb_s']:.0f} MB/s"
+    )
     print(f"-> {args.out}")
 
 

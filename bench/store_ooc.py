@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from codecfake.alloc import keep_freed_memory
 from codecfake.store import FeatureSetSpec, FeatureStore
 from codecfake.store.reader import ShardReader
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Prefetcher, load_training_data
 from codecfake.train.sampler import BlockBatches, RandomBatches
-
-from codecfake.alloc import keep_freed_memory
 
 T, D, SHARD, BATCH = 201, 1024, 256, 128
 CLIP = T * D * 2
@@ -56,10 +56,21 @@ def drop_cache(files: list[Path]) -> str:
 
 def write_set(root: Path, n: int) -> tuple[FeatureStore, dict]:
     split = np.array(["train"] * (n - 256) + ["dev"] * 256, dtype=object)
-    meta = {"utt_id": np.array([f"c{i:07d}" for i in range(n)], dtype=object), "label": np.arange(n) % 2,
-            "domain": np.array(["codec"] * n, dtype=object), "condition": split.copy(), "split": split}
-    spec = FeatureSetSpec(corpus="bench-ooc", manifest_sha256="0" * 64, extractor="xlsr", model_id="synthetic",
-                          weights_sha256="", params={"n": n})
+    meta = {
+        "utt_id": np.array([f"c{i:07d}" for i in range(n)], dtype=object),
+        "label": np.arange(n) % 2,
+        "domain": np.array(["codec"] * n, dtype=object),
+        "condition": split.copy(),
+        "split": split,
+    }
+    spec = FeatureSetSpec(
+        corpus="bench-ooc",
+        manifest_sha256="0" * 64,
+        extractor="xlsr",
+        model_id="synthetic",
+        weights_sha256="",
+        params={"n": n},
+    )
     store = FeatureStore(root)
     fs = store.create(spec, meta, shard_size=SHARD, mode="overwrite")
     fs.ensure_array("L05", (T, D))
@@ -96,7 +107,9 @@ def old_batch(self: ShardReader, indices, out=None) -> np.ndarray:
     return out
 
 
-def loader_case(data, batches: list[np.ndarray], seconds: float, min_batches: int, step_ms: float = 0.0) -> dict:
+def loader_case(
+    data, batches: list[np.ndarray], seconds: float, min_batches: int, step_ms: float = 0.0
+) -> dict:
     """clips/s through ``Prefetcher`` (background thread, depth 3) for >= ``seconds`` and >= ``min_batches``."""
     pf = Prefetcher(data, data.train, batches)
     done, t0 = 0, time.perf_counter()
@@ -104,15 +117,22 @@ def loader_case(data, batches: list[np.ndarray], seconds: float, min_batches: in
         for x, _, _ in pf:
             done += len(x)
             if step_ms:
-                time.sleep(step_ms / 1e3)  # the consumer's step; sleeping releases the GIL as a GPU step would
+                time.sleep(
+                    step_ms / 1e3
+                )  # the consumer's step; sleeping releases the GIL as a GPU step would
             el = time.perf_counter() - t0
             if el >= seconds and done >= min_batches * BATCH:
                 break
     finally:
         pf.close()
     el = time.perf_counter() - t0
-    return {"clips_s": done / el, "mb_s": done * CLIP / el / 1e6, "batches": done // BATCH, "seconds": el,
-            "data_wait_share": pf.wait_s / el}
+    return {
+        "clips_s": done / el,
+        "mb_s": done * CLIP / el / 1e6,
+        "batches": done // BATCH,
+        "seconds": el,
+        "data_wait_share": pf.wait_s / el,
+    }
 
 
 def pt_case(root: Path, n: int, seconds: float, min_batches: int, cache_files) -> dict:
@@ -135,7 +155,13 @@ def pt_case(root: Path, n: int, seconds: float, min_batches: int, cache_files) -
             break
     el = time.perf_counter() - t0
     shutil.rmtree(d)
-    return {"n_clips": n, "clips_s": done / el, "mb_s": done * CLIP / el / 1e6, "write_s": write_s, "cache": method}
+    return {
+        "n_clips": n,
+        "clips_s": done / el,
+        "mb_s": done * CLIP / el / 1e6,
+        "write_s": write_s,
+        "cache": method,
+    }
 
 
 def with_reader(patch: dict):
@@ -152,6 +178,7 @@ def with_reader(patch: dict):
         finally:
             for k, v in saved.items():
                 setattr(ShardReader, k, v)
+
     return ctx()
 
 
@@ -160,6 +187,7 @@ def threads_init(n: int):
 
     def init(self, *a, **k):
         real(self, *a, **{**k, "io_threads": n})
+
     return init
 
 
@@ -177,14 +205,19 @@ def main() -> None:
     root = args.work / "store_ooc"
     shutil.rmtree(root, ignore_errors=True)
     uptime = [subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()]
-    res: dict = {"what": f"cold-cache reads of {args.n} x {T} x {D} float16 ({args.n * CLIP / 1e9:.1f} GB) through "
-                         "the training loader, batches of 128", "n_clips": args.n,
-                 "ram_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")}
+    res: dict = {
+        "what": f"cold-cache reads of {args.n} x {T} x {D} float16 ({args.n * CLIP / 1e9:.1f} GB) through "
+        "the training loader, batches of 128",
+        "n_clips": args.n,
+        "ram_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+    }
     try:
         store, res["write"] = write_set(root, args.n)
         fs = store.open(store.keys()[0])
         files = [Path(root, fs.key, "L05", "c", str(s), "0", "0") for s in range(fs.n_shards)]
-        data = load_training_data(store, TrainConfig(task="codec", backend="aasist", batch=BATCH, data_mode="stream"))
+        data = load_training_data(
+            store, TrainConfig(task="codec", backend="aasist", batch=BATCH, data_mode="stream")
+        )
         n = len(data.train)
         rand = RandomBatches(n, BATCH, seed=0).epoch(0)
         shard_of = data.train.local // SHARD
@@ -193,17 +226,30 @@ def main() -> None:
             "baseline_exact_random": lambda: _with({"batch": old_batch}, data, rand, args),
             "ours_exact_random": lambda: loader_case(data, rand, args.seconds, args.min_batches),
             "ours_exact_random_16_threads": lambda: _with({"__init__": threads_init(16)}, data, rand, args),
-            "ours_exact_random_step_20ms": lambda: loader_case(data, rand, args.seconds, args.min_batches,
-                                                               args.step_ms),
-            "baseline_exact_random_step_20ms": lambda: _with({"batch": old_batch}, data, rand, args, args.step_ms),
-            "baseline_block_shuffle": lambda: _with({"batch": old_batch}, data,
-                                                    BlockBatches(shard_of, BATCH, 0, window=16).epoch(0), args),
-            "ours_block_shuffle": lambda: loader_case(data, BlockBatches(shard_of, BATCH, 0, window=16).epoch(0),
-                                                      args.seconds, args.min_batches),
-            "baseline_sequential": lambda: _with({"batch": old_batch}, data,
-                                                 [np.arange(a, min(n, a + BATCH)) for a in range(0, n, BATCH)], args),
-            "ours_sequential": lambda: loader_case(data, [np.arange(a, min(n, a + BATCH)) for a in range(0, n, BATCH)],
-                                                   args.seconds, args.min_batches),
+            "ours_exact_random_step_20ms": lambda: loader_case(
+                data, rand, args.seconds, args.min_batches, args.step_ms
+            ),
+            "baseline_exact_random_step_20ms": lambda: _with(
+                {"batch": old_batch}, data, rand, args, args.step_ms
+            ),
+            "baseline_block_shuffle": lambda: _with(
+                {"batch": old_batch}, data, BlockBatches(shard_of, BATCH, 0, window=16).epoch(0), args
+            ),
+            "ours_block_shuffle": lambda: loader_case(
+                data, BlockBatches(shard_of, BATCH, 0, window=16).epoch(0), args.seconds, args.min_batches
+            ),
+            "baseline_sequential": lambda: _with(
+                {"batch": old_batch},
+                data,
+                [np.arange(a, min(n, a + BATCH)) for a in range(0, n, BATCH)],
+                args,
+            ),
+            "ours_sequential": lambda: loader_case(
+                data,
+                [np.arange(a, min(n, a + BATCH)) for a in range(0, n, BATCH)],
+                args.seconds,
+                args.min_batches,
+            ),
         }
         cases["raw_sequential_again"] = cases["raw_sequential"]  # the ceiling once more, after the read cases
         for name, case in cases.items():
@@ -212,8 +258,9 @@ def main() -> None:
             uptime.append(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
             print(name, json.dumps(res[name]), flush=True)
         shutil.rmtree(root / fs.key)
-        res["pt_per_clip"] = pt_case(root, args.pt_n, args.seconds, args.min_batches,
-                                     lambda d: sorted(d.iterdir()))
+        res["pt_per_clip"] = pt_case(
+            root, args.pt_n, args.seconds, args.min_batches, lambda d: sorted(d.iterdir())
+        )
         print("pt_per_clip", json.dumps(res["pt_per_clip"]), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -221,17 +268,24 @@ def main() -> None:
     for name in list(res):
         if name.startswith(("ours_", "baseline_", "pt_")) and "mb_s" in res[name]:
             res[f"ratio_{name}_vs_raw_sequential"] = res[name]["mb_s"] / ceiling
-    res["ratio_ours_vs_baseline_exact_random"] = res["ours_exact_random"]["clips_s"] / res["baseline_exact_random"][
-        "clips_s"]
-    res["ratio_ours_exact_random_vs_pt_per_clip"] = res["ours_exact_random"]["clips_s"] / res["pt_per_clip"]["clips_s"]
-    res["target"] = {"exact_random_vs_raw_min": 0.7,
-                     "met": res["ratio_ours_exact_random_vs_raw_sequential"] >= 0.7}
+    res["ratio_ours_vs_baseline_exact_random"] = (
+        res["ours_exact_random"]["clips_s"] / res["baseline_exact_random"]["clips_s"]
+    )
+    res["ratio_ours_exact_random_vs_pt_per_clip"] = (
+        res["ours_exact_random"]["clips_s"] / res["pt_per_clip"]["clips_s"]
+    )
+    res["target"] = {
+        "exact_random_vs_raw_min": 0.7,
+        "met": res["ratio_ours_exact_random_vs_raw_sequential"] >= 0.7,
+    }
     res["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "uptime_per_case": uptime}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
-    print(f"raw {ceiling:.0f} MB/s | exact random: today {res['baseline_exact_random']['mb_s']:.0f}, ours "
-          f"{res['ours_exact_random']['mb_s']:.0f} MB/s ({res['ratio_ours_exact_random_vs_raw_sequential']:.2f}x raw, "
-          f"target 0.7) | 20 ms consumer waits {res['ours_exact_random_step_20ms']['data_wait_share']:.0%}")
+    print(
+        f"raw {ceiling:.0f} MB/s | exact random: today {res['baseline_exact_random']['mb_s']:.0f}, ours "
+        f"{res['ours_exact_random']['mb_s']:.0f} MB/s ({res['ratio_ours_exact_random_vs_raw_sequential']:.2f}x raw, "
+        f"target 0.7) | 20 ms consumer waits {res['ours_exact_random_step_20ms']['data_wait_share']:.0%}"
+    )
     print(f"-> {args.out}")
 
 

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
 from codecfake.store import FeatureSetSpec, FeatureStore
 from codecfake.store.cast import check_and_cast
 from codecfake.store.records import fsync_path
@@ -35,11 +36,21 @@ HERE = Path(__file__).resolve().parent
 
 def make_set(root: Path, n_shards: int, frame: tuple[int, int]):
     n = n_shards * SHARD
-    spec = FeatureSetSpec(corpus="bench-write", manifest_sha256="0" * 64, extractor="xlsr", model_id="synthetic",
-                          weights_sha256="", params={"n": n, "frame": list(frame)})
-    meta = {"utt_id": np.array([f"u{i}" for i in range(n)], dtype=object), "label": np.zeros(n, np.int8),
-            "domain": np.array(["codec"] * n, dtype=object), "condition": np.array(["C1"] * n, dtype=object),
-            "split": np.array(["train"] * n, dtype=object)}
+    spec = FeatureSetSpec(
+        corpus="bench-write",
+        manifest_sha256="0" * 64,
+        extractor="xlsr",
+        model_id="synthetic",
+        weights_sha256="",
+        params={"n": n, "frame": list(frame)},
+    )
+    meta = {
+        "utt_id": np.array([f"u{i}" for i in range(n)], dtype=object),
+        "label": np.zeros(n, np.int8),
+        "domain": np.array(["codec"] * n, dtype=object),
+        "condition": np.array(["C1"] * n, dtype=object),
+        "split": np.array(["train"] * n, dtype=object),
+    }
     fs = FeatureStore(root).create(spec, meta, shard_size=SHARD, mode="overwrite")
     fs.ensure_array("L05", frame)
     return fs
@@ -54,11 +65,25 @@ def write_today(fs, s: int, data: np.ndarray) -> None:
     path = Path(fs.store.local_root, fs.key, "L05", "c", str(s), "0", "0")
     fsync_path(path)
     fsync_path(path.parent)
-    fs.records.commit("L05", s, {"n_clips": b - a, "crc32": cast.crc32, "n_nan": 0, "n_inf": 0,
-                                 "nonfinite_clips": [], "rejects": [], "written_utc": ""}, durable=True)
+    fs.records.commit(
+        "L05",
+        s,
+        {
+            "n_clips": b - a,
+            "crc32": cast.crc32,
+            "n_nan": 0,
+            "n_inf": 0,
+            "nonfinite_clips": [],
+            "rejects": [],
+            "written_utc": "",
+        },
+        durable=True,
+    )
 
 
-def run_case(root: Path, n_shards: int, frame: tuple[int, int], block: np.ndarray, threads: int, today: bool) -> dict:
+def run_case(
+    root: Path, n_shards: int, frame: tuple[int, int], block: np.ndarray, threads: int, today: bool
+) -> dict:
     fs = make_set(root, n_shards, frame)
 
     def one(s: int) -> None:
@@ -89,7 +114,7 @@ def disk_write(path: Path, nbytes: int, block: np.ndarray) -> float:
     done = 0
     while done < nbytes:
         for a in range(0, len(view), 64 << 20):
-            done += os.write(fd, view[a:a + (64 << 20)])
+            done += os.write(fd, view[a : a + (64 << 20)])
     os.fdatasync(fd)
     os.close(fd)
     dt = time.perf_counter() - t0
@@ -111,8 +136,10 @@ def main() -> None:
     tiny = np.ones((SHARD, 1, 1), np.float16)
     load_before = os.getloadavg()
     try:
-        res_tiny = {name: run_case(work / name, args.tiny, (1, 1), tiny, 1, name == "today")
-                    for name in ("today", "ours")}
+        res_tiny = {
+            name: run_case(work / name, args.tiny, (1, 1), tiny, 1, name == "today")
+            for name in ("today", "ours")
+        }
         disk = disk_write(work / "disk.bin", args.shards * block.nbytes, block)
         real = {"today_1_thread": run_case(work / "t1", args.shards, (T, D), block, 1, True)}
         for k in (1, 2, 4):
@@ -124,29 +151,38 @@ def main() -> None:
     best = max((k for k in real if k.startswith("ours")), key=lambda k: real[k]["mb_s"])
     res = {
         "what": "write_shard MB/s at 256 x 201 x 1024 float16 shards vs the disk's sequential write; fixed cost on "
-                "(256, 1, 1) shards",
+        "(256, 1, 1) shards",
         "disk_seq_write_mb_s": {"before_cases": disk, "after_cases": disk_after, "ceiling": ceiling},
-        "fixed_cost_ms_per_shard": {"baseline_today": res_tiny["today"]["ms_per_shard"],
-                                    "ours": res_tiny["ours"]["ms_per_shard"]},
+        "fixed_cost_ms_per_shard": {
+            "baseline_today": res_tiny["today"]["ms_per_shard"],
+            "ours": res_tiny["ours"]["ms_per_shard"],
+        },
         "real_shards": real,
         "baseline": {"mb_s": real["today_1_thread"]["mb_s"]},
         "ours": {"mb_s": real["ours_1_thread"]["mb_s"], "best": best, "best_mb_s": real[best]["mb_s"]},
-        "ratio_fixed_cost_today_vs_ours": res_tiny["today"]["ms_per_shard"] / res_tiny["ours"]["ms_per_shard"],
+        "ratio_fixed_cost_today_vs_ours": res_tiny["today"]["ms_per_shard"]
+        / res_tiny["ours"]["ms_per_shard"],
         "ratio_baseline_vs_disk": real["today_1_thread"]["mb_s"] / ceiling,
         "ratio_ours_1_thread_vs_disk": real["ours_1_thread"]["mb_s"] / ceiling,
         "ratio_ours_best_vs_disk": real[best]["mb_s"] / ceiling,
         "target": {"ours_vs_disk_min": 0.8, "met": real[best]["mb_s"] / ceiling >= 0.8},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "loadavg_before": load_before,
-                    "loadavg_after": os.getloadavg(),
-                    "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+            "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+        },
         "setup": {"shards_per_case": args.shards, "tiny_shards": args.tiny, "shard_bytes": block.nbytes},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
-    print(f"disk {ceiling:.0f} MB/s | today {real['today_1_thread']['mb_s']:.0f} MB/s | ours " +
-          " ".join(f"{k}: {v['mb_s']:.0f}" for k, v in real.items() if k.startswith("ours")) +
-          f" | fixed cost {res_tiny['today']['ms_per_shard']:.1f} -> {res_tiny['ours']['ms_per_shard']:.1f} ms/shard"
-          f" | best/disk {res['ratio_ours_best_vs_disk']:.2f} (>= 0.8) | load {load_before[0]:.1f}")
+    print(
+        f"disk {ceiling:.0f} MB/s | today {real['today_1_thread']['mb_s']:.0f} MB/s | ours "
+        + " ".join(f"{k}: {v['mb_s']:.0f}" for k, v in real.items() if k.startswith("ours"))
+        + f" | fixed cost {res_tiny['today']['ms_per_shard']:.1f} -> {res_tiny['ours']['ms_per_shard']:.1f} ms/shard"
+        f" | best/disk {res['ratio_ours_best_vs_disk']:.2f} (>= 0.8) | load {load_before[0]:.1f}"
+    )
     print(f"-> {args.out}")
 
 

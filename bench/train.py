@@ -36,13 +36,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset
+
 from codecfake.store import FeatureSetSpec, FeatureStore
 from codecfake.train.backends import build_backend
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import fetch, load_into_memory, load_training_data
 from codecfake.train.loop import train
 from codecfake.train.rundir import read_metrics
-from torch.utils.data import DataLoader, Dataset
 
 T, D, SHARD, BATCH = 201, 1024, 256, 32
 HERE = Path(__file__).resolve().parent
@@ -66,10 +67,21 @@ def write_data(work: Path, n: int, n_train: int) -> tuple[FeatureStore, Path, np
     rng = np.random.default_rng(0)
     labels = np.tile([0, 1], n)[:n].astype(np.int64)
     split = np.array(["train"] * n_train + ["dev"] * (n - n_train))
-    meta = {"utt_id": np.array([f"c{i:06d}" for i in range(n)]), "label": labels, "domain": np.array(["codec"] * n),
-            "condition": split.copy(), "split": split}
-    spec = FeatureSetSpec(corpus="bench-train", manifest_sha256="0" * 64, extractor="xlsr", model_id="synthetic",
-                          weights_sha256="", params={"layer": 5})
+    meta = {
+        "utt_id": np.array([f"c{i:06d}" for i in range(n)]),
+        "label": labels,
+        "domain": np.array(["codec"] * n),
+        "condition": split.copy(),
+        "split": split,
+    }
+    spec = FeatureSetSpec(
+        corpus="bench-train",
+        manifest_sha256="0" * 64,
+        extractor="xlsr",
+        model_id="synthetic",
+        weights_sha256="",
+        params={"layer": 5},
+    )
     store = FeatureStore(work / "store")
     fs = store.create(spec, meta, mode="overwrite", shard_size=SHARD)
     fs.ensure_array("L05", (T, D))
@@ -96,22 +108,33 @@ def bench_loaders(store: FeatureStore, pt: Path, labels: np.ndarray, n_train: in
     data = load_training_data(store, config)
     readers = data.readers()
     perm = np.random.default_rng(1).permutation(len(data.train))
-    batches = [perm[i:i + BATCH] for i in range(0, len(perm), BATCH)]
+    batches = [perm[i : i + BATCH] for i in range(0, len(perm), BATCH)]
     memory = load_training_data(store, config)
     load_into_memory(memory, memory.train)
 
     def pt_loader(workers: int):
         def run(_):
-            dl = DataLoader(PtClips(pt, labels[:n_train]), batch_size=BATCH, shuffle=True, num_workers=workers,
-                            generator=torch.Generator().manual_seed(1))
+            dl = DataLoader(
+                PtClips(pt, labels[:n_train]),
+                batch_size=BATCH,
+                shuffle=True,
+                num_workers=workers,
+                generator=torch.Generator().manual_seed(1),
+            )
             return sum(len(x) for x, _ in dl)
+
         return run
 
     cases = {
-        "ours_stream_clips_per_s": lambda: loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0]),
-        "ours_stream_incl_fp32_cast_clips_per_s":
-            lambda: loader_rate(batches, lambda b: fetch(data, data.train, b, readers)[0].float()),
-        "ours_memory_clips_per_s": lambda: loader_rate(batches, lambda b: fetch(memory, memory.train, b, [])[0]),
+        "ours_stream_clips_per_s": lambda: loader_rate(
+            batches, lambda b: fetch(data, data.train, b, readers)[0]
+        ),
+        "ours_stream_incl_fp32_cast_clips_per_s": lambda: loader_rate(
+            batches, lambda b: fetch(data, data.train, b, readers)[0].float()
+        ),
+        "ours_memory_clips_per_s": lambda: loader_rate(
+            batches, lambda b: fetch(memory, memory.train, b, [])[0]
+        ),
         "baseline_pt_workers0_clips_per_s": lambda: _timed(pt_loader(0)),
         "baseline_pt_workers2_clips_per_s": lambda: _timed(pt_loader(2)),
     }
@@ -152,13 +175,25 @@ def baseline_epoch(pt: Path, labels: np.ndarray, n_clips: int) -> dict:
 
 
 def ours_epoch(store: FeatureStore, runs: Path) -> dict:
-    config = TrainConfig(task="codec", backend="aasist", opt="adam", epochs=1, batch=BATCH, data_mode="stream",
-                         name="bench", eval_batch=64)
+    config = TrainConfig(
+        task="codec",
+        backend="aasist",
+        opt="adam",
+        epochs=1,
+        batch=BATCH,
+        data_mode="stream",
+        name="bench",
+        eval_batch=64,
+    )
     t0 = time.perf_counter()
     run = train(config, store, runs, force=True)
     row = read_metrics(run)[0]
-    return {"epoch_s": row["steps"] * BATCH / row["clips_per_s"], "data_wait_share": row["data_wait_share"],
-            "clips_per_s": row["clips_per_s"], "train_call_s_incl_dev_and_setup": time.perf_counter() - t0}
+    return {
+        "epoch_s": row["steps"] * BATCH / row["clips_per_s"],
+        "data_wait_share": row["data_wait_share"],
+        "clips_per_s": row["clips_per_s"],
+        "train_call_s_incl_dev_and_setup": time.perf_counter() - t0,
+    }
 
 
 def probe_steps(backend: str, batch: int, steps: int, frame: tuple[int, int]) -> dict:
@@ -184,9 +219,15 @@ def probe_steps(backend: str, batch: int, steps: int, frame: tuple[int, int]) ->
         step()
     wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
     user, sys_ = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
-    return {"malloc_tuned": active, "step_s": wall / steps, "user_s_per_step": user / steps,
-            "sys_s_per_step": sys_ / steps, "sys_share_of_cpu": sys_ / max(user + sys_, 1e-9),
-            "minor_faults_per_step": (r1.ru_minflt - r0.ru_minflt) / steps, "max_rss_mb": r1.ru_maxrss / 1e3}
+    return {
+        "malloc_tuned": active,
+        "step_s": wall / steps,
+        "user_s_per_step": user / steps,
+        "sys_s_per_step": sys_ / steps,
+        "sys_share_of_cpu": sys_ / max(user + sys_, 1e-9),
+        "minor_faults_per_step": (r1.ru_minflt - r0.ru_minflt) / steps,
+        "max_rss_mb": r1.ru_maxrss / 1e3,
+    }
 
 
 def bench_malloc(batch: int, steps: int, frame: tuple[int, int]) -> dict:
@@ -194,20 +235,39 @@ def bench_malloc(batch: int, steps: int, frame: tuple[int, int]) -> dict:
     import subprocess
     import sys
 
-    out: dict = {"setup": {"batch": batch, "steps": steps, "frame_shape": list(frame), "opt": "adam",
-                           "loadavg_before": os.getloadavg()}}
+    out: dict = {
+        "setup": {
+            "batch": batch,
+            "steps": steps,
+            "frame_shape": list(frame),
+            "opt": "adam",
+            "loadavg_before": os.getloadavg(),
+        }
+    }
     for backend in ("aasist", "lcnn"):
         for setting in ("baseline_default_malloc", "ours_keep_freed_memory"):
             env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
             if setting.startswith("baseline"):
                 env["CODECFAKE_MALLOC"] = "default"
-            cmd = [sys.executable, __file__, "--probe", backend, "--probe-batch", str(batch), "--probe-steps",
-                   str(steps), "--probe-frame", f"{frame[0]}x{frame[1]}"]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--probe",
+                backend,
+                "--probe-batch",
+                str(batch),
+                "--probe-steps",
+                str(steps),
+                "--probe-frame",
+                f"{frame[0]}x{frame[1]}",
+            ]
             res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             out[f"{backend}_{setting}"] = json.loads(res.stdout.strip().splitlines()[-1])
         base, ours = out[f"{backend}_baseline_default_malloc"], out[f"{backend}_ours_keep_freed_memory"]
         out[f"ratio_{backend}_step_time_baseline_vs_ours"] = base["step_s"] / ours["step_s"]
-        out[f"ratio_{backend}_sys_time_baseline_vs_ours"] = base["sys_s_per_step"] / max(ours["sys_s_per_step"], 1e-9)
+        out[f"ratio_{backend}_sys_time_baseline_vs_ours"] = base["sys_s_per_step"] / max(
+            ours["sys_s_per_step"], 1e-9
+        )
         cpu = [r["user_s_per_step"] + r["sys_s_per_step"] for r in (base, ours)]  # robust to other load
         out[f"ratio_{backend}_cpu_time_baseline_vs_ours"] = cpu[0] / cpu[1]
     out["setup"]["loadavg_after"] = os.getloadavg()
@@ -216,8 +276,12 @@ def bench_malloc(batch: int, steps: int, frame: tuple[int, int]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=("all", "malloc"), default="all",
-                    help="malloc: only the allocator comparison, merged into an existing --out [all]")
+    ap.add_argument(
+        "--part",
+        choices=("all", "malloc"),
+        default="all",
+        help="malloc: only the allocator comparison, merged into an existing --out [all]",
+    )
     ap.add_argument("--malloc-batch", type=int, default=128)
     ap.add_argument("--malloc-steps", type=int, default=3)
     ap.add_argument("--probe", help=argparse.SUPPRESS)
@@ -225,7 +289,9 @@ def main() -> None:
     ap.add_argument("--probe-steps", type=int, default=3, help=argparse.SUPPRESS)
     ap.add_argument("--probe-frame", default="127x80", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=768, help="clips in the loader benchmark [768]")
-    ap.add_argument("--epoch-clips", type=int, default=256, help="training clips in the epoch benchmark [256]")
+    ap.add_argument(
+        "--epoch-clips", type=int, default=256, help="training clips in the epoch benchmark [256]"
+    )
     ap.add_argument("--work", type=Path, default=HERE / "work" / "train")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "train.json")
     ap.add_argument("--threads", type=int, default=0, help="torch threads, 0 = torch default")
@@ -255,9 +321,20 @@ def main() -> None:
     ours = ours_epoch(store_e, args.work / "runs")
     best_base = max(loaders["baseline_pt_workers0_clips_per_s"], loaders["baseline_pt_workers2_clips_per_s"])
     result = {
-        "setup": {"n_clips": args.n, "epoch_clips": args.epoch_clips, "frame_shape": [T, D], "dtype": "float16",
-                  "batch": BATCH, "backend": "aasist", "device": "cpu", "loader_rounds_best_of": args.rounds, "torch_threads": torch.get_num_threads(),
-                  "cpu_count": os.cpu_count(), "cache": "warm (files just written)", "platform": platform.platform()},
+        "setup": {
+            "n_clips": args.n,
+            "epoch_clips": args.epoch_clips,
+            "frame_shape": [T, D],
+            "dtype": "float16",
+            "batch": BATCH,
+            "backend": "aasist",
+            "device": "cpu",
+            "loader_rounds_best_of": args.rounds,
+            "torch_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "cache": "warm (files just written)",
+            "platform": platform.platform(),
+        },
         "loader": loaders,
         "baseline": {"loader_clips_per_s": best_base, "epoch": base},
         "ours": {"loader_clips_per_s": loaders["ours_stream_clips_per_s"], "epoch": ours},
@@ -265,8 +342,10 @@ def main() -> None:
         "ratio_loader_ours_memory_vs_best_pt": loaders["ours_memory_clips_per_s"] / best_base,
         "ratio_epoch_time_baseline_vs_ours": base["epoch_s"] / ours["epoch_s"],
         "malloc": malloc,
-        "targets": {"loader_ratio_ge_3": loaders["ours_stream_clips_per_s"] / best_base >= 3.0,
-                    "ours_data_wait_share_lt_0.05": ours["data_wait_share"] < 0.05},
+        "targets": {
+            "loader_ratio_ge_3": loaders["ours_stream_clips_per_s"] / best_base >= 3.0,
+            "ours_data_wait_share_lt_0.05": ours["data_wait_share"] < 0.05,
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -45,7 +45,9 @@ def keep_freed_memory() -> bool:
         for k, v in ENV.items():
             os.environ.setdefault(k, v)
         _done = True
-        log.debug("malloc: no mmap for allocations, no heap trimming (CODECFAKE_MALLOC=default turns this off)")
+        log.debug(
+            "malloc: no mmap for allocations, no heap trimming (CODECFAKE_MALLOC=default turns this off)"
+        )
     return ok
 
 

@@ -27,8 +27,9 @@ def fsync_path(path: str | Path) -> None:
 
 
 @contextmanager
-def atomic_open(path: str | Path, mode: str = "w", *, fsync: bool = True, durable_dir: bool = False,
-                **open_kwargs: Any) -> Iterator[IO]:
+def atomic_open(
+    path: str | Path, mode: str = "w", *, fsync: bool = True, durable_dir: bool = False, **open_kwargs: Any
+) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; on a clean exit it replaces ``path``, on an error it is removed.
 
     ``mode`` is ``"w"`` (text; ``open_kwargs`` such as ``encoding``/``newline`` pass through) or ``"wb"``. Parent
@@ -55,7 +56,9 @@ def atomic_open(path: str | Path, mode: str = "w", *, fsync: bool = True, durabl
         fsync_path(path.parent)
 
 
-def write_atomic(path: str | Path, data: str | bytes, *, fsync: bool = True, durable_dir: bool = False) -> Path:
+def write_atomic(
+    path: str | Path, data: str | bytes, *, fsync: bool = True, durable_dir: bool = False
+) -> Path:
     """Replace ``path`` with ``data`` (str as UTF-8 text, bytes as is), atomically. Returns ``path``."""
     mode = "wb" if isinstance(data, bytes) else "w"
     kwargs: dict[str, Any] = {} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"}

@@ -49,13 +49,17 @@ def build_parser(stages: Sequence[str] = _STAGES) -> argparse.ArgumentParser:
 
 def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     for noisy in ("distributed", "urllib3", "numcodecs", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: checkpoints come from local folders
+    os.environ.setdefault(
+        "HF_HUB_OFFLINE", "1"
+    )  # never reach for the hub: checkpoints come from local folders
     from codecfake.alloc import keep_freed_memory
 
     keep_freed_memory()  # large buffers stay in the process between steps (codecfake/alloc.py)

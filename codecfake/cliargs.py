@@ -13,8 +13,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DefaultsFormatter", "add_command", "store_root", "positive_int", "add_store", "add_runs", "add_device",
-           "add_demo_dir", "add_size", "EXTRACTORS", "DEMO_DIR"]
+__all__ = [
+    "DefaultsFormatter",
+    "add_command",
+    "store_root",
+    "positive_int",
+    "add_store",
+    "add_runs",
+    "add_device",
+    "add_demo_dir",
+    "add_size",
+    "EXTRACTORS",
+    "DEMO_DIR",
+]
 
 EXTRACTORS = ("mel", "xlsr", "wavlm")
 DEMO_DIR = Path("data/mini-codecfake")
@@ -25,16 +36,22 @@ class DefaultsFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+        if (
+            "%(default)" in text
+            or action.default in (None, False, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
             return text
         return f"{text} (default: %(default)s)"
 
 
-def add_command(subparsers: Any, name: str, help: str, description: str | None = None,
-                **kwargs: Any) -> argparse.ArgumentParser:
+def add_command(
+    subparsers: Any, name: str, help: str, description: str | None = None, **kwargs: Any
+) -> argparse.ArgumentParser:
     """A subcommand parser with the shared formatter (its defaults show in ``--help``)."""
-    return subparsers.add_parser(name, help=help, description=description or help,
-                                 formatter_class=DefaultsFormatter, **kwargs)
+    return subparsers.add_parser(
+        name, help=help, description=description or help, formatter_class=DefaultsFormatter, **kwargs
+    )
 
 
 def store_root(text: str) -> Path | str:
@@ -66,8 +83,9 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 
 def add_demo_dir(p: argparse.ArgumentParser, flag: str = "--demo-dir") -> None:
-    p.add_argument(flag, dest=flag.lstrip("-").replace("-", "_"), type=Path, default=DEMO_DIR,
-                   help="demo corpus folder")
+    p.add_argument(
+        flag, dest=flag.lstrip("-").replace("-", "_"), type=Path, default=DEMO_DIR, help="demo corpus folder"
+    )
 
 
 def add_size(p: argparse.ArgumentParser, help: str = "demo corpus size if it is built") -> None:

@@ -12,8 +12,17 @@ N_SAMPLES = 64600  # the paper's fixed clip length in samples at SAMPLE_RATE_HZ
 
 # FeatureSetSpec fields that decide whether feature sets fit one model: everything but corpus and manifest hash.
 # Training refuses sets that differ in any; evaluation scores a run only on test sets that agree on all.
-EXTRACTOR_FIELDS = ("extractor", "model_id", "weights_sha256", "params", "dtype", "sample_rate_hz", "n_samples",
-                    "pad_rule", "crop_rule")
+EXTRACTOR_FIELDS = (
+    "extractor",
+    "model_id",
+    "weights_sha256",
+    "params",
+    "dtype",
+    "sample_rate_hz",
+    "n_samples",
+    "pad_rule",
+    "crop_rule",
+)
 
 # TrainConfig keys that change how a run executes, never what it learns: a resumed run may change them, and
 # runs differing only in these (plus seed and name) are one row of a report.

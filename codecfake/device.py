@@ -18,5 +18,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceUnavailable(f"--device {name}: CUDA is not available on this machine; use --device cpu (or auto)")
+        raise DeviceUnavailable(
+            f"--device {name}: CUDA is not available on this machine; use --device cpu (or auto)"
+        )
     return torch.device(name)

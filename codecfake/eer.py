@@ -25,8 +25,17 @@ import numpy as np
 
 from codecfake.errors import CodecfakeError
 
-__all__ = ["EerError", "DetCurve", "EerResult", "EerBoth", "det_curve", "compute_eer", "eer_from_labels", "eer_both",
-           "eer_percent"]
+__all__ = [
+    "EerError",
+    "DetCurve",
+    "EerResult",
+    "EerBoth",
+    "det_curve",
+    "compute_eer",
+    "eer_from_labels",
+    "eer_both",
+    "eer_percent",
+]
 
 
 class EerError(CodecfakeError):

@@ -65,8 +65,17 @@ class LogProgress:
         total = "?" if self.total is None else self.total
         eta = "" if self.total is None else f", ETA {(self.total - self.done) / max(rate, 1e-9):.0f} s"
         extra = "".join(f", {k} {_fmt(v)}" for k, v in status.items())
-        self.log.info("%s: %d/%s %ss, %.1f %ss/s%s%s", self.desc, self.done, total, self.unit, rate, self.unit, eta,
-                      extra)
+        self.log.info(
+            "%s: %d/%s %ss, %.1f %ss/s%s%s",
+            self.desc,
+            self.done,
+            total,
+            self.unit,
+            rate,
+            self.unit,
+            eta,
+            extra,
+        )
 
     def close(self) -> None:
         pass
@@ -87,8 +96,15 @@ class TqdmProgress:
             return
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, desc=desc, unit=unit, initial=done, leave=self.leave, dynamic_ncols=True,
-                        file=sys.stderr)
+        self.bar = tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            initial=done,
+            leave=self.leave,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
 
     def advance(self, n: int = 1, **status: Any) -> None:
         if self.fallback is not None:

@@ -56,7 +56,9 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     if not path.exists():
         raise MissingAudio(path, "file not found", "Check the manifest root/path or rebuild the corpus.")
     if path.is_dir():
-        raise UnsupportedFormat(path, "is a directory, not an audio file", "Point the manifest row at the audio file.")
+        raise UnsupportedFormat(
+            path, "is a directory, not an audio file", "Point the manifest row at the audio file."
+        )
     if path.stat().st_size == 0:
         raise EmptyAudio(path, "file is empty (0 bytes)", "Re-copy or regenerate the file.")
     try:
@@ -65,17 +67,23 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             x, sr = f.read(dtype="float32", always_2d=True), f.samplerate  # (n, channels)
     except sf.LibsndfileError as err:
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
-            raise CorruptAudio(path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file.") from err
+            raise CorruptAudio(
+                path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file."
+            ) from err
         raise UnsupportedFormat(
-            path, f"format {path.suffix or '(no suffix)'} not decodable ({err})",
+            path,
+            f"format {path.suffix or '(no suffix)'} not decodable ({err})",
             "Convert it to wav/flac (e.g. `ffmpeg -i IN -ar 16000 OUT.wav`).",
         ) from err
     except (RuntimeError, ValueError, EOFError) as err:
-        raise CorruptAudio(path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file.") from err
+        raise CorruptAudio(
+            path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file."
+        ) from err
     declared = declared_frames(path, container, header_frames)
     if declared is not None and x.shape[0] != declared:
         raise CorruptAudio(
-            path, f"decodes to {x.shape[0]} samples but its header declares {declared} "
+            path,
+            f"decodes to {x.shape[0]} samples but its header declares {declared} "
             f"({x.shape[0] / sr:.3f} s of {declared / sr:.3f} s at {sr} Hz)",
             "The file is truncated or damaged (e.g. an interrupted copy or a bad archive): re-copy or re-download it",
         )
@@ -130,12 +138,16 @@ def load_audio(path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.nda
         raise EmptyAudio(path, "decodes to 0 samples", "Remove the row or regenerate the file.")
     if not np.isfinite(x).all():
         bad = int((~np.isfinite(x)).sum())
-        raise NonFiniteAudio(path, f"{bad} NaN/inf samples", "Regenerate the file; a float wav was written with NaN/inf.")
+        raise NonFiniteAudio(
+            path, f"{bad} NaN/inf samples", "Regenerate the file; a float wav was written with NaN/inf."
+        )
     mono = x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]  # (n,)
     if sr != sample_rate_hz:
         mono = soxr.resample(mono, sr, sample_rate_hz)
     if mono.shape[0] == 0:
-        raise EmptyAudio(path, f"too short to resample from {sr} Hz", "Remove the row or regenerate the file.")
+        raise EmptyAudio(
+            path, f"too short to resample from {sr} Hz", "Remove the row or regenerate the file."
+        )
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
@@ -148,7 +160,9 @@ def fix_length(x: np.ndarray, n_samples: int = N_SAMPLES) -> np.ndarray:
     return np.tile(x, n_samples // x.shape[0] + 1)[:n_samples]
 
 
-def load_clip(path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ, n_samples: int = N_SAMPLES) -> np.ndarray:
+def load_clip(
+    path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ, n_samples: int = N_SAMPLES
+) -> np.ndarray:
     """``fix_length(load_audio(path))``: (n_samples,) float32."""
     return fix_length(load_audio(path, sample_rate_hz), n_samples)
 
@@ -179,8 +193,13 @@ class LoadReport:
         return f"in={self.n_in} = accepted {len(self.accepted)} + rejected {len(self.rejects)}"
 
 
-def load_clips(rows: Sequence, root: str | Path | None = None, *, sample_rate_hz: int = SAMPLE_RATE_HZ,
-               n_samples: int = N_SAMPLES) -> LoadReport:
+def load_clips(
+    rows: Sequence,
+    root: str | Path | None = None,
+    *,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    n_samples: int = N_SAMPLES,
+) -> LoadReport:
     """Load manifest rows (anything with ``utt_id`` and ``path``) as fixed-length clips, recording failures.
 
     ``root`` resolves relative paths (pass ``manifest.root``). Each failure is logged and kept as a ``Reject``.

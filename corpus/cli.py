@@ -7,43 +7,68 @@ import logging
 import time
 from pathlib import Path
 
-from codecfake.corpus.kinds import KINDS
-
 from codecfake.cliargs import add_command, add_demo_dir
+from codecfake.corpus.kinds import KINDS
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = add_command(subparsers, "corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes")
+    p = add_command(
+        subparsers, "corpus", help="datasets: build the demo corpus, list/inspect manifests, synthesise fakes"
+    )
     sub = p.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
 
     d = add_command(sub, "demo", help="build the offline mini-Codecfake demo corpus (reused when complete)")
     add_demo_dir(d, flag="--out")
-    d.add_argument("--size", choices=("small", "default"), default="default",
-                   help="small: 30+20 reals, ~1 min; default: 530+320 reals (150+150 in test), ~5 min on 2 idle cores")
+    d.add_argument(
+        "--size",
+        choices=("small", "default"),
+        default="default",
+        help="small: 30+20 reals, ~1 min; default: 530+320 reals (150+150 in test), ~5 min on 2 idle cores",
+    )
     d.add_argument("--seed", type=int, default=688, help="random seed (plan, pauses, dither)")
-    d.add_argument("--real-dir", type=Path, default=None, help="use this folder of your own speech instead of packages")
+    d.add_argument(
+        "--real-dir", type=Path, default=None, help="use this folder of your own speech instead of packages"
+    )
     d.add_argument("--cache", type=Path, default=Path("cache"), help="download cache for packages")
     d.add_argument("--workers", type=int, default=2, help="worker processes")
-    d.add_argument("--force", action="store_true", help="rebuild even if a corpus with other parameters is there")
+    d.add_argument(
+        "--force", action="store_true", help="rebuild even if a corpus with other parameters is there"
+    )
     d.set_defaults(func=_demo)
 
-    for name, helptext in (("ls", "counts by split x label x condition"), ("info", "counts plus speakers, languages,"
-                                                                                  " hash and an audio check")):
+    for name, helptext in (
+        ("ls", "counts by split x label x condition"),
+        ("info", "counts plus speakers, languages, hash and an audio check"),
+    ):
         q = add_command(sub, name, help=helptext)
         q.add_argument("kind", choices=KINDS, help="protocol kind")
         q.add_argument("root", type=Path, help="dataset root (the CSV file for kind csv)")
-        q.add_argument("--no-check-paths", action="store_true", help="do not require every audio file to exist")
+        q.add_argument(
+            "--no-check-paths", action="store_true", help="do not require every audio file to exist"
+        )
         q.add_argument("--csv", type=Path, default=None, help="also write the manifest as CSV here")
         q.set_defaults(func=_ls if name == "ls" else _info)
 
     s = add_command(sub, "synth", help="write a Codecfake-format set: reals + one fake set per --codec")
-    s.add_argument("--real", type=Path, required=True, help="folder of real speech, or a manifest CSV (its bona fide rows)")
-    s.add_argument("--codec", action="append", required=True, metavar="NAME[:k=v,...]",
-                   help="codec spec, repeatable: opus:bitrate=6000, codec2:mode=700, encodec:model_dir=DIR …")
+    s.add_argument(
+        "--real",
+        type=Path,
+        required=True,
+        help="folder of real speech, or a manifest CSV (its bona fide rows)",
+    )
+    s.add_argument(
+        "--codec",
+        action="append",
+        required=True,
+        metavar="NAME[:k=v,...]",
+        help="codec spec, repeatable: opus:bitrate=6000, codec2:mode=700, encodec:model_dir=DIR …",
+    )
     s.add_argument("--out", type=Path, required=True, help="output folder (Codecfake layout, test sets C1..)")
-    s.add_argument("--rate", type=int, default=8000, help="internal chain rate in Hz [8000]; 16000 for wideband codecs")
+    s.add_argument(
+        "--rate", type=int, default=8000, help="internal chain rate in Hz [8000]; 16000 for wideband codecs"
+    )
     s.add_argument("--lowpass", type=float, default=None, help="shared low-pass in Hz [0.425 x rate]")
     s.add_argument("--seed", type=int, default=688)
     s.set_defaults(func=_synth)
@@ -52,7 +77,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from codecfake.corpus.build.mini_codecfake import build_demo
-
     from codecfake.progress import TqdmProgress
 
     t0 = time.perf_counter()
@@ -67,10 +91,22 @@ def _demo(args: argparse.Namespace) -> int:
         state["done"] = done
 
     with TqdmProgress() as bar:
-        build_demo(args.out, size=args.size, seed=args.seed, real_dir=args.real_dir, cache=args.cache,
-                   workers=args.workers, force=args.force, progress=progress)
-    log.info("demo corpus ready in %s (%.1f s): codecfake corpus ls demo-codec %s", args.out,
-             time.perf_counter() - t0, args.out)
+        build_demo(
+            args.out,
+            size=args.size,
+            seed=args.seed,
+            real_dir=args.real_dir,
+            cache=args.cache,
+            workers=args.workers,
+            force=args.force,
+            progress=progress,
+        )
+    log.info(
+        "demo corpus ready in %s (%.1f s): codecfake corpus ls demo-codec %s",
+        args.out,
+        time.perf_counter() - t0,
+        args.out,
+    )
     return 0
 
 

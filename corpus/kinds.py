@@ -14,7 +14,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class CorpusKind:
     kind: str  # the `load_manifest` / `codecfake corpus ls` kind
-    corpus: str  # default corpus name (ManifestRow.corpus, FeatureSetSpec.corpus, the feature-set key's prefix)
+    corpus: (
+        str  # default corpus name (ManifestRow.corpus, FeatureSetSpec.corpus, the feature-set key's prefix)
+    )
     display: str = ""  # column name of the pooled test set; "" -> the corpus name itself
 
 
@@ -24,13 +26,20 @@ CORPUS_KINDS: tuple[CorpusKind, ...] = (
     CorpusKind("itw", "itw", display="ITW"),
     CorpusKind("csv", ""),  # corpus name = the CSV's own corpus column, else the file stem
     CorpusKind("demo-codec", "mini-codecfake"),
-    CorpusKind("demo-vocoder", "mini-19la", display="19LA"),  # the demo's vocoder domain, ASVspoof 2019 LA style
+    CorpusKind(
+        "demo-vocoder", "mini-19la", display="19LA"
+    ),  # the demo's vocoder domain, ASVspoof 2019 LA style
 )
 KINDS: tuple[str, ...] = tuple(k.kind for k in CORPUS_KINDS)
-DEMO_KINDS: tuple[str, ...] = ("demo-codec", "demo-vocoder")  # the two halves of one demo folder (`--data demo`)
+DEMO_KINDS: tuple[str, ...] = (
+    "demo-codec",
+    "demo-vocoder",
+)  # the two halves of one demo folder (`--data demo`)
 _BY_KIND = {k.kind: k for k in CORPUS_KINDS}
 # corpus name (lower case) -> display name; "asvspoof2019" is the kind's name, accepted as a corpus name too
-DISPLAY_NAMES: dict[str, str] = {"asvspoof2019": "19LA"} | {k.corpus: k.display for k in CORPUS_KINDS if k.display}
+DISPLAY_NAMES: dict[str, str] = {"asvspoof2019": "19LA"} | {
+    k.corpus: k.display for k in CORPUS_KINDS if k.display
+}
 
 
 def corpus_kind(kind: str) -> CorpusKind | None:

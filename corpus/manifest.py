@@ -97,12 +97,12 @@ def canonical_chunks(columns: Sequence[Sequence[str]]) -> Iterator[bytes]:
         flat: list[str] = [""] * (m * width)
         slot = 0
         for col, sep, is_cached, table in zip(columns, seps, cached, tables):
-            part = col[lo:lo + m]
+            part = col[lo : lo + m]
             if is_cached:
                 flat[slot::width] = list(map(table, part))
             else:
                 flat[slot::width] = list(map(encode_basestring_ascii, part))
-                flat[slot + 1::width] = [sep] * m
+                flat[slot + 1 :: width] = [sep] * m
             slot += 1 if is_cached else 2
         yield ("[" + "".join(flat)[:-1]).encode("ascii")
 
@@ -120,11 +120,15 @@ class Manifest:
         self.name = name or (self._rows[0].corpus if self._rows else "")
 
     @classmethod
-    def from_columns(cls, columns: Mapping[str, Sequence[str]], root: str | Path = ".", name: str = "") -> Manifest:
+    def from_columns(
+        cls, columns: Mapping[str, Sequence[str]], root: str | Path = ".", name: str = ""
+    ) -> Manifest:
         """A manifest from one equal-length column of str per field of ``FIELDS`` (rows are built lazily)."""
         if set(columns) != set(FIELDS) or len({len(c) for c in columns.values()}) > 1:
-            raise ManifestError(f"from_columns: need equal-length columns {list(FIELDS)}, got "
-                                f"{ {k: len(v) for k, v in columns.items()} }")
+            raise ManifestError(
+                f"from_columns: need equal-length columns {list(FIELDS)}, got "
+                f"{ {k: len(v) for k, v in columns.items()} }"
+            )
         m = cls((), root, name)
         m._rows = None
         m._columns = {f: c if isinstance(c, list) else list(c) for f, c in ((f, columns[f]) for f in FIELDS)}
@@ -192,8 +196,14 @@ class Manifest:
             problems.append(f"unknown splits {bad_split} (expected {list(SPLITS)})")
         required = ("utt_id", "path", "corpus", "domain", "condition")
         if not all(all(self.column(f)) for f in required):  # some row has an empty required field
-            empty = [r.utt_id for r in self.rows if not (r.utt_id and r.path and r.corpus and r.domain and r.condition)]
-            problems.append(f"{len(empty)} rows with an empty utt_id/path/corpus/domain/condition (e.g. {empty[:3]})")
+            empty = [
+                r.utt_id
+                for r in self.rows
+                if not (r.utt_id and r.path and r.corpus and r.domain and r.condition)
+            ]
+            problems.append(
+                f"{len(empty)} rows with an empty utt_id/path/corpus/domain/condition (e.g. {empty[:3]})"
+            )
         fix = "Fix the protocol/CSV"
         if check_paths:
             missing = [r for r in self.rows if not self.resolve(r).is_file()]
@@ -201,26 +211,33 @@ class Manifest:
                 problems.append(self._missing_problem(missing))
                 fix = self._missing_fix(missing)
         if problems:
-            raise ManifestError(f"manifest {self.name!r} (root {self.root}) is invalid: " + "; ".join(problems)
-                                + f". {fix}.")
+            raise ManifestError(
+                f"manifest {self.name!r} (root {self.root}) is invalid: " + "; ".join(problems) + f". {fix}."
+            )
         return self
 
     def _missing_problem(self, missing: list[ManifestRow]) -> str:
-        """"2 audio files missing, in part A3: 2 of 5 (e.g. [...])": per part (the rows' condition: label file)."""
+        """ "2 audio files missing, in part A3: 2 of 5 (e.g. [...])": per part (the rows' condition: label file)."""
         total = Counter(r.condition for r in self.rows)
         per_part = Counter(r.condition for r in missing)
         parts = ", ".join(f"{c}: {n} of {total[c]}" for c, n in sorted(per_part.items()))
-        return (f"{len(missing)} audio files missing, in part{'s' if len(per_part) > 1 else ''} {parts} "
-                f"(e.g. {[str(self.resolve(r)) for r in missing[:3]]})")
+        return (
+            f"{len(missing)} audio files missing, in part{'s' if len(per_part) > 1 else ''} {parts} "
+            f"(e.g. {[str(self.resolve(r)) for r in missing[:3]]})"
+        )
 
     def _missing_fix(self, missing: list[ManifestRow]) -> str:
         """The command-line ways past missing audio (--parts / --allow-missing), then Python's."""
         bad = {r.condition for r in missing}
         rest = [c for c in dict.fromkeys(r.condition for r in self.rows) if c not in bad]
-        leave_out = f"`make features PARTS={','.join(rest)}` (`codecfake features --parts …`)" if rest else "PARTS="
-        return (f"Restore the files (or remove their rows from the protocol/CSV); or leave the part out with "
-                f"{leave_out}; or extract it with the missing clips recorded as rejects with `--allow-missing` "
-                f"(Python: load_manifest(..., check_paths=False))")
+        leave_out = (
+            f"`make features PARTS={','.join(rest)}` (`codecfake features --parts …`)" if rest else "PARTS="
+        )
+        return (
+            f"Restore the files (or remove their rows from the protocol/CSV); or leave the part out with "
+            f"{leave_out}; or extract it with the missing clips recorded as rejects with `--allow-missing` "
+            f"(Python: load_manifest(..., check_paths=False))"
+        )
 
     def select(self, **criteria: str | Collection[str] | None) -> Manifest:
         """Rows whose fields match: ``select(split="test", condition=["C1", "C2"])``; None means any."""
@@ -235,7 +252,10 @@ class Manifest:
         """(split, label, condition, n) for every combination present, sorted by split order then names."""
         c = Counter((r.split, r.label, r.condition) for r in self.rows)
         order = {s: i for i, s in enumerate(SPLITS)}
-        return [(s, lab, cond, n) for (s, lab, cond), n in sorted(c.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0]))]
+        return [
+            (s, lab, cond, n)
+            for (s, lab, cond), n in sorted(c.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0]))
+        ]
 
     def to_csv(self, path: str | Path, absolute_paths: bool = False) -> Path:
         """Write the rows with a header of the manifest fields; paths as stored unless ``absolute_paths``."""
@@ -256,7 +276,9 @@ class Manifest:
         """Read a CSV with at least ``utt_id,path,label`` (other fields default); root defaults to the CSV's folder."""
         path = Path(path)
         if not path.is_file():
-            raise ManifestError(f"manifest CSV {path} not found; write one with Manifest.to_csv or check the path")
+            raise ManifestError(
+                f"manifest CSV {path} not found; write one with Manifest.to_csv or check the path"
+            )
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             header = reader.fieldnames or []

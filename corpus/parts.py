@@ -56,7 +56,9 @@ def available_parts(kind: str, root: str | Path) -> tuple[str, ...]:
 
 def _la_protocol_exists(root: Path, part: str) -> bool:
     name = f"ASVspoof2019.LA.cm.{part}.{'trn' if part == 'train' else 'trl'}.txt"
-    return any(p.is_file() for p in (root / "ASVspoof2019_LA_cm_protocols" / name, root / name))  # as the parser
+    return any(
+        p.is_file() for p in (root / "ASVspoof2019_LA_cm_protocols" / name, root / name)
+    )  # as the parser
 
 
 def parse_parts(text: str | None) -> tuple[str, ...] | None:
@@ -81,8 +83,9 @@ def missing_audio(manifest: Manifest) -> tuple[str, ...]:
     return tuple(str(p.absolute()) for p in (manifest.resolve(r) for r in manifest) if not p.is_file())
 
 
-def load_parts(kind: str, root: str | Path, parts: tuple[str, ...] | None = None, *,
-               allow_missing: bool = False) -> list[CorpusPart]:
+def load_parts(
+    kind: str, root: str | Path, parts: tuple[str, ...] | None = None, *, allow_missing: bool = False
+) -> list[CorpusPart]:
     """The selected parts of a dataset (default: every part found), each checked for missing audio.
 
     Raises ``UnknownPart`` for a part not on disk, ``MissingPartAudio`` (naming every incomplete part and the
@@ -91,16 +94,20 @@ def load_parts(kind: str, root: str | Path, parts: tuple[str, ...] | None = None
     found = available_parts(kind, root)
     if kind not in PARTED_KINDS:
         if parts:
-            raise UnknownPart(f"--parts {','.join(parts)}: --data {kind} is one part (the whole file); "
-                              f"parts exist for {', '.join(PARTED_KINDS)} only — drop PARTS=")
+            raise UnknownPart(
+                f"--parts {','.join(parts)}: --data {kind} is one part (the whole file); "
+                f"parts exist for {', '.join(PARTED_KINDS)} only — drop PARTS="
+            )
         chosen: tuple[str, ...] = ("",)
     else:
         if not found:  # the parser's own message: what it looked for and where
             parse_codecfake(root) if kind == "codecfake" else parse_asvspoof2019(root)
         unknown = [p for p in parts or () if p not in found]
         if unknown:
-            raise UnknownPart(f"--parts: {unknown} not found under {root} (its parts: {','.join(found)}); "
-                              f"choose from those, e.g. PARTS={','.join(found)}")
+            raise UnknownPart(
+                f"--parts: {unknown} not found under {root} (its parts: {','.join(found)}); "
+                f"choose from those, e.g. PARTS={','.join(found)}"
+            )
         chosen = parts or found
     out = []
     for name in chosen:
@@ -114,11 +121,18 @@ def _refuse_missing(kind: str, root: Path, parts: list[CorpusPart], allow_missin
     bad = [p for p in parts if p.missing]
     if not bad or allow_missing:
         return
-    what = "; ".join(f"part {p.name or kind!r}: {len(p.missing)} of {len(p.manifest)} audio files missing "
-                     f"(e.g. {list(p.missing[:2])})" for p in bad)
+    what = "; ".join(
+        f"part {p.name or kind!r}: {len(p.missing)} of {len(p.manifest)} audio files missing "
+        f"(e.g. {list(p.missing[:2])})"
+        for p in bad
+    )
     keep = [p.name for p in parts if not p.missing]
-    leave_out = (f"leave {'it' if len(bad) == 1 else 'them'} out with PARTS={','.join(keep)} "
-                 f"(--parts {','.join(keep)}), or " if keep and kind in PARTED_KINDS else "")
+    leave_out = (
+        f"leave {'it' if len(bad) == 1 else 'them'} out with PARTS={','.join(keep)} "
+        f"(--parts {','.join(keep)}), or "
+        if keep and kind in PARTED_KINDS
+        else ""
+    )
     raise MissingPartAudio(
         f"{root}: {what}. Fetch the files, {leave_out}extract with the missing clips recorded as rejects: "
         f"ALLOW_MISSING=1 (--allow-missing). Nothing was extracted."

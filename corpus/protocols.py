@@ -17,10 +17,17 @@ from codecfake.corpus.manifest import FIELDS, Manifest, ManifestError, ManifestR
 
 # The release's codec-configuration variant test sets (result/C3-1_result.txt …): conditions when label/C3-1.txt exists.
 CODECFAKE_VARIANTS: tuple[str, ...] = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
-CODECFAKE_PARTS: tuple[str, ...] = ("train", "dev", *(f"C{k}" for k in range(1, 8)), *CODECFAKE_VARIANTS,
-                                    *(f"A{k}" for k in range(1, 4)))
+CODECFAKE_PARTS: tuple[str, ...] = (
+    "train",
+    "dev",
+    *(f"C{k}" for k in range(1, 8)),
+    *CODECFAKE_VARIANTS,
+    *(f"A{k}" for k in range(1, 4)),
+)
 _FAKE_PREFIX = re.compile(r"^(F0\d|L\d|C\d-\d)_")
-_FAKE_PREFIX_NL = re.compile(r"\n(?:F0\d|L\d|C\d-\d)_")  # the same after every "\n" (literal-led: fast search)
+_FAKE_PREFIX_NL = re.compile(
+    r"\n(?:F0\d|L\d|C\d-\d)_"
+)  # the same after every "\n" (literal-led: fast search)
 # PurePath.suffix of one component: the last "." (not the first char, not the last) and what follows it
 _SUFFIX_LINES = re.compile(r"(?<=[^\n])\.[^.\n]+$", re.MULTILINE)
 _LA_PARTS = {"train": ("train", "trn"), "dev": ("dev", "trl"), "test": ("eval", "trl")}
@@ -67,13 +74,18 @@ def _language(speaker: str, part: str, speakers: dict[str, str]) -> str:
 def _codecfake_audio_dir(root: Path, part: str) -> Path:
     if part in ("train", "dev"):
         return Path(part)
-    for cand in (Path("test") / part, Path(part)):  # the release uses test/Cx; the official code joins <root>/<Cx>
+    for cand in (
+        Path("test") / part,
+        Path(part),
+    ):  # the release uses test/Cx; the official code joins <root>/<Cx>
         if (root / cand).is_dir():
             return cand
     return Path("test") / part
 
 
-def parse_codecfake(root: Path, *, corpus: str = "codecfake", parts: tuple[str, ...] | None = None) -> Manifest:
+def parse_codecfake(
+    root: Path, *, corpus: str = "codecfake", parts: tuple[str, ...] | None = None
+) -> Manifest:
     """All ``label/<part>.txt`` files found under ``root`` (or the named ``parts``) as one manifest."""
     root = Path(root)
     label_dir = root / "label"
@@ -99,7 +111,9 @@ def _label_columns(label_file: Path) -> tuple[list[str], list[str], list[str], s
     Whole-text string operations only (no list per line: 1 M small lists cost seconds of garbage collection)."""
     text = label_file.read_text(encoding="utf-8")
     lines = text.splitlines()
-    widths = set(map(len, map(str.split, lines)))  # every line break is whitespace: text.split() == their tokens
+    widths = set(
+        map(len, map(str.split, lines))
+    )  # every line break is whitespace: text.split() == their tokens
     tokens = text.split() if widths <= {0, 3} else []
     names, labs, methods = tokens[0::3], tokens[1::3], tokens[2::3]
     if not widths <= {0, 3} or not set(labs) <= {"real", "fake"}:
@@ -124,8 +138,9 @@ def _prefixed(prefix: str, joined: str) -> list[str]:
     return (prefix + joined.replace("\n", "\n" + prefix)).split("\n")
 
 
-def _codecfake_part(root: Path, label_file: Path, part: str, corpus: str,
-                    speakers: dict[str, str]) -> dict[str, list[str]]:
+def _codecfake_part(
+    root: Path, label_file: Path, part: str, corpus: str, speakers: dict[str, str]
+) -> dict[str, list[str]]:
     """The manifest columns of one label file (``FIELDS`` -> one value per non-blank line)."""
     if not label_file.is_file():
         raise ManifestError(f"{label_file} not found (Codecfake part {part!r})")
@@ -135,7 +150,9 @@ def _codecfake_part(root: Path, label_file: Path, part: str, corpus: str,
     names, labs, methods, text = _label_columns(label_file)
     n = len(names)
     joined = "\n".join(names)  # no name holds whitespace, so "\n" separates them unambiguously
-    if n and "/" not in text and "\n.\n" not in f"\n{joined}\n":  # one path component each: str ops == pathlib
+    if (
+        n and "/" not in text and "\n.\n" not in f"\n{joined}\n"
+    ):  # one path component each: str ops == pathlib
         stems_joined = _stems_joined(joined, n)
         stems = stems_joined.split("\n")
         utt_ids, paths = _prefixed(f"{part}/", stems_joined), _prefixed(f"{audio_dir}/", joined)
@@ -143,14 +160,23 @@ def _codecfake_part(root: Path, label_file: Path, part: str, corpus: str,
         stems = [Path(f).stem for f in names]
         stems_joined = "\n".join(stems)
         utt_ids, paths = [f"{part}/{s}" for s in stems], [str(audio_dir / f) for f in names]
-    reals = _FAKE_PREFIX_NL.sub("\n", "\n" + stems_joined)[1:].split("\n") if n else []  # codecfake_speaker's strip
+    reals = (
+        _FAKE_PREFIX_NL.sub("\n", "\n" + stems_joined)[1:].split("\n") if n else []
+    )  # codecfake_speaker's strip
     speaker_of = {r: r[:7] if r[:3] == "SSB" and len(r) >= 7 else r.rpartition("_")[0] for r in set(reals)}
     spk = list(map(speaker_of.__getitem__, reals))
     lang_of = {s: _language(s, part, speakers) for s in set(spk)}
     return {
-        "utt_id": utt_ids, "path": paths, "label": list(map({"real": "bonafide", "fake": "spoof"}.__getitem__, labs)),
-        "corpus": [corpus] * n, "split": [split] * n, "domain": [domain] * n, "condition": [part] * n,
-        "speaker": spk, "language": list(map(lang_of.__getitem__, spk)), "method": methods,
+        "utt_id": utt_ids,
+        "path": paths,
+        "label": list(map({"real": "bonafide", "fake": "spoof"}.__getitem__, labs)),
+        "corpus": [corpus] * n,
+        "split": [split] * n,
+        "domain": [domain] * n,
+        "condition": [part] * n,
+        "speaker": spk,
+        "language": list(map(lang_of.__getitem__, spk)),
+        "method": methods,
     }
 
 
@@ -165,8 +191,13 @@ def _find_la_protocol(root: Path, part: str, ext: str) -> Path:
     )
 
 
-def parse_asvspoof2019(root: Path, *, corpus: str = "asvspoof2019la", domain: str = "vocoder",
-                       splits: tuple[str, ...] = ("train", "dev", "test")) -> Manifest:
+def parse_asvspoof2019(
+    root: Path,
+    *,
+    corpus: str = "asvspoof2019la",
+    domain: str = "vocoder",
+    splits: tuple[str, ...] = ("train", "dev", "test"),
+) -> Manifest:
     """ASVspoof 2019 LA CM protocols for ``splits`` (eval → split "test"); condition = attack id or "bonafide"."""
     root = Path(root)
     languages = _read_speakers(root)  # the demo writes speakers.tsv; the real LA is all English
@@ -185,11 +216,20 @@ def parse_asvspoof2019(root: Path, *, corpus: str = "asvspoof2019la", domain: st
                 )
             speaker, fname, _, attack, label = cols
             attack_id = "bonafide" if label == "bonafide" else attack
-            rows.append(ManifestRow(
-                utt_id=fname, path=str(audio_dir / f"{fname}.flac"), label=label, corpus=corpus, split=split,
-                domain=domain, condition=attack_id, speaker=speaker, language=languages.get(speaker, "en"),
-                method=attack_id,
-            ))
+            rows.append(
+                ManifestRow(
+                    utt_id=fname,
+                    path=str(audio_dir / f"{fname}.flac"),
+                    label=label,
+                    corpus=corpus,
+                    split=split,
+                    domain=domain,
+                    condition=attack_id,
+                    speaker=speaker,
+                    language=languages.get(speaker, "en"),
+                    method=attack_id,
+                )
+            )
     return Manifest(rows, root, corpus)
 
 
@@ -198,7 +238,9 @@ def parse_itw(root: Path, *, corpus: str = "itw") -> Manifest:
     root = Path(root)
     meta = root / "meta.csv"
     if not meta.is_file():
-        raise ManifestError(f"{meta} not found: pass the release_in_the_wild/ folder that holds meta.csv and the wavs")
+        raise ManifestError(
+            f"{meta} not found: pass the release_in_the_wild/ folder that holds meta.csv and the wavs"
+        )
     rows = []
     with meta.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -209,15 +251,26 @@ def parse_itw(root: Path, *, corpus: str = "itw") -> Manifest:
             if lab not in ("spoof", "bona-fide", "bonafide"):
                 raise ManifestError(f"{meta} line {n}: label {rec['label']!r}, expected spoof or bona-fide")
             label = "spoof" if lab == "spoof" else "bonafide"
-            rows.append(ManifestRow(
-                utt_id=Path(rec["file"]).stem, path=rec["file"].strip(), label=label, corpus=corpus, split="test",
-                domain="wild", condition="ITW", speaker=rec["speaker"].strip(), language="en",
-                method="unknown" if label == "spoof" else "bonafide",
-            ))
+            rows.append(
+                ManifestRow(
+                    utt_id=Path(rec["file"]).stem,
+                    path=rec["file"].strip(),
+                    label=label,
+                    corpus=corpus,
+                    split="test",
+                    domain="wild",
+                    condition="ITW",
+                    speaker=rec["speaker"].strip(),
+                    language="en",
+                    method="unknown" if label == "spoof" else "bonafide",
+                )
+            )
     return Manifest(rows, root, corpus)
 
 
-def load_manifest(kind: str, root: str | Path, *, name: str | None = None, check_paths: bool = True) -> Manifest:
+def load_manifest(
+    kind: str, root: str | Path, *, name: str | None = None, check_paths: bool = True
+) -> Manifest:
     """Parse a dataset into a validated manifest.
 
     kind: "codecfake" (root = Codecfake/), "asvspoof2019" (root = LA/), "itw" (root = release_in_the_wild/),
@@ -227,7 +280,9 @@ def load_manifest(kind: str, root: str | Path, *, name: str | None = None, check
     root = Path(root)
     entry = corpus_kind(kind)
     if entry is None:
-        raise ManifestError(f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}")
+        raise ManifestError(
+            f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}"
+        )
     corpus = name or entry.corpus
     if kind == "codecfake":
         m = parse_codecfake(root, corpus=corpus)

@@ -17,14 +17,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
-from codecfake.evaluate.errors import EvaluationError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from codecfake.common import SAMPLE_RATE_HZ
 from codecfake.eer import eer_both
+from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
+from codecfake.evaluate.errors import EvaluationError
 
 log = logging.getLogger(__name__)
 

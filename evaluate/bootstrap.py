@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+
 from codecfake.evaluate.errors import EvaluationError
 
 __all__ = [
@@ -78,14 +79,19 @@ def _count_chunks(labels: np.ndarray, resamples: int, rng: np.random.Generator) 
     """(rows, N + 1) int32 multiplicities per chunk in class layout (``_class_layout``) plus a zero column (the
     walk's padding points at it); rows depend on N only, so the draws are reproducible."""
     if resamples < 1:
-        raise EvaluationError(f"the bootstrap needs at least 1 resample, got {resamples}; pass --resamples N >= 1")
+        raise EvaluationError(
+            f"the bootstrap needs at least 1 resample, got {resamples}; pass --resamples N >= 1"
+        )
     layout, n_bona = _class_layout(labels)
     n = layout.size
     step = _chunk_rows(n)
     for a in range(0, resamples, step):
         rows = min(step, resamples - a)
         counts = np.zeros((rows, n + 1), dtype=np.int32)
-        for lo, hi in ((0, n_bona), (n_bona, n)):  # stratified: each class is drawn from itself, its size kept
+        for lo, hi in (
+            (0, n_bona),
+            (n_bona, n),
+        ):  # stratified: each class is drawn from itself, its size kept
             n_c = hi - lo
             if n_c:
                 draws = rng.integers(0, n_c, size=(rows, n_c))  # (rows, n_c) indices in the class
@@ -130,7 +136,9 @@ def _walk_eers(w: np.ndarray, t: np.ndarray, b: int, n_t: int, n_n: int) -> np.n
     Block sums locate the block of b trials where D turns >= 0; only that block is walked trial by trial.
     """
     r = w.shape[0]
-    ct = np.cumsum((w * t).reshape(r, -1, b).sum(axis=2), axis=1)  # (r, m) bona fide rejected after each block
+    ct = np.cumsum(
+        (w * t).reshape(r, -1, b).sum(axis=2), axis=1
+    )  # (r, m) bona fide rejected after each block
     ck = np.cumsum(w.reshape(r, -1, b).sum(axis=2), axis=1)  # (r, m) trials rejected after each block
     blk = np.argmax(n_n * ct + n_t * (ck - ct) - n_t * n_n >= 0, axis=1)  # (r,) block holding the crossing
     rows = np.arange(r)
@@ -164,7 +172,9 @@ def _check(scores: np.ndarray, t: np.ndarray) -> np.ndarray:
             f"{int((~t).sum())} spoof; evaluate a condition that holds both"
         )
     if not np.all(np.isfinite(s)):
-        raise EvaluationError(f"bootstrap: {int(np.sum(~np.isfinite(s)))} non-finite scores; check the score file")
+        raise EvaluationError(
+            f"bootstrap: {int(np.sum(~np.isfinite(s)))} non-finite scores; check the score file"
+        )
     return s
 
 
@@ -173,7 +183,9 @@ def _eers_of_chunk(chunk: np.ndarray, walks: list[tuple], n_t: int, n_n: int) ->
     return 100.0 * np.minimum.reduce([_walk_eers(chunk[:, c], t, b, n_t, n_n) for c, t, b in walks])
 
 
-def resampled_eers(scores: np.ndarray, labels: np.ndarray, counts: np.ndarray, *, paper: bool = False) -> np.ndarray:
+def resampled_eers(
+    scores: np.ndarray, labels: np.ndarray, counts: np.ndarray, *, paper: bool = False
+) -> np.ndarray:
     """(R,) EER % of (N,) ``scores`` / ``labels`` (0 bona fide) resampled by (R, N) ``counts`` in trial order
     (``stratified_counts``). ``paper``: min(EER(s), EER(-s)) per resample, the paper-mode value."""
     t = np.asarray(labels).reshape(-1) == 0
@@ -184,7 +196,9 @@ def resampled_eers(scores: np.ndarray, labels: np.ndarray, counts: np.ndarray, *
     out = np.empty(counts.shape[0], dtype=np.float64)
     step = _chunk_rows(s.size)
     for a in range(0, counts.shape[0], step):
-        chunk = np.concatenate([counts[a : a + step], np.zeros((len(counts[a : a + step]), 1), np.int32)], axis=1)
+        chunk = np.concatenate(
+            [counts[a : a + step], np.zeros((len(counts[a : a + step]), 1), np.int32)], axis=1
+        )
         out[a : a + step] = _eers_of_chunk(chunk, walks, n_t, n_n)
     return out
 

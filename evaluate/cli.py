@@ -23,24 +23,37 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     _bootstrap_args(p)
-    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt for 19LA's min "
-                   "t-DCF [found under the LA root recorded at extraction; none: no t-DCF]")
+    p.add_argument(
+        "--asv-scores",
+        default=None,
+        help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt for 19LA's min "
+        "t-DCF [found under the LA root recorded at extraction; none: no t-DCF]",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = add_command(
-        sub, "eer",
+        sub,
+        "eer",
         help="EER per condition from score files: ours (scores/*.tsv) or the release's result/*.txt",
         description="Reads each FILE (our TSV with a header, or the release's `name score label` lines, condition "
         "from the file name: C1_result.txt, C3-1_result.txt, L1_result.txt = A1, 19LA_result.txt …) and prints "
         "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG.",
     )
     p.add_argument("files", nargs="+", help="score files")
-    p.add_argument("--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do")
-    p.add_argument("--asv-scores", default=None, help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
-                   "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)")
+    p.add_argument(
+        "--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do"
+    )
+    p.add_argument(
+        "--asv-scores",
+        default=None,
+        help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
+        "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)",
+    )
     p.set_defaults(func=cmd_eer)
 
-    p = add_command(sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)")
+    p = add_command(
+        sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
+    )
     p.add_argument("runs", nargs="+", help="run directories (each evaluated with `codecfake evaluate`)")
     p.add_argument("--paper", action="store_true", help="min(EER(s), EER(-s)) per cell")
     p.add_argument("--out", default=None, help="also write the table to this markdown file")
@@ -55,10 +68,14 @@ def register(sub: Any) -> None:
     )
     add_device(p)
     p.add_argument("--batch", type=positive_int, default=8, help="files per forward")
-    p.add_argument("--top", type=positive_int, default=3, help="source-tracing runs: generators printed per file")
+    p.add_argument(
+        "--top", type=positive_int, default=3, help="source-tracing runs: generators printed per file"
+    )
     p.set_defaults(func=cmd_score)
 
-    p = add_command(sub, "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)")
+    p = add_command(
+        sub, "baselines", help="corpus-sanity baselines (HF energy > 3.4 kHz, LR on mean/std log-mel)"
+    )
     add_store(p)
     p.add_argument("--features", default=None, help="feature-set keys, comma separated [every mel set]")
     p.add_argument("--array", default="mel", help="feature array")
@@ -82,19 +99,29 @@ def _bootstrap_args(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_RESAMPLES,
         help=f"bootstrap resamples per condition for the 95 %% intervals, 0 = none [{DEFAULT_RESAMPLES}]",
     )
-    p.add_argument("--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]")
+    p.add_argument(
+        "--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]"
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import run_cells
     from codecfake.evaluate.run_eval import evaluate_run
-
     from codecfake.progress import TqdmProgress
 
     with TqdmProgress(leave=False) as progress:
-        out = evaluate_run(args.run, args.store, device=args.device, paper_mode=args.paper, batch=args.batch,
-                           figures=not args.no_figures, progress=progress, resamples=args.resamples,
-                           ci_seed=args.ci_seed, asv_scores=args.asv_scores)
+        out = evaluate_run(
+            args.run,
+            args.store,
+            device=args.device,
+            paper_mode=args.paper,
+            batch=args.batch,
+            figures=not args.no_figures,
+            progress=progress,
+            resamples=args.resamples,
+            ci_seed=args.ci_seed,
+            asv_scores=args.asv_scores,
+        )
     from codecfake.evaluate.report import render_table, run_columns
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
@@ -142,10 +169,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from codecfake.device import resolve_device
     from codecfake.evaluate.score_audio import build_run_extractor, score_files
     from codecfake.train.rundir import load_run
-
-    from codecfake.device import resolve_device
 
     device = resolve_device(args.device)
     run = load_run(args.run, device=device)
@@ -189,10 +215,15 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 
 
 def register_compare(sub: Any) -> None:
-    p = add_command(sub, "compare",
-                    help="paired bootstrap interval of ΔEER = EER(B) − EER(A) per condition and CAVG/AVG")
-    p.add_argument("run_a", metavar="RUN_A", help="run directory (several seeds of one config: comma separated)")
-    p.add_argument("run_b", metavar="RUN_B", help="run directory (or comma separated runs), scored on the same trials")
+    p = add_command(
+        sub, "compare", help="paired bootstrap interval of ΔEER = EER(B) − EER(A) per condition and CAVG/AVG"
+    )
+    p.add_argument(
+        "run_a", metavar="RUN_A", help="run directory (several seeds of one config: comma separated)"
+    )
+    p.add_argument(
+        "run_b", metavar="RUN_B", help="run directory (or comma separated runs), scored on the same trials"
+    )
     p.add_argument("--paper", action="store_true", help="compare min(EER(s), EER(-s)) per condition")
     p.add_argument("--json", default=None, help="also write the comparison to this JSON file")
     p.add_argument("--out", default=None, help="also write the markdown table to this file")

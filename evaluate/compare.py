@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from codecfake.eer import eer_both
 from codecfake.evaluate.bootstrap import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -27,8 +29,6 @@ from codecfake.evaluate.bootstrap import (
 from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.intervals import align_trials, bootstrap_meta, load_run_scores
-
-from codecfake.eer import eer_both
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,14 @@ def _point(mat: np.ndarray, labels: np.ndarray, paper: bool) -> float:
 
 
 def _condition_delta(
-    name: str, a: np.ndarray, b: np.ndarray, labels: np.ndarray, *, resamples: int, seed: int, level: float,
+    name: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    labels: np.ndarray,
+    *,
+    resamples: int,
+    seed: int,
+    level: float,
     paper: bool,
 ) -> tuple[Delta, np.ndarray, np.ndarray]:
     """Delta of one condition from (S_a, N) and (S_b, N) scores, and the (R,) resampled EERs of A and B."""
@@ -89,8 +96,14 @@ def _with_averages(
         eer_a = float(np.mean([d.eer_a for d in members]))
         eer_b = float(np.mean([d.eer_b for d in members]))
         out[avg] = Delta(
-            avg, eer_a, eer_b, eer_b - eer_a, lo, hi,
-            sum(d.n_bonafide for d in members), sum(d.n_spoof for d in members),
+            avg,
+            eer_a,
+            eer_b,
+            eer_b - eer_a,
+            lo,
+            hi,
+            sum(d.n_bonafide for d in members),
+            sum(d.n_spoof for d in members),
         )
     return out
 
@@ -113,7 +126,10 @@ def paired_delta(
     (N,) condition names ("C1", "19LA" …). Returns ``{name: Delta}`` in the paper's column order; ``Delta.lo``,
     ``.hi`` in points, ``.excludes_zero``.
     """
-    a, b = np.atleast_2d(np.asarray(scores_a, dtype=np.float64)), np.atleast_2d(np.asarray(scores_b, dtype=np.float64))
+    a, b = (
+        np.atleast_2d(np.asarray(scores_a, dtype=np.float64)),
+        np.atleast_2d(np.asarray(scores_b, dtype=np.float64)),
+    )
     y, cond = np.asarray(labels).reshape(-1), np.asarray(conditions).astype(str).reshape(-1)
     if not (a.shape[1] == b.shape[1] == y.size == cond.size):
         raise EvaluationError(
@@ -179,17 +195,30 @@ def compare_runs(
     for c, lacking in missing.items():
         log.warning("condition %s not compared: %s lack it", c, ", ".join(lacking))
     if not common:
-        raise EvaluationError(f"runs {', '.join(runs)} have no evaluated condition in common; nothing to compare")
+        raise EvaluationError(
+            f"runs {', '.join(runs)} have no evaluated condition in common; nothing to compare"
+        )
     deltas, boots = {}, {}
     for name in sort_conditions(common):
         mat, labels = align_trials(name, [(r, s[name]) for r, s in zip(runs, scores)])
         d, boot_a, boot_b = _condition_delta(
-            name, mat[: len(side_a)], mat[len(side_a) :], labels, resamples=resamples, seed=seed, level=level,
+            name,
+            mat[: len(side_a)],
+            mat[len(side_a) :],
+            labels,
+            resamples=resamples,
+            seed=seed,
+            level=level,
             paper=paper,
         )
         deltas[name], boots[name] = d, (boot_a, boot_b)
     return Comparison(
-        side_a, side_b, paper, bootstrap_meta(resamples, seed, level), _with_averages(deltas, boots, level), missing
+        side_a,
+        side_b,
+        paper,
+        bootstrap_meta(resamples, seed, level),
+        _with_averages(deltas, boots, level),
+        missing,
     )
 
 
@@ -222,7 +251,10 @@ def render_comparison(cmp: Comparison) -> str:
             f"| [{d.lo:+.2f}, {d.hi:+.2f}] | {_verdict(d)} |"
         )
     if cmp.not_compared:
-        lines += ["", "Not compared (some runs lack them): " + ", ".join(
-            f"{c} ({', '.join(r)})" for c, r in cmp.not_compared.items()
-        ) + "."]
+        lines += [
+            "",
+            "Not compared (some runs lack them): "
+            + ", ".join(f"{c} ({', '.join(r)})" for c, r in cmp.not_compared.items())
+            + ".",
+        ]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from codecfake.corpus.kinds import display_name
 
 log = logging.getLogger(__name__)

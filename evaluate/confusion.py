@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from codecfake.evaluate.errors import EvaluationError
 from sklearn.metrics import confusion_matrix
+
+from codecfake.evaluate.errors import EvaluationError
 
 __all__ = ["Confusion", "confusion_at"]
 

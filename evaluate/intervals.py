@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from codecfake.evaluate.bootstrap import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -87,7 +88,11 @@ def attach_intervals(
     for mode, paper in MODES.items():
         boots = {
             c["name"]: condition_boots(
-                c["name"], scores[c["name"]].score, scores[c["name"]].label, resamples=resamples, seed=seed,
+                c["name"],
+                scores[c["name"]].score,
+                scores[c["name"]].label,
+                resamples=resamples,
+                seed=seed,
                 paper=paper,
             )[0]
             for c in report["conditions"]
@@ -121,7 +126,9 @@ def align_trials(condition: str, runs: Sequence[tuple[str, Scores]]) -> tuple[np
     (name0, first), rest = runs[0], runs[1:]
     ids = first.utt_id
     if len(set(ids.tolist())) != ids.size:
-        raise TrialMismatch(f"condition {condition}: run {name0} has repeated utt_ids; a paired bootstrap needs unique trials")
+        raise TrialMismatch(
+            f"condition {condition}: run {name0} has repeated utt_ids; a paired bootstrap needs unique trials"
+        )
     pos = {u: i for i, u in enumerate(ids.tolist())}
     rows = [first.score]
     for name, sc in rest:
@@ -176,7 +183,9 @@ def group_intervals(
         except TrialMismatch as err:
             log.warning("no interval: %s", err)
             continue
-        boots[cond] = condition_boots(cond, mat, labels, resamples=resamples, seed=seed, paper=paper).mean(axis=0)
+        boots[cond] = condition_boots(cond, mat, labels, resamples=resamples, seed=seed, paper=paper).mean(
+            axis=0
+        )
     return boots_intervals(boots, level, every)
 
 

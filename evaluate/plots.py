@@ -11,11 +11,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from codecfake.evaluate.results import ConditionResult  # noqa: E402
-from codecfake.evaluate.score_tsv import Scores  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
 from codecfake.eer import det_curve  # noqa: E402
+from codecfake.evaluate.results import ConditionResult  # noqa: E402
+from codecfake.evaluate.score_tsv import Scores  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from codecfake.common import RUNTIME_KEYS
 from codecfake.evaluate.conditions import VARIANT_CONDITIONS, averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.results import INVERTED_MARK
-
-from codecfake.common import RUNTIME_KEYS
 
 __all__ = [
     "multi_run_markdown",
@@ -80,7 +80,10 @@ def stored_intervals(report: dict, paper_mode: bool) -> dict[str, list[float]]:
     """``{condition or CAVG/AVG: [lo, hi]}`` stored in a run's report.json (empty for reports made without them)."""
     key = "ci_eer_paper" if paper_mode else "ci_eer"
     ci = {c["name"]: c.get(key) for c in report["conditions"]}
-    ci |= {k: a.get("ci") for k, a in report.get("averages", {}).get("paper" if paper_mode else "plain", {}).items()}
+    ci |= {
+        k: a.get("ci")
+        for k, a in report.get("averages", {}).get("paper" if paper_mode else "plain", {}).items()
+    }
     return {k: v for k, v in ci.items() if v}
 
 
@@ -91,7 +94,8 @@ def run_cells(report: dict, paper_mode: bool, ci: dict[str, list[float]] | None 
     cells = {k: _fmt(v) + _ci(ci.get(k)) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()}
     avgs = averages(vals)
     cells |= {
-        k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") + _ci(ci.get(k)) for k, a in avgs.items()
+        k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") + _ci(ci.get(k))
+        for k, a in avgs.items()
     }
     for name, t in (report.get("tdcf") or {}).items():
         cells[name + TDCF_SUFFIX] = f"{t['paper' if paper_mode else 'plain']['min_tdcf']:.4f}"
@@ -123,14 +127,18 @@ def _extra_notes(report: dict) -> list[str]:
     out = []
     variants = [n for n in VARIANT_CONDITIONS if n in names]
     if variants:
-        out.append(f"Codec-configuration variants {', '.join(variants)} are reported per condition and kept out of "
-                   "CAVG/AVG (the paper's CAVG is C1..C7).")
+        out.append(
+            f"Codec-configuration variants {', '.join(variants)} are reported per condition and kept out of "
+            "CAVG/AVG (the paper's CAVG is C1..C7)."
+        )
     for name, t in (report.get("tdcf") or {}).items():
         p = t["plain"]
-        out.append(f"{name} min t-DCF: ASVspoof 2019 LA cost model, ASV scores `{p['asv_file']}` (ASV EER threshold "
-                   f"{p['asv_threshold']:.4g}: P_fa {p['p_fa_asv']:.4f}, P_miss {p['p_miss_asv']:.4f}, "
-                   f"P_miss,spoof {p['p_miss_spoof_asv']:.4f}); plain {p['min_tdcf']:.4f}, "
-                   f"paper orientation {t['paper']['min_tdcf']:.4f}.")
+        out.append(
+            f"{name} min t-DCF: ASVspoof 2019 LA cost model, ASV scores `{p['asv_file']}` (ASV EER threshold "
+            f"{p['asv_threshold']:.4g}: P_fa {p['p_fa_asv']:.4f}, P_miss {p['p_miss_asv']:.4f}, "
+            f"P_miss,spoof {p['p_miss_spoof_asv']:.4f}); plain {p['min_tdcf']:.4f}, "
+            f"paper orientation {t['paper']['min_tdcf']:.4f}."
+        )
     for name, why in (report.get("skipped") or {}).items():
         out.append(f"Not evaluated: {name} — {why}.")
     return out
@@ -139,7 +147,9 @@ def _extra_notes(report: dict) -> list[str]:
 def fusion_note(fusion: dict) -> str:
     """The learned layer weights of a fused-layer run, one line (report.json ``fusion``)."""
     cells = ", ".join(f"`{a}` {w:.3f}" for a, w in zip(fusion["arrays"], fusion["weights"], strict=True))
-    return f"Layer fusion: softmax weights of the best checkpoint {cells} (y = Σ w_l · x_l before the back-end)."
+    return (
+        f"Layer fusion: softmax weights of the best checkpoint {cells} (y = Σ w_l · x_l before the back-end)."
+    )
 
 
 def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
@@ -235,7 +245,11 @@ def _group_key(report: dict) -> str:
         return report["run"]
     default = TrainConfig().to_dict()
     return json.dumps(
-        {k: v for k, v in cfg.items() if k not in SEED_FREE_IGNORED and (k not in default or v != default[k])},
+        {
+            k: v
+            for k, v in cfg.items()
+            if k not in SEED_FREE_IGNORED and (k not in default or v != default[k])
+        },
         sort_keys=True,
         default=str,
     )

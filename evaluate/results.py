@@ -6,10 +6,10 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from codecfake.evaluate.confusion import Confusion, confusion_at
-from codecfake.evaluate.score_tsv import Scores
 
 from codecfake.eer import EerBoth, eer_both
+from codecfake.evaluate.confusion import Confusion, confusion_at
+from codecfake.evaluate.score_tsv import Scores
 
 log = logging.getLogger(__name__)
 

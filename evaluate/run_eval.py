@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from codecfake.atomic import write_atomic
+from codecfake.device import resolve_device
+from codecfake.eer import eer_from_labels
 from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from codecfake.evaluate.conditions import (
     ConditionRows,
@@ -27,18 +31,13 @@ from codecfake.evaluate.results import ConditionResult, evaluate_condition
 from codecfake.evaluate.score_features import find_test_sets, score_rows
 from codecfake.evaluate.score_tsv import Scores, write_scores
 from codecfake.evaluate.tdcf import asv_file_for, condition_tdcf
+from codecfake.progress import Progress
 from codecfake.train.fusion import fusion_weights
 from codecfake.train.layers import array_names, has_arrays, valid_mask
-
-from codecfake.atomic import write_atomic
-from codecfake.device import resolve_device
-from codecfake.eer import eer_from_labels
-from codecfake.progress import Progress
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EvaluationOutput", "evaluate_run", "dev_threshold"]
-
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def _scores_for(
 
 
 def _lacking_class(fs: Any, indices: np.ndarray) -> str:
-    """"bona fide" or "spoof" when the valid rows lack that class (e.g. A3's AudioCaps reals kept as rejects)."""
+    """ "bona fide" or "spoof" when the valid rows lack that class (e.g. A3's AudioCaps reals kept as rejects)."""
     labels = np.asarray(fs.meta["label"])[indices]
     return "bona fide" if not (labels == 0).any() else "spoof" if not (labels == 1).any() else ""
 
@@ -123,7 +122,12 @@ def _fusion_block(run: Any) -> dict:
     weights = fusion_weights(run.model, run.array)
     if weights is None:
         return {}
-    return {"fusion": {"arrays": list(array_names(run.array)), "weights": [weights[a] for a in array_names(run.array)]}}
+    return {
+        "fusion": {
+            "arrays": list(array_names(run.array)),
+            "weights": [weights[a] for a in array_names(run.array)],
+        }
+    }
 
 
 def evaluate_run(
@@ -170,7 +174,9 @@ def evaluate_run(
         idx = _valid_indices(fs, run.array, g.indices)
         lacking = _lacking_class(fs, idx)
         if lacking:
-            skipped[name] = f"{fs.key}: no valid {lacking} clips ({len(g.indices) - len(idx)} rejected at extraction)"
+            skipped[name] = (
+                f"{fs.key}: no valid {lacking} clips ({len(g.indices) - len(idx)} rejected at extraction)"
+            )
             log.warning("not evaluated: condition %s — %s", name, skipped[name])
             continue
         if progress is not None:
@@ -211,11 +217,14 @@ def evaluate_run(
         attach_intervals(report, all_scores, resamples=resamples, seed=ci_seed)
     report_dir.mkdir(parents=True, exist_ok=True)
     trace_md = ""
-    if run.config.task == "trace":  # source tracing: accuracy, macro-F1, confusion, open set (evaluate/trace_run.py)
+    if (
+        run.config.task == "trace"
+    ):  # source tracing: accuracy, macro-F1, confusion, open set (evaluate/trace_run.py)
         from codecfake.evaluate.trace_run import evaluate_trace
 
-        report["trace"], trace_md = evaluate_trace(run, store, sets, report_dir, device=dev, batch=batch,
-                                                   figures=figures)
+        report["trace"], trace_md = evaluate_trace(
+            run, store, sets, report_dir, device=dev, batch=batch, figures=figures
+        )
     fig_paths: list[Path] = []
     if figures and results:
         from codecfake.evaluate.plots import write_figures

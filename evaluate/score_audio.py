@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.train.fusion import model_input
 from codecfake.train.layers import array_names, layer_indices
-
-from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,13 @@ def build_run_extractor(
     params = dict(spec.get("params") or {})
     n_samples = int(spec.get("n_samples", N_SAMPLES))
     if name == "mel":
-        ext = build_extractor("mel", device=device, log=bool(params.get("log", True)),
-                              hop_samples=int(params.get("hop_samples", 128)), n_samples=n_samples)
+        ext = build_extractor(
+            "mel",
+            device=device,
+            log=bool(params.get("log", True)),
+            hop_samples=int(params.get("hop_samples", 128)),
+            n_samples=n_samples,
+        )
     else:
         layers = layer_indices(run.array)
         if layers is None:
@@ -66,9 +71,7 @@ def build_run_extractor(
                 f"run {run.run_dir} uses {name} features ({spec.get('model_id')}); pass the local checkpoint folder "
                 "with --model-dir DIR (the same one used for `codecfake features`)"
             )
-        ext = build_extractor(
-            name, model_dir=model_dir, layers=layers, device=device, n_samples=n_samples
-        )
+        ext = build_extractor(name, model_dir=model_dir, layers=layers, device=device, n_samples=n_samples)
     got = ext.spec_fields()
     diff = {
         k: (spec.get(k), got.get(k))

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from codecfake.evaluate.errors import NoTestSets
-from codecfake.train.layers import array_names, open_reader
 
 from codecfake.common import extractor_fields
+from codecfake.evaluate.errors import NoTestSets
+from codecfake.train.layers import array_names, open_reader
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ def score_rows(
     out = np.empty(len(indices), dtype=np.float64)
     for start in range(0, len(indices), batch):
         idx = np.asarray(indices[start : start + batch])
-        x = torch.from_numpy(np.asarray(reader.batch(idx), dtype=np.float32)).to(device)  # (B, T, D) | (B, N, T, D)
+        x = torch.from_numpy(np.asarray(reader.batch(idx), dtype=np.float32)).to(
+            device
+        )  # (B, T, D) | (B, N, T, D)
         _, logits = model(x)  # (B, 2) [bona fide, spoof]
         out[start : start + len(idx)] = torch.softmax(logits.float(), dim=1)[:, 0].cpu().numpy()
         if progress is not None:

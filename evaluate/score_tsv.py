@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from codecfake.evaluate.errors import ScoreFileError
 
 from codecfake.atomic import atomic_open
+from codecfake.evaluate.errors import ScoreFileError
 
 __all__ = ["HEADER", "Scores", "write_scores", "read_scores", "read_official_scores"]
 

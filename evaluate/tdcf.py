@@ -22,12 +22,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from codecfake.evaluate.errors import EvaluationError, ScoreFileError
 
 from codecfake.eer import compute_eer, det_curve
+from codecfake.evaluate.errors import EvaluationError, ScoreFileError
 
-__all__ = ["CostModel", "COST_2019", "AsvScores", "TdcfResult", "read_asv_scores", "asv_error_rates", "min_tdcf",
-           "find_asv_scores", "ASV_SCORE_DIR"]
+__all__ = [
+    "CostModel",
+    "COST_2019",
+    "AsvScores",
+    "TdcfResult",
+    "read_asv_scores",
+    "asv_error_rates",
+    "min_tdcf",
+    "find_asv_scores",
+    "ASV_SCORE_DIR",
+]
 
 ASV_SCORE_DIR = "ASVspoof2019_LA_asv_scores"
 
@@ -43,8 +52,15 @@ class CostModel:
     c_fa_cm: float
 
 
-COST_2019 = CostModel(p_spoof=0.05, p_tar=0.95 * 0.99, p_non=0.95 * 0.01, c_miss_asv=1.0, c_fa_asv=10.0,
-                      c_miss_cm=1.0, c_fa_cm=10.0)
+COST_2019 = CostModel(
+    p_spoof=0.05,
+    p_tar=0.95 * 0.99,
+    p_non=0.95 * 0.01,
+    c_miss_asv=1.0,
+    c_fa_asv=10.0,
+    c_miss_cm=1.0,
+    c_fa_cm=10.0,
+)
 
 
 @dataclass(frozen=True)
@@ -80,12 +96,16 @@ def read_asv_scores(path: str | Path) -> AsvScores:
     """Read ``<source> <target|nontarget|spoof> <score>`` lines (the ASVspoof 2019 LA ASV score file)."""
     path = Path(path)
     if not path.is_file():
-        raise ScoreFileError(f"{path}: ASV score file not found; it ships with ASVspoof 2019 LA in {ASV_SCORE_DIR}/")
+        raise ScoreFileError(
+            f"{path}: ASV score file not found; it ships with ASVspoof 2019 LA in {ASV_SCORE_DIR}/"
+        )
     rows = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     bad = next((i for i, r in enumerate(rows) if len(r) != 3), None)
     if bad is not None:
-        raise ScoreFileError(f"{path}: line {bad + 1} has {len(rows[bad])} fields, expected 3 "
-                             f"(<source> <target|nontarget|spoof> <score>)")
+        raise ScoreFileError(
+            f"{path}: line {bad + 1} has {len(rows[bad])} fields, expected 3 "
+            f"(<source> <target|nontarget|spoof> <score>)"
+        )
     keys = np.array([r[1] for r in rows])
     unknown = sorted(set(keys.tolist()) - {"target", "nontarget", "spoof"})
     if unknown:
@@ -96,8 +116,10 @@ def read_asv_scores(path: str | Path) -> AsvScores:
         raise ScoreFileError(f"{path}: a score is not a number ({err})") from None
     out = AsvScores(scores[keys == "target"], scores[keys == "nontarget"], scores[keys == "spoof"], str(path))
     if not (out.target.size and out.nontarget.size and out.spoof.size):
-        raise ScoreFileError(f"{path}: needs target, nontarget and spoof trials, found "
-                             f"{out.target.size}/{out.nontarget.size}/{out.spoof.size}")
+        raise ScoreFileError(
+            f"{path}: needs target, nontarget and spoof trials, found "
+            f"{out.target.size}/{out.nontarget.size}/{out.spoof.size}"
+        )
     return out
 
 
@@ -110,8 +132,9 @@ def asv_error_rates(asv: AsvScores) -> tuple[float, float, float, float]:
     return tau, p_fa, p_miss, p_miss_spoof
 
 
-def min_tdcf(bonafide_cm: np.ndarray, spoof_cm: np.ndarray, asv: AsvScores,
-             costs: CostModel = COST_2019) -> TdcfResult:
+def min_tdcf(
+    bonafide_cm: np.ndarray, spoof_cm: np.ndarray, asv: AsvScores, costs: CostModel = COST_2019
+) -> TdcfResult:
     """min normalised t-DCF of CM scores (higher = more bona fide) in tandem with ``asv``; see the module doc."""
     tau, p_fa, p_miss, p_miss_spoof = asv_error_rates(asv)
     c1 = costs.p_tar * (costs.c_miss_cm - costs.c_miss_asv * p_miss) - costs.p_non * costs.c_fa_asv * p_fa
@@ -124,8 +147,17 @@ def min_tdcf(bonafide_cm: np.ndarray, spoof_cm: np.ndarray, asv: AsvScores,
     curve = det_curve(bonafide_cm, spoof_cm)  # (N + 1,) P_miss,cm = frr, P_fa,cm = far
     tdcf = (c1 * curve.frr + c2 * curve.far) / min(c1, c2)
     k = int(np.argmin(tdcf))
-    return TdcfResult(float(tdcf[k]), float(curve.thresholds[k]), float(tau), p_fa, p_miss, p_miss_spoof,
-                      float(c1), float(c2), asv.path)
+    return TdcfResult(
+        float(tdcf[k]),
+        float(curve.thresholds[k]),
+        float(tau),
+        p_fa,
+        p_miss,
+        p_miss_spoof,
+        float(c1),
+        float(c2),
+        asv.path,
+    )
 
 
 def find_asv_scores(dataset_root: str | Path | None, part: str = "eval") -> Path | None:

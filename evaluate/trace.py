@@ -19,8 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_KEEP", "ClosedSet", "OpenSet", "closed_set", "open_set", "open_set_threshold", "auroc",
-           "max_softmax"]
+__all__ = [
+    "DEFAULT_KEEP",
+    "ClosedSet",
+    "OpenSet",
+    "closed_set",
+    "open_set",
+    "open_set_threshold",
+    "auroc",
+    "max_softmax",
+]
 
 DEFAULT_KEEP = 0.95
 
@@ -66,8 +74,14 @@ class ClosedSet:
     rows: list[str]  # row names (unseen generators marked "<name> (unseen)")
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "accuracy": self.accuracy, "macro_f1": self.macro_f1,
-                "per_class_f1": self.per_class_f1, "matrix": self.matrix, "rows": self.rows}
+        return {
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "per_class_f1": self.per_class_f1,
+            "matrix": self.matrix,
+            "rows": self.rows,
+        }
 
 
 def closed_set(true: Sequence[str], pred: np.ndarray, classes: Sequence[str]) -> ClosedSet:
@@ -105,13 +119,20 @@ class OpenSet:
     n_known: int
     n_unknown: int
     auroc: float  # NaN unless both kinds are present
-    detection_rate: float  # share of unknown clips called unknown (MSP < threshold); NaN without unknown clips
+    detection_rate: (
+        float  # share of unknown clips called unknown (MSP < threshold); NaN without unknown clips
+    )
     false_unknown_rate: float  # share of known clips called unknown; NaN without known clips
 
     def to_dict(self) -> dict:
-        return {"threshold": self.threshold, "n_known": self.n_known, "n_unknown": self.n_unknown,
-                "auroc": self.auroc, "detection_rate": self.detection_rate,
-                "false_unknown_rate": self.false_unknown_rate}
+        return {
+            "threshold": self.threshold,
+            "n_known": self.n_known,
+            "n_unknown": self.n_unknown,
+            "auroc": self.auroc,
+            "detection_rate": self.detection_rate,
+            "false_unknown_rate": self.false_unknown_rate,
+        }
 
 
 def open_set(msp: np.ndarray, is_known: np.ndarray, threshold: float) -> OpenSet:
@@ -119,5 +140,11 @@ def open_set(msp: np.ndarray, is_known: np.ndarray, threshold: float) -> OpenSet
     msp, is_known = np.asarray(msp, dtype=np.float64), np.asarray(is_known, dtype=bool)
     known, unknown = msp[is_known], msp[~is_known]
     rate = lambda x: float((x < threshold).mean()) if len(x) else float("nan")  # noqa: E731
-    return OpenSet(float(threshold), int(len(known)), int(len(unknown)), auroc(known, unknown), rate(unknown),
-                   rate(known))
+    return OpenSet(
+        float(threshold),
+        int(len(known)),
+        int(len(unknown)),
+        auroc(known, unknown),
+        rate(unknown),
+        rate(known),
+    )

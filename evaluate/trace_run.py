@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.trace import DEFAULT_KEEP, closed_set, max_softmax, open_set, open_set_threshold
@@ -23,8 +24,16 @@ from codecfake.train.trace import generator_labels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["is_trace_run", "trace_probs", "dev_open_set_threshold", "evaluate_trace", "render_trace",
-           "trace_table", "load_trace_threshold", "top_generators"]
+__all__ = [
+    "is_trace_run",
+    "trace_probs",
+    "dev_open_set_threshold",
+    "evaluate_trace",
+    "render_trace",
+    "trace_table",
+    "load_trace_threshold",
+    "top_generators",
+]
 
 POOLED = "ALL"  # the row over every test clip of every condition
 
@@ -34,14 +43,22 @@ def is_trace_run(run: Any) -> bool:
 
 
 @torch.inference_mode()
-def trace_probs(model: torch.nn.Module, fs: Any, array: str, indices: np.ndarray, *, device: Any,
-                batch: int = 256, progress: Callable[[int], None] | None = None) -> np.ndarray:
+def trace_probs(
+    model: torch.nn.Module,
+    fs: Any,
+    array: str,
+    indices: np.ndarray,
+    *,
+    device: Any,
+    batch: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """(n, K) softmax probabilities of the rows ``indices`` of ``fs[array]`` (float64)."""
     reader = open_reader(fs, array)  # fused layers: (B, N, T, D) batches
     model.eval()
     out: list[np.ndarray] = []
     for start in range(0, len(indices), batch):
-        idx = np.asarray(indices[start:start + batch])
+        idx = np.asarray(indices[start : start + batch])
         x = torch.from_numpy(np.asarray(reader.batch(idx), dtype=np.float32)).to(device)  # (B, T, D)
         out.append(torch.softmax(model(x)[1].float(), dim=1).cpu().numpy().astype(np.float64))  # (B, K)
         if progress is not None:
@@ -53,8 +70,9 @@ def _valid(fs: Any, array: str, idx: np.ndarray) -> np.ndarray:
     return idx[valid_mask(fs, array)[idx]]
 
 
-def dev_open_set_threshold(run: Any, store: Any, *, device: Any, batch: int = 256,
-                           keep: float = DEFAULT_KEEP) -> tuple[float, int]:
+def dev_open_set_threshold(
+    run: Any, store: Any, *, device: Any, batch: int = 256, keep: float = DEFAULT_KEEP
+) -> tuple[float, int]:
     """(threshold, n known dev clips): the MSP threshold from the run's own training sets' dev rows of known
     generators (test rows are never read here)."""
     classes = set(run.classes)
@@ -64,10 +82,14 @@ def dev_open_set_threshold(run: Any, store: Any, *, device: Any, batch: int = 25
         idx = _valid(fs, run.array, np.flatnonzero(fs.meta["split"] == "dev"))
         known = np.isin(generator_labels(fs.meta, source=fs.key)[idx].astype(str), list(classes))
         if known.any():
-            msp.append(max_softmax(trace_probs(run.model, fs, run.array, idx[known], device=device, batch=batch)))
+            msp.append(
+                max_softmax(trace_probs(run.model, fs, run.array, idx[known], device=device, batch=batch))
+            )
     if not msp:
-        raise EvaluationError(f"run {run.run_dir}: no dev clips of its generator classes in {list(run.feature_keys)}; "
-                              "the open-set threshold is chosen on dev only")
+        raise EvaluationError(
+            f"run {run.run_dir}: no dev clips of its generator classes in {list(run.feature_keys)}; "
+            "the open-set threshold is chosen on dev only"
+        )
     all_msp = np.concatenate(msp)
     return open_set_threshold(all_msp, keep), int(len(all_msp))
 
@@ -78,8 +100,17 @@ def _condition(name: str, true: np.ndarray, probs: np.ndarray, classes: Sequence
     return {"name": name, "n": int(len(true)), "closed_set": cs.to_dict(), "open_set": os_.to_dict()}
 
 
-def evaluate_trace(run: Any, store: Any, sets: Sequence[Any], report_dir: Path, *, device: Any, batch: int = 256,
-                   figures: bool = True, keep: float = DEFAULT_KEEP) -> tuple[dict, str]:
+def evaluate_trace(
+    run: Any,
+    store: Any,
+    sets: Sequence[Any],
+    report_dir: Path,
+    *,
+    device: Any,
+    batch: int = 256,
+    figures: bool = True,
+    keep: float = DEFAULT_KEEP,
+) -> tuple[dict, str]:
     """Score every test condition of ``sets`` with the trace run; write trace.json/md/png; (summary, markdown)."""
     from codecfake.evaluate.report import as_json
 
@@ -100,9 +131,17 @@ def evaluate_trace(run: Any, store: Any, sets: Sequence[Any], report_dir: Path, 
     order = {n: k for k, n in enumerate(sort_conditions([c["name"] for c in conds]))}
     conds.sort(key=lambda c: order[c["name"]])
     if conds:
-        conds.append(_condition(POOLED, np.concatenate(pooled_true), np.concatenate(pooled_probs), classes, thr))
-    summary = {"classes": classes, "keep": keep, "threshold": thr, "n_dev_known": n_dev, "score": "max softmax",
-               "conditions": conds}
+        conds.append(
+            _condition(POOLED, np.concatenate(pooled_true), np.concatenate(pooled_probs), classes, thr)
+        )
+    summary = {
+        "classes": classes,
+        "keep": keep,
+        "threshold": thr,
+        "n_dev_known": n_dev,
+        "score": "max softmax",
+        "conditions": conds,
+    }
     report_dir.mkdir(parents=True, exist_ok=True)
     fig = []
     if figures and conds:
@@ -111,8 +150,13 @@ def evaluate_trace(run: Any, store: Any, sets: Sequence[Any], report_dir: Path, 
     md = render_trace(summary)
     (report_dir / "trace.json").write_text(as_json(summary) + "\n")
     (report_dir / "trace.md").write_text(md)
-    log.info("%s: source tracing over %d classes, %d conditions -> %s", run.run_dir, len(classes), len(conds),
-             report_dir / "trace.md")
+    log.info(
+        "%s: source tracing over %d classes, %d conditions -> %s",
+        run.run_dir,
+        len(classes),
+        len(conds),
+        report_dir / "trace.md",
+    )
     return summary, md
 
 
@@ -128,13 +172,18 @@ def trace_table(report: dict) -> str:
     """The one-table summary (markdown) of a trace evaluation: ``report`` is report.json (with its "trace" key) or
     trace.json itself. Rows = conditions then ALL; accuracy / macro-F1 in %, AUROC, unknown detection %."""
     t = report.get("trace", report)
-    lines = ["| condition | clips | known | accuracy % | macro-F1 % | unseen | AUROC known vs unseen | "
-             "unseen → unknown % | known → unknown % |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| condition | clips | known | accuracy % | macro-F1 % | unseen | AUROC known vs unseen | "
+        "unseen → unknown % | known → unknown % |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in t["conditions"]:
         cs, os_ = c["closed_set"], c["open_set"]
-        lines.append(f"| {c['name']} | {c['n']} | {cs['n']} | {_pct(cs['accuracy'])} | {_pct(cs['macro_f1'])} | "
-                     f"{os_['n_unknown']} | {_auroc(os_['auroc'])} | {_pct(os_['detection_rate'])} | "
-                     f"{_pct(os_['false_unknown_rate'])} |")
+        lines.append(
+            f"| {c['name']} | {c['n']} | {cs['n']} | {_pct(cs['accuracy'])} | {_pct(cs['macro_f1'])} | "
+            f"{os_['n_unknown']} | {_auroc(os_['auroc'])} | {_pct(os_['detection_rate'])} | "
+            f"{_pct(os_['false_unknown_rate'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -142,21 +191,30 @@ def _matrix_md(c: dict, classes: Sequence[str]) -> list[str]:
     cs = c["closed_set"]
     head = "| true \\ predicted | " + " | ".join(classes) + " |"
     lines = [head, "|" + "---|" * (len(classes) + 1)]
-    lines += [f"| {r} | " + " | ".join(str(v) for v in row) + " |" for r, row in zip(cs["rows"], cs["matrix"])]
+    lines += [
+        f"| {r} | " + " | ".join(str(v) for v in row) + " |" for r, row in zip(cs["rows"], cs["matrix"])
+    ]
     return lines
 
 
 def render_trace(summary: dict) -> str:
     """trace.md: classes, threshold, the summary table, and each condition's confusion matrix."""
     classes = summary["classes"]
-    lines = ["", "## Source tracing", "",
-             f"Classes ({len(classes)}, from the training rows; logit order): {', '.join(classes)}. Accuracy and "
-             "macro-F1 are closed-set (argmax) over the clips of these generators; clips of generators never seen in "
-             "training are 'unseen'. Open set: a clip is called unknown when its max softmax probability is below "
-             f"{summary['threshold']:.4f}, the threshold keeping {100 * summary['keep']:g} % of the "
-             f"{summary['n_dev_known']} known dev clips (chosen on dev only).", "", trace_table(summary),
-             "Confusion matrices (rows = true generator, columns = argmax class; unseen generators' rows show which "
-             "known class they are attributed to):", ""]
+    lines = [
+        "",
+        "## Source tracing",
+        "",
+        f"Classes ({len(classes)}, from the training rows; logit order): {', '.join(classes)}. Accuracy and "
+        "macro-F1 are closed-set (argmax) over the clips of these generators; clips of generators never seen in "
+        "training are 'unseen'. Open set: a clip is called unknown when its max softmax probability is below "
+        f"{summary['threshold']:.4f}, the threshold keeping {100 * summary['keep']:g} % of the "
+        f"{summary['n_dev_known']} known dev clips (chosen on dev only).",
+        "",
+        trace_table(summary),
+        "Confusion matrices (rows = true generator, columns = argmax class; unseen generators' rows show which "
+        "known class they are attributed to):",
+        "",
+    ]
     for c in summary["conditions"]:
         lines += [f"**{c['name']}**", "", *_matrix_md(c, classes), ""]
     lines += [f"![trace confusion]({f})" for f in summary.get("figures", [])]
@@ -183,8 +241,15 @@ def plot_trace_confusions(conds: Sequence[dict], classes: Sequence[str], path: P
         ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         for i in range(m.shape[0]):
             for j in range(m.shape[1]):
-                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=6,
-                        color="k" if frac[i, j] < 0.6 else "w")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(m[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="k" if frac[i, j] < 0.6 else "w",
+                )
         ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=6)
         ax.set_yticks(range(m.shape[0]), c["closed_set"]["rows"], fontsize=6)
         ax.set_title(f"{c['name']} acc {_pct(c['closed_set']['accuracy'])}%", fontsize=8)
@@ -210,4 +275,3 @@ def top_generators(probs: np.ndarray, classes: Sequence[str], k: int = 3) -> lis
     """The ``k`` most probable classes of one clip's (K,) probabilities, most probable first."""
     order = np.argsort(-np.asarray(probs), kind="stable")[:k]
     return [(classes[i], float(probs[i])) for i in order]
-

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from codecfake.evaluate.trace_run import load_trace_threshold, top_generators
 from codecfake.train.fusion import model_input
 
@@ -36,8 +37,15 @@ class TraceFileScore:
 
 
 @torch.inference_mode()
-def trace_score_files(paths: Sequence[str | Path], run: Any, extractor: Any, *, device: Any = "cpu", batch: int = 8,
-                      top: int = 3) -> list[TraceFileScore]:
+def trace_score_files(
+    paths: Sequence[str | Path],
+    run: Any,
+    extractor: Any,
+    *,
+    device: Any = "cpu",
+    batch: int = 8,
+    top: int = 3,
+) -> list[TraceFileScore]:
     """Top-``top`` generators per file; a bad file gets its error and the others are still scored."""
     from codecfake.corpus import AudioError, load_clip
 
@@ -53,8 +61,10 @@ def trace_score_files(paths: Sequence[str | Path], run: Any, extractor: Any, *, 
             out[str(p)] = TraceFileScore(path=str(p), error=str(err))
     model = run.model.to(device).eval()
     for start in range(0, len(good), batch):
-        chunk = good[start:start + batch]
-        feats = model_input(extractor(torch.from_numpy(np.stack([x for _, x in chunk]))), run.array)  # (B, [N,] T, D)
+        chunk = good[start : start + batch]
+        feats = model_input(
+            extractor(torch.from_numpy(np.stack([x for _, x in chunk]))), run.array
+        )  # (B, [N,] T, D)
         feats = feats.to(torch.float16).to(torch.float32).to(device)  # the store keeps float16
         probs = torch.softmax(model(feats)[1].float(), dim=1).cpu().numpy()  # (B, K)
         for (p, _), pr in zip(chunk, probs, strict=True):

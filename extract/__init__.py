@@ -9,8 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "ExtractError": "errors", "MissingCheckpoint": "errors", "UnknownExtractor": "errors",
-    "EXTRACTORS": "extractors", "Extractor": "extractors", "build_extractor": "extractors",
+    "ExtractError": "errors",
+    "MissingCheckpoint": "errors",
+    "UnknownExtractor": "errors",
+    "EXTRACTORS": "extractors",
+    "Extractor": "extractors",
+    "build_extractor": "extractors",
     "extract_manifest": "pipeline",
 }
 

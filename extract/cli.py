@@ -11,50 +11,88 @@ import argparse
 import logging
 from pathlib import Path
 
-from codecfake.extract.errors import ExtractError
-
 from codecfake.cliargs import EXTRACTORS, add_command, add_demo_dir, add_device, add_size, add_store
+from codecfake.extract.errors import ExtractError
 
 log = logging.getLogger(__name__)
 
 DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
-PRECISIONS = ("fp32", "bf16", "fp16")  # codecfake.extract.ssl.PRECISIONS, spelled out so --help needs no torch
+PRECISIONS = (
+    "fp32",
+    "bf16",
+    "fp16",
+)  # codecfake.extract.ssl.PRECISIONS, spelled out so --help needs no torch
 
 
 def register(subparsers) -> None:
     p = add_command(
-        subparsers, "features",
+        subparsers,
+        "features",
         help="extract features (mel / XLS-R / WavLM hidden states) into the feature store",
         description="Run the frozen front-end once per corpus and store its outputs as feature sets (float16; "
         "float32 for power mels). "
         "Resumes by default (committed shards are skipped); --force rebuilds.",
     )
     p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind")
-    p.add_argument("--root", type=Path, help="dataset root (Codecfake/, LA/, release_in_the_wild/) or CSV file")
-    p.add_argument("--extractor", choices=EXTRACTORS, default="mel",
-                   help="front-end (make's MODEL=); with --data demo, mel is always extracted and xlsr/wavlm as well")
-    p.add_argument("--model", dest="extractor", choices=EXTRACTORS, help=argparse.SUPPRESS)  # deprecated alias
-    p.add_argument("--model-dir", type=Path, help="local HF checkpoint folder for xlsr/wavlm (never downloaded)")
+    p.add_argument(
+        "--root", type=Path, help="dataset root (Codecfake/, LA/, release_in_the_wild/) or CSV file"
+    )
+    p.add_argument(
+        "--extractor",
+        choices=EXTRACTORS,
+        default="mel",
+        help="front-end (make's MODEL=); with --data demo, mel is always extracted and xlsr/wavlm as well",
+    )
+    p.add_argument(
+        "--model", dest="extractor", choices=EXTRACTORS, help=argparse.SUPPRESS
+    )  # deprecated alias
+    p.add_argument(
+        "--model-dir", type=Path, help="local HF checkpoint folder for xlsr/wavlm (never downloaded)"
+    )
     p.add_argument("--layers", default="5", help="hidden_states indices, comma separated, e.g. 5 or 5,12")
     add_store(p)
     add_device(p)
-    p.add_argument("--batch", type=int, help="clips per forward pass [CPU 8; CUDA the largest power of two that fits]")
+    p.add_argument(
+        "--batch", type=int, help="clips per forward pass [CPU 8; CUDA the largest power of two that fits]"
+    )
     p.add_argument("--cluster", help="dask: local:N (N local workers) or tcp://HOST:8786 (join a scheduler)")
     p.add_argument("--scheduler", dest="cluster", help=argparse.SUPPRESS)  # deprecated alias of --cluster
-    p.add_argument("--num-workers", type=int, help="DataLoader audio-decoding processes [available cores - 1]")
-    p.add_argument("--mel-values", choices=("power", "log"), help="mel: power (the release's, stored float32) or "
-                   "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]")
+    p.add_argument(
+        "--num-workers", type=int, help="DataLoader audio-decoding processes [available cores - 1]"
+    )
+    p.add_argument(
+        "--mel-values",
+        choices=("power", "log"),
+        help="mel: power (the release's, stored float32) or "
+        "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]",
+    )
     p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="xlsr/wavlm: fp32 (the release's), or "
-                   "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]")
-    p.add_argument("--mel-hop", type=int, help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
-                   "the demo preset's, configs/demo.toml]")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="xlsr/wavlm: fp32 (the release's), or "
+        "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]",
+    )
+    p.add_argument(
+        "--mel-hop",
+        type=int,
+        help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
+        "the demo preset's, configs/demo.toml]",
+    )
     add_demo_dir(p)
     add_size(p)
-    p.add_argument("--parts", help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
-                   "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]")
-    p.add_argument("--allow-missing", action="store_true", help="extract parts whose audio files are partly absent, "
-                   "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]")
+    p.add_argument(
+        "--parts",
+        help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
+        "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]",
+    )
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="extract parts whose audio files are partly absent, "
+        "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
     p.set_defaults(func=run_features)
 
@@ -74,8 +112,13 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
 
     The corpus stage checks its completion marker (written last) against the parameters: a finished corpus of the
     same size returns at once; one of another size is refused with the fix, never silently extracted."""
-    log.info("demo corpus %s (size %s): checking / building it (codecfake corpus demo --out %s --size %s)",
-             demo_dir, size, demo_dir, size)
+    log.info(
+        "demo corpus %s (size %s): checking / building it (codecfake corpus demo --out %s --size %s)",
+        demo_dir,
+        size,
+        demo_dir,
+        size,
+    )
     from codecfake.cli import build_parser
 
     try:
@@ -84,7 +127,9 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
     except SystemExit as err:  # argparse: the corpus stage lacks the subcommand
         rc = int(err.code or 2)
     if rc != 0:
-        raise ExtractError(f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why")
+        raise ExtractError(
+            f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why"
+        )
 
 
 def mel_params(args: argparse.Namespace) -> dict:
@@ -111,11 +156,14 @@ def mel_params(args: argparse.Namespace) -> dict:
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     """(manifest kind, root, extractor names) to run."""
     if args.extractor == "mel" and args.model_dir is not None:
-        raise ExtractError(f"--extractor mel takes no --model-dir (got {args.model_dir}): the mel front-end has no "
-                           "checkpoint; for SSL features add --extractor xlsr or wavlm (MODEL=xlsr MODEL_DIR=DIR)")
+        raise ExtractError(
+            f"--extractor mel takes no --model-dir (got {args.model_dir}): the mel front-end has no "
+            "checkpoint; for SSL features add --extractor xlsr or wavlm (MODEL=xlsr MODEL_DIR=DIR)"
+        )
     if args.extractor != "mel" and args.model_dir is None:
-        raise ExtractError(f"--extractor {args.extractor} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint "
-                           "folder")
+        raise ExtractError(
+            f"--extractor {args.extractor} needs --model-dir DIR (MODEL_DIR=DIR): a local checkpoint folder"
+        )
     if args.data == "demo":  # the demo trains on mel: extract it always, the SSL front-end beside it
         models = list(dict.fromkeys(["mel", args.extractor]))
         from codecfake.corpus.kinds import DEMO_KINDS
@@ -134,49 +182,79 @@ def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[st
 
     if kind in DEMO_KINDS:
         return [("", load_manifest(kind, root))]
-    parts = load_parts(kind, root, parse_parts(getattr(args, "parts", None)),
-                       allow_missing=getattr(args, "allow_missing", False))
+    parts = load_parts(
+        kind,
+        root,
+        parse_parts(getattr(args, "parts", None)),
+        allow_missing=getattr(args, "allow_missing", False),
+    )
     for p in parts:
         if p.missing:
-            log.warning("%s part %s: %d of %d audio files missing; extracted as rejects (--allow-missing)",
-                        kind, p.name or kind, len(p.missing), len(p.manifest))
+            log.warning(
+                "%s part %s: %d of %d audio files missing; extracted as rejects (--allow-missing)",
+                kind,
+                p.name or kind,
+                len(p.missing),
+                len(p.manifest),
+            )
     return [(p.name, p.manifest) for p in parts]
 
 
 def run_features(args: argparse.Namespace) -> int:
     from codecfake.extract.extractors import build_extractor
     from codecfake.extract.pipeline import extract_manifest
-    from codecfake.store.featurestore import FeatureStore
-
     from codecfake.progress import TqdmProgress
+    from codecfake.store.featurestore import FeatureStore
 
     layers = parse_layers(args.layers)
     cluster = args.cluster
     if args.batch is not None and args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
     if args.data == "demo" and getattr(args, "parts", None):
-        raise ExtractError("--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "
-                           "set per demo corpus: drop PARTS=")
+        raise ExtractError(
+            "--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "
+            "set per demo corpus: drop PARTS="
+        )
     if args.data == "demo":
         ensure_demo_corpus(args.demo_dir, args.size)
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
         params = mel_params(args) if model == "mel" else {"precision": args.precision}
-        built[model] = build_extractor(model, model_dir=args.model_dir, layers=layers, device=args.device, **params)
+        built[model] = build_extractor(
+            model, model_dir=args.model_dir, layers=layers, device=args.device, **params
+        )
     store = FeatureStore(args.store)
-    todo = [(part, manifest, models) for kind, root, models in jobs for part, manifest in _manifests(kind, root, args)]
+    todo = [
+        (part, manifest, models)
+        for kind, root, models in jobs
+        for part, manifest in _manifests(kind, root, args)
+    ]
     for part, manifest, models in todo:  # every part checked (missing audio …) before the first is extracted
         for model in models:
             progress = TqdmProgress()
             try:
-                fs = extract_manifest(manifest, built[model], store, batch=args.batch,
-                                      mode="overwrite" if args.force else "resume", cluster=cluster,
-                                      progress=progress, num_workers=args.num_workers, part=part)
+                fs = extract_manifest(
+                    manifest,
+                    built[model],
+                    store,
+                    batch=args.batch,
+                    mode="overwrite" if args.force else "resume",
+                    cluster=cluster,
+                    progress=progress,
+                    num_workers=args.num_workers,
+                    part=part,
+                )
             finally:
                 progress.close()
             for name in built[model].arrays():
                 n_valid = int(fs.valid(name).sum())
-                log.info("%s/%s: %d clips, %d valid, %d rejected", fs.location, name, fs.n_clips, n_valid,
-                         len(fs.rejects(name)))
+                log.info(
+                    "%s/%s: %d clips, %d valid, %d rejected",
+                    fs.location,
+                    name,
+                    fs.n_clips,
+                    n_valid,
+                    len(fs.rejects(name)),
+                )
     return 0

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from codecfake.alloc import keep_freed_memory
+from codecfake.common import N_SAMPLES
 from codecfake.extract.errors import ExtractError
 from codecfake.extract.extractors import Extractor, build_extractor
 from codecfake.extract.loading import ShardJob, load_wave
 from codecfake.extract.writer import ShardBuffer, write_buffer
-
-from codecfake.alloc import keep_freed_memory
-from codecfake.common import N_SAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,10 @@ def _worker_device(device: str) -> str:
         from distributed import get_worker
 
         return f"cuda:{int(get_worker().name) % torch.cuda.device_count()}"
-    except (ValueError, TypeError):  # not a LocalCluster name: dask-cuda / CUDA_VISIBLE_DEVICES picked the GPU
+    except (
+        ValueError,
+        TypeError,
+    ):  # not a LocalCluster name: dask-cuda / CUDA_VISIBLE_DEVICES picked the GPU
         return device
 
 
@@ -56,18 +59,30 @@ def worker_extractor(recipe: dict[str, Any]) -> Extractor:
 
 def _check_rebuilt(extractor: Extractor, fs) -> None:
     """The worker's extractor must make the set's values: same spec fields, n_samples, dtype and frame shapes."""
-    rebuilt = dataclasses.replace(fs.spec, n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
-                                  dtype=str(getattr(extractor, "dtype", "float16")), **extractor.spec_fields())
+    rebuilt = dataclasses.replace(
+        fs.spec,
+        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
+        dtype=str(getattr(extractor, "dtype", "float16")),
+        **extractor.spec_fields(),
+    )
     diff: dict[str, Any] = dict(fs.spec.differences(rebuilt))
-    diff.update({f"{n}.frame_shape": (fs.frame_shape(n), tuple(shape)) for n, shape in extractor.arrays().items()
-                 if n in fs.arrays and fs.frame_shape(n) != tuple(shape)})
+    diff.update(
+        {
+            f"{n}.frame_shape": (fs.frame_shape(n), tuple(shape))
+            for n, shape in extractor.arrays().items()
+            if n in fs.arrays and fs.frame_shape(n) != tuple(shape)
+        }
+    )
     if diff:
-        raise ExtractError(f"{fs.location}: the dask worker's rebuilt {extractor.name} extractor differs from the set "
-                           f"(stored, rebuilt: {diff}); its recipe lost a constructor argument — a bug to report")
+        raise ExtractError(
+            f"{fs.location}: the dask worker's rebuilt {extractor.name} extractor differs from the set "
+            f"(stored, rebuilt: {diff}); its recipe lost a constructor argument — a bug to report"
+        )
 
 
-def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: ShardJob, batch: int,
-                       n_samples: int) -> tuple[int, int]:
+def extract_shard_task(
+    recipe: dict[str, Any], store_root: str, key: str, job: ShardJob, batch: int, n_samples: int
+) -> tuple[int, int]:
     """Run on a worker: decode, extract and commit one whole shard. Returns (clips, rejected clips)."""
     from codecfake.store.featurestore import FeatureStore
 
@@ -86,12 +101,14 @@ def extract_shard_task(recipe: dict[str, Any], store_root: str, key: str, job: S
 
 
 def parse_cluster(cluster: str) -> tuple[str, Any]:
-    """"local:N" -> ("local", N); "tcp://HOST:PORT" -> ("tcp", address)."""
+    """ "local:N" -> ("local", N); "tcp://HOST:PORT" -> ("tcp", address)."""
     if cluster.startswith("local:") and cluster[6:].isdigit() and int(cluster[6:]) > 0:
         return "local", int(cluster[6:])
     if cluster.startswith(("tcp://", "tls://")):
         return "tcp", cluster
-    raise ExtractError(f"--cluster {cluster!r}: expected local:N (N workers here) or tcp://HOST:8786 (a scheduler)")
+    raise ExtractError(
+        f"--cluster {cluster!r}: expected local:N (N workers here) or tcp://HOST:8786 (a scheduler)"
+    )
 
 
 def _open_client(cluster: str):
@@ -102,31 +119,58 @@ def _open_client(cluster: str):
         return Client(arg), None
     gpu = torch.cuda.is_available()
     local = LocalCluster(
-        n_workers=arg, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port, never 8787
+        n_workers=arg,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",  # any free port, never 8787
         resources={"GPU": 1} if gpu else None,
         env={"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // arg))},
     )
     return Client(local), local
 
 
-def run_dask(extractor: Extractor, store, fs, jobs: Sequence[ShardJob], batch: int, cluster: str,
-             on_clips: Callable[[int], None]) -> tuple[int, int]:
+def run_dask(
+    extractor: Extractor,
+    store,
+    fs,
+    jobs: Sequence[ShardJob],
+    batch: int,
+    cluster: str,
+    on_clips: Callable[[int], None],
+) -> tuple[int, int]:
     """Submit one task per pending shard; returns (shards written, clips rejected)."""
     from distributed import as_completed
 
     if store.local_root is None:
-        raise ExtractError(f"{store.root_str}: dask extraction writes through the filesystem; use a local/shared path")
+        raise ExtractError(
+            f"{store.root_str}: dask extraction writes through the filesystem; use a local/shared path"
+        )
     client, local = _open_client(cluster)
     try:
         workers = client.scheduler_info()["workers"].values()
         has_gpu = any(w.get("resources", {}).get("GPU") for w in workers)
         resources = {"GPU": 1} if has_gpu else None
         n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
-        log.info("dask %s: %d workers%s, %d shard tasks", cluster, len(workers), " (GPU)" if has_gpu else "",
-                 len(jobs))
+        log.info(
+            "dask %s: %d workers%s, %d shard tasks",
+            cluster,
+            len(workers),
+            " (GPU)" if has_gpu else "",
+            len(jobs),
+        )
         futures = [
-            client.submit(extract_shard_task, extractor.recipe, str(store.local_root), fs.key, job, batch, n_samples,
-                          resources=resources, pure=False, key=f"extract-{fs.key}-shard-{job.shard_index}")
+            client.submit(
+                extract_shard_task,
+                extractor.recipe,
+                str(store.local_root),
+                fs.key,
+                job,
+                batch,
+                n_samples,
+                resources=resources,
+                pure=False,
+                key=f"extract-{fs.key}-shard-{job.shard_index}",
+            )
             for job in jobs
         ]
         n_written = n_rejected = 0

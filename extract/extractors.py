@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-from codecfake.extract.errors import UnknownExtractor
 
 from codecfake.common import N_SAMPLES
 from codecfake.device import resolve_device
+from codecfake.extract.errors import UnknownExtractor
 
 EXTRACTORS = ("mel", "xlsr", "wavlm")
 
@@ -57,7 +57,9 @@ def build_extractor(
         known = _mel_fields() | {"n_samples"}
         unknown = set(params) - known
         if unknown:
-            raise UnknownExtractor(f"mel extractor: unknown parameters {sorted(unknown)}; known: {sorted(known)}")
+            raise UnknownExtractor(
+                f"mel extractor: unknown parameters {sorted(unknown)}; known: {sorted(known)}"
+            )
         n_samples = int(params.pop("n_samples", N_SAMPLES))
         return MelExtractor(MelConfig(**params), device=dev, n_samples=n_samples)
     if name in ("xlsr", "wavlm"):
@@ -65,8 +67,15 @@ def build_extractor(
 
         unknown = set(params) - {"n_samples", "precision"}
         if unknown:
-            raise UnknownExtractor(f"{name} extractor: unknown parameters {sorted(unknown)}; known: n_samples, precision")
-        return SSLExtractor(name, str(model_dir) if model_dir is not None else None, layers, dev,
-                            n_samples=int(params.get("n_samples", N_SAMPLES)),
-                            precision=str(params.get("precision", "fp32")))
+            raise UnknownExtractor(
+                f"{name} extractor: unknown parameters {sorted(unknown)}; known: n_samples, precision"
+            )
+        return SSLExtractor(
+            name,
+            str(model_dir) if model_dir is not None else None,
+            layers,
+            dev,
+            n_samples=int(params.get("n_samples", N_SAMPLES)),
+            precision=str(params.get("precision", "fp32")),
+        )
     raise UnknownExtractor(f"extractor {name!r} is not known; expected one of {', '.join(EXTRACTORS)}")

@@ -69,7 +69,8 @@ def resolve_checkpoint(model_dir: str | Path | None, kind: str) -> CheckpointInf
     """Check ``model_dir`` holds config.json and weights; raise ``MissingCheckpoint`` naming the folder otherwise."""
     if model_dir is None:
         raise MissingCheckpoint(
-            f"the {kind} extractor needs a local checkpoint folder but none was given; " + _fix_hint(kind, Path("DIR"))
+            f"the {kind} extractor needs a local checkpoint folder but none was given; "
+            + _fix_hint(kind, Path("DIR"))
         )
     folder = Path(model_dir).expanduser().resolve()
     if not folder.is_dir():

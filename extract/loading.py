@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from codecfake.corpus import AudioError, load_clip
 from torch.utils.data import DataLoader, Dataset
 
 from codecfake.alloc import worker_init
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+from codecfake.corpus import AudioError, load_clip
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,11 @@ class ClipDataset(Dataset):
 
 def collate(items: list[tuple[int, np.ndarray, str]]) -> tuple[list[int], torch.Tensor, list[str]]:
     """-> (indices, waves (B, n_samples) float32, reasons)."""
-    return [i for i, _, _ in items], torch.from_numpy(np.stack([w for _, w, _ in items])), [r for _, _, r in items]
+    return (
+        [i for i, _, _ in items],
+        torch.from_numpy(np.stack([w for _, w, _ in items])),
+        [r for _, _, r in items],
+    )
 
 
 def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int]) -> list[list[int]]:
@@ -72,8 +76,9 @@ def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int
     return out
 
 
-def make_loader(jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int,
-                pin_memory: bool = False) -> DataLoader:
+def make_loader(
+    jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int, pin_memory: bool = False
+) -> DataLoader:
     """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
 
     ``pin_memory``: batches come back in page-locked memory, so the copy to a CUDA device can be non-blocking."""

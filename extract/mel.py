@@ -59,7 +59,9 @@ class MelConfig:
     f_min_hz: float = 0.0
     f_max_hz: float = 8000.0
     power: float = 2.0
-    log: bool = False  # False: the release's power mel (float32 store); True: natural log of max(mel, log_floor)
+    log: bool = (
+        False  # False: the release's power mel (float32 store); True: natural log of max(mel, log_floor)
+    )
     log_floor: float = 1e-6
 
     def n_frames(self, n_samples: int) -> int:
@@ -72,7 +74,9 @@ class MelExtractor:
 
     name = "mel"
 
-    def __init__(self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = N_SAMPLES):
+    def __init__(
+        self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = N_SAMPLES
+    ):
         self.config = config
         self.device = torch.device(device)
         self.n_samples = n_samples
@@ -90,8 +94,12 @@ class MelExtractor:
     @property
     def recipe(self) -> dict[str, Any]:
         """``build_extractor`` kwargs that rebuild this extractor: every ``MelConfig`` field, ``n_samples``, device."""
-        return {"name": "mel", "device": str(self.device), "n_samples": self.n_samples,
-                **dataclasses.asdict(self.config)}
+        return {
+            "name": "mel",
+            "device": str(self.device),
+            "n_samples": self.n_samples,
+            **dataclasses.asdict(self.config),
+        }
 
     @property
     def model_id(self) -> str:
@@ -102,10 +110,20 @@ class MelExtractor:
         """``model_id``, ``weights_sha256`` ("" for mel) and ``params`` for ``FeatureSetSpec``."""
         c = self.config
         params = {
-            "n_mels": c.n_mels, "n_fft": c.n_fft, "win_length": c.win_length, "hop_samples": c.hop_samples,
-            "window": "hann-periodic", "center": True, "pad_mode": "reflect", "power": c.power,
-            "mel_scale": "htk", "norm": None, "f_min_hz": c.f_min_hz, "f_max_hz": c.f_max_hz,
-            "log": c.log, "log_floor": c.log_floor if c.log else None,
+            "n_mels": c.n_mels,
+            "n_fft": c.n_fft,
+            "win_length": c.win_length,
+            "hop_samples": c.hop_samples,
+            "window": "hann-periodic",
+            "center": True,
+            "pad_mode": "reflect",
+            "power": c.power,
+            "mel_scale": "htk",
+            "norm": None,
+            "f_min_hz": c.f_min_hz,
+            "f_max_hz": c.f_max_hz,
+            "log": c.log,
+            "log_floor": c.log_floor if c.log else None,
         }
         return {"model_id": self.model_id, "weights_sha256": "", "params": params}
 
@@ -121,8 +139,16 @@ class MelExtractor:
         c = self.config
         wave = wave.to(self.device, torch.float32, non_blocking=True)  # (B, S); pinned -> async copy
         spec = torch.stft(
-            wave, n_fft=c.n_fft, hop_length=c.hop_samples, win_length=c.win_length, window=self.window,
-            center=True, pad_mode="reflect", normalized=False, onesided=True, return_complex=True,
+            wave,
+            n_fft=c.n_fft,
+            hop_length=c.hop_samples,
+            win_length=c.win_length,
+            window=self.window,
+            center=True,
+            pad_mode="reflect",
+            normalized=False,
+            onesided=True,
+            return_complex=True,
         )  # (B, F, T) complex
         power = spec.abs().pow(c.power)  # (B, F, T)
         mel = torch.matmul(power.transpose(1, 2), self.fbank)  # (B, T, M)

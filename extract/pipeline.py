@@ -15,17 +15,17 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from codecfake.common import N_SAMPLES
 from codecfake.corpus.manifest import LABELS
 from codecfake.extract.extractors import Extractor
 from codecfake.extract.loading import ShardJob, make_loader
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
+from codecfake.progress import LogProgress, NoProgress, Progress
 from codecfake.store.featureset import FeatureSet
 from codecfake.store.featurestore import FeatureStore
 from codecfake.store.spec import FeatureSetSpec
-
-from codecfake.common import N_SAMPLES
-from codecfake.progress import LogProgress, NoProgress, Progress
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
 
 def manifest_meta(manifest) -> dict[str, np.ndarray]:
     """Per-clip 1-D metadata arrays (N,): utt_id, label (0 bona fide / 1 spoof), domain, condition, split, …"""
-    meta: dict[str, Any] = {f: np.array(manifest.column(f), dtype=object)
-                            for f in ("utt_id", "domain", "condition", "split", "corpus", "speaker", "method")}
+    meta: dict[str, Any] = {
+        f: np.array(manifest.column(f), dtype=object)
+        for f in ("utt_id", "domain", "condition", "split", "corpus", "speaker", "method")
+    }
     meta["label"] = np.array(list(map(LABELS.__getitem__, manifest.column("label"))), dtype=np.int8)
     return meta
 
@@ -72,13 +74,22 @@ def _provenance(extractor: Extractor) -> dict[str, Any]:
     return {"extractor": extractor.name, **extractor.spec_fields()}
 
 
-def open_feature_set(manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int,
-                     part: str = "") -> FeatureSet:
+def open_feature_set(
+    manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int, part: str = ""
+) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
-    extra = {"extractor": _provenance(extractor), "dataset_root": str(Path(manifest.root).resolve()), "part": part}
+    extra = {
+        "extractor": _provenance(extractor),
+        "dataset_root": str(Path(manifest.root).resolve()),
+        "part": part,
+    }
     fs = store.create(
-        feature_set_spec(manifest, extractor, part), manifest_meta(manifest), mode=mode, shard_size=shard_size,
-        extra=extra, nonfinite="reject",
+        feature_set_spec(manifest, extractor, part),
+        manifest_meta(manifest),
+        mode=mode,
+        shard_size=shard_size,
+        extra=extra,
+        nonfinite="reject",
     )
     for name, frame_shape in extractor.arrays().items():
         fs.ensure_array(name, frame_shape, attributes={"extractor": extractor.name})
@@ -92,8 +103,15 @@ def _as_progress(progress: Progress | bool) -> Progress:
     return progress
 
 
-def run_local(extractor: Extractor, fs: FeatureSet, jobs: list[ShardJob], batch: int, num_workers: int,
-              on_clips: Callable[[int], None], timings: dict[str, float] | None = None) -> tuple[int, int]:
+def run_local(
+    extractor: Extractor,
+    fs: FeatureSet,
+    jobs: list[ShardJob],
+    batch: int,
+    num_workers: int,
+    on_clips: Callable[[int], None],
+    timings: dict[str, float] | None = None,
+) -> tuple[int, int]:
     """Single process: DataLoader workers decode, this thread runs the model, a writer thread commits shards.
 
     ``timings`` (if given) receives seconds this thread waited for decoded batches (``decode_wait_s``), spent in the
@@ -161,11 +179,20 @@ def extract_manifest(
         return fs
     n_todo = sum(j.n_clips for j in jobs)
     batch = default_batch(extractor, shard_size) if batch is None else batch
-    log.info("%s: %d of %d shards to extract (%d clips) with %s, batch %d", fs.location, len(jobs), fs.n_shards,
-             n_todo, extractor.name, batch)
+    log.info(
+        "%s: %d of %d shards to extract (%d clips) with %s, batch %d",
+        fs.location,
+        len(jobs),
+        fs.n_shards,
+        n_todo,
+        extractor.name,
+        batch,
+    )
     t0 = time.perf_counter()
     bar = _as_progress(progress)
-    bar.start(f"{manifest.name or fs.spec.corpus}{'/' + part if part else ''}/{extractor.name}", n_todo, "clip")
+    bar.start(
+        f"{manifest.name or fs.spec.corpus}{'/' + part if part else ''}/{extractor.name}", n_todo, "clip"
+    )
     on_clips = bar.advance
     if cluster:
         from codecfake.extract.distributed import run_dask
@@ -177,6 +204,13 @@ def extract_manifest(
     elapsed = time.perf_counter() - t0
     for name in names:
         fs.finalize(name)
-    log.info("%s: wrote %d shards, %d clips (%d rejected) in %.1f s, %.1f clips/s", fs.location, n_written, n_todo,
-             n_rejected, elapsed, n_todo / max(elapsed, 1e-9))
+    log.info(
+        "%s: wrote %d shards, %d clips (%d rejected) in %.1f s, %.1f clips/s",
+        fs.location,
+        n_written,
+        n_todo,
+        n_rejected,
+        elapsed,
+        n_todo / max(elapsed, 1e-9),
+    )
     return fs

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from codecfake.extract.errors import UnknownExtractor
-from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
 
 from codecfake.common import N_SAMPLES
+from codecfake.extract.errors import UnknownExtractor
+from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -64,7 +64,9 @@ class SSLExtractor:
         precision: str = "fp32",
     ):
         if precision not in PRECISIONS:
-            raise UnknownExtractor(f"precision {precision!r} is not known; expected one of {', '.join(PRECISIONS)}")
+            raise UnknownExtractor(
+                f"precision {precision!r} is not known; expected one of {', '.join(PRECISIONS)}"
+            )
         self.precision = precision
         if kind not in ("xlsr", "wavlm"):
             raise UnknownExtractor(f"SSL extractor {kind!r} is not known; expected 'xlsr' or 'wavlm'")
@@ -81,7 +83,9 @@ class SSLExtractor:
                 f"({n_layers} transformer layers); pass --layers with indices in 0..{n_layers}"
             )
         deepest = self.layers[-1]
-        model.encoder.layers = model.encoder.layers[: max(deepest, 1)]  # layers after the deepest are never run
+        model.encoder.layers = model.encoder.layers[
+            : max(deepest, 1)
+        ]  # layers after the deepest are never run
         self.model = model.to(self.device)
         self.hidden_size = int(model.config.hidden_size)
         self.n_frames = int(model._get_feat_extract_output_lengths(torch.tensor(n_samples)).item())
@@ -90,8 +94,16 @@ class SSLExtractor:
         self._install_hooks()
         log.info(
             "%s: %s (%s) layers %s, %d of %d transformer layers kept, normalise=%s (%s), device %s, precision %s",
-            kind, self.info.model_id, self.info.folder, list(self.layers), len(model.encoder.layers), n_layers,
-            self.normalise, self.normalise_source, self.device, precision,
+            kind,
+            self.info.model_id,
+            self.info.folder,
+            list(self.layers),
+            len(model.encoder.layers),
+            n_layers,
+            self.normalise,
+            self.normalise_source,
+            self.device,
+            precision,
         )
 
     dtype = "float16"  # store dtype of the hidden states
@@ -99,8 +111,14 @@ class SSLExtractor:
     @property
     def recipe(self) -> dict[str, Any]:
         """``build_extractor`` kwargs that rebuild this extractor (every constructor argument)."""
-        return {"name": self.name, "model_dir": str(self.info.folder), "layers": self.layers,
-                "device": str(self.device), "n_samples": self.n_samples, "precision": self.precision}
+        return {
+            "name": self.name,
+            "model_dir": str(self.info.folder),
+            "layers": self.layers,
+            "device": str(self.device),
+            "n_samples": self.n_samples,
+            "precision": self.precision,
+        }
 
     def _normalisation(self) -> tuple[bool, str]:
         pre = self.info.preprocessor
@@ -136,7 +154,9 @@ class SSLExtractor:
             "normalise_source": self.normalise_source,
             "revision": self.info.revision,
         }
-        if self.precision != "fp32":  # fp32 (the release's) adds nothing, so fp32 keys made before the field stay
+        if (
+            self.precision != "fp32"
+        ):  # fp32 (the release's) adds nothing, so fp32 keys made before the field stay
             params["precision"] = self.precision
         return {"model_id": self.info.model_id, "weights_sha256": self.info.weights_sha256, "params": params}
 
@@ -148,8 +168,12 @@ class SSLExtractor:
         import transformers
 
         return {
-            "extractor": self.name, "model_dir": str(self.info.folder), "layers": list(self.layers),
-            "config": self.info.config, "transformers": transformers.__version__, "torch": torch.__version__,
+            "extractor": self.name,
+            "model_dir": str(self.info.folder),
+            "layers": list(self.layers),
+            "config": self.info.config,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
             **self.spec_fields(),
         }
 

@@ -8,9 +8,20 @@ from pathlib import Path
 import torch
 
 TINY = dict(
-    hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
-    num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, feat_extract_norm="layer", conv_bias=True,
-    apply_spec_augment=False, hidden_dropout=0.1, attention_dropout=0.1, activation_dropout=0.1, layerdrop=0.1,
+    hidden_size=32,
+    num_hidden_layers=3,
+    num_attention_heads=2,
+    intermediate_size=64,
+    conv_dim=(16,) * 7,
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+    feat_extract_norm="layer",
+    conv_bias=True,
+    apply_spec_augment=False,
+    hidden_dropout=0.1,
+    attention_dropout=0.1,
+    activation_dropout=0.1,
+    layerdrop=0.1,
 )
 
 
@@ -22,11 +33,14 @@ def save_tiny_model(folder: Path, kind: str, stable: bool, seed: int = 0, prepro
     if kind == "xlsr":
         model = Wav2Vec2Model(Wav2Vec2Config(do_stable_layer_norm=stable, **TINY))
     else:
-        model = WavLMModel(WavLMConfig(do_stable_layer_norm=stable, num_buckets=32, max_bucket_distance=80, **TINY))
+        model = WavLMModel(
+            WavLMConfig(do_stable_layer_norm=stable, num_buckets=32, max_bucket_distance=80, **TINY)
+        )
     model.save_pretrained(folder)
     if preprocessor:
         (folder / "preprocessor_config.json").write_text(
-            json.dumps({"do_normalize": True, "feature_size": 1, "sampling_rate": 16000, "padding_value": 0.0})
+            json.dumps(
+                {"do_normalize": True, "feature_size": 1, "sampling_rate": 16000, "padding_value": 0.0}
+            )
         )
     return folder
-

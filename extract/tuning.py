@@ -59,6 +59,11 @@ def default_batch(extractor, shard_size: int = 256) -> int:
     while batch <= cap and _fits(extractor, batch, n_samples, device):
         best, batch = batch, batch * 2
     best = max(best, 1)  # even batch 1 failing is reported by the first real batch, with its shard
-    log.info("batch %d: the largest power of two <= %d whose forward pass fits on %s (%s)", best, cap, device,
-             torch.cuda.get_device_name(device))
+    log.info(
+        "batch %d: the largest power of two <= %d whose forward pass fits on %s (%s)",
+        best,
+        cap,
+        device,
+        torch.cuda.get_device_name(device),
+    )
     return best

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
 from codecfake.extract.loading import ShardJob
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ class ShardBuffer:
 
     def __post_init__(self) -> None:
         n = self.job.n_clips
-        self.data = {name: np.zeros((n, *self.frame_shapes[name]), self.dtype) for name in self.job.array_names}
+        self.data = {
+            name: np.zeros((n, *self.frame_shapes[name]), self.dtype) for name in self.job.array_names
+        }
 
     def add(self, lo: int, outputs: dict[str, torch.Tensor], reasons: list[str]) -> None:
         """Place a batch that starts at clip ``lo`` of this shard. ``outputs[name]`` (B, T, D)."""
@@ -65,8 +68,10 @@ class ShardWriter:
         self.n_rejected = 0
         self.busy_s = 0.0  # seconds the writer threads spent committing shards, summed over threads
         self._lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, name=f"shard-writer-{i}", daemon=True)
-                        for i in range(max(1, threads))]
+        self.threads = [
+            threading.Thread(target=self._run, name=f"shard-writer-{i}", daemon=True)
+            for i in range(max(1, threads))
+        ]
         for t in self.threads:
             t.start()
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from codecfake.store.errors import BadShardInput, NonFiniteFeatures
 
 NONFINITE_POLICIES = ("error", "keep", "reject")

@@ -25,9 +25,13 @@ def register(subparsers: Any) -> None:
     sp = add("info", "spec, provenance, arrays, shard progress and rejects of one set")
     sp.add_argument("key")
     sp.add_argument("--json", action="store_true", help="print the attributes as JSON")
-    sp.add_argument("--max-rejects", type=int, default=20, help="rejected clips listed per array (0: all) [20]")
+    sp.add_argument(
+        "--max-rejects", type=int, default=20, help="rejected clips listed per array (0: all) [20]"
+    )
     sp.set_defaults(func=_info)
-    sp = add("verify", "check provenance, every shard present and readable, non-finite counts; exit 1 on problems")
+    sp = add(
+        "verify", "check provenance, every shard present and readable, non-finite counts; exit 1 on problems"
+    )
     sp.add_argument("key")
     sp.add_argument("--allow-nonfinite", action="store_true", help="stored inf/NaN is not a problem")
     sp.add_argument("--quick", action="store_true", help="skip reading the data (records and shapes only)")
@@ -62,9 +66,13 @@ def _ls(args: argparse.Namespace) -> int:
         print(f"no feature sets under {getattr(args, 'root', None) or args.store}")
     else:
         print("key\tcorpus\tpart\tclips\tarrays\tmodel\tcreated")
-    for i in sorted(infos, key=lambda i: (i.corpus, i.extractor, i.model_id, i.key)):  # a corpus' parts together
+    for i in sorted(
+        infos, key=lambda i: (i.corpus, i.extractor, i.model_id, i.key)
+    ):  # a corpus' parts together
         arrays = ",".join(f"{a}{'' if done else '(partial)'}" for a, done in i.arrays.items()) or "-"
-        print(f"{i.key}\t{i.corpus}\t{i.part or '(all)'}\t{i.n_clips} clips\t{arrays}\t{i.model_id}\t{i.created_utc}")
+        print(
+            f"{i.key}\t{i.corpus}\t{i.part or '(all)'}\t{i.n_clips} clips\t{arrays}\t{i.model_id}\t{i.created_utc}"
+        )
     return 0
 
 
@@ -74,8 +82,10 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(attrs, indent=2, default=str))
         return 0
-    print(f"key         {fs.key}\nlocation    {fs.location}\nclips       {fs.n_clips} ({fs.n_shards} shards of "
-          f"{fs.shard_size})\ncompressor  {fs.compressor or 'none'}")
+    print(
+        f"key         {fs.key}\nlocation    {fs.location}\nclips       {fs.n_clips} ({fs.n_shards} shards of "
+        f"{fs.shard_size})\ncompressor  {fs.compressor or 'none'}"
+    )
     for k, v in fs.spec.to_dict().items():
         print(f"spec.{k:<16}{v}")
     prov = fs.provenance
@@ -85,8 +95,10 @@ def _info(args: argparse.Namespace) -> int:
         t, d = fs.frame_shape(name)
         done = len(fs.committed(name))
         rejects = fs.rejects(name)
-        print(f"array {name}: ({fs.n_clips}, {t}, {d}) {fs.dtype}, {done}/{fs.n_shards} shards, "
-              f"{len(rejects)} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}")
+        print(
+            f"array {name}: ({fs.n_clips}, {t}, {d}) {fs.dtype}, {done}/{fs.n_shards} shards, "
+            f"{len(rejects)} rejected, stats {'yes' if name in attrs.get('stats', {}) else 'no'}"
+        )
         _print_rejects(fs.key, rejects, args.max_rejects)
     return 0
 
@@ -113,8 +125,12 @@ def _verify(args: argparse.Namespace) -> int:
 
     fs = _store(args).open(args.key)
     with _progress(fs.n_shards * len(fs.arrays), "verify") as bar:
-        rep = verify(fs, allow_nonfinite=args.allow_nonfinite, check_data=not args.quick,
-                     on_shard=lambda _n, _s: bar.advance())
+        rep = verify(
+            fs,
+            allow_nonfinite=args.allow_nonfinite,
+            check_data=not args.quick,
+            on_shard=lambda _n, _s: bar.advance(),
+        )
     for note in rep.notes:
         print(f"  {note}")
     for problem in rep.problems:
@@ -125,15 +141,18 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _stats(args: argparse.Namespace) -> int:
     import numpy as np
+
     from codecfake.store.stats import compute_stats
 
     fs = _store(args).open(args.key)
     for name in args.array or fs.arrays:
         st = compute_stats(fs, name)
         mean, std = np.asarray(st["mean"]), np.asarray(st["std"])
-        print(f"{name}: {st['valid_clips']} clips, {mean.size} dims; mean of means {mean.mean():.4g}, "
-              f"|mean| max {np.abs(mean).max():.4g}, std min/median/max {std.min():.4g}/{np.median(std):.4g}/"
-              f"{std.max():.4g} (stored in attributes)")
+        print(
+            f"{name}: {st['valid_clips']} clips, {mean.size} dims; mean of means {mean.mean():.4g}, "
+            f"|mean| max {np.abs(mean).max():.4g}, std min/median/max {std.min():.4g}/{np.median(std):.4g}/"
+            f"{std.max():.4g} (stored in attributes)"
+        )
     return 0
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from codecfake.store.errors import BadShardInput
 from zarr.codecs import BloscCodec, BloscShuffle, ZstdCodec
+
+from codecfake.store.errors import BadShardInput
 
 COMPRESSORS = ("none", "zstd[:LEVEL]", "blosc-zstd[:LEVEL]", "blosc-lz4")
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import zarr
+
+from codecfake.atomic import fsync_path
 from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
 from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
 from codecfake.store.records import ShardRecords
 from codecfake.store.spec import FeatureSetSpec
-
-from codecfake.atomic import fsync_path
 
 if TYPE_CHECKING:
     from codecfake.store.featurestore import FeatureStore
@@ -149,14 +149,20 @@ class FeatureSet:
     # ---- writing -------------------------------------------------------------------------------------------------
     def _require_writable(self) -> None:
         if self.store.read_only:
-            raise ReadOnlyStore(f"{self.location}: store is read-only (remote URL); write to a local path instead")
+            raise ReadOnlyStore(
+                f"{self.location}: store is read-only (remote URL); write to a local path instead"
+            )
 
-    def ensure_array(self, name: str, frame_shape: tuple[int, int], *, attributes: dict | None = None) -> None:
+    def ensure_array(
+        self, name: str, frame_shape: tuple[int, int], *, attributes: dict | None = None
+    ) -> None:
         """Create the array ``name`` of shape ``(N, *frame_shape)`` in ``dtype`` unless it exists (others untouched)."""
         self._require_writable()
         t, d = (int(v) for v in frame_shape)
         if not _ARRAY_NAME.match(name) or name in self.meta or name.startswith("_"):
-            raise BadShardInput(f"{self.location}: invalid array name {name!r} (letters/digits/_; not a meta name)")
+            raise BadShardInput(
+                f"{self.location}: invalid array name {name!r} (letters/digits/_; not a meta name)"
+            )
         if t <= 0 or d <= 0:
             raise BadShardInput(f"{self.location}/{name}: frame_shape must be positive, got {frame_shape}")
         if name in self.arrays:
@@ -207,8 +213,9 @@ class FeatureSet:
         arr, frame_shape = self._targets[name]
         start, stop = self.shard_bounds(shard_index)
         where = f"{self.location}/{name} shard {shard_index}"
-        cast = check_and_cast(where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite,
-                              self.dtype)
+        cast = check_and_cast(
+            where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite, self.dtype
+        )
         self.records.uncommit(name, shard_index)
         self._write_data(arr, name, shard_index, start, stop, cast.data)
         self.records.commit(
@@ -229,13 +236,28 @@ class FeatureSet:
         if self._unflushed >= COMMIT_GROUP or time.monotonic() - self._flushed_at >= COMMIT_GROUP_S:
             self.flush_commits()
         if cast.n_nan or cast.n_inf:
-            log.warning("%s: %d NaN / %d inf after %s cast (policy %s)", where, cast.n_nan, cast.n_inf, self.dtype,
-                        nonfinite or self.nonfinite)
-        return ShardReport(name, shard_index, stop - start, cast.n_nan, cast.n_inf, len(cast.rejects),
-                           time.perf_counter() - t0, cast.data.nbytes)
+            log.warning(
+                "%s: %d NaN / %d inf after %s cast (policy %s)",
+                where,
+                cast.n_nan,
+                cast.n_inf,
+                self.dtype,
+                nonfinite or self.nonfinite,
+            )
+        return ShardReport(
+            name,
+            shard_index,
+            stop - start,
+            cast.n_nan,
+            cast.n_inf,
+            len(cast.rejects),
+            time.perf_counter() - t0,
+            cast.data.nbytes,
+        )
 
-    def _write_data(self, arr: zarr.Array, name: str, shard_index: int, start: int, stop: int,
-                    data: np.ndarray) -> None:
+    def _write_data(
+        self, arr: zarr.Array, name: str, shard_index: int, start: int, stop: int, data: np.ndarray
+    ) -> None:
         """Make the shard's bytes durable: written directly for uncompressed local arrays, else through Zarr."""
         from codecfake.store.reader import mmap_layout_ok
         from codecfake.store.shardfile import write_shard_file
@@ -314,7 +336,11 @@ class FeatureSet:
 
     def nonfinite_counts(self, name: str) -> dict[int, tuple[int, int]]:
         """``{shard: (n_nan, n_inf)}`` for shards with non-finite values."""
-        return {s: (r["n_nan"], r["n_inf"]) for s, r in self.shard_records(name).items() if r["n_nan"] or r["n_inf"]}
+        return {
+            s: (r["n_nan"], r["n_inf"])
+            for s, r in self.shard_records(name).items()
+            if r["n_nan"] or r["n_inf"]
+        }
 
     def stats(self, name: str) -> dict[str, Any] | None:
         """Stored per-dimension statistics of ``name`` (see ``codecfake.store.stats``), or None."""

@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.abc.store import Store
+from zarr.storage import FsspecStore, LocalStore
+
 from codecfake.store.compressors import normalise_compressor
 from codecfake.store.errors import (
     BadShardInput,
@@ -23,8 +26,6 @@ from codecfake.store.featureset import META_REQUIRED, ROLE, FeatureSet
 from codecfake.store.provenance import build_provenance
 from codecfake.store.records import RecordIO
 from codecfake.store.spec import SCHEMA_VERSION, FeatureSetSpec
-from zarr.abc.store import Store
-from zarr.storage import FsspecStore, LocalStore
 
 log = logging.getLogger(__name__)
 MODES = ("create", "resume", "overwrite")
@@ -106,7 +107,9 @@ class FeatureStore:
         if self.local_root is not None and not self.local_root.exists():
             return []
         names = self.records_io.list_dir("")
-        return sorted(n for n in names if self.records_io.get(f"{n}/zarr.json") is not None and self._is_set(n))
+        return sorted(
+            n for n in names if self.records_io.get(f"{n}/zarr.json") is not None and self._is_set(n)
+        )
 
     def _is_set(self, key: str) -> bool:
         doc = self.records_io.get(f"{key}/zarr.json") or {}
@@ -123,7 +126,9 @@ class FeatureStore:
                 "make it with `codecfake features …` or `codecfake store import-hdf5 FILE`"
             )
         mode = "r" if self.read_only else "r+"
-        fs = FeatureSet(self, key, zarr.open_group(store=self.zarr_store, path=key, mode=mode), nonfinite=nonfinite)
+        fs = FeatureSet(
+            self, key, zarr.open_group(store=self.zarr_store, path=key, mode=mode), nonfinite=nonfinite
+        )
         if expect is not None:
             self._refuse_mismatch(fs, expect)
         return fs
@@ -133,15 +138,27 @@ class FeatureStore:
         out = []
         for key in self.keys():
             fs = self.open(key)
-            out.append(FeatureSetInfo(
-                key=key, corpus=fs.spec.corpus, extractor=fs.spec.extractor, model_id=fs.spec.model_id,
-                n_clips=fs.n_clips, arrays={a: fs.is_complete(a) for a in fs.arrays},
-                created_utc=str(fs.provenance.get("created_utc", "")), part=fs.spec.part,
-            ))
+            out.append(
+                FeatureSetInfo(
+                    key=key,
+                    corpus=fs.spec.corpus,
+                    extractor=fs.spec.extractor,
+                    model_id=fs.spec.model_id,
+                    n_clips=fs.n_clips,
+                    arrays={a: fs.is_complete(a) for a in fs.arrays},
+                    created_utc=str(fs.provenance.get("created_utc", "")),
+                    part=fs.spec.part,
+                )
+            )
         return out
 
-    def find(self, corpus: str | None = None, extractor: str | None = None, array: str | None = None,
-             **spec_fields: Any) -> list[str]:
+    def find(
+        self,
+        corpus: str | None = None,
+        extractor: str | None = None,
+        array: str | None = None,
+        **spec_fields: Any,
+    ) -> list[str]:
         """Keys whose spec matches every given field (``array``: the set has that array)."""
         out = []
         for key in self.keys():
@@ -209,19 +226,31 @@ class FeatureStore:
         g = zarr.open_group(store=self.zarr_store, path=key, mode="w", attributes=attrs)
         for name, values in arrays.items():
             dtype = str if values.dtype == object else values.dtype
-            a = g.create_array(name, shape=(n,), chunks=(min(n, 65536),), dtype=dtype,
-                               attributes={ROLE: "meta"}, dimension_names=("clip",))
+            a = g.create_array(
+                name,
+                shape=(n,),
+                chunks=(min(n, 65536),),
+                dtype=dtype,
+                attributes={ROLE: "meta"},
+                dimension_names=("clip",),
+            )
             a[:] = values
-        g.create_group("_commits", attributes={"about": "per-shard commit records (JSON), see codecfake.store.records"})
+        g.create_group(
+            "_commits", attributes={"about": "per-shard commit records (JSON), see codecfake.store.records"}
+        )
         log.info("%s/%s: created (%d clips, shards of %d)", self.root_str, key, n, shard_size)
-        return FeatureSet(self, key, zarr.open_group(store=self.zarr_store, path=key, mode="r+"), nonfinite=nonfinite)
+        return FeatureSet(
+            self, key, zarr.open_group(store=self.zarr_store, path=key, mode="r+"), nonfinite=nonfinite
+        )
 
     def remove(self, key: str) -> None:
         """Delete a feature set and everything in it."""
         if self.read_only:
             raise ReadOnlyStore(f"{self.root_str}: read-only store; cannot remove {key}")
         if not self._is_set(key):
-            raise FeatureSetNotFound(f"{self.root_str}: no feature set {key!r} to remove (have: {self.keys()})")
+            raise FeatureSetNotFound(
+                f"{self.root_str}: no feature set {key!r} to remove (have: {self.keys()})"
+            )
         if self.local_root is not None:
             shutil.rmtree(self.local_root / key)
         else:
@@ -234,8 +263,9 @@ class FeatureStore:
     def _refuse_mismatch(self, fs: FeatureSet, spec: FeatureSetSpec) -> None:
         diff = fs.spec.differences(spec)
         if diff:
-            lines = "; ".join(f"{f}: stored {a!r} != requested {b!r}" for f, a, b in
-                              ((f, *ab) for f, ab in diff.items()))
+            lines = "; ".join(
+                f"{f}: stored {a!r} != requested {b!r}" for f, a, b in ((f, *ab) for f, ab in diff.items())
+            )
             raise FeatureSetMismatch(
                 f"{fs.location}: feature set was built with a different spec ({lines}). Rebuild it with the same "
                 f"command plus --force (overwrites), or `codecfake store rm {fs.key}` first",

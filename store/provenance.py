@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from codecfake.store.spec import SCHEMA_VERSION, FeatureSetSpec
-
 from codecfake.provenance import environment, library_versions
+from codecfake.store.spec import SCHEMA_VERSION, FeatureSetSpec
 
 __all__ = ["build_provenance", "library_versions"]
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from codecfake.store.errors import BadShardInput, CorruptShard
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _EMPTY = np.uint64(2**64 - 1)
 MODES = ("auto", "mmap", "zarr")
-IO_THREADS = 32  # reads in flight per batch: 32 beat 16 by 17 % cold on this VM (store_ooc.json); NVMe may want 64
+IO_THREADS = (
+    32  # reads in flight per batch: 32 beat 16 by 17 % cold on this VM (store_ooc.json); NVMe may want 64
+)
 _MAX_RUN = 64  # clips per preadv at most (26 MB of XLS-R clips; IOV_MAX is 1024)
 
 
@@ -43,7 +46,9 @@ def mmap_layout_ok(array: Any) -> bool:
     if len(codecs) != 1 or not isinstance(codecs[0], ShardingCodec):
         return False
     sh = codecs[0]
-    inner_ok = len(sh.codecs) == 1 and isinstance(sh.codecs[0], BytesCodec) and sh.codecs[0].endian.value == "little"
+    inner_ok = (
+        len(sh.codecs) == 1 and isinstance(sh.codecs[0], BytesCodec) and sh.codecs[0].endian.value == "little"
+    )
     index_ok = (
         len(sh.index_codecs) == 2
         and isinstance(sh.index_codecs[0], BytesCodec)
@@ -51,7 +56,12 @@ def mmap_layout_ok(array: Any) -> bool:
         and sh.index_location.value == "end"
     )
     enc = array.metadata.chunk_key_encoding
-    return inner_ok and index_ok and getattr(enc, "separator", "/") == "/" and getattr(enc, "name", "") == "default"
+    return (
+        inner_ok
+        and index_ok
+        and getattr(enc, "separator", "/") == "/"
+        and getattr(enc, "name", "") == "default"
+    )
 
 
 class _Shard:
@@ -67,13 +77,19 @@ class _Shard:
             self.size = os.fstat(self.fd).st_size
             n_index = shard_size * 16
             if self.size < n_index + 4:
-                raise CorruptShard(f"{path}: {self.size} bytes, shorter than its index; rewrite it (resume the writer)")
+                raise CorruptShard(
+                    f"{path}: {self.size} bytes, shorter than its index; rewrite it (resume the writer)"
+                )
             tail = os.pread(self.fd, n_index + 4, self.size - n_index - 4)
-            if len(tail) != n_index + 4 or google_crc32c.value(tail[:-4]) != int.from_bytes(tail[-4:], "little"):
+            if len(tail) != n_index + 4 or google_crc32c.value(tail[:-4]) != int.from_bytes(
+                tail[-4:], "little"
+            ):
                 raise CorruptShard(f"{path}: shard index checksum mismatch; rewrite it (resume the writer)")
             index = np.frombuffer(tail[:-4], dtype="<u8").reshape(shard_size, 2)
             filled = index[:, 0] != _EMPTY
-            if (index[filled, 1] != clip_bytes).any() or (index[filled, 0] + index[filled, 1] > self.size).any():
+            if (index[filled, 1] != clip_bytes).any() or (
+                index[filled, 0] + index[filled, 1] > self.size
+            ).any():
                 raise CorruptShard(f"{path}: index entries do not match {clip_bytes}-byte clips")
         except BaseException:
             os.close(self.fd)
@@ -118,8 +134,15 @@ class ShardReader:
     ``io_threads``: reads in flight in ``batch`` (1 = read in the calling thread).
     """
 
-    def __init__(self, fs: FeatureSet, name: str, *, mode: str = "auto", max_open: int = 128,
-                 io_threads: int = IO_THREADS):
+    def __init__(
+        self,
+        fs: FeatureSet,
+        name: str,
+        *,
+        mode: str = "auto",
+        max_open: int = 128,
+        io_threads: int = IO_THREADS,
+    ):
         if mode not in MODES:
             raise BadShardInput(f"reader mode must be one of {MODES}, got {mode!r}")
         self.fs = fs
@@ -214,8 +237,9 @@ class ShardReader:
         self._close_retired()
         if offset < 0:
             return self._zeros
-        return np.frombuffer(entry.view(), dtype=self.dtype, count=self._clip_bytes // self.dtype.itemsize,
-                             offset=offset).reshape(self.frame_shape)
+        return np.frombuffer(
+            entry.view(), dtype=self.dtype, count=self._clip_bytes // self.dtype.itemsize, offset=offset
+        ).reshape(self.frame_shape)
 
     def _pread_batch(self, idx: list[int], out: np.ndarray) -> None:
         """Fill ``out[pos]`` with clip ``idx[pos]``: runs of back-to-back clips, spread over ``io_threads`` reads."""
@@ -299,7 +323,10 @@ class ShardReader:
         if start == _EMPTY or not (entry.index[:n, 0] == expected).all():
             return None
         try:
-            _read_runs([(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])], f"{self.fs.location}/{self.name}")
+            _read_runs(
+                [(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])],
+                f"{self.fs.location}/{self.name}",
+            )
         finally:
             self._close_retired()
         return out

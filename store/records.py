@@ -30,6 +30,7 @@ from codecfake.atomic import fsync_path, write_atomic
 
 log = logging.getLogger(__name__)
 
+
 async def _collect(it: AsyncIterator[str]) -> list[str]:
     return [k async for k in it]
 
@@ -117,8 +118,12 @@ class ShardRecords:
                 try:
                     rec = self.io.get(f"{self.base}/{array}/{name}")
                 except ValueError:  # torn by a power loss before its group was flushed: not committed
-                    log.warning("%s/%s/%s: unreadable commit record, shard counts as not written", self.base, array,
-                                name)
+                    log.warning(
+                        "%s/%s/%s: unreadable commit record, shard counts as not written",
+                        self.base,
+                        array,
+                        name,
+                    )
                     rec = None
                 if rec is not None:
                     out[int(name[:-5])] = rec

@@ -21,7 +21,10 @@ from typing import Any
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 SCHEMA_VERSION = 1
-DTYPES = ("float16", "float32")  # float32 for values past float16's 65,504 (power mels); the default keeps old keys
+DTYPES = (
+    "float16",
+    "float32",
+)  # float32 for values past float16's 65,504 (power mels); the default keeps old keys
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 

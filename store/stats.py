@@ -7,12 +7,15 @@ import logging
 from typing import Any
 
 import numpy as np
+
 from codecfake.store.featureset import FeatureSet
 
 log = logging.getLogger(__name__)
 
 
-def compute_stats(fs: FeatureSet, name: str, *, scheduler: str | None = "threads", store: bool = True) -> dict[str, Any]:
+def compute_stats(
+    fs: FeatureSet, name: str, *, scheduler: str | None = "threads", store: bool = True
+) -> dict[str, Any]:
     """Mean and std over (valid clips × frames) per dimension D; non-finite values are skipped.
 
     Reads with ``dask.array.from_zarr(chunks=<shard shape>)`` (one task per shard, never misaligned with shards),
@@ -29,8 +32,9 @@ def compute_stats(fs: FeatureSet, name: str, *, scheduler: str | None = "threads
     mask = da.from_array(valid, chunks=fs.shard_size)[:, None, None]  # (N, 1, 1)
     keep = da.isfinite(x) & mask
     xz = da.where(keep, x, 0.0)
-    s1, s2, cnt = da.compute(xz.sum(axis=(0, 1)), (xz * xz).sum(axis=(0, 1)), keep.sum(axis=(0, 1)),
-                             scheduler=scheduler)
+    s1, s2, cnt = da.compute(
+        xz.sum(axis=(0, 1)), (xz * xz).sum(axis=(0, 1)), keep.sum(axis=(0, 1)), scheduler=scheduler
+    )
     cnt = np.asarray(cnt, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / cnt

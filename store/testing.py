@@ -6,14 +6,21 @@ Imported as `codecfake.store.testing` by tests of any stage (see docs/INTERFACES
 from __future__ import annotations
 
 import numpy as np
+
 from codecfake.store import FeatureSet, FeatureSetSpec
 
 N, SHARD, T, D = 10, 4, 5, 3
 
 
 def make_spec(**changes) -> FeatureSetSpec:
-    fields = dict(corpus="mini-codecfake", manifest_sha256="ab" * 32, extractor="xlsr",
-                  model_id="facebook/wav2vec2-xls-r-300m", weights_sha256="cd" * 32, params={"layers_run": 5})
+    fields = dict(
+        corpus="mini-codecfake",
+        manifest_sha256="ab" * 32,
+        extractor="xlsr",
+        model_id="facebook/wav2vec2-xls-r-300m",
+        weights_sha256="cd" * 32,
+        params={"layers_run": 5},
+    )
     fields.update(changes)
     return FeatureSetSpec(**fields)
 
@@ -41,5 +48,3 @@ def write_all(fs: FeatureSet, name: str, data: np.ndarray, rejects: dict[int, li
     for s in range(fs.n_shards):
         a, b = fs.shard_bounds(s)
         fs.write_shard(name, s, data[a:b], rejects=(rejects or {}).get(s, ()))
-
-

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from codecfake.store.featureset import META_REQUIRED, FeatureSet
 from codecfake.store.spec import SCHEMA_VERSION
 
@@ -26,13 +27,20 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(fs: FeatureSet, *, allow_nonfinite: bool = False, check_data: bool = True,
-           on_shard: Callable[[str, int], None] | None = None) -> VerifyReport:
+def verify(
+    fs: FeatureSet,
+    *,
+    allow_nonfinite: bool = False,
+    check_data: bool = True,
+    on_shard: Callable[[str, int], None] | None = None,
+) -> VerifyReport:
     """Verify ``fs``; with ``check_data`` every committed shard is read and its CRC-32 compared to its record."""
     rep = VerifyReport(fs.key)
     attrs = fs.attrs
     if attrs.get("schema_version") != SCHEMA_VERSION:
-        rep.problems.append(f"schema_version {attrs.get('schema_version')!r}, this code reads {SCHEMA_VERSION}")
+        rep.problems.append(
+            f"schema_version {attrs.get('schema_version')!r}, this code reads {SCHEMA_VERSION}"
+        )
     prov = attrs.get("provenance", {})
     missing = [f for f in PROVENANCE_FIELDS if f not in prov]
     if missing:
@@ -54,23 +62,37 @@ def verify(fs: FeatureSet, *, allow_nonfinite: bool = False, check_data: bool = 
     return rep
 
 
-def _verify_array(fs: FeatureSet, name: str, rep: VerifyReport, allow_nonfinite: bool, check_data: bool,
-                  on_shard: Callable[[str, int], None] | None) -> None:
+def _verify_array(
+    fs: FeatureSet,
+    name: str,
+    rep: VerifyReport,
+    allow_nonfinite: bool,
+    check_data: bool,
+    on_shard: Callable[[str, int], None] | None,
+) -> None:
     arr = fs.array(name)
     t, d = fs.frame_shape(name)
     if arr.shape != (fs.n_clips, t, d) or arr.dtype != np.dtype(fs.dtype):
-        rep.problems.append(f"{name}: shape {arr.shape} dtype {arr.dtype}, expected {(fs.n_clips, t, d)} {fs.dtype}")
+        rep.problems.append(
+            f"{name}: shape {arr.shape} dtype {arr.dtype}, expected {(fs.n_clips, t, d)} {fs.dtype}"
+        )
         return
     records = fs.shard_records(name)
     missing = sorted(set(range(fs.n_shards)) - set(records))
     if missing:
-        rep.problems.append(f"{name}: {len(missing)}/{fs.n_shards} shards not committed (first {missing[:5]})")
+        rep.problems.append(
+            f"{name}: {len(missing)}/{fs.n_shards} shards not committed (first {missing[:5]})"
+        )
     n_rej = sum(len(r["rejects"]) for r in records.values())
     n_nan = sum(r["n_nan"] for r in records.values())
     n_inf = sum(r["n_inf"] for r in records.values())
-    rep.notes.append(f"{name}: {len(records)}/{fs.n_shards} shards, {n_rej} rejected clips, {n_nan} NaN, {n_inf} inf")
+    rep.notes.append(
+        f"{name}: {len(records)}/{fs.n_shards} shards, {n_rej} rejected clips, {n_nan} NaN, {n_inf} inf"
+    )
     if (n_nan or n_inf) and not allow_nonfinite:
-        rep.problems.append(f"{name}: {n_nan} NaN / {n_inf} inf values stored (shards {sorted(fs.nonfinite_counts(name))})")
+        rep.problems.append(
+            f"{name}: {n_nan} NaN / {n_inf} inf values stored (shards {sorted(fs.nonfinite_counts(name))})"
+        )
     if not check_data:
         return
     reader = fs.reader(name)

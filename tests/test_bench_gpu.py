@@ -14,9 +14,17 @@ import gpu  # noqa: E402
 import gpu_lib  # noqa: E402
 
 
-@pytest.mark.parametrize(("name", "tflops"), [("NVIDIA H100 80GB HBM3", 989.0), ("NVIDIA H200", 989.0),
-                                              ("NVIDIA H100 PCIe", 756.0), ("NVIDIA A100-SXM4-80GB", 312.0),
-                                              ("NVIDIA L4", 121.0), ("Tesla V100-SXM2-16GB", None)])
+@pytest.mark.parametrize(
+    ("name", "tflops"),
+    [
+        ("NVIDIA H100 80GB HBM3", 989.0),
+        ("NVIDIA H200", 989.0),
+        ("NVIDIA H100 PCIe", 756.0),
+        ("NVIDIA A100-SXM4-80GB", 312.0),
+        ("NVIDIA L4", 121.0),
+        ("Tesla V100-SXM2-16GB", None),
+    ],
+)
 def test_peak_table_matches_gpu_names(name: str, tflops: float | None) -> None:
     assert gpu_lib.peak_bf16_tflops(name) == tflops
 
@@ -48,12 +56,16 @@ def test_tiny_run_on_cpu_has_every_section(tmp_path: Path) -> None:
     out = tmp_path / "gpu.json"
     result = gpu.main(["--tiny", "--device", "cpu", "--seconds", "0.01", "--out", str(out)])
     assert not out.exists()  # a smoke run writes no result
-    assert {(c["precision"], c["batch"]) for c in result["extraction"]} == {(p, b) for p in ("fp32", "bf16")
-                                                                            for b in (2, 4)}
-    assert all(c["end_to_end_clips_per_s"] > 0 and c["forward_share_of_bf16_peak"] is None
-               for c in result["extraction"])
-    assert {(c["opt"], c["precision"]) for c in result["training"]} == {(o, p) for o in ("adam", "csam")
-                                                                        for p in ("fp32", "bf16")}
+    assert {(c["precision"], c["batch"]) for c in result["extraction"]} == {
+        (p, b) for p in ("fp32", "bf16") for b in (2, 4)
+    }
+    assert all(
+        c["end_to_end_clips_per_s"] > 0 and c["forward_share_of_bf16_peak"] is None
+        for c in result["extraction"]
+    )
+    assert {(c["opt"], c["precision"]) for c in result["training"]} == {
+        (o, p) for o in ("adam", "csam") for p in ("fp32", "bf16")
+    }
     assert result["loader"]["steps"] >= 2 and 0 <= result["loader"]["data_wait_share"] <= 1
 
 

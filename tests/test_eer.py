@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from codecfake.evaluate.confusion import confusion_at
-from codecfake.evaluate.score_tsv import read_official_scores
 from sklearn.metrics import roc_curve
 
 from codecfake.eer import EerError, compute_eer, det_curve, eer_both, eer_from_labels, eer_percent
+from codecfake.evaluate.confusion import confusion_at
+from codecfake.evaluate.score_tsv import read_official_scores
 
 REPO = Path(__file__).resolve().parents[1]
 SCORES = Path(os.environ.get("CODECFAKE_REFERENCE", REPO.parent / "shared" / "reference")) / "scores"

@@ -15,29 +15,108 @@ REPO = Path(__file__).resolve().parents[1]
 # target + variables -> the `codecfake` argv the docs (README, docs/*.md, STYLE.md §6) promise for it
 CASES = {
     "demo-data": ("SIZE=small", ["corpus", "demo", "--out", "data/mini-codecfake", "--size", "small"]),
-    "features": ("DATA=itw ROOT=/d MODEL=xlsr MODEL_DIR=/m LAYERS=5,12 CLUSTER=local:2",
-                 ["features", "--data", "itw", "--root", "/d", "--extractor", "xlsr", "--model-dir", "/m",
-                  "--layers", "5,12", "--store", "features", "--device", "auto", "--cluster", "local:2",
-                  "--demo-dir", "data/mini-codecfake", "--size", "default"]),
-    "train": ("BACKEND=aasist OPT=csam EPOCHS=3",
-              ["train", "--backend", "aasist", "--opt", "csam", "--task", "cotrain", "--store", "features", "--runs",
-               "runs", "--device", "auto", "--extractor", "mel", "--epochs", "3"]),
-    "evaluate": ("RUN=runs/x PAPER=1", ["evaluate", "--run", "runs/x", "--store", "features", "--device", "auto",
-                                        "--paper"]),
-    "demo": ("DEVICE=cpu", ["demo", "--store", "features", "--runs", "runs", "--demo-dir", "data/mini-codecfake",
-                            "--size", "default", "--device", "cpu"]),
-    "experiments": ("SEEDS=2 DEVICE=cuda", ["demo", "--store", "features", "--runs", "runs", "--demo-dir",
-                                            "data/mini-codecfake", "--size", "default", "--full", "--seeds", "2",
-                                            "--device", "cuda"]),
-    "clean-demo": ("", ["demo", "--clean", "--store", "features", "--runs", "runs", "--demo-dir",
-                        "data/mini-codecfake"]),
+    "features": (
+        "DATA=itw ROOT=/d MODEL=xlsr MODEL_DIR=/m LAYERS=5,12 CLUSTER=local:2",
+        [
+            "features",
+            "--data",
+            "itw",
+            "--root",
+            "/d",
+            "--extractor",
+            "xlsr",
+            "--model-dir",
+            "/m",
+            "--layers",
+            "5,12",
+            "--store",
+            "features",
+            "--device",
+            "auto",
+            "--cluster",
+            "local:2",
+            "--demo-dir",
+            "data/mini-codecfake",
+            "--size",
+            "default",
+        ],
+    ),
+    "train": (
+        "BACKEND=aasist OPT=csam EPOCHS=3",
+        [
+            "train",
+            "--backend",
+            "aasist",
+            "--opt",
+            "csam",
+            "--task",
+            "cotrain",
+            "--store",
+            "features",
+            "--runs",
+            "runs",
+            "--device",
+            "auto",
+            "--extractor",
+            "mel",
+            "--epochs",
+            "3",
+        ],
+    ),
+    "evaluate": (
+        "RUN=runs/x PAPER=1",
+        ["evaluate", "--run", "runs/x", "--store", "features", "--device", "auto", "--paper"],
+    ),
+    "demo": (
+        "DEVICE=cpu",
+        [
+            "demo",
+            "--store",
+            "features",
+            "--runs",
+            "runs",
+            "--demo-dir",
+            "data/mini-codecfake",
+            "--size",
+            "default",
+            "--device",
+            "cpu",
+        ],
+    ),
+    "experiments": (
+        "SEEDS=2 DEVICE=cuda",
+        [
+            "demo",
+            "--store",
+            "features",
+            "--runs",
+            "runs",
+            "--demo-dir",
+            "data/mini-codecfake",
+            "--size",
+            "default",
+            "--full",
+            "--seeds",
+            "2",
+            "--device",
+            "cuda",
+        ],
+    ),
+    "clean-demo": (
+        "",
+        ["demo", "--clean", "--store", "features", "--runs", "runs", "--demo-dir", "data/mini-codecfake"],
+    ),
 }
 
 
 def _make_cli_argv(target: str, variables: str) -> list[str]:
     """The `codecfake` argv of `make -n TARGET VARS` (the venv recipe, if due, is skipped)."""
-    out = subprocess.run(["make", "-n", "-s", "-C", str(REPO), target, *shlex.split(variables)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["make", "-n", "-s", "-C", str(REPO), target, *shlex.split(variables)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     lines = out.replace("\\\n", " ").splitlines()
     cli = [shlex.split(line) for line in lines if line.strip().startswith(".venv/bin/codecfake ")]
     assert len(cli) == 1, f"make -n {target}: expected one codecfake command, found {lines}"
@@ -64,5 +143,7 @@ def test_make_train_and_codecfake_train_share_the_optimiser_default() -> None:
 def test_every_phony_target_has_a_rule() -> None:
     text = (REPO / "Makefile").read_text()
     phony = next(line for line in text.splitlines() if line.startswith(".PHONY:")).split(":", 1)[1].split()
-    rules = {line.split(":", 1)[0] for line in text.splitlines() if line and not line[0].isspace() and ":" in line}
+    rules = {
+        line.split(":", 1)[0] for line in text.splitlines() if line and not line[0].isspace() and ":" in line
+    }
     assert [t for t in phony if t not in rules] == []

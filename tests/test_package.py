@@ -21,12 +21,26 @@ def test_stage_folders_are_codecfake_subpackages(stage: str) -> None:
 def test_no_top_level_stage_modules_are_installed(tmp_path: Path) -> None:
     # Outside the checkout, only `codecfake` is importable: `evaluate` would shadow Hugging Face's package.
     code = "import importlib.util as u; print([m for m in ('store','extract','train','evaluate','corpus') if u.find_spec(m)])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert out.stdout.strip() == "[]"
 
 
-COMMANDS = {"corpus", "store", "features", "train", "import-official", "evaluate", "eer", "report", "score",
-            "baselines", "compare", "demo"}
+COMMANDS = {
+    "corpus",
+    "store",
+    "features",
+    "train",
+    "import-official",
+    "evaluate",
+    "eer",
+    "report",
+    "score",
+    "baselines",
+    "compare",
+    "demo",
+}
 
 
 def _help_commands(help_text: str) -> set[str]:
@@ -36,20 +50,24 @@ def _help_commands(help_text: str) -> set[str]:
 
 def test_cli_lists_every_stage_command() -> None:
     env = {**os.environ, "COLUMNS": "100"}
-    out = subprocess.run([sys.executable, "-m", "codecfake", "--help"], capture_output=True, text=True, check=True,
-                         env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "codecfake", "--help"], capture_output=True, text=True, check=True, env=env
+    )
     assert _help_commands(out.stdout) == COMMANDS
     for command in sorted(COMMANDS):  # each listed command parses and has its own help
-        sub = subprocess.run([sys.executable, "-m", "codecfake", command, "--help"], capture_output=True, text=True,
-                             env=env)
+        sub = subprocess.run(
+            [sys.executable, "-m", "codecfake", command, "--help"], capture_output=True, text=True, env=env
+        )
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: codecfake {command}"), sub.stderr
 
 
 def test_help_imports_neither_torch_nor_zarr() -> None:
-    code = ("import sys, contextlib, io\nfrom codecfake.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
-            "print(sorted(m for m in ('torch', 'zarr', 'transformers', 'dask') if m in sys.modules))")
+    code = (
+        "import sys, contextlib, io\nfrom codecfake.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('torch', 'zarr', 'transformers', 'dask') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -18,7 +18,10 @@ def test_log_progress_reports_completion_and_status(caplog) -> None:
         p.advance(3)  # neither due nor finished: silent
         p.advance(3, loss=0.25)
     assert len(caplog.records) == 1
-    assert caplog.records[0].getMessage().startswith("mini/mel: 10/10 clips,") and "loss 0.25" in caplog.messages[0]
+    assert (
+        caplog.records[0].getMessage().startswith("mini/mel: 10/10 clips,")
+        and "loss 0.25" in caplog.messages[0]
+    )
 
 
 def test_tqdm_adapter_counts_each_task_from_its_start(monkeypatch) -> None:

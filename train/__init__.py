@@ -10,9 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "TrainConfig": "config", "resolve_config": "config", "ConfigError": "config",
-    "load_run": "rundir", "write_run": "rundir", "LoadedRun": "rundir", "make_provenance": "rundir",
-    "RunError": "rundir", "train": "loop",
+    "TrainConfig": "config",
+    "resolve_config": "config",
+    "ConfigError": "config",
+    "load_run": "rundir",
+    "write_run": "rundir",
+    "LoadedRun": "rundir",
+    "make_provenance": "rundir",
+    "RunError": "rundir",
+    "train": "loop",
 }
 
 

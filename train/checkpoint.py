@@ -52,17 +52,23 @@ def save_checkpoint(stem: str | Path, tensors: dict[str, torch.Tensor], state: d
         os.link(current, link)
         os.replace(link, stem.with_name(f"{stem.name}.prev.safetensors"))
     os.replace(tmp, current)
-    write_json_atomic(stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION})
+    write_json_atomic(
+        stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION}
+    )
     stem.with_name(f"{stem.name}.prev.safetensors").unlink(missing_ok=True)  # the new pair is complete
 
 
-def load_checkpoint(stem: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+def load_checkpoint(
+    stem: str | Path, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict]:
     """Read a pair written by :func:`save_checkpoint`: ``(tensors, state)``."""
     stem = Path(stem)
     js, st = stem.with_suffix(".json"), stem.with_suffix(".safetensors")
     if not js.is_file() or not st.is_file():
-        raise CheckpointError(f"checkpoint {stem}: expected {st.name} and {js.name}; found "
-                              f"{[p.name for p in (js, st) if p.is_file()] or 'neither'}; rerun `codecfake train`")
+        raise CheckpointError(
+            f"checkpoint {stem}: expected {st.name} and {js.name}; found "
+            f"{[p.name for p in (js, st) if p.is_file()] or 'neither'}; rerun `codecfake train`"
+        )
     with open(js) as fh:
         state = json.load(fh)
     prev = stem.with_name(f"{stem.name}.prev.safetensors")
@@ -72,8 +78,10 @@ def load_checkpoint(stem: str | Path, device: str | torch.device = "cpu") -> tup
         with safe_open(str(candidate), framework="pt", device=str(device)) as fh:
             if (fh.metadata() or {}).get("checkpoint_id") == state.get("checkpoint_id"):
                 return {key: fh.get_tensor(key) for key in fh.keys()}, state
-    raise CheckpointError(f"checkpoint {stem}: no tensor file matches {js.name} (checkpoint_id "
-                          f"{state.get('checkpoint_id')}); rerun with --force to start the run again")
+    raise CheckpointError(
+        f"checkpoint {stem}: no tensor file matches {js.name} (checkpoint_id "
+        f"{state.get('checkpoint_id')}); rerun with --force to start the run again"
+    )
 
 
 # ---- model ----
@@ -84,14 +92,16 @@ def model_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def load_model_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source: str) -> None:
     """Load the ``model.*`` tensors strictly; a missing or extra key or a shape mismatch raises CheckpointError."""
-    state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     own = model.state_dict()
     missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     shapes = [k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape)]
     if missing or extra or shapes:
-        raise CheckpointError(f"{source}: weights do not fit the model: missing {missing[:5]}, unexpected "
-                              f"{extra[:5]}, shape mismatch {sorted(shapes)[:5]}; was it written for another "
-                              "back-end or feature shape?")
+        raise CheckpointError(
+            f"{source}: weights do not fit the model: missing {missing[:5]}, unexpected "
+            f"{extra[:5]}, shape mismatch {sorted(shapes)[:5]}; was it written for another "
+            "back-end or feature shape?"
+        )
     model.load_state_dict(state, strict=True)
 
 
@@ -112,12 +122,16 @@ def optimizer_parts(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.T
     return tensors, {"state": state_json, "param_groups": sd["param_groups"]}
 
 
-def load_optimizer_parts(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], doc: dict) -> None:
+def load_optimizer_parts(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], doc: dict
+) -> None:
     """Inverse of :func:`optimizer_parts`."""
     state: dict[int, dict[str, Any]] = {}
     for idx, entries in doc["state"].items():
-        state[int(idx)] = {name: (tensors[f"optim.{idx}.{name}"] if isinstance(v, dict) and v.get("tensor") else v)
-                           for name, v in entries.items()}
+        state[int(idx)] = {
+            name: (tensors[f"optim.{idx}.{name}"] if isinstance(v, dict) and v.get("tensor") else v)
+            for name, v in entries.items()
+        }
     groups = [{**g, **({"betas": tuple(g["betas"])} if "betas" in g else {})} for g in doc["param_groups"]]
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
@@ -132,20 +146,38 @@ def rng_parts() -> tuple[dict[str, torch.Tensor], dict]:
     kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     tensors["rng.numpy"] = torch.from_numpy(np.asarray(keys, dtype=np.int64))
     version, py_state, gauss = random.getstate()
-    doc = {"numpy": {"kind": kind, "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-           "python": {"version": version, "state": list(py_state), "gauss": gauss}}
+    doc = {
+        "numpy": {
+            "kind": kind,
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "python": {"version": version, "state": list(py_state), "gauss": gauss},
+    }
     return tensors, doc
 
 
 def restore_rng(tensors: dict[str, torch.Tensor], doc: dict) -> None:
     """Inverse of :func:`rng_parts`."""
     torch.set_rng_state(tensors["rng.torch"].to("cpu", torch.uint8))
-    cuda = [tensors[k] for k in sorted((k for k in tensors if k.startswith("rng.cuda.")),
-                                       key=lambda k: int(k.rsplit(".", 1)[1]))]
+    cuda = [
+        tensors[k]
+        for k in sorted(
+            (k for k in tensors if k.startswith("rng.cuda.")), key=lambda k: int(k.rsplit(".", 1)[1])
+        )
+    ]
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.to("cpu", torch.uint8) for s in cuda])
     n = doc["numpy"]
-    np.random.set_state((n["kind"], tensors["rng.numpy"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                         n["cached_gaussian"]))
+    np.random.set_state(
+        (
+            n["kind"],
+            tensors["rng.numpy"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached_gaussian"],
+        )
+    )
     p = doc["python"]
     random.setstate((p["version"], tuple(p["state"]), p["gauss"]))

@@ -11,44 +11,49 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from codecfake.train.config import ConfigError, field_types, parse_text
-
 from codecfake.cliargs import add_command, add_runs, add_store
+from codecfake.train.config import ConfigError, field_types, parse_text
 
 log = logging.getLogger(__name__)
 
 HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
-           "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
+    "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
     "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
-            "of codec + vocoder sets [cotrain]",
+    "of codec + vocoder sets [cotrain]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
-                "clips; two datasets for a domain are refused with their keys)",
+    "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
     "layers": "SSL layers to fuse with learned softmax weights, e.g. 0,3,5 (arrays L00+L03+L05; one layer = --array "
-              "L05) [none]",
-    "epochs": "epochs [10]", "batch": "clips per step [128]", "lr": "initial learning rate [5e-4]",
-    "lr_decay": "lr factor every --lr-step-epochs epochs [0.5]", "lr_step_epochs": "epochs per lr step [2]",
-    "weight_decay": "Adam L2 weight decay [5e-4]", "seed": "random seed [688]",
+    "L05) [none]",
+    "epochs": "epochs [10]",
+    "batch": "clips per step [128]",
+    "lr": "initial learning rate [5e-4]",
+    "lr_decay": "lr factor every --lr-step-epochs epochs [0.5]",
+    "lr_step_epochs": "epochs per lr step [2]",
+    "weight_decay": "Adam L2 weight decay [5e-4]",
+    "seed": "random seed [688]",
     "name": "run folder under --runs [<task>-<backend>-<opt>-s<seed>-<extractor>]",
     "class_weights": "cross-entropy weights bona fide,spoof [10,1]",
-    "rho": "SAM radius [0.05]", "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
+    "rho": "SAM radius [0.05]",
+    "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
     "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks (false: re-drawn, the release) [false]",
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
-    "device": "auto | cpu | cuda | cuda:N [auto]", "threads": "torch CPU threads, 0 = torch default [0]",
+    "device": "auto | cpu | cuda | cuda:N [auto]",
+    "threads": "torch CPU threads, 0 = torch default [0]",
     "data_mode": "auto | memory | stream [auto: memory below --memory-limit-mb]",
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
     "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
-                  "across epochs, as the release) | pass (each clip at least once) [release]",
+    "across epochs, as the release) | pass (each clip at least once) [release]",
     "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "
-               "reads, skewed domain mix, logged) [uniform]",
+    "reads, skewed domain mix, logged) [uniform]",
     "shuffle_window_shards": "with --shuffle block: shuffle shards, then clips within windows of this many "
-                             "shard files [16]",
+    "shard files [16]",
     "eval_batch": "clips per dev forward [256]",
     "dev_loss": "model selection on exact (weighted mean over every dev clip) | batch-mean (the release's mean of "
-                "per-batch means over shuffled dev batches of --batch clips) [exact]",
+    "per-batch means over shuffled dev batches of --batch clips) [exact]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
 }
 
@@ -67,17 +72,26 @@ def _typed(key: str):
 def register(subparsers: Any) -> None:
     """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
     p = add_command(
-        subparsers, "train", help="train a back-end from the feature store (make train)",
+        subparsers,
+        "train",
+        help="train a back-end from the feature store (make train)",
         description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Defaults are "
-                    "the paper's; a preset configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, "
-                    "changes them (none ships); every option overrides both. "
-                    "Rerunning the same command resumes an interrupted run and reuses a finished one.")
+        "the paper's; a preset configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, "
+        "changes them (none ships); every option overrides both. "
+        "Rerunning the same command resumes an interrupted run and reuses a finished one.",
+    )
     add_store(p)
     add_runs(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing run of the same name")
     for key in field_types():
-        p.add_argument(f"--{key.replace('_', '-')}", dest=f"cfg_{key}", type=_typed(key), default=None,
-                       metavar=key.upper(), help=HELP.get(key, ""))
+        p.add_argument(
+            f"--{key.replace('_', '-')}",
+            dest=f"cfg_{key}",
+            type=_typed(key),
+            default=None,
+            metavar=key.upper(),
+            help=HELP.get(key, ""),
+        )
     p.set_defaults(func=run_train)
     _register_official(subparsers)
 
@@ -85,27 +99,35 @@ def register(subparsers: Any) -> None:
 def _register_official(subparsers: Any) -> None:
     """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (handler in train/official.py)."""
     p = add_command(
-        subparsers, "import-official", help="import a released Codecfake back-end (.pt) as a run, safely",
+        subparsers,
+        "import-official",
+        help="import a released Codecfake back-end (.pt) as a run, safely",
         description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
-                    "read by a restricted unpickler that calls nothing outside its allow-list.")
+        "read by a restricted unpickler that calls nothing outside its allow-list.",
+    )
     p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
-    p.add_argument("--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)")
+    p.add_argument(
+        "--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)"
+    )
     p.add_argument("--name", required=True, help="run folder name under --runs")
     add_runs(p)
-    p.add_argument("--features-hint", default=None, metavar="KEY|DIR",
-                   help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
-                   "XLS-R model folder; evaluate/score then find and rebuild the matching features")
+    p.add_argument(
+        "--features-hint",
+        default=None,
+        metavar="KEY|DIR",
+        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
+    )
     add_store(p, help="feature store for --features-hint")
     p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
     p.set_defaults(func=lambda args: importlib.import_module("codecfake.train.official")._cmd_import(args))
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from codecfake.progress import TqdmProgress
     from codecfake.train.config import resolve_config
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
-
-    from codecfake.progress import TqdmProgress
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     config = resolve_config(overrides)
@@ -114,6 +136,12 @@ def run_train(args: argparse.Namespace) -> int:
     rows = read_metrics(run_dir)
     if rows:
         best = min(rows, key=lambda r: r["dev_loss"])
-        log.info("run %s: best epoch %d (dev loss %.4f, dev EER %.2f %%); evaluate with `make evaluate RUN=%s`",
-                 run_dir, best["epoch"], best["dev_loss"], best["dev_eer"], run_dir)
+        log.info(
+            "run %s: best epoch %d (dev loss %.4f, dev EER %.2f %%); evaluate with `make evaluate RUN=%s`",
+            run_dir,
+            best["epoch"],
+            best["dev_loss"],
+            best["dev_eer"],
+            run_dir,
+        )
     return 0

@@ -44,9 +44,15 @@ class TrainConfig:
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
-    extractor: str = ""  # with features=(): pick the sets of this extractor (mel, xlsr, wavlm) when several exist
-    array: str = ""  # array in the feature set ("L05", "mel"); "" -> the sets' only common array; fused: "L00+L05"
-    layers: tuple[int, ...] = ()  # SSL layers to fuse (learned softmax weights, train/fusion.py); sets `array`
+    extractor: str = (
+        ""  # with features=(): pick the sets of this extractor (mel, xlsr, wavlm) when several exist
+    )
+    array: str = (
+        ""  # array in the feature set ("L05", "mel"); "" -> the sets' only common array; fused: "L00+L05"
+    )
+    layers: tuple[
+        int, ...
+    ] = ()  # SSL layers to fuse (learned softmax weights, train/fusion.py); sets `array`
     epochs: int = 10
     batch: int = 128  # clips per optimiser step
     lr: float = 5e-4  # initial learning rate
@@ -59,18 +65,28 @@ class TrainConfig:
     class_weights: tuple[float, ...] = (10.0, 1.0)  # cross-entropy weights [bona fide, spoof]
     rho: float = 0.05  # SAM neighbourhood radius
     adaptive: bool = False  # ASAM's element-wise |w| scaling of the ascent step
-    same_dropout: bool = False  # True: SAM pass two reuses pass one's dropout masks (False: re-drawn, as the release)
-    domain_ratio: tuple[float, ...] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
+    same_dropout: bool = (
+        False  # True: SAM pass two reuses pass one's dropout masks (False: re-drawn, as the release)
+    )
+    domain_ratio: tuple[
+        float, ...
+    ] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
     csam_epoch: str = "release"  # csam/csam-pd epoch: release (K * ceil(largest/batch) steps, carried) | pass
     seed: int = 688
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
-    data_mode: str = "auto"  # memory (load the sets into RAM) | stream (shard reader) | auto (by memory_limit_mb)
+    data_mode: str = (
+        "auto"  # memory (load the sets into RAM) | stream (shard reader) | auto (by memory_limit_mb)
+    )
     memory_limit_mb: int = 2048  # auto mode loads into memory below this size (fp16 bytes)
-    shuffle: str = "uniform"  # adam/sam/asam batches: uniform (exact, the release's) | block (shard windows, skewed)
+    shuffle: str = (
+        "uniform"  # adam/sam/asam batches: uniform (exact, the release's) | block (shard windows, skewed)
+    )
     shuffle_window_shards: int = 16  # shuffle = "block": shuffle shards, then clips within this many
     eval_batch: int = 256  # clips per forward on the dev set
-    dev_loss: str = "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
+    dev_loss: str = (
+        "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
+    )
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
 
     def __post_init__(self) -> None:
@@ -82,28 +98,45 @@ class TrainConfig:
         _check_choice("dev_loss", self.dev_loss, DEV_LOSSES)
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
-        positive = {"epochs": self.epochs, "batch": self.batch, "lr": self.lr, "lr_step_epochs": self.lr_step_epochs,
-                    "eval_batch": self.eval_batch, "memory_limit_mb": self.memory_limit_mb,
-                    "shuffle_window_shards": self.shuffle_window_shards}
+        positive = {
+            "epochs": self.epochs,
+            "batch": self.batch,
+            "lr": self.lr,
+            "lr_step_epochs": self.lr_step_epochs,
+            "eval_batch": self.eval_batch,
+            "memory_limit_mb": self.memory_limit_mb,
+            "shuffle_window_shards": self.shuffle_window_shards,
+        }
         for key, value in positive.items():
             if value <= 0:
                 raise ConfigError(f"training config: `{key}` must be > 0, found {value}")
         if self.batch < 2:
             raise ConfigError(f"training config: `batch` must be >= 2 (batch norm), found {self.batch}")
-        nonneg = {"weight_decay": self.weight_decay, "rho": self.rho, "threads": self.threads,
-                  "save_every_steps": self.save_every_steps, "lr_decay": self.lr_decay}
+        nonneg = {
+            "weight_decay": self.weight_decay,
+            "rho": self.rho,
+            "threads": self.threads,
+            "save_every_steps": self.save_every_steps,
+            "lr_decay": self.lr_decay,
+        }
         for key, value in nonneg.items():
             if value < 0:
                 raise ConfigError(f"training config: `{key}` must be >= 0, found {value}")
         if len(self.class_weights) != 2 or min(self.class_weights) <= 0:
-            raise ConfigError(f"training config: `class_weights` needs 2 positive values [bona fide, spoof], "
-                              f"found {list(self.class_weights)}")
+            raise ConfigError(
+                f"training config: `class_weights` needs 2 positive values [bona fide, spoof], "
+                f"found {list(self.class_weights)}"
+            )
         if self.task == "trace" and self.class_weights != (10.0, 1.0):
-            raise ConfigError(f"training config: `class_weights` {list(self.class_weights)} is for the binary tasks; "
-                              "task trace weighs its generator classes by inverse training frequency (balanced)")
+            raise ConfigError(
+                f"training config: `class_weights` {list(self.class_weights)} is for the binary tasks; "
+                "task trace weighs its generator classes by inverse training frequency (balanced)"
+            )
         if self.domain_ratio and (min(self.domain_ratio) < 0 or sum(self.domain_ratio) <= 0):
-            raise ConfigError(f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
-                              f"found {list(self.domain_ratio)}")
+            raise ConfigError(
+                f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
+                f"found {list(self.domain_ratio)}"
+            )
         self._resolve_layers()
         if self.name and ("/" in self.name or self.name.startswith(".")):
             raise ConfigError(f"training config: `name` must be a plain folder name, found {self.name!r}")
@@ -116,26 +149,33 @@ class TrainConfig:
         if not layers and "+" in self.array:
             layers = layer_indices(self.array) or ()
             if not layers:
-                raise ConfigError(f"training config: array {self.array!r} fuses arrays that are not SSL layers "
-                                  "(L<k>); fuse layers with --layers 0,3,5")
+                raise ConfigError(
+                    f"training config: array {self.array!r} fuses arrays that are not SSL layers "
+                    "(L<k>); fuse layers with --layers 0,3,5"
+                )
         if not layers:
             return
         if min(layers) < 0 or len(set(layers)) != len(layers):
-            raise ConfigError(f"training config: `layers` needs distinct hidden_states indices >= 0, found "
-                              f"{list(layers)}")
+            raise ConfigError(
+                f"training config: `layers` needs distinct hidden_states indices >= 0, found {list(layers)}"
+            )
         layers = tuple(sorted(layers))
         want = fused_array_name(layers)
         if self.array and self.array != want:
-            raise ConfigError(f"training config: `layers` {list(layers)} reads array(s) {want}, but `array` is "
-                              f"{self.array!r}; give one of --layers / --array")
+            raise ConfigError(
+                f"training config: `layers` {list(layers)} reads array(s) {want}, but `array` is "
+                f"{self.array!r}; give one of --layers / --array"
+            )
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "array", want)
 
     # ---- (de)serialisation ----
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in dataclasses.fields(self)}
+        return {
+            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+            for f in dataclasses.fields(self)
+        }
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, source: str = "config") -> TrainConfig:
@@ -181,8 +221,9 @@ def parse_text(key: str, text: str) -> Any:
     """Parse one command-line string into the type of field `key` (tuples are comma separated)."""
     types_ = field_types()
     if key not in types_:
-        raise ConfigError(f"unknown training option --{key.replace('_', '-')}; known: "
-                          f"{', '.join(sorted(types_))}")
+        raise ConfigError(
+            f"unknown training option --{key.replace('_', '-')}; known: {', '.join(sorted(types_))}"
+        )
     kind = types_[key]
     try:
         if kind is bool:
@@ -193,8 +234,9 @@ def parse_text(key: str, text: str) -> Any:
         parts = [p.strip() for p in text.split(",") if p.strip()]
         return tuple(float(p) if item is float else int(p) if item is int else p for p in parts)
     except ValueError as err:
-        raise ConfigError(f"training option --{key.replace('_', '-')}: cannot read {text!r} as "
-                          f"{_type_name(kind)} ({err})") from None
+        raise ConfigError(
+            f"training option --{key.replace('_', '-')}: cannot read {text!r} as {_type_name(kind)} ({err})"
+        ) from None
 
 
 def _type_name(kind: Any) -> str:
@@ -207,14 +249,18 @@ def coerce_values(values: Mapping[str, Any], *, source: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key not in types_:
-            raise ConfigError(f"{source}: unknown training config key {key!r}; known: {', '.join(sorted(types_))}")
+            raise ConfigError(
+                f"{source}: unknown training config key {key!r}; known: {', '.join(sorted(types_))}"
+            )
         out[key] = _coerce(key, value, types_[key], source)
     return out
 
 
 def _coerce(key: str, value: Any, kind: Any, source: str) -> Any:
     def bad() -> ConfigError:
-        return ConfigError(f"{source}: `{key}` must be {_type_name(kind)}, found {value!r} ({type(value).__name__})")
+        return ConfigError(
+            f"{source}: `{key}` must be {_type_name(kind)}, found {value!r} ({type(value).__name__})"
+        )
 
     if kind is bool:
         if not isinstance(value, bool):
@@ -254,7 +300,9 @@ def load_preset(kind: str, name: str, *, config_dir: Path | None = None) -> dict
     return coerce_values(values, source=str(path))
 
 
-def resolve_config(overrides: Mapping[str, Any] | None = None, *, config_dir: Path | None = None) -> TrainConfig:
+def resolve_config(
+    overrides: Mapping[str, Any] | None = None, *, config_dir: Path | None = None
+) -> TrainConfig:
     """Defaults < backend preset < optimiser preset < `overrides` (already typed, e.g. from the CLI)."""
     given = coerce_values(dict(overrides or {}), source="overrides")
     backend = given.get("backend", TrainConfig.backend)
@@ -273,5 +321,15 @@ def default_run_name(config: TrainConfig, extractor: str = "") -> str:
     return f"{base}-{extractor}" if extractor else base
 
 
-__all__ = ["TrainConfig", "ConfigError", "TASKS", "OPTIMISERS", "resolve_config", "load_preset", "parse_text",
-           "coerce_values", "field_types", "default_run_name"]
+__all__ = [
+    "TrainConfig",
+    "ConfigError",
+    "TASKS",
+    "OPTIMISERS",
+    "resolve_config",
+    "load_preset",
+    "parse_text",
+    "coerce_values",
+    "field_types",
+    "default_run_name",
+]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+
 from codecfake.train.sam import (
     SAM,
     capture_rng,
@@ -29,8 +30,9 @@ from codecfake.train.sam import (
 class PerDomainSAM(SAM):
     """The csam-pd step; `step` takes the per-domain sub-batches and their weights."""
 
-    def domain_epsilons(self, loss_fn, sub_batches: Sequence[Any]) -> tuple[list[list[torch.Tensor]], list[float],
-                                                                            list[list[torch.Tensor]], list]:
+    def domain_epsilons(
+        self, loss_fn, sub_batches: Sequence[Any]
+    ) -> tuple[list[list[torch.Tensor]], list[float], list[list[torch.Tensor]], list]:
         """Pass one for every domain: (ε_d per domain, L_d(w), the parameters ε_d applies to, RNG states)."""
         device = self._device()
         eps_all, losses, active_all, rngs = [], [], [], []
@@ -51,7 +53,9 @@ class PerDomainSAM(SAM):
         device = self._device()
         eps_all, losses, active_all, rngs = self.domain_epsilons(loss_fn, sub_batches)
         total = [torch.zeros_like(p) for p in self.params]
-        for batch, weight, eps, active, rng in zip(sub_batches, weights, eps_all, active_all, rngs, strict=True):
+        for batch, weight, eps, active, rng in zip(
+            sub_batches, weights, eps_all, active_all, rngs, strict=True
+        ):
             with perturbed(active, eps), frozen_bn_stats(self.model), replayed_rng(rng, device):
                 self.base.zero_grad(set_to_none=True)
                 loss_fn(self.model, batch).backward()

@@ -19,18 +19,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
-from codecfake.train.config import TrainConfig
-from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
 from codecfake.common import extractor_fields
 from codecfake.errors import CodecfakeError
+from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
+from codecfake.train.config import TrainConfig
+from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
 
-TASK_DOMAINS = {"vocoder": ("vocoder",), "codec": ("codec",), "cotrain": ("codec", "vocoder"),
-                "trace": ("codec", "vocoder")}
+TASK_DOMAINS = {
+    "vocoder": ("vocoder",),
+    "codec": ("codec",),
+    "cotrain": ("codec", "vocoder"),
+    "trace": ("codec", "vocoder"),
+}
 
 
 class TrainDataError(CodecfakeError):
@@ -66,8 +70,10 @@ def _open_keys(store: FeatureStore, keys: Sequence[str]) -> list[FeatureSet]:
         try:
             out.append(store.open(key))
         except FeatureSetNotFound:
-            raise TrainDataError(f"{store.root_str}: no feature set {key!r} (have: {store.keys() or 'none'}); "
-                                 "build it with `make features` (see `make help`) or pick another FEATURES=") from None
+            raise TrainDataError(
+                f"{store.root_str}: no feature set {key!r} (have: {store.keys() or 'none'}); "
+                "build it with `make features` (see `make help`) or pick another FEATURES="
+            ) from None
     return out
 
 
@@ -89,25 +95,35 @@ def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
     opened = [store.open(k) for k in store.keys()]
     chosen: list[FeatureSet] = []
     for domain in TASK_DOMAINS[config.task]:
-        cands = [fs for fs in opened if domain in _fit_domains(fs)
-                 and (not config.array or has_arrays(fs, config.array))
-                 and (not config.extractor or fs.spec.extractor == config.extractor)]
+        cands = [
+            fs
+            for fs in opened
+            if domain in _fit_domains(fs)
+            and (not config.array or has_arrays(fs, config.array))
+            and (not config.extractor or fs.spec.extractor == config.extractor)
+        ]
         if not any(domain in _train_domains(fs) for fs in cands):
-            raise TrainDataError(f"{store.root_str}: no feature set with training clips of domain {domain!r}"
-                                 f"{' and extractor ' + repr(config.extractor) if config.extractor else ''}"
-                                 f" (task {config.task}); build one with {_build_hint(domain)}")
+            raise TrainDataError(
+                f"{store.root_str}: no feature set with training clips of domain {domain!r}"
+                f"{' and extractor ' + repr(config.extractor) if config.extractor else ''}"
+                f" (task {config.task}); build one with {_build_hint(domain)}"
+            )
         groups: dict[str, list[FeatureSet]] = {}
         for fs in cands:
             groups.setdefault(_group_key(fs), []).append(fs)
         if len(groups) > 1:
-            listing = "; ".join(f"{g}: {','.join(fs.key for fs in sets)}" for g, sets in sorted(groups.items()))
+            listing = "; ".join(
+                f"{g}: {','.join(fs.key for fs in sets)}" for g, sets in sorted(groups.items())
+            )
             first = next(iter(sorted(groups.items())))[1]
             other = [fs.key for fs in chosen]
             example = ",".join([*other, *(fs.key for fs in first)])
-            raise TrainDataError(f"{store.root_str}: domain {domain!r} has training sets from {len(groups)} datasets "
-                                 f"({listing}); say which to train on with FEATURES=KEY,KEY (make) or --features "
-                                 f"KEY,KEY, e.g. FEATURES={example} plus the other domain's sets, or narrow the "
-                                 "search with MODEL=/--extractor")
+            raise TrainDataError(
+                f"{store.root_str}: domain {domain!r} has training sets from {len(groups)} datasets "
+                f"({listing}); say which to train on with FEATURES=KEY,KEY (make) or --features "
+                f"KEY,KEY, e.g. FEATURES={example} plus the other domain's sets, or narrow the "
+                "search with MODEL=/--extractor"
+            )
         chosen.extend(next(iter(groups.values())))
     return list({fs.key: fs for fs in chosen}.values())
 
@@ -119,9 +135,11 @@ def _check_no_duplicates(sets: Sequence[FeatureSet]) -> None:
         meta = fs.meta
         for utt in meta["utt_id"][np.isin(meta["split"], ("train", "dev"))].tolist():
             if utt in seen:
-                raise TrainDataError(f"feature sets {seen[utt]} and {fs.key} both hold train/dev clip {utt!r}; "
-                                     "train on one of them: FEATURES=KEY,KEY (or remove the other with "
-                                     "`codecfake store rm KEY`)")
+                raise TrainDataError(
+                    f"feature sets {seen[utt]} and {fs.key} both hold train/dev clip {utt!r}; "
+                    "train on one of them: FEATURES=KEY,KEY (or remove the other with "
+                    "`codecfake store rm KEY`)"
+                )
             seen[utt] = fs.key
 
 
@@ -132,31 +150,44 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
     if len(names := array_names(array)) > 1:
         shapes = {name: common_array(sets, name)[1] for name in names}
         if len(set(shapes.values())) != 1:
-            raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: the fused arrays have different frame "
-                                 f"shapes {shapes}; fuse layers of one model")
+            raise TrainDataError(
+                f"feature sets {[fs.key for fs in sets]}: the fused arrays have different frame "
+                f"shapes {shapes}; fuse layers of one model"
+            )
         return array, shapes[names[0]]
     names = set.intersection(*(set(fs.arrays) for fs in sets))
     if not array:
         if len(names) != 1:
-            raise TrainDataError(f"feature sets {[fs.key for fs in sets]} share arrays {sorted(names) or 'none'}; "
-                                 "choose one with --array NAME (e.g. L05 or mel)")
+            raise TrainDataError(
+                f"feature sets {[fs.key for fs in sets]} share arrays {sorted(names) or 'none'}; "
+                "choose one with --array NAME (e.g. L05 or mel)"
+            )
         array = next(iter(names))
     shapes = set()
     for fs in sets:
         if array not in fs.arrays:
-            raise TrainDataError(f"feature set {fs.key} has no array {array!r} (has {fs.arrays}); extract it with "
-                                 "`make features LAYERS=…` or choose --array")
+            raise TrainDataError(
+                f"feature set {fs.key} has no array {array!r} (has {fs.arrays}); extract it with "
+                "`make features LAYERS=…` or choose --array"
+            )
         fs.require_complete(array)
         shapes.add(fs.frame_shape(array))
     if len(shapes) != 1:
-        raise TrainDataError(f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {shapes}")
+        raise TrainDataError(
+            f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {shapes}"
+        )
     base = extractor_fields(sets[0].spec)
     for fs in sets[1:]:
         other = extractor_fields(fs.spec)
-        diff = {k: v for k, v in sets[0].spec.differences(fs.spec).items() if k.split(".")[0] in _MATCH_FIELDS}
+        diff = {
+            k: v for k, v in sets[0].spec.differences(fs.spec).items() if k.split(".")[0] in _MATCH_FIELDS
+        }
         if diff or any(base.get(k) != other.get(k) for k in _MATCH_FIELDS):
-            raise ExtractionMismatch(f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
-                                     "co-training needs the same extractor: re-extract one of them", diff)
+            raise ExtractionMismatch(
+                f"feature sets {sets[0].key} and {fs.key} were extracted differently ({diff}); "
+                "co-training needs the same extractor: re-extract one of them",
+                diff,
+            )
     return array, shapes.pop()
 
 
@@ -183,8 +214,12 @@ class TrainingData:
     train: Split
     dev: Split
     extractor: dict
-    classes: tuple[str, ...] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
-    class_weights: tuple[float, ...] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
+    classes: tuple[
+        str, ...
+    ] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
+    class_weights: tuple[
+        float, ...
+    ] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -216,14 +251,18 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
     domains = sorted(set().union(*(_train_domains(fs) for fs in sets)))
     needs_two = config.task == "cotrain" or config.needs_domains
     if needs_two and len(domains) < 2:
-        raise TrainDataError(f"task {config.task} with optimiser {config.opt} needs two training domains, but "
-                             f"{[fs.key for fs in sets]} hold only {domains}; add the other domain's set "
-                             "(--features KEY,KEY; e.g. `make features` builds both demo sets) or use --task/--opt adam")
+        raise TrainDataError(
+            f"task {config.task} with optimiser {config.opt} needs two training domains, but "
+            f"{[fs.key for fs in sets]} hold only {domains}; add the other domain's set "
+            "(--features KEY,KEY; e.g. `make features` builds both demo sets) or use --task/--opt adam"
+        )
     train, dev = _split(sets, array, "train", domains), _split(sets, array, "dev", domains)
     for split_name, split in (("train", train), ("dev", dev)):
         if len(split) < 2:
-            raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: {len(split)} valid {split_name} clips in "
-                                 f"array {array}; the corpus needs train and dev splits")
+            raise TrainDataError(
+                f"feature sets {[fs.key for fs in sets]}: {len(split)} valid {split_name} clips in "
+                f"array {array}; the corpus needs train and dev splits"
+            )
         if split_name == "train" and len(set(split.labels.tolist())) < 2:
             raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
     classes, weights = (), ()
@@ -231,19 +270,22 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
         from codecfake.train.trace import relabel_for_trace
 
         train, dev, classes, weights = relabel_for_trace(sets, train, dev)
-    return TrainingData(list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec),
-                        classes, weights)
+    return TrainingData(
+        list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec), classes, weights
+    )
 
 
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
     """Read every clip of `split` once into one (n, T, D) (fused: (n, N, T, D)) float16 array."""
     readers = data.readers()
-    out = np.empty((len(split), *data.input_shape), dtype=data.sets[0].dtype)  # float16, or float32 (power mel)
+    out = np.empty(
+        (len(split), *data.input_shape), dtype=data.sets[0].dtype
+    )  # float16, or float32 (power mel)
     for s, reader in enumerate(readers):
         pos = np.flatnonzero(split.set_index == s)
         order = pos[np.argsort(split.local[pos], kind="stable")]  # ascending offsets: sequential reads
         for i in range(0, len(order), chunk):
-            sel = order[i:i + chunk]
+            sel = order[i : i + chunk]
             out[sel] = reader.batch(split.local[sel])
     split.x = out
 
@@ -254,7 +296,9 @@ def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list
     x stays float16 until it reaches the device (half the bytes to copy; the step casts it to float32 there)."""
     positions = np.asarray(positions, dtype=np.int64)
     if split.x is not None:
-        x = torch.from_numpy(split.x[positions])  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
+        x = torch.from_numpy(
+            split.x[positions]
+        )  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
     else:
         buf = np.empty((len(positions), *data.input_shape), dtype=data.sets[0].dtype)
         for s, reader in enumerate(readers):
@@ -275,7 +319,9 @@ class Prefetcher:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         readers = data.readers() if split.x is None else []
-        self._thread = threading.Thread(target=self._run, args=(data, split, list(batches), readers), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(data, split, list(batches), readers), daemon=True
+        )
         self._thread.start()
 
     def _run(self, data, split, batches, readers) -> None:

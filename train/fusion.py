@@ -8,8 +8,9 @@ decay and SAM perturbation as every other parameter). A one-layer input is never
 from __future__ import annotations
 
 import torch
-from codecfake.train.layers import array_names
 from torch import nn
+
+from codecfake.train.layers import array_names
 
 
 class LayerFusion(nn.Module):
@@ -23,8 +24,10 @@ class LayerFusion(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.weights.numel():
-            raise ValueError(f"LayerFusion({self.weights.numel()}) takes (B, N={self.weights.numel()}, T, D), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"LayerFusion({self.weights.numel()}) takes (B, N={self.weights.numel()}, T, D), "
+                f"got {tuple(x.shape)}"
+            )
         w = torch.softmax(self.weights, dim=0).to(x.dtype)  # (N,)
         y = x[:, 0] * w[0]  # (B, T, D); layer by layer: no (B, N, T, D) temporary
         for layer in range(1, x.shape[1]):

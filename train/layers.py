@@ -80,10 +80,14 @@ class StackedReader:
         if len(shapes) != 1:
             from codecfake.store.errors import BadShardInput
 
-            raise BadShardInput(f"{fs.key}: arrays {list(self.names)} have different frame shapes {sorted(shapes)}; "
-                                "fused layers must share (T, D)")
+            raise BadShardInput(
+                f"{fs.key}: arrays {list(self.names)} have different frame shapes {sorted(shapes)}; "
+                "fused layers must share (T, D)"
+            )
         self.frame_shape = shapes.pop()
-        self.dtype = np.dtype(getattr(self.readers[0], "dtype", np.float16))  # the set's dtype (float16 for SSL)
+        self.dtype = np.dtype(
+            getattr(self.readers[0], "dtype", np.float16)
+        )  # the set's dtype (float16 for SSL)
         self.n_clips = len(self.readers[0])
 
     def __len__(self) -> int:
@@ -114,5 +118,15 @@ def open_reader(fs: Any, array: str) -> Any:
     return StackedReader(fs, names) if len(names) > 1 else fs.reader(array)
 
 
-__all__ = ["layer_array", "fused_array_name", "array_names", "layer_indices", "is_fused", "input_shape",
-           "has_arrays", "valid_mask", "StackedReader", "open_reader"]
+__all__ = [
+    "layer_array",
+    "fused_array_name",
+    "array_names",
+    "layer_indices",
+    "is_fused",
+    "input_shape",
+    "has_arrays",
+    "valid_mask",
+    "StackedReader",
+    "open_reader",
+]

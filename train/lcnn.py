@@ -35,8 +35,14 @@ class LCNN(nn.Module):
     ``freq_major=True`` feeds (D, T) (the release's W2V2-LCNN layout, (1024, 201)).
     """
 
-    def __init__(self, frame_shape: tuple[int, int], *, freq_major: bool = False, enc_dim: int = 256,
-                 n_classes: int = 2) -> None:
+    def __init__(
+        self,
+        frame_shape: tuple[int, int],
+        *,
+        freq_major: bool = False,
+        enc_dim: int = 256,
+        n_classes: int = 2,
+    ) -> None:
         super().__init__()
         n_frames, dim = int(frame_shape[0]), int(frame_shape[1])
         self.frame_shape = (n_frames, dim)

@@ -20,6 +20,12 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from codecfake.atomic import write_atomic
+from codecfake.common import RUNTIME_KEYS
+from codecfake.device import resolve_device
+from codecfake.errors import CodecfakeError
+from codecfake.progress import NoProgress, Progress
 from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import ConfigError, TrainConfig, default_run_name
@@ -32,12 +38,6 @@ from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
 from codecfake.train.validate import evaluate_dev
-
-from codecfake.atomic import write_atomic
-from codecfake.common import RUNTIME_KEYS
-from codecfake.device import resolve_device
-from codecfake.errors import CodecfakeError
-from codecfake.progress import NoProgress, Progress
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ def lr_at(config: TrainConfig, epoch: int) -> float:
     return config.lr * config.lr_decay ** (epoch // config.lr_step_epochs)
 
 
-def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None,
-                n_classes: int = 0) -> torch.nn.Module:
+def build_model(
+    config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None, n_classes: int = 0
+) -> torch.nn.Module:
     """Build the back-end and run two zero clips through it, so a shape it cannot take fails now.
 
     ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head.
@@ -71,11 +72,15 @@ def build_model(config: TrainConfig, frame_shape: tuple[int, int], builder: Buil
         with torch.no_grad():
             _, logits = model(torch.zeros(2, *input_shape(config.array, frame_shape)))
     except (RuntimeError, ValueError) as err:
-        raise TrainError(f"back-end {config.backend!r} cannot take input (B, {frame_shape[0]}, {frame_shape[1]}): "
-                         f"{err}; use a feature set whose frames fit (mel (505, 80), XLS-R (201, 1024))") from None
+        raise TrainError(
+            f"back-end {config.backend!r} cannot take input (B, {frame_shape[0]}, {frame_shape[1]}): "
+            f"{err}; use a feature set whose frames fit (mel (505, 80), XLS-R (201, 1024))"
+        ) from None
     if tuple(logits.shape) != (2, n_classes or 2):
-        raise TrainError(f"back-end {config.backend!r} returned logits {tuple(logits.shape)}, expected "
-                         f"(B, {n_classes or 2})")
+        raise TrainError(
+            f"back-end {config.backend!r} returned logits {tuple(logits.shape)}, expected "
+            f"(B, {n_classes or 2})"
+        )
     return model
 
 
@@ -88,28 +93,41 @@ class RunState:
     global_step: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=dict)
-    acc: dict[str, float] = field(default_factory=lambda: {"loss_sum": 0.0, "steps": 0, "clips": 0,
-                                                           "wait_s": 0.0, "time_s": 0.0})
+    acc: dict[str, float] = field(
+        default_factory=lambda: {"loss_sum": 0.0, "steps": 0, "clips": 0, "wait_s": 0.0, "time_s": 0.0}
+    )
 
 
 class Trainer:
     """One run: model, optimiser, sampler and run directory."""
 
-    def __init__(self, config: TrainConfig, data: TrainingData, model: torch.nn.Module, run_dir: Path,
-                 device: torch.device):
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: TrainingData,
+        model: torch.nn.Module,
+        run_dir: Path,
+        device: torch.device,
+    ):
         self.config, self.data, self.run_dir, self.device = config, data, run_dir, device
         self.model = model.to(device)
         c = config
-        self.base = build_base_optimizer(self.model, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.adam_eps,
-                                         weight_decay=c.weight_decay)
+        self.base = build_base_optimizer(
+            self.model, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.adam_eps, weight_decay=c.weight_decay
+        )
         sam_cls = PerDomainSAM if c.opt == "csam-pd" else SAM
-        self.sam = sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout) \
-            if c.sam_family else None
+        self.sam = (
+            sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout)
+            if c.sam_family
+            else None
+        )
         try:
             self.sampler = make_sampler(c, data)
         except ValueError as err:  # shares or batch that cannot fit these training sets
-            raise TrainError(f"{run_dir}: --opt {c.opt} cannot draw batches from {data.domains}: {err}; change "
-                             "--domain-ratio or --batch") from None
+            raise TrainError(
+                f"{run_dir}: --opt {c.opt} cannot draw batches from {data.domains}: {err}; change "
+                "--domain-ratio or --batch"
+            ) from None
         self.class_weights = class_weight_tensor(data.class_weights or c.class_weights, device)  # trace: K
         self.state = RunState()
 
@@ -135,15 +153,31 @@ class Trainer:
         opt_t, opt_doc = ck.optimizer_parts(self.base)
         rng_t, rng_doc = ck.rng_parts()
         s = self.state
-        doc = {"kind": "last", "epoch": s.epoch, "step": s.step, "global_step": s.global_step,
-               "history": s.history, "best": s.best, "acc": s.acc, "optimizer": opt_doc,
-               "sam": self.sam.state_dict() if self.sam else None,
-               "scheduler": {"kind": "step", "lr0": self.config.lr, "decay": self.config.lr_decay,
-                             "step_epochs": self.config.lr_step_epochs, "epoch": s.epoch},
-               "sampler": {**self.sampler.describe(), "epoch": s.epoch, "step": s.step},
-               "rng": rng_doc, "config": self.config.to_dict(), "frame_shape": list(self.data.frame_shape)}
-        ck.save_checkpoint(self.run_dir / "checkpoints" / "last", {**ck.model_tensors(self.model), **opt_t, **rng_t},
-                           doc)
+        doc = {
+            "kind": "last",
+            "epoch": s.epoch,
+            "step": s.step,
+            "global_step": s.global_step,
+            "history": s.history,
+            "best": s.best,
+            "acc": s.acc,
+            "optimizer": opt_doc,
+            "sam": self.sam.state_dict() if self.sam else None,
+            "scheduler": {
+                "kind": "step",
+                "lr0": self.config.lr,
+                "decay": self.config.lr_decay,
+                "step_epochs": self.config.lr_step_epochs,
+                "epoch": s.epoch,
+            },
+            "sampler": {**self.sampler.describe(), "epoch": s.epoch, "step": s.step},
+            "rng": rng_doc,
+            "config": self.config.to_dict(),
+            "frame_shape": list(self.data.frame_shape),
+        }
+        ck.save_checkpoint(
+            self.run_dir / "checkpoints" / "last", {**ck.model_tensors(self.model), **opt_t, **rng_t}, doc
+        )
         self._write_metrics()
 
     def load_last(self) -> bool:
@@ -153,9 +187,13 @@ class Trainer:
         tensors, doc = ck.load_checkpoint(stem)
         check_same_batches(doc.get("sampler") or {}, self.sampler, stem.with_suffix(".json"))
         ck.load_model_tensors(self.model, tensors, str(stem))
-        ck.load_optimizer_parts(self.base, {k: v.to(self.device) for k, v in tensors.items()}, doc["optimizer"])
+        ck.load_optimizer_parts(
+            self.base, {k: v.to(self.device) for k, v in tensors.items()}, doc["optimizer"]
+        )
         ck.restore_rng(tensors, doc["rng"])
-        self.state = RunState(doc["epoch"], doc["step"], doc["global_step"], doc["history"], doc["best"], doc["acc"])
+        self.state = RunState(
+            doc["epoch"], doc["step"], doc["global_step"], doc["history"], doc["best"], doc["acc"]
+        )
         log.info("%s: resuming at epoch %d step %d", self.run_dir, self.state.epoch + 1, self.state.step)
         return True
 
@@ -173,15 +211,17 @@ class Trainer:
                 g["lr"] = lr
             batches = self.sampler.epoch(s.epoch)
             self.model.train()
-            feeder = Prefetcher(self.data, self.data.train, batches[s.step:])
+            feeder = Prefetcher(self.data, self.data.train, batches[s.step :])
             progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
                 for x, y, dom in feeder:
                     loss = self.step(x, y, dom)
                     if not math.isfinite(loss):
-                        raise TrainError(f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
-                                         f"{s.step + 1}; lower --lr or check the features for NaN")
+                        raise TrainError(
+                            f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
+                            f"{s.step + 1}; lower --lr or check the features for NaN"
+                        )
                     now = time.perf_counter()
                     s.acc["time_s"] += now - t_last
                     t_last = now
@@ -203,31 +243,60 @@ class Trainer:
     def _end_epoch(self, lr: float) -> None:
         c, s = self.config, self.state
         order = None
-        if c.dev_loss == "batch-mean":  # the release: shuffled dev batches of `batch` clips, the last one short
+        if (
+            c.dev_loss == "batch-mean"
+        ):  # the release: shuffled dev batches of `batch` clips, the last one short
             perm = np.random.default_rng([c.seed, s.epoch, 0xDE7]).permutation(len(self.data.dev))
-            order = [perm[i:i + c.batch] for i in range(0, len(perm), c.batch)]
-        exact, batch_mean, dev_eer = evaluate_dev(self.model, self.data, self.class_weights, self.device,
-                                                  c.eval_batch, order)
+            order = [perm[i : i + c.batch] for i in range(0, len(perm), c.batch)]
+        exact, batch_mean, dev_eer = evaluate_dev(
+            self.model, self.data, self.class_weights, self.device, c.eval_batch, order
+        )
         dev_loss = batch_mean if c.dev_loss == "batch-mean" else exact
         acc = s.acc
-        row = {"epoch": s.epoch + 1, "train_loss": acc["loss_sum"] / max(acc["steps"], 1), "dev_loss": dev_loss,
-               "dev_loss_exact": exact, "dev_eer": dev_eer, "lr": lr,
-               "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
-               "data_wait_share": acc["wait_s"] / max(acc["time_s"], 1e-9), "steps": int(acc["steps"]),
-               "global_step": s.global_step}
-        log.info("epoch %d/%d: train loss %.4f, dev loss %.4f, dev EER %.2f %%, %.0f clips/s", row["epoch"],
-                 c.epochs, row["train_loss"], dev_loss, dev_eer, row["clips_per_s"])
+        row = {
+            "epoch": s.epoch + 1,
+            "train_loss": acc["loss_sum"] / max(acc["steps"], 1),
+            "dev_loss": dev_loss,
+            "dev_loss_exact": exact,
+            "dev_eer": dev_eer,
+            "lr": lr,
+            "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
+            "data_wait_share": acc["wait_s"] / max(acc["time_s"], 1e-9),
+            "steps": int(acc["steps"]),
+            "global_step": s.global_step,
+        }
+        log.info(
+            "epoch %d/%d: train loss %.4f, dev loss %.4f, dev EER %.2f %%, %.0f clips/s",
+            row["epoch"],
+            c.epochs,
+            row["train_loss"],
+            dev_loss,
+            dev_eer,
+            row["clips_per_s"],
+        )
         weights = fusion_weights(self.model, c.array)
         if weights is not None:  # fused layers: the learned softmax weights after this epoch
             row["fusion_weights"] = weights
-            log.info("epoch %d/%d: layer weights %s", row["epoch"], c.epochs,
-                     ", ".join(f"{k} {v:.3f}" for k, v in weights.items()))
+            log.info(
+                "epoch %d/%d: layer weights %s",
+                row["epoch"],
+                c.epochs,
+                ", ".join(f"{k} {v:.3f}" for k, v in weights.items()),
+            )
         s.history.append(row)
         if not s.best or dev_loss < s.best["dev_loss"]:
             s.best = {"epoch": row["epoch"], "dev_loss": dev_loss, "dev_eer": dev_eer}
-            ck.save_checkpoint(self.run_dir / "checkpoints" / "best", ck.model_tensors(self.model),
-                               {"kind": "best", "epoch": row["epoch"], "metrics": row, "backend": c.backend,
-                                "frame_shape": list(self.data.frame_shape)})
+            ck.save_checkpoint(
+                self.run_dir / "checkpoints" / "best",
+                ck.model_tensors(self.model),
+                {
+                    "kind": "best",
+                    "epoch": row["epoch"],
+                    "metrics": row,
+                    "backend": c.backend,
+                    "frame_shape": list(self.data.frame_shape),
+                },
+            )
         s.epoch += 1
         s.step = 0
         s.acc = RunState().acc
@@ -237,7 +306,9 @@ class Trainer:
 def _same_config(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Keys whose values differ; a key absent on one side (a run saved before the field existed) is its default."""
     d = TrainConfig().to_dict()
-    return sorted(k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k)))
+    return sorted(
+        k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k))
+    )
 
 
 def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
@@ -249,8 +320,10 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
         return "new"
     diff = _same_config(read_json(run_dir / "config.json"), config.to_dict())
     if diff:
-        raise TrainError(f"{run_dir} holds a run with a different configuration (differs in {diff}); pick another "
-                         "--name, or add --force to overwrite it")
+        raise TrainError(
+            f"{run_dir} holds a run with a different configuration (differs in {diff}); pick another "
+            "--name, or add --force to overwrite it"
+        )
     return "done" if (run_dir / "DONE").is_file() else "resume"
 
 
@@ -263,13 +336,22 @@ def check_domain_ratio(config: TrainConfig) -> None:
     n, ratio = len(domains), list(config.domain_ratio)
     if len(ratio) == n or (len(ratio) == 1 and n == 2 and 0.0 < ratio[0] < 1.0):
         return
-    raise ConfigError(f"--domain-ratio {','.join(map(str, ratio))}: task {config.task} trains on {n} domain(s) "
-                      f"{', '.join(domains)}; give {n} shares in that order" +
-                      (" or one share in (0, 1) for the first" if n == 2 else ""))
+    raise ConfigError(
+        f"--domain-ratio {','.join(map(str, ratio))}: task {config.task} trains on {n} domain(s) "
+        f"{', '.join(domains)}; give {n} shares in that order"
+        + (" or one share in (0, 1) for the first" if n == 2 else "")
+    )
 
 
-def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Path, *, builder: Builder | None = None,
-          force: bool = False, progress: Progress | None = None) -> Path:
+def train(
+    config: TrainConfig,
+    store: str | Path | FeatureStore,
+    runs: str | Path,
+    *,
+    builder: Builder | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Path:
     """Train (or resume, or reuse a finished) run; returns ``runs/<name>``. All checks happen before training."""
     check_domain_ratio(config)
     if config.threads:
@@ -280,8 +362,10 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
     seed_everything(config.seed)
     config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
     model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
-    config = config.replace(features=tuple(fs.key for fs in data.sets),
-                            name=config.name or default_run_name(config, data.extractor.get("extractor", "")))
+    config = config.replace(
+        features=tuple(fs.key for fs in data.sets),
+        name=config.name or default_run_name(config, data.extractor.get("extractor", "")),
+    )
     run_dir = Path(runs) / config.name
     status = prepare_run_dir(run_dir, config, force)
     if status == "done":
@@ -292,12 +376,26 @@ def train(config: TrainConfig, store: str | Path | FeatureStore, runs: str | Pat
         pass
     else:
         ck.write_json(run_dir / "config.json", config.to_dict())
-        ck.write_json(run_dir / "provenance.json", make_provenance(
-            config.features, data.array, data.frame_shape, data.extractor, backend=config.backend,
-            domains=data.domains, n_train=len(data.train), n_dev=len(data.dev),
-            corpora=[fs.spec.corpus for fs in data.sets],
-            **({"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {}),
-            **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {})))
+        ck.write_json(
+            run_dir / "provenance.json",
+            make_provenance(
+                config.features,
+                data.array,
+                data.frame_shape,
+                data.extractor,
+                backend=config.backend,
+                domains=data.domains,
+                n_train=len(data.train),
+                n_dev=len(data.dev),
+                corpora=[fs.spec.corpus for fs in data.sets],
+                **(
+                    {"classes": list(data.classes), "class_weights": list(data.class_weights)}
+                    if data.classes
+                    else {}
+                ),
+                **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {}),
+            ),
+        )
     _load_data(config, data)
     trainer.run(progress)
     ck.write_json(run_dir / "DONE", {"epochs": config.epochs, "best": trainer.state.best})
@@ -313,8 +411,9 @@ def data_megabytes(data: TrainingData) -> float:
 
 def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
     """True when the run loads its clips into RAM (``data_mode`` memory, or auto below ``memory_limit_mb``)."""
-    return config.data_mode == "memory" or (config.data_mode == "auto" and data_megabytes(data)
-                                            <= config.memory_limit_mb)
+    return config.data_mode == "memory" or (
+        config.data_mode == "auto" and data_megabytes(data) <= config.memory_limit_mb
+    )
 
 
 def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> None:
@@ -323,9 +422,11 @@ def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> Non
     diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
     if diff:
         shown = "; ".join(f"{k}: run {a!r}, now {b!r}" for k, (a, b) in sorted(diff.items()))
-        raise TrainError(f"{source}: this run drew its batches differently ({shown}); resuming would change them "
-                         "mid-run. Rerun with the options it was started with (config.json: shuffle, csam_epoch, "
-                         "domain_ratio, batch, seed) on the same feature sets, or add --force to start it again")
+        raise TrainError(
+            f"{source}: this run drew its batches differently ({shown}); resuming would change them "
+            "mid-run. Rerun with the options it was started with (config.json: shuffle, csam_epoch, "
+            "domain_ratio, batch, seed) on the same feature sets, or add --force to start it again"
+        )
 
 
 def _load_data(config: TrainConfig, data: TrainingData) -> None:
@@ -334,5 +435,10 @@ def _load_data(config: TrainConfig, data: TrainingData) -> None:
         t0 = time.perf_counter()
         load_into_memory(data, data.train)
         load_into_memory(data, data.dev)
-        log.info("loaded %d + %d clips (%.0f MB) into memory in %.1f s", len(data.train), len(data.dev), total_mb,
-                 time.perf_counter() - t0)
+        log.info(
+            "loaded %d + %d clips (%.0f MB) into memory in %.1f s",
+            len(data.train),
+            len(data.dev),
+            total_mb,
+            time.perf_counter() - t0,
+        )

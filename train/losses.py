@@ -14,8 +14,9 @@ def weighted_ce(logits: torch.Tensor, labels: torch.Tensor, class_weights: torch
     return F.cross_entropy(logits, labels, weight=class_weights)
 
 
-def weighted_ce_sums(logits: torch.Tensor, labels: torch.Tensor,
-                     class_weights: torch.Tensor) -> tuple[float, float]:
+def weighted_ce_sums(
+    logits: torch.Tensor, labels: torch.Tensor, class_weights: torch.Tensor
+) -> tuple[float, float]:
     """(sum_i w_{y_i} * CE_i, sum_i w_{y_i}) so a whole dev set's weighted mean can be summed over batches."""
     ce = F.cross_entropy(logits, labels, reduction="none")  # (B,)
     w = class_weights[labels]  # (B,)

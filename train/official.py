@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.train.backends import build_backend
 from codecfake.train.official_pickle import (
     ALLOWED,
@@ -25,8 +27,6 @@ from codecfake.train.official_pickle import (
     UnsafeCheckpoint,
     read_release_checkpoint,
 )
-
-from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 
 __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
@@ -176,7 +176,12 @@ def default_extractor(backend: str) -> dict[str, Any]:
         from codecfake.extract.extractors import build_extractor
 
         mel = build_extractor("mel", log=False)
-        return {"extractor": "mel", **mel.spec_fields(), **_PREPROCESS, "dtype": mel.dtype}  # power mel: float32
+        return {
+            "extractor": "mel",
+            **mel.spec_fields(),
+            **_PREPROCESS,
+            "dtype": mel.dtype,
+        }  # power mel: float32
     return {
         "extractor": "xlsr",
         "model_id": "facebook/wav2vec2-xls-r-300m",

@@ -119,7 +119,9 @@ def _rebuild_parameter(data: torch.Tensor, *_: Any) -> torch.Tensor:
 def _device(kind: Any, index: Any = None) -> str:
     """``torch.device(...)`` as a DataParallel pickles it (``src_device_obj``): kept as a plain string, never built."""
     if kind not in ("cpu", "cuda") or not (index is None or (type(index) is int and 0 <= index < 1024)):
-        raise UnsafeCheckpoint(f"torch.device: expected ('cpu'|'cuda', index), found ({kind!r:.40}, {index!r:.40})")
+        raise UnsafeCheckpoint(
+            f"torch.device: expected ('cpu'|'cuda', index), found ({kind!r:.40}, {index!r:.40})"
+        )
     return kind if index is None else f"{kind}:{index}"
 
 

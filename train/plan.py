@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Split, TrainingData
 from codecfake.train.sampler import (
@@ -27,19 +28,35 @@ log = logging.getLogger(__name__)
 def make_sampler(c: TrainConfig, data: TrainingData) -> RandomBatches | StratifiedBatches:
     """The run's sampler (module docstring)."""
     if c.needs_domains:
-        min_count = 2 if c.opt == "csam-pd" else 1  # csam-pd: each domain's sub-batch is normalised on its own
-        return StratifiedBatches(data.train.domains, c.batch, c.seed, list(c.domain_ratio) or None, min_count,
-                                 epoch_mode=c.csam_epoch)
+        min_count = (
+            2 if c.opt == "csam-pd" else 1
+        )  # csam-pd: each domain's sub-batch is normalised on its own
+        return StratifiedBatches(
+            data.train.domains,
+            c.batch,
+            c.seed,
+            list(c.domain_ratio) or None,
+            min_count,
+            epoch_mode=c.csam_epoch,
+        )
     if c.shuffle == "uniform":
         return RandomBatches(len(data.train), c.batch, c.seed)
     sampler = BlockBatches(shard_ids(data, data.train), c.batch, c.seed, c.shuffle_window_shards)
     missing = domain_mix(sampler.epoch(0), data.train.domains, len(data.domains))
-    uniform = uniform_missing_share(np.bincount(data.train.domains, minlength=len(data.domains)).tolist(), c.batch)
-    mix = ", ".join(f"{100 * m:.1f} % of batches hold no {name} clip (uniform: {100 * u:.1f} %)"
-                    for name, m, u in zip(data.domains, missing, uniform, strict=True))
-    log.warning("--shuffle block: batches come from windows of %d shards, not uniformly from all %d training clips: "
-                "%s (epoch 1's plan); --shuffle uniform draws the release's batches", c.shuffle_window_shards,
-                len(data.train), mix)
+    uniform = uniform_missing_share(
+        np.bincount(data.train.domains, minlength=len(data.domains)).tolist(), c.batch
+    )
+    mix = ", ".join(
+        f"{100 * m:.1f} % of batches hold no {name} clip (uniform: {100 * u:.1f} %)"
+        for name, m, u in zip(data.domains, missing, uniform, strict=True)
+    )
+    log.warning(
+        "--shuffle block: batches come from windows of %d shards, not uniformly from all %d training clips: "
+        "%s (epoch 1's plan); --shuffle uniform draws the release's batches",
+        c.shuffle_window_shards,
+        len(data.train),
+        mix,
+    )
     return sampler
 
 

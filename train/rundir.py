@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from codecfake.errors import CodecfakeError
+from codecfake.provenance import environment, git_commit, package_version
 from codecfake.train.checkpoint import (
     load_checkpoint,
     load_model_tensors,
@@ -32,9 +35,6 @@ from codecfake.train.checkpoint import (
     write_json,
 )
 from codecfake.train.config import TrainConfig
-
-from codecfake.errors import CodecfakeError
-from codecfake.provenance import environment, git_commit, package_version
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ class LoadedRun:
     feature_keys: tuple[str, ...]
     array: str  # "L05", "mel", …; fused layers "L00+L03+L05" (train/layers.py)
     frame_shape: tuple[int, int]  # (T, D) of each array (the model takes (B, T, D), fused (B, N, T, D))
-    extractor: dict[str, Any]  # spec fields shared by the training sets: extractor, model_id, weights_sha256, params…
+    extractor: dict[
+        str, Any
+    ]  # spec fields shared by the training sets: extractor, model_id, weights_sha256, params…
     provenance: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)  # best.json minus bookkeeping: epoch, metrics
 
@@ -73,8 +75,13 @@ def default_builder(name: str, frame_shape: tuple[int, int], **kw: Any) -> torch
     return build_backend(name, tuple(frame_shape), **kw)
 
 
-def make_provenance(feature_keys: Sequence[str], array: str, frame_shape: Sequence[int], extractor: Mapping[str, Any],
-                    **extra: Any) -> dict[str, Any]:
+def make_provenance(
+    feature_keys: Sequence[str],
+    array: str,
+    frame_shape: Sequence[int],
+    extractor: Mapping[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
     """A provenance document: the required fields, ``codecfake.provenance.environment()`` (package version, git
     commit, library versions, command, UTC time, host), the torch/Python versions under their run-era names."""
     env = environment()
@@ -93,12 +100,20 @@ def make_provenance(feature_keys: Sequence[str], array: str, frame_shape: Sequen
 def _check_provenance(prov: Mapping[str, Any], source: str) -> None:
     missing = [k for k in REQUIRED_PROVENANCE if k not in prov]
     if missing:
-        raise RunError(f"{source}: provenance lacks {missing}; expected keys {list(REQUIRED_PROVENANCE)} "
-                       "(build it with codecfake.train.rundir.make_provenance)")
+        raise RunError(
+            f"{source}: provenance lacks {missing}; expected keys {list(REQUIRED_PROVENANCE)} "
+            "(build it with codecfake.train.rundir.make_provenance)"
+        )
 
 
-def write_run(run_dir: str | Path, model: torch.nn.Module, config: TrainConfig, provenance: Mapping[str, Any], *,
-              metrics: Mapping[str, Any] | None = None) -> Path:
+def write_run(
+    run_dir: str | Path,
+    model: torch.nn.Module,
+    config: TrainConfig,
+    provenance: Mapping[str, Any],
+    *,
+    metrics: Mapping[str, Any] | None = None,
+) -> Path:
     """Write a finished run (config, provenance, best = last weights, DONE) e.g. for an imported model.
 
     `provenance` needs at least ``feature_keys, array, frame_shape, extractor`` (see :func:`make_provenance`);
@@ -109,8 +124,13 @@ def write_run(run_dir: str | Path, model: torch.nn.Module, config: TrainConfig, 
     prov = {"package_version": package_version(), "git_commit": git_commit(), **dict(provenance)}
     write_json(run_dir / "config.json", config.to_dict())
     write_json(run_dir / "provenance.json", prov)
-    state = {"kind": "best", "epoch": int((metrics or {}).get("epoch", 0)), "metrics": dict(metrics or {}),
-             "frame_shape": list(prov["frame_shape"]), "backend": config.backend}
+    state = {
+        "kind": "best",
+        "epoch": int((metrics or {}).get("epoch", 0)),
+        "metrics": dict(metrics or {}),
+        "frame_shape": list(prov["frame_shape"]),
+        "backend": config.backend,
+    }
     save_checkpoint(run_dir / "checkpoints" / "best", model_tensors(model), state)
     write_json(run_dir / "DONE", {"best_epoch": state["epoch"], "epochs": state["epoch"]})
     return run_dir
@@ -131,28 +151,46 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def load_run(run_dir: str | Path, *, builder: Builder | None = None, device: str | torch.device = "cpu") -> LoadedRun:
+def load_run(
+    run_dir: str | Path, *, builder: Builder | None = None, device: str | torch.device = "cpu"
+) -> LoadedRun:
     """Rebuild a run's model with its best weights (eval mode). Reads safetensors + JSON only; never unpickles."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise RunError(f"run directory {run_dir} does not exist; train one with `make train` / `codecfake train`")
+        raise RunError(
+            f"run directory {run_dir} does not exist; train one with `make train` / `codecfake train`"
+        )
     config = TrainConfig.from_dict(read_json(run_dir / "config.json"), source=str(run_dir / "config.json"))
     prov = read_json(run_dir / "provenance.json")
     _check_provenance(prov, str(run_dir / "provenance.json"))
     frame_shape = (int(prov["frame_shape"][0]), int(prov["frame_shape"][1]))
     stem = run_dir / "checkpoints" / "best"
     if not stem.with_suffix(".json").is_file():
-        raise RunError(f"{run_dir}: no best checkpoint yet (checkpoints/best.json); finish training with "
-                       f"`codecfake train --name {run_dir.name} --runs {run_dir.parent}`")
+        raise RunError(
+            f"{run_dir}: no best checkpoint yet (checkpoints/best.json); finish training with "
+            f"`codecfake train --name {run_dir.name} --runs {run_dir.parent}`"
+        )
     tensors, state = load_checkpoint(stem, device="cpu")
     from codecfake.train.fusion import wrap_for_input  # fused layers: FusedBackend around the back-end
 
-    classes = [str(c) for c in prov.get("classes") or []]  # task trace: the generator classes, bona fide first
-    model = (builder or default_builder)(config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {}))
+    classes = [
+        str(c) for c in prov.get("classes") or []
+    ]  # task trace: the generator classes, bona fide first
+    model = (builder or default_builder)(
+        config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {})
+    )
     model = wrap_for_input(model, str(prov["array"]))
     load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
     model.to(device).eval()
     best = {k: v for k, v in state.items() if k not in ("checkpoint_id", "format")}
-    return LoadedRun(run_dir=run_dir, model=model, config=config, feature_keys=tuple(prov["feature_keys"]),
-                     array=str(prov["array"]), frame_shape=frame_shape, extractor=dict(prov["extractor"]),
-                     provenance=prov, best=best)
+    return LoadedRun(
+        run_dir=run_dir,
+        model=model,
+        config=config,
+        feature_keys=tuple(prov["feature_keys"]),
+        array=str(prov["array"]),
+        frame_shape=frame_shape,
+        extractor=dict(prov["extractor"]),
+        provenance=prov,
+        best=best,
+    )

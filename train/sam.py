@@ -63,8 +63,10 @@ def _bn_modules(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 @contextlib.contextmanager
 def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
     """Batch norm still normalises with batch statistics inside, but its running buffers come back bit-identical."""
-    saved = [(m, {n: b.detach().clone() for n, b in m.named_buffers(recurse=False) if b is not None})
-             for m in _bn_modules(model)]
+    saved = [
+        (m, {n: b.detach().clone() for n, b in m.named_buffers(recurse=False) if b is not None})
+        for m in _bn_modules(model)
+    ]
     try:
         yield
     finally:
@@ -87,7 +89,9 @@ def _set_rng(state: tuple[torch.Tensor, torch.Tensor | None], device: torch.devi
 
 
 @contextlib.contextmanager
-def replayed_rng(state: tuple[torch.Tensor, torch.Tensor | None] | None, device: torch.device) -> Iterator[None]:
+def replayed_rng(
+    state: tuple[torch.Tensor, torch.Tensor | None] | None, device: torch.device
+) -> Iterator[None]:
     """Run the body with the generator rewound to `state` (None: no-op), then put it back where it was."""
     if state is None:
         yield
@@ -103,8 +107,15 @@ def replayed_rng(state: tuple[torch.Tensor, torch.Tensor | None] | None, device:
 class SAM:
     """The SAM/ASAM step around a base optimiser (whose state is the only persistent state: rho/adaptive are config)."""
 
-    def __init__(self, model: nn.Module, base: torch.optim.Optimizer, *, rho: float = 0.05, adaptive: bool = False,
-                 same_dropout: bool = False):
+    def __init__(
+        self,
+        model: nn.Module,
+        base: torch.optim.Optimizer,
+        *,
+        rho: float = 0.05,
+        adaptive: bool = False,
+        same_dropout: bool = False,
+    ):
         self.model, self.base = model, base
         self.rho, self.adaptive, self.same_dropout = float(rho), bool(adaptive), bool(same_dropout)
         self.params = [p for g in base.param_groups for p in g["params"]]
@@ -140,8 +151,14 @@ def plain_step(model: nn.Module, base: torch.optim.Optimizer, loss_fn: LossFn, b
     return float(loss.detach())
 
 
-def build_base_optimizer(model: nn.Module, *, lr: float, betas: tuple[float, float], eps: float,
-                         weight_decay: float) -> torch.optim.Adam:
+def build_base_optimizer(
+    model: nn.Module, *, lr: float, betas: tuple[float, float], eps: float, weight_decay: float
+) -> torch.optim.Adam:
     """The base optimiser every variant wraps: Adam with L2 weight decay (torch Adam's ``weight_decay``)."""
-    return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, betas=betas, eps=eps,
-                            weight_decay=weight_decay)
+    return torch.optim.Adam(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=lr,
+        betas=betas,
+        eps=eps,
+        weight_decay=weight_decay,
+    )

@@ -45,12 +45,17 @@ class RandomBatches:
     def epoch(self, epoch: int) -> list[np.ndarray]:
         """The batches of `epoch` (int64 position arrays, in order)."""
         perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
-        return [perm[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
+        return [perm[i : i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][: len(self)]
 
     def describe(self) -> dict:
         """Everything the batches depend on besides (epoch, step): a resume must find the same."""
-        return {"kind": type(self).__name__, "seed": self.seed, "batch": self.batch, "n": self.n,
-                "steps_per_epoch": len(self)}
+        return {
+            "kind": type(self).__name__,
+            "seed": self.seed,
+            "batch": self.batch,
+            "n": self.n,
+            "steps_per_epoch": len(self),
+        }
 
 
 class BlockBatches(RandomBatches):
@@ -67,10 +72,12 @@ class BlockBatches(RandomBatches):
     def epoch(self, epoch: int) -> list[np.ndarray]:
         rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.members))
-        parts = [rng.permutation(np.concatenate([self.members[k] for k in order[w:w + self.window]]))
-                 for w in range(0, len(order), self.window)]
+        parts = [
+            rng.permutation(np.concatenate([self.members[k] for k in order[w : w + self.window]]))
+            for w in range(0, len(order), self.window)
+        ]
         flat = np.concatenate(parts)
-        return [flat[i:i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][:len(self)]
+        return [flat[i : i + self.batch] for i in range(0, len(self) * self.batch, self.batch)][: len(self)]
 
     def describe(self) -> dict:
         return {**super().describe(), "window": self.window, "n_shards": len(self.members)}
@@ -95,8 +102,9 @@ def uniform_missing_share(sizes: Sequence[int], batch: int) -> list[float]:
     return out
 
 
-def domain_counts(sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None,
-                  min_count: int = 1) -> list[int]:
+def domain_counts(
+    sizes: Sequence[int], batch: int, ratio: Sequence[float] | None = None, min_count: int = 1
+) -> list[int]:
     """Clips per batch for each domain: ``ratio`` (default: proportional to `sizes`) times `batch`, rounded by
     largest remainder so they sum to `batch`; a domain with a positive share gets at least `min_count` clips."""
     sizes = [int(s) for s in sizes]
@@ -132,18 +140,32 @@ class StratifiedBatches:
     this many clips per domain and batch (csam-pd uses 2: each domain's sub-batch goes through batch norm alone).
     `epoch_mode`: "release" (the release's epoch length, streams carried across epochs) or "pass" (module docstring)."""
 
-    def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None,
-                 min_count: int = 1, epoch_mode: str = "release"):
+    def __init__(
+        self,
+        domains: np.ndarray,
+        batch: int,
+        seed: int,
+        ratio: Sequence[float] | None = None,
+        min_count: int = 1,
+        epoch_mode: str = "release",
+    ):
         if epoch_mode not in EPOCH_MODES:
-            raise ValueError(f"StratifiedBatches: epoch_mode must be one of {EPOCH_MODES}, found {epoch_mode!r}")
+            raise ValueError(
+                f"StratifiedBatches: epoch_mode must be one of {EPOCH_MODES}, found {epoch_mode!r}"
+            )
         domains = np.asarray(domains, dtype=np.int64)
         self.n_domains = int(domains.max()) + 1 if domains.size else 0
         self.pools = [np.flatnonzero(domains == d) for d in range(self.n_domains)]
         if ratio and len(ratio) == 1 and self.n_domains == 2 and 0.0 < ratio[0] < 1.0:
-            ratio = [ratio[0], 1.0 - ratio[0]]  # one value with two domains: the first (sorted name) domain's share
+            ratio = [
+                ratio[0],
+                1.0 - ratio[0],
+            ]  # one value with two domains: the first (sorted name) domain's share
         if ratio and len(ratio) != self.n_domains:
-            raise ValueError(f"domain_ratio has {len(ratio)} values but the training sets hold {self.n_domains} "
-                             "domains (in sorted name order)")
+            raise ValueError(
+                f"domain_ratio has {len(ratio)} values but the training sets hold {self.n_domains} "
+                "domains (in sorted name order)"
+            )
         self.counts = domain_counts([len(p) for p in self.pools], batch, ratio, min_count)
         self.batch, self.seed, self.epoch_mode = int(batch), int(seed), epoch_mode
 
@@ -170,11 +192,13 @@ class StratifiedBatches:
         if n == 0:
             return pool[:0]
         first, last = start // len(pool), (start + n - 1) // len(pool)
-        perms = [pool[np.random.default_rng([self.seed, 0xC5A, d, k]).permutation(len(pool))]
-                 for k in range(first, last + 1)]
+        perms = [
+            pool[np.random.default_rng([self.seed, 0xC5A, d, k]).permutation(len(pool))]
+            for k in range(first, last + 1)
+        ]
         flat = np.concatenate(perms)
         lo = start - first * len(pool)
-        return flat[lo:lo + n]
+        return flat[lo : lo + n]
 
     def epoch(self, epoch: int) -> list[np.ndarray]:
         """The batches of `epoch`: each is domain 0's clips, then domain 1's, … (int64 positions)."""
@@ -182,11 +206,19 @@ class StratifiedBatches:
         if self.epoch_mode == "pass":
             streams = [self._stream(epoch, d, c * steps).reshape(steps, c) for d, c in enumerate(self.counts)]
         else:  # global batch g = epoch * steps + i takes items g*c .. g*c+c-1 of each domain's endless stream
-            streams = [self._carried(d, epoch * steps * c, c * steps).reshape(steps, c)
-                       for d, c in enumerate(self.counts)]
+            streams = [
+                self._carried(d, epoch * steps * c, c * steps).reshape(steps, c)
+                for d, c in enumerate(self.counts)
+            ]
         return [np.concatenate([s[i] for s in streams]) for i in range(steps)]
 
     def describe(self) -> dict:
-        return {"kind": type(self).__name__, "seed": self.seed, "batch": self.batch, "epoch_mode": self.epoch_mode,
-                "counts": list(self.counts), "pool_sizes": [len(p) for p in self.pools],
-                "steps_per_epoch": len(self)}
+        return {
+            "kind": type(self).__name__,
+            "seed": self.seed,
+            "batch": self.batch,
+            "epoch_mode": self.epoch_mode,
+            "counts": list(self.counts),
+            "pool_sizes": [len(p) for p in self.pools],
+            "steps_per_epoch": len(self),
+        }

@@ -47,15 +47,19 @@ def generator_labels(meta: Mapping[str, np.ndarray], *, source: str = "feature s
         method = np.asarray(meta["condition"]).astype(str)
         col = "condition"
         if np.isin(method[spoof], _SPLIT_NAMES).any():
-            raise TraceLabelError(f"{source}: no per-clip `method` metadata and its spoof rows' condition names a "
-                                  "split, not a generator; re-extract it so the generator is stored: "
-                                  "`codecfake features ... --force` (the manifest's method column)")
+            raise TraceLabelError(
+                f"{source}: no per-clip `method` metadata and its spoof rows' condition names a "
+                "split, not a generator; re-extract it so the generator is stored: "
+                "`codecfake features ... --force` (the manifest's method column)"
+            )
     bad = spoof & np.isin(method, ("", BONAFIDE))
     if bad.any():
         first = np.asarray(meta["utt_id"])[np.flatnonzero(bad)[0]]
-        raise TraceLabelError(f"{source}: {int(bad.sum())} spoof clips have {col} {method[bad][0]!r}, not a generator "
-                              f"name (first: {first}); source tracing needs the manifest's method column filled for "
-                              "every spoof row")
+        raise TraceLabelError(
+            f"{source}: {int(bad.sum())} spoof clips have {col} {method[bad][0]!r}, not a generator "
+            f"name (first: {first}); source tracing needs the manifest's method column filled for "
+            "every spoof row"
+        )
     return np.where(spoof, method, BONAFIDE).astype(object)
 
 
@@ -103,16 +107,38 @@ def relabel_for_trace(sets: Sequence, train, dev):
     dev_ids = class_ids(split_generators(sets, dev), classes)
     keep = dev_ids >= 0
     if not keep.all():
-        log.warning("source tracing: %d dev clips are of generators not in training (%s); they are left out of the "
-                    "dev loss", int((~keep).sum()), sorted(set(split_generators(sets, dev)[~keep].tolist())))
+        log.warning(
+            "source tracing: %d dev clips are of generators not in training (%s); they are left out of the "
+            "dev loss",
+            int((~keep).sum()),
+            sorted(set(split_generators(sets, dev)[~keep].tolist())),
+        )
     train = replace(train, labels=train_ids)
-    dev = replace(dev, set_index=dev.set_index[keep], local=dev.local[keep], labels=dev_ids[keep],
-                  domains=dev.domains[keep])
+    dev = replace(
+        dev,
+        set_index=dev.set_index[keep],
+        local=dev.local[keep],
+        labels=dev_ids[keep],
+        domains=dev.domains[keep],
+    )
     weights = balanced_weights(train_ids, len(classes))
-    log.info("source tracing: %d classes %s, balanced CE weights %s", len(classes), list(classes),
-             [round(w, 3) for w in weights])
+    log.info(
+        "source tracing: %d classes %s, balanced CE weights %s",
+        len(classes),
+        list(classes),
+        [round(w, 3) for w in weights],
+    )
     return train, dev, classes, weights
 
 
-__all__ = ["BONAFIDE", "UNKNOWN", "TraceLabelError", "generator_labels", "derive_classes", "class_ids",
-           "balanced_weights", "split_generators", "relabel_for_trace"]
+__all__ = [
+    "BONAFIDE",
+    "UNKNOWN",
+    "TraceLabelError",
+    "generator_labels",
+    "derive_classes",
+    "class_ids",
+    "balanced_weights",
+    "split_generators",
+    "relabel_for_trace",
+]

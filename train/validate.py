@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
+from codecfake.eer import eer_percent
 from codecfake.train.data import Prefetcher, TrainingData
 from codecfake.train.losses import weighted_ce_sums
 
-from codecfake.eer import eer_percent
-
 
 @torch.no_grad()
-def evaluate_dev(model: torch.nn.Module, data: TrainingData, class_weights: torch.Tensor, device: torch.device,
-                 batch: int, batches: list[np.ndarray] | None = None) -> tuple[float, float, float]:
+def evaluate_dev(
+    model: torch.nn.Module,
+    data: TrainingData,
+    class_weights: torch.Tensor,
+    device: torch.device,
+    batch: int,
+    batches: list[np.ndarray] | None = None,
+) -> tuple[float, float, float]:
     """(exact dev loss, batch-mean dev loss, dev EER in %) with the model in eval mode; `batches` default: in order."""
     model.eval()
     n = len(data.dev)
@@ -38,4 +44,8 @@ def evaluate_dev(model: torch.nn.Module, data: TrainingData, class_weights: torc
         feeder.close()
     model.train()
     order = np.concatenate(batches)
-    return num / den, float(np.mean(means)), eer_percent(np.concatenate(scores), np.minimum(data.dev.labels[order], 1))  # trace: class ids -> 0/1
+    return (
+        num / den,
+        float(np.mean(means)),
+        eer_percent(np.concatenate(scores), np.minimum(data.dev.labels[order], 1)),
+    )  # trace: class ids -> 0/1

@@ -27,7 +27,8 @@ __all__ = ["register"]
 
 def register(subparsers) -> None:
     p = add_command(
-        subparsers, "demo",
+        subparsers,
+        "demo",
         help="the whole pipeline on the mini-Codecfake demo corpus -> docs/demo-results.md",
         description="Build (or reuse) the demo corpus, extract mel features, run the corpus-sanity baselines, train "
         "the demo matrix (vocoder-, codec- and co-trained back-ends), evaluate every run and write a report. "
@@ -37,19 +38,32 @@ def register(subparsers) -> None:
     add_runs(p)
     add_demo_dir(p)
     add_size(p, help="demo corpus size")
-    p.add_argument("--full", action="store_true",
-                   help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)")
-    p.add_argument("--seeds", type=positive_int,
-                   help=f"seeds per configuration (mean ± std in the table) [{_preset_value('seeds')}]")
-    p.add_argument("--resamples", type=positive_int, default=1000,
-                   help="paired bootstrap resamples behind every interval and finding [1000]")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=positive_int,
+        help=f"seeds per configuration (mean ± std in the table) [{_preset_value('seeds')}]",
+    )
+    p.add_argument(
+        "--resamples",
+        type=positive_int,
+        default=1000,
+        help="paired bootstrap resamples behind every interval and finding [1000]",
+    )
     p.add_argument("--epochs", type=positive_int, help=f"epochs per run [{_preset_value('epochs')}]")
     p.add_argument("--batch", type=positive_int, help=f"clips per step [{_preset_value('batch')}]")
     add_device(p)
     p.add_argument("--out", type=Path, default=Path("docs/demo-results.md"), help="results file")
-    p.add_argument("--clean", action="store_true",
-                   help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store and "
-                   "the demo-* runs in --runs (make clean-demo); nothing else")
+    p.add_argument(
+        "--clean",
+        action="store_true",
+        help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store and "
+        "the demo-* runs in --runs (make clean-demo); nothing else",
+    )
     p.set_defaults(func=_run)
 
 
@@ -70,7 +84,17 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from codecfake.demo.pipeline import DemoOptions, run_demo
 
-    opts = DemoOptions(store=args.store, runs=args.runs, demo_dir=args.demo_dir, size=args.size, full=args.full,
-                       seeds=args.seeds, epochs=args.epochs, batch=args.batch, device=args.device, out=args.out,
-                       resamples=args.resamples)
+    opts = DemoOptions(
+        store=args.store,
+        runs=args.runs,
+        demo_dir=args.demo_dir,
+        size=args.size,
+        full=args.full,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        batch=args.batch,
+        device=args.device,
+        out=args.out,
+        resamples=args.resamples,
+    )
     return run_demo(opts)

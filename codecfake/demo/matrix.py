@@ -19,7 +19,9 @@ class RunSpec:
     backend: str  # lcnn | aasist
     opt: str
     seed: int
-    rho: float | None = None  # the SAM radius this run passes as --rho (None: TrainConfig's, the paper's 0.05)
+    rho: float | None = (
+        None  # the SAM radius this run passes as --rho (None: TrainConfig's, the paper's 0.05)
+    )
 
     @property
     def name(self) -> str:
@@ -28,12 +30,17 @@ class RunSpec:
     @property
     def setting(self) -> str:
         """The paper's name for the training setting."""
-        return {"vocoder": "vocoder-trained", "codec": "codec-trained", "cotrain": "co-trained",
-                "trace": "source tracing"}[self.task]
+        return {
+            "vocoder": "vocoder-trained",
+            "codec": "codec-trained",
+            "cotrain": "co-trained",
+            "trace": "source tracing",
+        }[self.task]
 
 
-def demo_matrix(*, full: bool, seeds: int, base_seed: int | None = None,
-                preset: DemoPreset | None = None) -> list[RunSpec]:
+def demo_matrix(
+    *, full: bool, seeds: int, base_seed: int | None = None, preset: DemoPreset | None = None
+) -> list[RunSpec]:
     """The preset's default (or full) cells, once per seed ``base_seed``, ``base_seed + 1``, … (default: the
     paper's seed), each with the SAM radius the preset gives its back-end."""
     from codecfake.train.backends import BACKENDS
@@ -47,5 +54,8 @@ def demo_matrix(*, full: bool, seeds: int, base_seed: int | None = None,
     if unknown:
         raise DemoPresetError(f"demo preset: unknown back-ends {unknown}; expected {', '.join(BACKENDS)}")
     first = TrainConfig.seed if base_seed is None else base_seed
-    return [RunSpec(task, backend, opt, first + k, preset.rho_for(backend, opt))
-            for k in range(seeds) for task, backend, opt in cells]
+    return [
+        RunSpec(task, backend, opt, first + k, preset.rho_for(backend, opt))
+        for k in range(seeds)
+        for task, backend, opt in cells
+    ]

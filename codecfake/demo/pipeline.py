@@ -33,7 +33,9 @@ class DemoOptions:
     device: str = "auto"
     out: Path = Path("docs/demo-results.md")
     resamples: int = 1000  # paired bootstrap resamples behind every interval and finding
-    preset: DemoPreset = field(default_factory=load_demo_preset)  # configs/demo.toml: hop, epochs, rho, matrix
+    preset: DemoPreset = field(
+        default_factory=load_demo_preset
+    )  # configs/demo.toml: hop, epochs, rho, matrix
 
     def __post_init__(self) -> None:
         for key in ("epochs", "batch", "seeds"):
@@ -45,7 +47,9 @@ class DemoOptions:
 class StageLog:
     """Wall time and the exact command of every stage, for the results file."""
 
-    stages: list[tuple[str, float, str, bool]] = field(default_factory=list)  # (name, seconds, command, reused)
+    stages: list[tuple[str, float, str, bool]] = field(
+        default_factory=list
+    )  # (name, seconds, command, reused)
 
     def add(self, name: str, seconds: float, argv: Sequence[str], *, reused: bool = False) -> None:
         self.stages.append((name, seconds, "codecfake " + shlex.join(argv), reused))
@@ -57,7 +61,9 @@ class StageLog:
     @property
     def computed_anything(self) -> bool:
         """False when every training and evaluation was reused (the results file would not change)."""
-        return any(not reused for name, _, _, reused in self.stages if name.split()[0] in ("train", "evaluate"))
+        return any(
+            not reused for name, _, _, reused in self.stages if name.split()[0] in ("train", "evaluate")
+        )
 
 
 def run_cli(argv: list[str], stage: str) -> None:
@@ -67,7 +73,9 @@ def run_cli(argv: list[str], stage: str) -> None:
     args = build_parser().parse_args(argv)
     rc = int(args.func(args) or 0)
     if rc != 0:
-        raise DemoError(f"demo stage '{stage}' failed (exit {rc}); reproduce with: codecfake {shlex.join(argv)}")
+        raise DemoError(
+            f"demo stage '{stage}' failed (exit {rc}); reproduce with: codecfake {shlex.join(argv)}"
+        )
 
 
 def _timed(slog: StageLog, name: str, argv: list[str], *, reused: bool = False) -> None:
@@ -86,17 +94,59 @@ def _is_evaluated(run_dir: Path) -> bool:
 def features_argv(opts: DemoOptions) -> list[str]:
     """Mel features of both demo corpora at the preset's hop and values (the stage's own defaults are the paper's:
     hop 128, power)."""
-    return ["features", "--data", "demo", "--demo-dir", str(opts.demo_dir), "--size", opts.size, "--extractor", "mel",
-            "--mel-hop", str(opts.preset.mel_hop), "--mel-values", opts.preset.mel_values, "--store", str(opts.store),
-            "--device", opts.device]
+    return [
+        "features",
+        "--data",
+        "demo",
+        "--demo-dir",
+        str(opts.demo_dir),
+        "--size",
+        opts.size,
+        "--extractor",
+        "mel",
+        "--mel-hop",
+        str(opts.preset.mel_hop),
+        "--mel-values",
+        opts.preset.mel_values,
+        "--store",
+        str(opts.store),
+        "--device",
+        opts.device,
+    ]
 
 
 def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
     rho = [] if spec.rho is None else ["--rho", str(spec.rho)]
-    return ["train", *rho, "--task", spec.task, "--backend", spec.backend, "--opt", spec.opt, "--seed", str(spec.seed),
-            "--epochs", str(opts.epochs), "--batch", str(opts.batch), "--lr", str(opts.preset.lr),
-            "--lr-step-epochs", str(opts.preset.lr_step_epochs), "--extractor", "mel",
-            "--store", str(opts.store), "--runs", str(opts.runs), "--device", opts.device, "--name", spec.name]
+    return [
+        "train",
+        *rho,
+        "--task",
+        spec.task,
+        "--backend",
+        spec.backend,
+        "--opt",
+        spec.opt,
+        "--seed",
+        str(spec.seed),
+        "--epochs",
+        str(opts.epochs),
+        "--batch",
+        str(opts.batch),
+        "--lr",
+        str(opts.preset.lr),
+        "--lr-step-epochs",
+        str(opts.preset.lr_step_epochs),
+        "--extractor",
+        "mel",
+        "--store",
+        str(opts.store),
+        "--runs",
+        str(opts.runs),
+        "--device",
+        opts.device,
+        "--name",
+        spec.name,
+    ]
 
 
 def run_demo(opts: DemoOptions) -> int:
@@ -109,8 +159,12 @@ def run_demo(opts: DemoOptions) -> int:
     from codecfake.store import FeatureStore
 
     slog = StageLog()
-    _timed(slog, "corpus", ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size],
-           reused=is_complete(opts.demo_dir, DemoParams(size=opts.size)))
+    _timed(
+        slog,
+        "corpus",
+        ["corpus", "demo", "--out", str(opts.demo_dir), "--size", opts.size],
+        reused=is_complete(opts.demo_dir, DemoParams(size=opts.size)),
+    )
     _timed(slog, "features", features_argv(opts))
     t0 = time.perf_counter()
     baselines = run_baselines(FeatureStore(opts.store), array="mel")

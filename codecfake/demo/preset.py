@@ -34,7 +34,9 @@ class DemoPreset:
     lr: float  # initial Adam learning rate (the paper's 5e-4)
     lr_step_epochs: int  # epochs per halving of the learning rate (the paper's 2)
     seeds: int  # training seeds per setting of `codecfake demo` (688, 689, ...)
-    sam_rho: Mapping[str, float]  # back-end -> rho of its SAM-family runs; back-ends not listed keep the paper's
+    sam_rho: Mapping[
+        str, float
+    ]  # back-end -> rho of its SAM-family runs; back-ends not listed keep the paper's
     default_cells: tuple[Cell, ...]  # `codecfake demo`
     full_cells: tuple[Cell, ...]  # `codecfake demo --full`
 
@@ -56,8 +58,9 @@ def _table(values: Mapping[str, Any], keys: Mapping[str, type], where: str, path
     """`values` with exactly `keys`, each of its type (int is not bool; a float may be written as an int)."""
     unknown, missing = sorted(set(values) - set(keys)), sorted(set(keys) - set(values))
     if unknown or missing:
-        raise DemoPresetError(f"{path}: [{where}] has unknown keys {unknown} / lacks {missing}; "
-                              f"expected exactly {sorted(keys)}")
+        raise DemoPresetError(
+            f"{path}: [{where}] has unknown keys {unknown} / lacks {missing}; expected exactly {sorted(keys)}"
+        )
     out = {}
     for key, kind in keys.items():
         value = values[key]
@@ -75,11 +78,14 @@ def _cells(rows: list, where: str, path: Path) -> tuple[Cell, ...]:
     cells = []
     for row in rows:
         if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, str) for v in row)):
-            raise DemoPresetError(f"{path}: [matrix] {where}: each run is [task, back-end, optimiser], found {row!r}")
+            raise DemoPresetError(
+                f"{path}: [matrix] {where}: each run is [task, back-end, optimiser], found {row!r}"
+            )
         task, backend, opt = row
         if task not in TASKS or opt not in OPTIMISERS:
-            raise DemoPresetError(f"{path}: [matrix] {where}: {row!r} needs a task of {TASKS} and an optimiser of "
-                                  f"{OPTIMISERS}")
+            raise DemoPresetError(
+                f"{path}: [matrix] {where}: {row!r} needs a task of {TASKS} and an optimiser of {OPTIMISERS}"
+            )
         cells.append((task, backend, opt))
     if not cells or len(set(cells)) != len(cells):
         raise DemoPresetError(f"{path}: [matrix] {where} must list at least one run, none twice")
@@ -100,23 +106,39 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
     top = _table(raw, {"features": dict, "train": dict, "matrix": dict}, "top level", path)
     features = _table(top["features"], {"mel_hop": int, "mel_values": str}, "features", path)
     if features["mel_values"] not in ("log", "power"):
-        raise DemoPresetError(f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'")
-    train = _table(top["train"], {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int, "seeds": int,
-                                  "sam_rho": dict}, "train", path)
+        raise DemoPresetError(
+            f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'"
+        )
+    train = _table(
+        top["train"],
+        {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int, "seeds": int, "sam_rho": dict},
+        "train",
+        path,
+    )
     rho = _table(train["sam_rho"], dict.fromkeys(train["sam_rho"], float), "train.sam_rho", path)
     matrix = _table(top["matrix"], {"default": list, "full": list}, "matrix", path)
-    for key, value in (("features", features["mel_hop"]), *(("train", train[k]) for k in (
-            "epochs", "batch", "lr_step_epochs", "seeds"))):
+    for key, value in (
+        ("features", features["mel_hop"]),
+        *(("train", train[k]) for k in ("epochs", "batch", "lr_step_epochs", "seeds")),
+    ):
         if value < 1:
             raise DemoPresetError(f"{path}: [{key}] values must be positive, found {value}")
     if not 0 < train["lr"] < 1:
         raise DemoPresetError(f"{path}: [train] lr = {train['lr']!r} must lie between 0 and 1")
     if any(r < 0 for r in rho.values()):
         raise DemoPresetError(f"{path}: [train.sam_rho] radii must be >= 0, found {rho}")
-    return DemoPreset(mel_hop=features["mel_hop"], mel_values=features["mel_values"], epochs=train["epochs"],
-                      batch=train["batch"], lr=train["lr"], lr_step_epochs=train["lr_step_epochs"], seeds=train["seeds"],
-                      sam_rho=MappingProxyType(rho), default_cells=_cells(matrix["default"], "default", path),
-                      full_cells=_cells(matrix["full"], "full", path))
+    return DemoPreset(
+        mel_hop=features["mel_hop"],
+        mel_values=features["mel_values"],
+        epochs=train["epochs"],
+        batch=train["batch"],
+        lr=train["lr"],
+        lr_step_epochs=train["lr_step_epochs"],
+        seeds=train["seeds"],
+        sam_rho=MappingProxyType(rho),
+        default_cells=_cells(matrix["default"], "default", path),
+        full_cells=_cells(matrix["full"], "full", path),
+    )
 
 
 __all__ = ["Cell", "DemoPreset", "DemoPresetError", "load_demo_preset", "preset_path"]

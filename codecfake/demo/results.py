@@ -42,8 +42,10 @@ def _cpu_model() -> str:
 def machine_line() -> str:
     import torch
 
-    return (f"{_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def _values(report: dict) -> dict[str, float]:
@@ -59,21 +61,27 @@ def group_runs(specs: Sequence[RunSpec], reports: Sequence[dict], runs_root: Pat
     groups: Runs = {}
     for spec, rep in zip(specs, reports, strict=True):
         groups.setdefault((spec.task, spec.backend, spec.opt), []).append(
-            (spec.seed, Path(runs_root) / spec.name, _values(rep)))
+            (spec.seed, Path(runs_root) / spec.name, _values(rep))
+        )
     return groups
 
 
 def mean_by_config(specs: Sequence[RunSpec], reports: Sequence[dict]) -> dict[Cell, dict[str, float]]:
     """(task, backend, opt) -> mean EER(s) per condition / average over seeds."""
     groups = group_runs(specs, reports, Path("."))
-    return {k: {c: statistics.fmean(v[c] for _, _, v in vs if c in v) for c in vs[0][2]}
-            for k, vs in groups.items()}
+    return {
+        k: {c: statistics.fmean(v[c] for _, _, v in vs if c in v) for c in vs[0][2]}
+        for k, vs in groups.items()
+    }
 
 
 def findings(groups: Runs, backend: str, *, resamples: int, seed: int = DEFAULT_SEED) -> list[Finding]:
     """The paper's claims checked on one back-end's runs (``findings.py``: interval + seeds -> verdict)."""
-    avg = {cell: statistics.fmean(v["AVG"] for _, _, v in runs) for cell, runs in groups.items()
-           if cell[1] == backend and all("AVG" in v for _, _, v in runs)}
+    avg = {
+        cell: statistics.fmean(v["AVG"] for _, _, v in runs)
+        for cell, runs in groups.items()
+        if cell[1] == backend and all("AVG" in v for _, _, v in runs)
+    }
     return [check(c, groups, resamples=resamples, seed=seed) for c in claims(backend, avg)]
 
 
@@ -93,12 +101,26 @@ def floor_section(groups: Runs, baselines: Any, backend: str, *, resamples: int)
     ci = group_intervals(members, paper=False, resamples=resamples)
     floor = {r.condition: r.lr_eer for r in baselines.rows if r.condition in CODEC}  # its LR saw codec train
     rows, lost = floor_check(per_cond, floor, ci)
-    cavg = statistics.fmean(v["CAVG"] for _, _, v in runs if "CAVG" in v) if per_cond.get("CAVG") else math.nan
-    summary = (f"codec-trained {BACKEND_NAMES.get(backend, backend)}: CAVG {cavg:.1f} % (target ≤ 15 %, the paper's "
-               "codec-trained Mel-LCNN: 13.2 %); " + (f"loses to the floor on {', '.join(lost)}." if lost else
-                                                      "beats the floor on every codec condition where it is above 5 %."))
-    return [f"**{summary}**", "", "| condition | LR mean/std floor | codec-trained, seed mean [95 % interval] | "
-            "beats the floor |", "|---|---|---|---|", *rows, ""]
+    cavg = (
+        statistics.fmean(v["CAVG"] for _, _, v in runs if "CAVG" in v) if per_cond.get("CAVG") else math.nan
+    )
+    summary = (
+        f"codec-trained {BACKEND_NAMES.get(backend, backend)}: CAVG {cavg:.1f} % (target ≤ 15 %, the paper's "
+        "codec-trained Mel-LCNN: 13.2 %); "
+        + (
+            f"loses to the floor on {', '.join(lost)}."
+            if lost
+            else "beats the floor on every codec condition where it is above 5 %."
+        )
+    )
+    return [
+        f"**{summary}**",
+        "",
+        "| condition | LR mean/std floor | codec-trained, seed mean [95 % interval] | beats the floor |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _copy_figures(runs: Path, names: Sequence[str], fig_dir: Path) -> list[tuple[str, list[str]]]:
@@ -120,8 +142,10 @@ def _confusions(report: dict) -> list[str]:
     rows = []
     for c in report["conditions"]:
         m = c["confusion_05"]["matrix"]
-        rows.append(f"| {c['name']} | {m[0][0]} | {m[0][1]} | {m[1][0]} | {m[1][1]} | "
-                    f"{100 * c['confusion_05']['accuracy']:.1f} % |")
+        rows.append(
+            f"| {c['name']} | {m[0][0]} | {m[0][1]} | {m[1][0]} | {m[1][1]} | "
+            f"{100 * c['confusion_05']['accuracy']:.1f} % |"
+        )
     return rows
 
 
@@ -132,24 +156,34 @@ def _rho_sentence(preset: DemoPreset) -> str:
     from codecfake.train.config import TrainConfig
 
     aasist = preset.sam_rho.get("aasist", TrainConfig.rho)
-    return (f" SAM-family runs of Mel-LCNN use rho = {preset.sam_rho['lcnn']:g} (the paper's 0.05, chosen for "
-            "W2V2-AASIST, stalled Mel-LCNN on this corpus: flat train loss and ~43 % dev EER over 5 epochs; AASIST "
-            f"runs keep {aasist:g}).")
+    return (
+        f" SAM-family runs of Mel-LCNN use rho = {preset.sam_rho['lcnn']:g} (the paper's 0.05, chosen for "
+        "W2V2-AASIST, stalled Mel-LCNN on this corpus: flat train loss and ~43 % dev EER over 5 epochs; AASIST "
+        f"runs keep {aasist:g})."
+    )
 
 
 def _trial_counts(reports: Sequence[dict]) -> str:
-    """"n bona fide + n spoof" per codec test condition (the range when conditions differ)."""
-    pairs = sorted({(c["n_bonafide"], c["n_spoof"]) for r in reports for c in r["conditions"] if c["name"] in CODEC})
+    """ "n bona fide + n spoof" per codec test condition (the range when conditions differ)."""
+    pairs = sorted(
+        {(c["n_bonafide"], c["n_spoof"]) for r in reports for c in r["conditions"] if c["name"] in CODEC}
+    )
     if not pairs:
         return "no codec test conditions"
     lo, hi = pairs[0], pairs[-1]
-    return (f"{lo[0]} bona fide + {lo[1]} spoof" if lo == hi else
-            f"{lo[0]}–{hi[0]} bona fide + {lo[1]}–{hi[1]} spoof") + " clips per codec test condition"
+    return (
+        f"{lo[0]} bona fide + {lo[1]} spoof"
+        if lo == hi
+        else f"{lo[0]}–{hi[0]} bona fide + {lo[1]}–{hi[1]} spoof"
+    ) + " clips per codec test condition"
 
 
 def _header(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], slog: Any) -> list[str]:
-    reused = " (some stages were reused from an earlier invocation; see the last table)" if any(
-        r for *_, r in slog.stages) else ""
+    reused = (
+        " (some stages were reused from an earlier invocation; see the last table)"
+        if any(r for *_, r in slog.stages)
+        else ""
+    )
     return [
         "# mini-Codecfake demo results",
         "",
@@ -157,7 +191,9 @@ def _header(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], slog: 
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_line()}. Stage time of this invocation "
         f"{slog.total_s / 60:.1f} min{reused}.",
         "",
-        "Corpus: the offline mini-Codecfake (`" + str(opts.demo_dir) + "/README.md`): real recorded speech, classical "
+        "Corpus: the offline mini-Codecfake (`"
+        + str(opts.demo_dir)
+        + "/README.md`): real recorded speech, classical "
         "codecs C1–C6 in training and Codec2 as the unseen C7, a WORLD / Griffin-Lim / TTS vocoder domain in "
         "ASVspoof 2019 LA format (its pooled test set is the `19LA` column). Telephone band, few speakers, "
         f"{_trial_counts(reports)}. Features: "
@@ -184,14 +220,18 @@ def _findings_lines(groups: Runs, backends: Sequence[str], baselines: Any, resam
     for backend in backends:
         found = findings(groups, backend, resamples=resamples)
         if found:
-            lines += [f"{BACKEND_NAMES.get(backend, backend)}:", ""] + [f"- {sentence(f)}" for f in found] + [""]
+            lines += (
+                [f"{BACKEND_NAMES.get(backend, backend)}:", ""] + [f"- {sentence(f)}" for f in found] + [""]
+            )
     lines += ["### The codec-trained detector against the linear floor", ""]
     for backend in backends:
         lines += floor_section(groups, baselines, backend, resamples=resamples)
     return lines
 
 
-def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any) -> Path:
+def write_results(
+    opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any
+) -> Path:
     """Write ``opts.out`` (and its figures beside it, in ``<out stem>/``); ``reports[i]`` is run ``specs[i]``'s."""
     from codecfake.evaluate.intervals import table_with_intervals
 
@@ -203,8 +243,15 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
     figs = _copy_figures(Path(opts.runs), first_seed, fig_dir)
     groups = group_runs(specs, reports, Path(opts.runs))
     backends = sorted({s.backend for s in specs}, key=["lcnn", "aasist"].index)
-    worst = max((100 / min(c["n_bonafide"], c["n_spoof"]) for r in reports for c in r["conditions"]
-                 if min(c["n_bonafide"], c["n_spoof"]) > 0), default=math.nan)
+    worst = max(
+        (
+            100 / min(c["n_bonafide"], c["n_spoof"])
+            for r in reports
+            for c in r["conditions"]
+            if min(c["n_bonafide"], c["n_spoof"]) > 0
+        ),
+        default=math.nan,
+    )
     lines = _header(opts, specs, reports, slog) + [
         "## EER % per test condition (EER(s), bona fide = target)",
         "",
@@ -231,17 +278,30 @@ def write_results(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], 
     return out
 
 
-def _tail(specs: Sequence[RunSpec], reports: Sequence[dict], figs: list, fig_dir: Path, slog: Any) -> list[str]:
+def _tail(
+    specs: Sequence[RunSpec], reports: Sequence[dict], figs: list, fig_dir: Path, slog: Any
+) -> list[str]:
     """Confusion matrices and figures of the first seed, then every stage's command and time."""
     lines = ["## Confusion matrices at P(bona fide) = 0.5 (first seed)", ""]
     for spec, rep in zip(specs, reports, strict=True):
         if spec.seed != specs[0].seed:
             continue
-        lines += [f"**{spec.name}**", "", "| condition | bona→bona | bona→spoof | spoof→bona | spoof→spoof | accuracy |",
-                  "|---|---|---|---|---|---|", *_confusions(rep), ""]
+        lines += [
+            f"**{spec.name}**",
+            "",
+            "| condition | bona→bona | bona→spoof | spoof→bona | spoof→spoof | accuracy |",
+            "|---|---|---|---|---|---|",
+            *_confusions(rep),
+            "",
+        ]
     lines += ["## Figures (first seed)", ""]
     for name, files in figs:
         lines += [f"**{name}**", ""] + [f"![{f}]({fig_dir.name}/{f})" for f in files] + [""]
-    lines += ["## Exact commands (each stage as the demo ran it)", "", "| stage | seconds | command |", "|---|---|---|"]
+    lines += [
+        "## Exact commands (each stage as the demo ran it)",
+        "",
+        "| stage | seconds | command |",
+        "|---|---|---|",
+    ]
     lines += [f"| {n} | {f'{s:.1f}' + (' (reused)' if r else '')} | `{c}` |" for n, s, c, r in slog.stages]
     return lines

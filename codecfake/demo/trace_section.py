@@ -15,10 +15,15 @@ def trace_section(specs: Sequence, reports: Sequence[dict]) -> list[str]:
     lines = ["## Source tracing (which generator made the clip; first seed)", ""]
     for spec, rep in runs:
         t = rep["trace"]
-        lines += [f"**{spec.name}**: {len(t['classes'])} classes ({', '.join(t['classes'])}; codec classes are the "
-                  "label files' method numbers, k = Ck; vocoder classes the LA attack ids). Accuracy and macro-F1 "
-                  "over clips of generators seen in training; 'unseen' clips (C7's Codec2 fakes, test-only attacks) "
-                  f"should come out unknown: max softmax below {t['threshold']:.4f}, the dev-only threshold keeping "
-                  f"{100 * t['keep']:g} % of the known dev clips.", "", trace_table(rep),
-                  f"Confusion matrices: `{rep.get('run_dir', spec.name)}/report/trace.md`.", ""]
+        lines += [
+            f"**{spec.name}**: {len(t['classes'])} classes ({', '.join(t['classes'])}; codec classes are the "
+            "label files' method numbers, k = Ck; vocoder classes the LA attack ids). Accuracy and macro-F1 "
+            "over clips of generators seen in training; 'unseen' clips (C7's Codec2 fakes, test-only attacks) "
+            f"should come out unknown: max softmax below {t['threshold']:.4f}, the dev-only threshold keeping "
+            f"{100 * t['keep']:g} % of the known dev clips.",
+            "",
+            trace_table(rep),
+            f"Confusion matrices: `{rep.get('run_dir', spec.name)}/report/trace.md`.",
+            "",
+        ]
     return lines

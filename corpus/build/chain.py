@@ -52,7 +52,9 @@ def estimate_delay(y: np.ndarray, ref: np.ndarray, max_delay: int) -> int:
     """Lag d in [-max_delay, max_delay] maximising the correlation of y[n + d] with ref[n] (FFT based)."""
     n = min(len(ref), len(y))
     a, b = ref[:n] - ref[:n].mean(), y[:n] - y[:n].mean()
-    size = next_fast_len(n + max_delay, real=True)  # no wrap-around for |d| <= max_delay; ~4x less than 2^ceil(2n)
+    size = next_fast_len(
+        n + max_delay, real=True
+    )  # no wrap-around for |d| <= max_delay; ~4x less than 2^ceil(2n)
     xc = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)  # xc[d] = sum b[n+d] a[n]
     lags = np.concatenate([np.arange(0, max_delay + 1), np.arange(-max_delay, 0)])
     vals = np.concatenate([xc[: max_delay + 1], xc[size - max_delay :]])
@@ -65,7 +67,7 @@ def align(y: np.ndarray, ref: np.ndarray, max_delay: int) -> np.ndarray:
     if d > 0:
         y = y[d:]
     elif d < 0:
-        y = np.concatenate([y[-d:0:-1][: -d], y])  # reflect the start instead of inserting zeros
+        y = np.concatenate([y[-d:0:-1][:-d], y])  # reflect the start instead of inserting zeros
     if len(y) < len(ref):
         pad = len(ref) - len(y)
         y = np.concatenate([y, y[::-1][:pad]]) if len(y) >= pad else np.resize(y, len(ref))

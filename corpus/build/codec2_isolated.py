@@ -31,10 +31,14 @@ def library_path() -> Path:
     if spec is None or spec.origin is None:
         raise CodecfakeError("Codec 2 needs pycodec2, which is not installed: pip install pycodec2")
     site = Path(spec.origin).resolve().parent.parent
-    found = sorted(site.glob("pycodec2.libs/libcodec2*.so*")) or sorted(Path(spec.origin).parent.glob("libcodec2*.so*"))
+    found = sorted(site.glob("pycodec2.libs/libcodec2*.so*")) or sorted(
+        Path(spec.origin).parent.glob("libcodec2*.so*")
+    )
     if not found:
-        raise CodecfakeError(f"pycodec2 is installed at {spec.origin} but no libcodec2*.so was found beside it "
-                             f"(looked in {site / 'pycodec2.libs'}); reinstall the wheel: pip install --force-reinstall pycodec2")
+        raise CodecfakeError(
+            f"pycodec2 is installed at {spec.origin} but no libcodec2*.so was found beside it "
+            f"(looked in {site / 'pycodec2.libs'}); reinstall the wheel: pip install --force-reinstall pycodec2"
+        )
     return found[-1]
 
 

@@ -131,19 +131,42 @@ class CodecSpec:
 
 
 REGISTRY: dict[str, CodecSpec] = {
-    "opus": CodecSpec(lambda bitrate, rate: PyAVCodec(f"opus-{bitrate // 1000}k", "libopus", "ogg", bitrate, rate, "flt"),
-                      {"bitrate": 6000, "rate": 8000}, "Opus (libopus via PyAV)"),
-    "mp3": CodecSpec(lambda bitrate, rate: PyAVCodec(f"mp3-{bitrate // 1000}k", "libmp3lame", "mp3", bitrate, rate, "fltp"),
-                     {"bitrate": 16000, "rate": 8000}, "MP3 (LAME via PyAV)"),
-    "amrnb": CodecSpec(lambda bitrate: PyAVCodec(f"amrnb-{bitrate / 1000:g}k", "libopencore_amrnb", "amr", bitrate, 8000),
-                       {"bitrate": 4750}, "AMR-NB (opencore via PyAV), 8 kHz"),
-    "aac": CodecSpec(lambda bitrate, rate: PyAVCodec(f"aac-{bitrate // 1000}k", "aac", "adts", bitrate, rate, "fltp"),
-                     {"bitrate": 24000, "rate": 8000}, "AAC-LC (FFmpeg aac via PyAV)"),
-    "g726": CodecSpec(lambda bitrate: PyAVCodec(f"g726-{bitrate // 1000}k", "g726", "wav", bitrate, 8000),
-                      {"bitrate": 32000}, "G.726 ADPCM (FFmpeg via PyAV), 8 kHz"),
-    "gsm": CodecSpec(lambda: SoundfileCodec("gsm610", "WAV", "GSM610", 8000), {}, "GSM 06.10 full rate (libsndfile)"),
-    "g721": CodecSpec(lambda: SoundfileCodec("g721-32k", "WAV", "G721_32", 8000), {}, "G.721 ADPCM 32 kbit/s (libsndfile)"),
-    "codec2": CodecSpec(lambda mode: Codec2Codec(f"codec2-{mode}", mode), {"mode": 1300}, "Codec 2 (pycodec2), 8 kHz"),
+    "opus": CodecSpec(
+        lambda bitrate, rate: PyAVCodec(f"opus-{bitrate // 1000}k", "libopus", "ogg", bitrate, rate, "flt"),
+        {"bitrate": 6000, "rate": 8000},
+        "Opus (libopus via PyAV)",
+    ),
+    "mp3": CodecSpec(
+        lambda bitrate, rate: PyAVCodec(
+            f"mp3-{bitrate // 1000}k", "libmp3lame", "mp3", bitrate, rate, "fltp"
+        ),
+        {"bitrate": 16000, "rate": 8000},
+        "MP3 (LAME via PyAV)",
+    ),
+    "amrnb": CodecSpec(
+        lambda bitrate: PyAVCodec(f"amrnb-{bitrate / 1000:g}k", "libopencore_amrnb", "amr", bitrate, 8000),
+        {"bitrate": 4750},
+        "AMR-NB (opencore via PyAV), 8 kHz",
+    ),
+    "aac": CodecSpec(
+        lambda bitrate, rate: PyAVCodec(f"aac-{bitrate // 1000}k", "aac", "adts", bitrate, rate, "fltp"),
+        {"bitrate": 24000, "rate": 8000},
+        "AAC-LC (FFmpeg aac via PyAV)",
+    ),
+    "g726": CodecSpec(
+        lambda bitrate: PyAVCodec(f"g726-{bitrate // 1000}k", "g726", "wav", bitrate, 8000),
+        {"bitrate": 32000},
+        "G.726 ADPCM (FFmpeg via PyAV), 8 kHz",
+    ),
+    "gsm": CodecSpec(
+        lambda: SoundfileCodec("gsm610", "WAV", "GSM610", 8000), {}, "GSM 06.10 full rate (libsndfile)"
+    ),
+    "g721": CodecSpec(
+        lambda: SoundfileCodec("g721-32k", "WAV", "G721_32", 8000), {}, "G.721 ADPCM 32 kbit/s (libsndfile)"
+    ),
+    "codec2": CodecSpec(
+        lambda mode: Codec2Codec(f"codec2-{mode}", mode), {"mode": 1300}, "Codec 2 (pycodec2), 8 kHz"
+    ),
 }
 
 
@@ -164,7 +187,9 @@ def get_codec(spec: str) -> Codec:
         try:
             kwargs[key] = type(default)(value) if default is not None else value
         except ValueError as err:
-            raise CodecError(f"codec {name}: option {key}={value!r} is not a {type(default).__name__}") from err
+            raise CodecError(
+                f"codec {name}: option {key}={value!r} is not a {type(default).__name__}"
+            ) from err
     return entry.factory(**kwargs)
 
 

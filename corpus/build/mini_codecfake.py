@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from codecfake.corpus.build.chain import ChainConfig
 from codecfake.corpus.build.codecs import DEFAULT_TABLE
 from codecfake.corpus.build.plan import Utterance, plan
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 MARKER = ".complete.json"
 VERSION = 2  # 2: pinned sources, split counts, order-free Codec 2 and WORLD
 SUMS = "SHA256SUMS"
+
+
 def _write_audio(path: Path, x: np.ndarray, fmt: str, base: Path) -> tuple[str, str]:
     """Write 16-bit audio; returns (path relative to the corpus folder, sha256 of the file's bytes)."""
     buf = io.BytesIO()
@@ -45,7 +48,12 @@ def _write_audio(path: Path, x: np.ndarray, fmt: str, base: Path) -> tuple[str, 
 
 
 _LA = {"train": ("train", "trn", "T"), "dev": ("dev", "trl", "D"), "test": ("eval", "trl", "E")}
-TRAIN_ATTACKS = ("A01", "A02", "A03", "A04")  # A05 (festival) appears only in the test split, like ASVspoof's eval
+TRAIN_ATTACKS = (
+    "A01",
+    "A02",
+    "A03",
+    "A04",
+)  # A05 (festival) appears only in the test split, like ASVspoof's eval
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,9 @@ class DemoParams:
 def is_complete(out: Path, params: DemoParams) -> bool:
     """True when ``out`` holds a finished corpus built with exactly ``params``."""
     marker = out / MARKER
-    return marker.is_file() and json.loads(marker.read_text()).get("params") == json.loads(json.dumps(params.as_json()))
+    return marker.is_file() and json.loads(marker.read_text()).get("params") == json.loads(
+        json.dumps(params.as_json())
+    )
 
 
 def _codec_job(args: tuple) -> tuple[Utterance, dict[str, np.ndarray]]:
@@ -87,9 +97,17 @@ def _vocoder_attacks(index: int, split: str, available: list[str]) -> list[str]:
     return copy + ([tts[index % len(tts)]] if tts else [])
 
 
-def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_dir: str | Path | None = None,
-               cache: str | Path = "cache", workers: int = 2, force: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> Path:
+def build_demo(
+    out: str | Path,
+    *,
+    size: str = "default",
+    seed: int = 688,
+    real_dir: str | Path | None = None,
+    cache: str | Path = "cache",
+    workers: int = 2,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
     """Build (or reuse) the demo corpus in ``out``; ``progress(done, total)`` is called after each utterance."""
     out = Path(out)
     params = DemoParams(size=size, seed=seed, real_dir=str(real_dir or ""))
@@ -119,8 +137,13 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
         k = per_split[u.split] = per_split.get(u.split, -1) + 1
         jobs_v.append((u, _vocoder_attacks(k, u.split, avail), cfg, seed * 100003 + 50000 + i))
     total, done = len(jobs_c) + len(jobs_v), 0
-    log.info("rendering %d codec-domain and %d vocoder-domain utterances (%s) with %d worker(s)", len(jobs_c),
-             len(jobs_v), ", ".join(sorted(attacks)), workers)
+    log.info(
+        "rendering %d codec-domain and %d vocoder-domain utterances (%s) with %d worker(s)",
+        len(jobs_c),
+        len(jobs_v),
+        ", ".join(sorted(attacks)),
+        workers,
+    )
     codec_w, voc_w = _CodecWriter(out / "codec"), _LAWriter(out / "vocoder")
     # forkserver: no fork() of a possibly multi-threaded parent (torch, BLAS); workers import only the corpus modules
     ctx = mp.get_context("forkserver") if workers > 1 else None
@@ -149,8 +172,12 @@ def build_demo(out: str | Path, *, size: str = "default", seed: int = 688, real_
     write_readme(out, params, codec_utts, voc_utts, attacks, clips)
     sums = {**codec_w.sums, **voc_w.sums}
     (out / SUMS).write_text("".join(f"{h}  {p}\n" for p, h in sorted(sums.items())))
-    (out / MARKER).write_text(json.dumps({"params": params.as_json(), "n_codec_reals": len(codec_utts),
-                                          "n_vocoder_reals": len(voc_utts)}, indent=1))
+    (out / MARKER).write_text(
+        json.dumps(
+            {"params": params.as_json(), "n_codec_reals": len(codec_utts), "n_vocoder_reals": len(voc_utts)},
+            indent=1,
+        )
+    )
     return out
 
 
@@ -158,8 +185,13 @@ def _older_version(marker: Path) -> bool:
     """A corpus of an older builder version is rebuilt without --force (it is derived data; the parameters agree)."""
     version = json.loads(marker.read_text()).get("params", {}).get("version", 0)
     if version < VERSION:
-        log.warning("%s was built by corpus builder version %s (now %d: order-free Codec 2 and WORLD, new split "
-                    "sizes); rebuilding it", marker.parent, version, VERSION)
+        log.warning(
+            "%s was built by corpus builder version %s (now %d: order-free Codec 2 and WORLD, new split "
+            "sizes); rebuilding it",
+            marker.parent,
+            version,
+            VERSION,
+        )
     return version < VERSION
 
 
@@ -197,7 +229,9 @@ class _CodecWriter:
     def close(self, table: dict) -> None:
         (self.root / "label").mkdir(parents=True, exist_ok=True)
         for part in ("train", "dev", *sorted(table)):
-            (self.root / "label" / f"{part}.txt").write_text("".join(f"{ln}\n" for ln in self.lines.get(part, [])))
+            (self.root / "label" / f"{part}.txt").write_text(
+                "".join(f"{ln}\n" for ln in self.lines.get(part, []))
+            )
 
 
 class _LAWriter:
@@ -225,4 +259,6 @@ class _LAWriter:
         proto = self.root / "ASVspoof2019_LA_cm_protocols"
         proto.mkdir(parents=True, exist_ok=True)
         for split, (part, ext, _) in _LA.items():
-            (proto / f"ASVspoof2019.LA.cm.{part}.{ext}.txt").write_text("".join(f"{ln}\n" for ln in self.lines[split]))
+            (proto / f"ASVspoof2019.LA.cm.{part}.{ext}.txt").write_text(
+                "".join(f"{ln}\n" for ln in self.lines[split])
+            )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from codecfake.corpus.build.codecs import REGISTRY, CodecError, CodecSpec
 
 log = logging.getLogger(__name__)
@@ -63,5 +64,8 @@ def _factory(kind: str):
 
 
 for _kind in _CLASSES:
-    REGISTRY[_kind] = CodecSpec(_factory(_kind), {"model_dir": ""},
-                                f"{_CLASSES[_kind]} (transformers, local weights; random weights give noise, not fakes)")
+    REGISTRY[_kind] = CodecSpec(
+        _factory(_kind),
+        {"model_dir": ""},
+        f"{_CLASSES[_kind]} (transformers, local weights; random weights give noise, not fakes)",
+    )

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+
 from codecfake.corpus.build.sources import SourceClip
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ def safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", name).strip("-") or "spk"
 
 
-def group_clips(clips: list[SourceClip], target_s: float, rng: np.random.Generator,
-                pause_s: float = 0.3) -> list[Utterance]:
+def group_clips(
+    clips: list[SourceClip], target_s: float, rng: np.random.Generator, pause_s: float = 0.3
+) -> list[Utterance]:
     """Per speaker, shuffle the clips and join them greedily until each utterance is >= ``target_s`` long."""
     by_speaker: dict[str, list[SourceClip]] = defaultdict(list)
     for c in clips:
@@ -62,8 +64,16 @@ def group_clips(clips: list[SourceClip], target_s: float, rng: np.random.Generat
             if total >= target_s:
                 count += 1
                 texts = [g.text for g in group if g.text]
-                out.append(Utterance(f"{safe(speaker)}_{count:04d}", tuple(group), safe(speaker), group[0].language,
-                                     ", ".join(texts), group[0].source))
+                out.append(
+                    Utterance(
+                        f"{safe(speaker)}_{count:04d}",
+                        tuple(group),
+                        safe(speaker),
+                        group[0].language,
+                        ", ".join(texts),
+                        group[0].source,
+                    )
+                )
                 group, total = [], 0.0
     return out
 
@@ -96,8 +106,9 @@ def split_sequence(n: int, counts: tuple[int, int, int]) -> list[str]:
     return out
 
 
-def assign_splits(utts: list[Utterance], rng: np.random.Generator,
-                  counts: tuple[int, int, int] = (8, 1, 1)) -> list[Utterance]:
+def assign_splits(
+    utts: list[Utterance], rng: np.random.Generator, counts: tuple[int, int, int] = (8, 1, 1)
+) -> list[Utterance]:
     """Split in proportion to ``counts`` (train, dev, test): sources interleaved (shuffled within each), so every
     split mixes the sources as the whole does."""
     by_source: dict[str, list[Utterance]] = defaultdict(list)
@@ -117,8 +128,9 @@ def _with_split(u: Utterance, split: str) -> Utterance:
     return Utterance(u.name, u.clips, u.speaker, u.language, u.text, u.source, split)
 
 
-def plan(clips: list[SourceClip], size: str | tuple, seed: int,
-         target_s: float = 4.25) -> tuple[list[Utterance], list[Utterance]]:
+def plan(
+    clips: list[SourceClip], size: str | tuple, seed: int, target_s: float = 4.25
+) -> tuple[list[Utterance], list[Utterance]]:
     """(codec-domain utterances, vocoder-domain utterances), disjoint, each with a split."""
     spec = SIZES[size] if isinstance(size, str) else size
     codec_counts, voc_counts = (c if isinstance(c, tuple) else _fractions(c) for c in spec)
@@ -128,8 +140,13 @@ def plan(clips: list[SourceClip], size: str | tuple, seed: int,
     codec, rest = pick(utts, n_codec, rng)
     voc, _ = pick(rest, n_voc, rng)
     if len(codec) < n_codec or len(voc) < n_voc:
-        log.warning("only %d+%d utterances available of the %d+%d asked for (codec+vocoder): the corpus is smaller",
-                    len(codec), len(voc), n_codec, n_voc)
+        log.warning(
+            "only %d+%d utterances available of the %d+%d asked for (codec+vocoder): the corpus is smaller",
+            len(codec),
+            len(voc),
+            n_codec,
+            n_voc,
+        )
     return assign_splits(codec, rng, codec_counts), assign_splits(voc, rng, voc_counts)
 
 

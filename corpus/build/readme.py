@@ -20,21 +20,26 @@ def _codec_rows(table: dict[str, str]) -> str:
     lines = ["| condition | codec | spec | in train/dev |", "|---|---|---|---|"]
     for cond, spec in sorted(table.items()):
         name = spec.split(":")[0]
-        lines.append(f"| {cond} | {REGISTRY[name].doc} ({get_codec(spec).name}) | `{spec}` | "
-                     f"{'no (unseen codec)' if cond == 'C7' else 'yes'} |")
+        lines.append(
+            f"| {cond} | {REGISTRY[name].doc} ({get_codec(spec).name}) | `{spec}` | "
+            f"{'no (unseen codec)' if cond == 'C7' else 'yes'} |"
+        )
     return "\n".join(lines)
 
 
-def write_readme(out: Path, params: Any, codec_utts: list, voc_utts: list, attacks: dict[str, str],
-                 clips: list) -> Path:
+def write_readme(
+    out: Path, params: Any, codec_utts: list, voc_utts: list, attacks: dict[str, str], clips: list
+) -> Path:
     """Write ``out/README.md``."""
     cfg = params.chain
     split_c = Counter(u.split for u in codec_utts)
     split_v = Counter(u.split for u in voc_utts)
     used = Counter(c.source for u in codec_utts + voc_utts for c in u.clips)
     attack_rows = "\n".join(f"| {a} | {d} |" for a, d in sorted(attacks.items()))
-    sources = "\n".join(f"| {s} | {n} | {LICENCES.get(s, 'your own recordings (--real-dir)')} |"
-                        for s, n in sorted(used.items()))
+    sources = "\n".join(
+        f"| {s} | {n} | {LICENCES.get(s, 'your own recordings (--real-dir)')} |"
+        for s, n in sorted(used.items())
+    )
     text = f"""# mini-Codecfake demo corpus (size `{params.size}`, seed {params.seed})
 
 **What it is.** A small stand-in for Codecfake built offline from package registries: real recorded speech
@@ -57,13 +62,13 @@ holding a low noise floor (no digital silence). Splits are by utterance: a sourc
 utterance and all its fakes are in the same split; every split mixes the sources as the whole does. The test splits
 are sized for resolving power (150 bona fide + 150 spoof per codec condition where the material allows).
 
-Codec domain: codec/ — reals: train {split_c['train']}, dev {split_c['dev']}, test {split_c['test']}.
+Codec domain: codec/ — reals: train {split_c["train"]}, dev {split_c["dev"]}, test {split_c["test"]}.
 Train and dev hold every real plus its C1–C6 fakes (`F0k_<name>.wav`); each test set `test/Ck/` holds the test reals
 plus their Ck fakes; C7 is never in train/dev.
 
 {_codec_rows(params.table)}
 
-Vocoder domain: vocoder/ — reals (bona fide): train {split_v['train']}, dev {split_v['dev']}, test {split_v['test']}.
+Vocoder domain: vocoder/ — reals (bona fide): train {split_v["train"]}, dev {split_v["dev"]}, test {split_v["test"]}.
 Every real gets the copy-synthesis attacks and one TTS attack in rotation (TTS speaks the source's text where known —
 letters, syllables, prompt names — else English filler). A05 appears only in the test (eval) split.
 

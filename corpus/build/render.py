@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+
 from codecfake.corpus.build.chain import ChainConfig, align, finish, to_rate
 from codecfake.corpus.build.codecs import get_codec
 from codecfake.corpus.build.plan import Utterance
@@ -41,15 +42,18 @@ def original(utt: Utterance, cfg: ChainConfig, rng: np.random.Generator) -> np.n
             x[:fade] *= ramp
             x[-fade:] *= ramp[::-1]
         parts.append(x)
-        parts.append(0.001 * rng.standard_normal(int(rng.uniform(0.15, 0.4) * cfg.rate_hz)).astype(np.float32))
+        parts.append(
+            0.001 * rng.standard_normal(int(rng.uniform(0.15, 0.4) * cfg.rate_hz)).astype(np.float32)
+        )
     y = np.concatenate(parts)
     if len(y) < need:  # rare: clips shorter than planned; loop the joined speech
         y = np.tile(y, need // len(y) + 1)
     return y[:need].astype(np.float32)
 
 
-def render_codec_item(utt: Utterance, codecs: dict[str, str], cfg: ChainConfig,
-                      seed: int) -> dict[str, np.ndarray]:
+def render_codec_item(
+    utt: Utterance, codecs: dict[str, str], cfg: ChainConfig, seed: int
+) -> dict[str, np.ndarray]:
     """{"real": bona fide, "C1": fake, …} for the codec specs in ``codecs`` (condition → codec spec)."""
     rng = np.random.default_rng(seed)
     x0 = original(utt, cfg, rng)
@@ -62,7 +66,9 @@ def render_codec_item(utt: Utterance, codecs: dict[str, str], cfg: ChainConfig,
     return out
 
 
-def render_vocoder_item(utt: Utterance, attacks: list[str], cfg: ChainConfig, seed: int) -> dict[str, np.ndarray]:
+def render_vocoder_item(
+    utt: Utterance, attacks: list[str], cfg: ChainConfig, seed: int
+) -> dict[str, np.ndarray]:
     """{"real": bona fide, "A01": WORLD, "A02": Griffin-Lim, "A03".."A05": TTS} for the ids in ``attacks``."""
     rng = np.random.default_rng(seed)
     x0 = original(utt, cfg, rng)[: cfg.n_internal]

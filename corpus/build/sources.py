@@ -78,12 +78,29 @@ def fetch(cache: Path) -> Path:
         t0 = time.perf_counter()
         tgz = sdists / f"{pkg}-{version}.tar.gz"
         if not tgz.is_file():
-            log.info("source %d/%d %s: pip download of the %s sdist (~34 MB for pocketsphinx)…", k, n, pkg, version)
-            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", pkg,
-                   "-d", str(sdists), f"{pkg}=={version}"]
+            log.info(
+                "source %d/%d %s: pip download of the %s sdist (~34 MB for pocketsphinx)…", k, n, pkg, version
+            )
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                pkg,
+                "-d",
+                str(sdists),
+                f"{pkg}=={version}",
+            ]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0 or not tgz.is_file():
-                log.warning("`%s` failed (%s); continuing without its clips", " ".join(cmd[2:]), r.stderr.strip()[-300:])
+                log.warning(
+                    "`%s` failed (%s); continuing without its clips",
+                    " ".join(cmd[2:]),
+                    r.stderr.strip()[-300:],
+                )
                 continue
         with tarfile.open(tgz) as tf:
             members = [m for m in tf.getmembers() if "/test/data/" in m.name and m.isfile()]
@@ -106,7 +123,9 @@ def _apt_download(pkg: str, dest: Path) -> None:
         if attempt == 0:
             log.info("apt-get download %s failed; running apt-get update once", pkg)
             subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
-    raise SourceError(f"`apt-get download {pkg}` failed: {r.stderr.strip()[-300:]}. Check the apt sources, or use --real-dir")
+    raise SourceError(
+        f"`apt-get download {pkg}` failed: {r.stderr.strip()[-300:]}. Check the apt sources, or use --real-dir"
+    )
 
 
 def decode(clip: SourceClip) -> tuple[np.ndarray, int]:
@@ -136,24 +155,44 @@ def list_clips(root: Path) -> list[SourceClip]:
     clips: list[SourceClip] = []
     ast = root / "usr/share/asterisk/sounds/en_US_f_Allison"
     for p in sorted(ast.rglob("*.g722")):  # G.722 at 64 kbit/s: 2 samples per byte at 16 kHz
-        clips.append(SourceClip(str(p), "g722", "asterisk-core-sounds-en-g722", "ast-allison", "en",
-                                p.stem.replace("-", " "), p.stat().st_size * 2 / 16000))
+        clips.append(
+            SourceClip(
+                str(p),
+                "g722",
+                "asterisk-core-sounds-en-g722",
+                "ast-allison",
+                "en",
+                p.stem.replace("-", " "),
+                p.stat().st_size * 2 / 16000,
+            )
+        )
     for p in sorted((root / "usr/share/klettres").glob("*/*/*.ogg")):
         lang = p.parts[-3]
-        clips.append(SourceClip(str(p), "sf", "klettres-data", f"klettres-{lang}", lang.split("_")[0], p.stem,
-                                _sf_seconds(p)))
+        clips.append(
+            SourceClip(
+                str(p), "sf", "klettres-data", f"klettres-{lang}", lang.split("_")[0], p.stem, _sf_seconds(p)
+            )
+        )
     for p in sorted((root / "usr/share/gcin-voice/ogg").glob("*/*.ogg")):
-        clips.append(SourceClip(str(p), "sf", "gcin-voice", f"gcin-{p.stem}", "zh", p.parent.name, _sf_seconds(p)))
+        clips.append(
+            SourceClip(str(p), "sf", "gcin-voice", f"gcin-{p.stem}", "zh", p.parent.name, _sf_seconds(p))
+        )
     ps = sorted((root / "pypi").glob("pocketsphinx-*/test/data"))
     if ps:
         data = ps[-1]
         for sub in ("cards", "librivox", "forever"):
             for p in sorted((data / sub).glob("*.wav")):
-                clips.append(SourceClip(str(p), "sf", "pocketsphinx", f"psphinx-{sub}", "en", "", _sf_seconds(p)))
+                clips.append(
+                    SourceClip(str(p), "sf", "pocketsphinx", f"psphinx-{sub}", "en", "", _sf_seconds(p))
+                )
         for name in ("goforward.raw", "numbers.raw", "something.raw"):
             if (data / name).is_file():
                 p = data / name
-                clips.append(SourceClip(str(p), "s16", "pocketsphinx", "psphinx-raw", "en", "", p.stat().st_size / 32000))
+                clips.append(
+                    SourceClip(
+                        str(p), "s16", "pocketsphinx", "psphinx-raw", "en", "", p.stat().st_size / 32000
+                    )
+                )
     return [c for c in clips if c.seconds > 0.1]
 
 
@@ -163,5 +202,15 @@ def list_real_dir(real_dir: Path) -> list[SourceClip]:
     files = sorted(p for p in Path(real_dir).rglob("*") if p.suffix.lower() in exts)
     if not files:
         raise SourceError(f"--real-dir {real_dir}: no wav/flac/ogg/mp3 files found")
-    return [SourceClip(str(p), "sf", "real-dir", p.parent.name if p.parent != Path(real_dir) else "user", "",
-                       "", _sf_seconds(p)) for p in files]
+    return [
+        SourceClip(
+            str(p),
+            "sf",
+            "real-dir",
+            p.parent.name if p.parent != Path(real_dir) else "user",
+            "",
+            "",
+            _sf_seconds(p),
+        )
+        for p in files
+    ]

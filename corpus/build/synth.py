@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from codecfake.corpus.audio import load_audio
 from codecfake.corpus.build.chain import ChainConfig, align, finish, to_rate
 from codecfake.corpus.build.codecs import CodecError, get_codec
@@ -25,12 +26,21 @@ def _reals(real: Path) -> list[tuple[str, Path]]:
     if real.is_file() and real.suffix == ".csv":
         m = Manifest.read_csv(real).select(label="bonafide")
         return [(safe(r.utt_id.replace("/", "-")), m.resolve(r)) for r in m]
-    files = sorted(p for p in real.rglob("*") if p.suffix.lower() in {".wav", ".flac", ".ogg", ".mp3", ".opus"})
+    files = sorted(
+        p for p in real.rglob("*") if p.suffix.lower() in {".wav", ".flac", ".ogg", ".mp3", ".opus"}
+    )
     return [(safe(p.stem), p) for p in files]
 
 
-def synth(real: str | Path, codec_specs: list[str], out: str | Path, *, rate_hz: int = 8000,
-          lowpass_hz: float | None = None, seed: int = 688) -> Path:
+def synth(
+    real: str | Path,
+    codec_specs: list[str],
+    out: str | Path,
+    *,
+    rate_hz: int = 8000,
+    lowpass_hz: float | None = None,
+    seed: int = 688,
+) -> Path:
     """Write ``out/label/C<k>.txt`` and ``out/test/C<k>/`` for every codec; returns ``out``."""
     real, out = Path(real), Path(out)
     if not 1 <= len(codec_specs) <= 9:
@@ -59,7 +69,9 @@ def synth(real: str | Path, codec_specs: list[str], out: str | Path, *, rate_hz:
     (out / "label").mkdir(parents=True, exist_ok=True)
     for cond, ls in lines.items():
         (out / "label" / f"{cond}.txt").write_text("".join(f"{ln}\n" for ln in ls))
-    (out / "codecs.tsv").write_text("condition\tspec\tname\n" + "".join(
-        f"C{k + 1}\t{s}\t{c.name}\n" for k, (s, c) in enumerate(zip(codec_specs, codecs))))
+    (out / "codecs.tsv").write_text(
+        "condition\tspec\tname\n"
+        + "".join(f"C{k + 1}\t{s}\t{c.name}\n" for k, (s, c) in enumerate(zip(codec_specs, codecs)))
+    )
     log.info("synth: %d reals x %d codecs -> %s", len(reals), len(codecs), out)
     return out

@@ -41,16 +41,19 @@ def fake_of(x: np.ndarray, k: int, sr: int = SR) -> np.ndarray:
     return (np.round(y * 32) / 32).astype(np.float32)
 
 
-def make_tiny_corpus(out_dir: str | Path, *, n_speakers: int = 4, clips_per_speaker: int = 3,
-                     seed: int = 0) -> tuple[Path, Path]:
+def make_tiny_corpus(
+    out_dir: str | Path, *, n_speakers: int = 4, clips_per_speaker: int = 3, seed: int = 0
+) -> tuple[Path, Path]:
     """Write a tiny Codecfake-format and ASVspoof-2019-LA-format corpus under ``out_dir``; return the two roots."""
     out = Path(out_dir)
     rng = np.random.default_rng(seed)
     codec_root, voc_root = out / "codec", out / "vocoder"
     # speaker split: first half train, then dev, then test (no speaker straddles splits)
     speakers = [f"p{225 + s}" for s in range(n_speakers)]
-    split_of = {sp: ("train" if i < max(1, n_speakers // 2) else "dev" if i < n_speakers - 1 else "test")
-                for i, sp in enumerate(speakers)}
+    split_of = {
+        sp: ("train" if i < max(1, n_speakers // 2) else "dev" if i < n_speakers - 1 else "test")
+        for i, sp in enumerate(speakers)
+    }
     labels: dict[str, list[str]] = {p: [] for p in ("train", "dev", "C1", "C7")}
     for sp in speakers:
         for c in range(clips_per_speaker):
@@ -73,7 +76,9 @@ def make_tiny_corpus(out_dir: str | Path, *, n_speakers: int = 4, clips_per_spea
     return codec_root, voc_root
 
 
-def _write_la(root: Path, rng: np.random.Generator, speakers: list[str], split_of: dict[str, str], n: int) -> None:
+def _write_la(
+    root: Path, rng: np.random.Generator, speakers: list[str], split_of: dict[str, str], n: int
+) -> None:
     proto_dir = root / "ASVspoof2019_LA_cm_protocols"
     proto_dir.mkdir(parents=True, exist_ok=True)
     part_of = {"train": ("train", "trn", "T"), "dev": ("dev", "trl", "D"), "test": ("eval", "trl", "E")}

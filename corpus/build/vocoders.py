@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from codecfake.corpus.build.chain import to_rate
 from scipy.signal import istft, stft
+
+from codecfake.corpus.build.chain import to_rate
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def world_resynth(x: np.ndarray, rate_hz: int) -> np.ndarray:
 
 def _mel_basis(rate_hz: int, n_fft: int, n_mels: int) -> np.ndarray:
     """HTK mel filterbank (n_mels, n_fft // 2 + 1)."""
+
     def hz2mel(f: np.ndarray) -> np.ndarray:
         return 2595 * np.log10(1 + f / 700)
 
@@ -91,8 +93,28 @@ FALLBACK_TEXT = (
     "Please leave a message after the tone. The meeting has been moved to Thursday afternoon. "
     "Your call is important to us, please stay on the line. We will be with you shortly."
 )
-_ESPEAK_LANGS = {"en", "de", "fr", "es", "it", "cs", "da", "nb", "nl", "pt", "ru", "uk", "hu", "lt", "ar", "he",
-                 "ml", "tn", "cmn", "zh"}
+_ESPEAK_LANGS = {
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "cs",
+    "da",
+    "nb",
+    "nl",
+    "pt",
+    "ru",
+    "uk",
+    "hu",
+    "lt",
+    "ar",
+    "he",
+    "ml",
+    "tn",
+    "cmn",
+    "zh",
+}
 
 
 @dataclass(frozen=True)
@@ -122,8 +144,11 @@ class TTS:
         return to_rate(y.mean(axis=1), sr, rate_hz)
 
 
-TTS_ENGINES: tuple[TTS, ...] = (TTS("espeak-ng", "espeak-ng", False), TTS("flite", "flite", True),
-                                TTS("festival", "text2wave", True))
+TTS_ENGINES: tuple[TTS, ...] = (
+    TTS("espeak-ng", "espeak-ng", False),
+    TTS("flite", "flite", True),
+    TTS("festival", "text2wave", True),
+)
 
 
 def tts_text(text: str, language: str, english_only: bool, min_chars: int = 70) -> tuple[str, str]:
@@ -141,8 +166,10 @@ def tts_text(text: str, language: str, english_only: bool, min_chars: int = 70) 
 
 def available_attacks() -> dict[str, str]:
     """Attack id → description for the attacks usable on this machine (missing TTS tools are skipped, logged)."""
-    out = {"A01": "WORLD vocoder copy-synthesis (pyworld: DIO, StoneMask, CheapTrick, D4C)",
-           "A02": "Griffin-Lim (32 iterations) from a 40-band mel spectrogram"}
+    out = {
+        "A01": "WORLD vocoder copy-synthesis (pyworld: DIO, StoneMask, CheapTrick, D4C)",
+        "A02": "Griffin-Lim (32 iterations) from a 40-band mel spectrogram",
+    }
     try:
         import warnings
 
@@ -154,7 +181,13 @@ def available_attacks() -> dict[str, str]:
         del out["A01"]
     for aid, engine in zip(("A03", "A04", "A05"), TTS_ENGINES):
         if engine.available():
-            out[aid] = f"TTS: {engine.name}" + (" (English voice)" if engine.english_only else " (voice of the text's language)")
+            out[aid] = f"TTS: {engine.name}" + (
+                " (English voice)" if engine.english_only else " (voice of the text's language)"
+            )
         else:
-            log.warning("%s not found: TTS attack %s is skipped (bash scripts/install-system-deps.sh)", engine.command, aid)
+            log.warning(
+                "%s not found: TTS attack %s is skipped (bash scripts/install-system-deps.sh)",
+                engine.command,
+                aid,
+            )
     return out

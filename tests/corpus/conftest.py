@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from codecfake.corpus.build.tiny import make_tiny_corpus
 
 REPO = Path(__file__).resolve().parents[2]

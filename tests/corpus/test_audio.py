@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
 from codecfake.corpus import (
     CorruptAudio,
     EmptyAudio,
@@ -30,7 +31,9 @@ def test_resamples_24k_stereo_to_16k_mono(tmp_path: Path) -> None:
     assert 0.2 < np.abs(x).max() < 0.3  # mono = mean of channels
 
 
-@pytest.mark.parametrize("fmt", [("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "OPUS"), ("mp3", "MP3", "MPEG_LAYER_III")])
+@pytest.mark.parametrize(
+    "fmt", [("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "OPUS"), ("mp3", "MP3", "MPEG_LAYER_III")]
+)
 def test_decodes_flac_opus_mp3(tmp_path: Path, fmt: tuple[str, str, str]) -> None:
     ext, f, sub = fmt
     x = 0.3 * np.sin(2 * np.pi * 300 * np.arange(48000) / 48000)
@@ -63,9 +66,12 @@ def _bad_files(d: Path) -> dict[str, tuple[Path, type]]:
     sf.write(d / "inf.wav", inf, 16000, subtype="FLOAT")
     (d / "clip.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 64)
     return {
-        "missing": (d / "missing.wav", MissingAudio), "empty": (d / "empty.wav", EmptyAudio),
-        "zero": (d / "zero.wav", EmptyAudio), "corrupt": (d / "corrupt.wav", CorruptAudio),
-        "nan": (d / "nan.wav", NonFiniteAudio), "inf": (d / "inf.wav", NonFiniteAudio),
+        "missing": (d / "missing.wav", MissingAudio),
+        "empty": (d / "empty.wav", EmptyAudio),
+        "zero": (d / "zero.wav", EmptyAudio),
+        "corrupt": (d / "corrupt.wav", CorruptAudio),
+        "nan": (d / "nan.wav", NonFiniteAudio),
+        "inf": (d / "inf.wav", NonFiniteAudio),
         "unsupported": (d / "clip.m4a", UnsupportedFormat),
     }
 
@@ -98,13 +104,17 @@ def _speech_like(n: int = 64000) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("subtype", "fmt"), [("PCM_16", "WAV"), ("FLOAT", "WAV"), ("PCM_24", "WAVEX")])
-def test_wav_cut_short_of_its_header_is_corrupt_with_both_lengths(tmp_path: Path, subtype: str, fmt: str) -> None:
+def test_wav_cut_short_of_its_header_is_corrupt_with_both_lengths(
+    tmp_path: Path, subtype: str, fmt: str
+) -> None:
     full = tmp_path / "full.wav"
     sf.write(full, _speech_like(), 16000, subtype=subtype, format=fmt)
     cut = tmp_path / "cut.wav"
     cut.write_bytes(full.read_bytes()[:3000])  # the header still declares 4 s
     n_decoded = sf.read(cut)[0].shape[0]  # libsndfile reads what is there without a word
-    with pytest.raises(CorruptAudio, match=rf"decodes to {n_decoded} samples but its header declares 64000") as err:
+    with pytest.raises(
+        CorruptAudio, match=rf"decodes to {n_decoded} samples but its header declares 64000"
+    ) as err:
         load_audio(cut)
     assert str(cut) in str(err.value) and "re-copy" in str(err.value)
     assert load_audio(full).shape == (64000,)  # the intact file passes
@@ -125,8 +135,12 @@ def test_truncated_clip_becomes_a_reject_in_a_batch(tmp_path: Path) -> None:
     full = tmp_path / "full.wav"
     sf.write(full, _speech_like(), 16000, subtype="PCM_16")
     (tmp_path / "cut.wav").write_bytes(full.read_bytes()[:3000])
-    rows = [ManifestRow("ok", "full.wav", "bonafide", "x", "train", "codec", "train"),
-            ManifestRow("cut", "cut.wav", "bonafide", "x", "train", "codec", "train")]
+    rows = [
+        ManifestRow("ok", "full.wav", "bonafide", "x", "train", "codec", "train"),
+        ManifestRow("cut", "cut.wav", "bonafide", "x", "train", "codec", "train"),
+    ]
     report = load_clips(rows, tmp_path)
     assert report.accepted == [0] and [r.utt_id for r in report.rejects] == ["cut"]
-    assert report.rejects[0].reason.startswith("CorruptAudio: decodes to 1478 samples but its header declares 64000")
+    assert report.rejects[0].reason.startswith(
+        "CorruptAudio: decodes to 1478 samples but its header declares 64000"
+    )

@@ -7,23 +7,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+from codecfake.cli import main
 from codecfake.corpus import load_manifest
 from codecfake.corpus.build.tiny import synth_voice
 
-from codecfake.cli import main
 
-
-def test_ls_prints_counts_by_split_label_condition(tiny_corpus: tuple[Path, Path], capsys: pytest.CaptureFixture,
-                                                   tmp_path: Path) -> None:
+def test_ls_prints_counts_by_split_label_condition(
+    tiny_corpus: tuple[Path, Path], capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
     codec_root, _ = tiny_corpus
     assert main(["corpus", "ls", "codecfake", str(codec_root), "--csv", str(tmp_path / "m.csv")]) == 0
     out = capsys.readouterr().out
     assert "test   spoof     C7" in out and "total" in out
-    assert len(load_manifest("csv", tmp_path / "m.csv", check_paths=False)) == len(load_manifest("codecfake", codec_root))
+    assert len(load_manifest("csv", tmp_path / "m.csv", check_paths=False)) == len(
+        load_manifest("codecfake", codec_root)
+    )
 
 
-def test_info_checks_audio_and_fails_on_a_bad_file(tiny_corpus: tuple[Path, Path], tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture) -> None:
+def test_info_checks_audio_and_fails_on_a_bad_file(
+    tiny_corpus: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     _, voc_root = tiny_corpus
     assert main(["corpus", "info", "asvspoof2019", str(voc_root)]) == 0
     assert "accepted" in capsys.readouterr().out
@@ -34,14 +38,19 @@ def test_info_checks_audio_and_fails_on_a_bad_file(tiny_corpus: tuple[Path, Path
     assert "EmptyAudio" in capsys.readouterr().out
 
 
-def test_ls_on_a_missing_corpus_exits_2_with_the_fix(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_ls_on_a_missing_corpus_exits_2_with_the_fix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     assert main(["corpus", "ls", "demo-codec", str(tmp_path)]) == 2
     assert "codecfake corpus demo --out" in caplog.text
 
 
 def test_synth_cli(tmp_path: Path) -> None:
     sf.write(tmp_path / "a.wav", synth_voice(np.random.default_rng(0), 2.0), 16000)
-    assert main(["corpus", "synth", "--real", str(tmp_path), "--codec", "amrnb", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(["corpus", "synth", "--real", str(tmp_path), "--codec", "amrnb", "--out", str(tmp_path / "o")])
+        == 0
+    )
     assert len(load_manifest("codecfake", tmp_path / "o")) == 2
 
 
@@ -63,4 +72,6 @@ def test_small_demo_corpus_from_packages(demo_small: Path, caplog: pytest.LogCap
     with caplog.at_level(logging.INFO):
         assert main(["corpus", "demo", "--out", str(demo_small), "--size", "small"]) == 0
     assert "is complete for these parameters; reusing it" in caplog.text
-    assert {p: p.stat().st_mtime_ns for p in demo_small.rglob("*") if p.is_file()} == stamps  # nothing rebuilt
+    assert {
+        p: p.stat().st_mtime_ns for p in demo_small.rglob("*") if p.is_file()
+    } == stamps  # nothing rebuilt

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from codecfake.corpus import load_manifest
 from codecfake.corpus.cli import KINDS as CLI_KINDS
 from codecfake.corpus.kinds import CORPUS_KINDS, KINDS, display_name
@@ -12,10 +13,19 @@ from codecfake.corpus.kinds import CORPUS_KINDS, KINDS, display_name
 
 def test_display_names_of_the_pooled_corpora_and_the_rest_unchanged() -> None:
     assert {c: display_name(c) for c in ("asvspoof2019la", "asvspoof2019", "mini-19la", "itw", "ITW")} == {
-        "asvspoof2019la": "19LA", "asvspoof2019": "19LA", "mini-19la": "19LA", "itw": "ITW", "ITW": "ITW"}
+        "asvspoof2019la": "19LA",
+        "asvspoof2019": "19LA",
+        "mini-19la": "19LA",
+        "itw": "ITW",
+        "ITW": "ITW",
+    }
     assert display_name("Mini-19LA") == "19LA"  # case-insensitive, as corpus names from CSVs vary
     assert [display_name(c) for c in ("codecfake", "mini-codecfake", "my-set", "")] == [
-        "codecfake", "mini-codecfake", "my-set", ""]
+        "codecfake",
+        "mini-codecfake",
+        "my-set",
+        "",
+    ]
 
 
 def test_load_manifest_names_each_corpus_as_its_kind_says(tiny_corpus: tuple[Path, Path]) -> None:
@@ -33,5 +43,7 @@ def test_load_manifest_names_each_corpus_as_its_kind_says(tiny_corpus: tuple[Pat
 def test_unknown_kind_lists_the_known_ones() -> None:
     from codecfake.corpus import ManifestError
 
-    with pytest.raises(ManifestError, match="expected codecfake, asvspoof2019, itw, csv, demo-codec or demo-vocoder"):
+    with pytest.raises(
+        ManifestError, match="expected codecfake, asvspoof2019, itw, csv, demo-codec or demo-vocoder"
+    ):
         load_manifest("timit", ".")

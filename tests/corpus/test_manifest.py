@@ -3,12 +3,20 @@
 from pathlib import Path
 
 import pytest
+
 from codecfake.corpus import Manifest, ManifestError, ManifestRow
 
 
 def _row(i: int, **kw: str) -> ManifestRow:
-    base = dict(utt_id=f"u{i}", path=f"a/{i}.wav", label="bonafide" if i % 2 == 0 else "spoof", corpus="c",
-                split="train" if i < 4 else "test", domain="codec", condition="train" if i < 4 else "C1")
+    base = dict(
+        utt_id=f"u{i}",
+        path=f"a/{i}.wav",
+        label="bonafide" if i % 2 == 0 else "spoof",
+        corpus="c",
+        split="train" if i < 4 else "test",
+        domain="codec",
+        condition="train" if i < 4 else "C1",
+    )
     base.update(kw)
     return ManifestRow(**base)
 
@@ -36,8 +44,12 @@ def test_select_and_counts() -> None:
     t = m.select(split="test", label=["spoof"])
     assert [r.utt_id for r in t] == ["u5", "u7"] and t.root == Path("/r")
     assert m.select(split=None).rows == m.rows
-    assert m.counts() == [("train", "bonafide", "train", 2), ("train", "spoof", "train", 2),
-                          ("test", "bonafide", "C1", 2), ("test", "spoof", "C1", 2)]
+    assert m.counts() == [
+        ("train", "bonafide", "train", 2),
+        ("train", "spoof", "train", 2),
+        ("test", "bonafide", "C1", 2),
+        ("test", "spoof", "C1", 2),
+    ]
     with pytest.raises(ManifestError, match="unknown fields"):
         m.select(colour="red")
 

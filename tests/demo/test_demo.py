@@ -7,23 +7,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from codecfake.corpus import ManifestError
-from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
-from codecfake.train.config import resolve_config
 
 from codecfake.cli import build_parser
+from codecfake.corpus import ManifestError
+from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.demo.findings import CONTRADICTED, REPRODUCED, UNRESOLVED, floor_check, sentence, verdict
 from codecfake.demo.matrix import demo_matrix
 from codecfake.demo.pipeline import DemoOptions, StageLog, run_demo, train_argv
 from codecfake.demo.preset import load_demo_preset
 from codecfake.demo.results import findings
+from codecfake.train.config import resolve_config
 
 
 def test_default_matrix_is_the_papers_three_settings_for_mel_lcnn_over_seeds() -> None:
     specs = demo_matrix(full=False, seeds=load_demo_preset().seeds)
     assert [(s.task, s.backend, s.opt) for s in specs if s.seed == 688] == [
-        ("vocoder", "lcnn", "adam"), ("codec", "lcnn", "adam"), ("cotrain", "lcnn", "adam"),
-        ("trace", "lcnn", "adam")]
+        ("vocoder", "lcnn", "adam"),
+        ("codec", "lcnn", "adam"),
+        ("cotrain", "lcnn", "adam"),
+        ("trace", "lcnn", "adam"),
+    ]
     assert {s.seed for s in specs} == {688, 689}
     assert len({s.name for s in specs}) == len(specs)
 
@@ -44,8 +47,15 @@ def test_train_argv_parses_as_the_train_cli_and_sets_rho_only_for_lcnn_sam_famil
     by_name = {s.name: s for s in demo_matrix(full=True, seeds=1)}
     for spec in by_name.values():
         args = build_parser().parse_args(train_argv(spec, opts))
-        config = resolve_config({k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None})
-        assert (config.task, config.backend, config.opt, config.name) == (spec.task, spec.backend, spec.opt, spec.name)
+        config = resolve_config(
+            {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
+        )
+        assert (config.task, config.backend, config.opt, config.name) == (
+            spec.task,
+            spec.backend,
+            spec.opt,
+            spec.name,
+        )
         assert spec.rho == preset.rho_for(spec.backend, spec.opt)
         assert config.rho == (0.01 if spec.backend == "lcnn" and spec.opt != "adam" else 0.05)
         assert (config.epochs, config.batch) == (preset.epochs, preset.batch)
@@ -58,9 +68,8 @@ N = 60  # bona fide and spoof trials per condition
 def _run(root: Path, spec, sep: dict[str, float]) -> tuple[Path, dict]:
     """An evaluated run on disk: per condition N + N trials (the same utt_ids in every run), P(bona fide) =
     sigmoid(sep[c] * y_bona + noise) with noise drawn from the run's own seed; returns (run dir, report)."""
-    from codecfake.evaluate.score_tsv import Scores, write_scores
-
     from codecfake.eer import eer_both
+    from codecfake.evaluate.score_tsv import Scores, write_scores
 
     run = root / spec.name
     rng = np.random.default_rng([spec.seed, len(spec.task), len(spec.opt)])
@@ -71,10 +80,15 @@ def _run(root: Path, spec, sep: dict[str, float]) -> tuple[Path, dict]:
         score = 1 / (1 + np.exp(-logit))
         utt = np.array([f"{c}/{i}" for i in range(2 * N)])
         write_scores(run / "scores" / f"{c}.tsv", Scores(utt, score, label, np.full(2 * N, c)))
-        conditions.append({"name": c, "eer": 100 * eer_both(score, label).value(False), "n_bonafide": N,
-                           "n_spoof": N})
-    report = {"run": spec.name, "run_dir": str(run), "config": {"seed": spec.seed, "task": spec.task},
-              "conditions": conditions}
+        conditions.append(
+            {"name": c, "eer": 100 * eer_both(score, label).value(False), "n_bonafide": N, "n_spoof": N}
+        )
+    report = {
+        "run": spec.name,
+        "run_dir": str(run),
+        "config": {"seed": spec.seed, "task": spec.task},
+        "conditions": conditions,
+    }
     (run / "report").mkdir(parents=True)
     (run / "report" / "report.json").write_text(json.dumps(report))
     return run, report
@@ -84,8 +98,11 @@ def _groups(tmp_path: Path, sep: dict[str, dict[str, float]], seeds=(688, 689)):
     from codecfake.demo.matrix import RunSpec
     from codecfake.demo.results import group_runs
 
-    specs = [RunSpec(task, "lcnn", opt, s) for s in seeds for task, opt in
-             (("vocoder", "adam"), ("codec", "adam"), ("cotrain", "adam"), ("cotrain", "csam"))]
+    specs = [
+        RunSpec(task, "lcnn", opt, s)
+        for s in seeds
+        for task, opt in (("vocoder", "adam"), ("codec", "adam"), ("cotrain", "adam"), ("cotrain", "csam"))
+    ]
     reports = [_run(tmp_path, sp, sep[f"{sp.task}-{sp.opt}"])[1] for sp in specs]
     return group_runs(specs, reports, tmp_path)
 
@@ -101,26 +118,55 @@ def _verdicts(tmp_path: Path, sep: dict) -> dict[str, str]:
 
 
 def test_findings_reproduced_when_every_interval_and_seed_shows_the_papers_direction(tmp_path: Path) -> None:
-    verdicts = _verdicts(tmp_path, {"vocoder-adam": _sep(4, 0.2), "codec-adam": _sep(0.2, 4),
-                                    "cotrain-adam": _sep(2.5, 4), "cotrain-csam": _sep(4, 5)})
-    assert verdicts == {"CAVG": REPRODUCED, "C7": REPRODUCED, "19LA": REPRODUCED, "AVG": REPRODUCED,
-                        "AVG-csam": REPRODUCED}
+    verdicts = _verdicts(
+        tmp_path,
+        {
+            "vocoder-adam": _sep(4, 0.2),
+            "codec-adam": _sep(0.2, 4),
+            "cotrain-adam": _sep(2.5, 4),
+            "cotrain-csam": _sep(4, 5),
+        },
+    )
+    assert verdicts == {
+        "CAVG": REPRODUCED,
+        "C7": REPRODUCED,
+        "19LA": REPRODUCED,
+        "AVG": REPRODUCED,
+        "AVG-csam": REPRODUCED,
+    }
 
 
 def test_findings_contradicted_when_the_interval_excludes_zero_the_other_way(tmp_path: Path) -> None:
-    verdicts = _verdicts(tmp_path, {"vocoder-adam": _sep(0.2, 4), "codec-adam": _sep(4, 0.2),
-                                    "cotrain-adam": _sep(0.2, 0.2), "cotrain-csam": _sep(0.1, 0.1)})
+    verdicts = _verdicts(
+        tmp_path,
+        {
+            "vocoder-adam": _sep(0.2, 4),
+            "codec-adam": _sep(4, 0.2),
+            "cotrain-adam": _sep(0.2, 0.2),
+            "cotrain-csam": _sep(0.1, 0.1),
+        },
+    )
     assert verdicts["CAVG"] == verdicts["C7"] == verdicts["19LA"] == CONTRADICTED
     assert verdicts["AVG"] == CONTRADICTED  # co-trained far worse than the best single-domain run
 
 
 def test_findings_not_resolved_when_the_interval_holds_zero(tmp_path: Path) -> None:
     same = _sep(1.5, 1.5)
-    verdicts = _verdicts(tmp_path, dict.fromkeys(("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam"),
-                                                  same))
+    verdicts = _verdicts(
+        tmp_path, dict.fromkeys(("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam"), same)
+    )
     assert set(verdicts.values()) == {UNRESOLVED}
-    text = [sentence(f) for f in findings(_groups(tmp_path / "again", {k: same for k in (
-        "vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam")}), "lcnn", resamples=200)]
+    text = [
+        sentence(f)
+        for f in findings(
+            _groups(
+                tmp_path / "again",
+                {k: same for k in ("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam")},
+            ),
+            "lcnn",
+            resamples=200,
+        )
+    ]
     assert all("the interval holds 0" in t and "per seed Δ" in t for t in text)
 
 
@@ -133,9 +179,14 @@ def test_a_verdict_needs_every_seed_pair_on_the_side_of_its_interval() -> None:
 
 
 def test_seeds_are_aggregated_and_paired_by_seed(tmp_path: Path) -> None:
-    groups = _groups(tmp_path, dict.fromkeys(("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam"),
-                                             _sep(1, 1)), seeds=(688, 689, 690))
-    assert {cell: [s for s, _, _ in runs] for cell, runs in groups.items()} == dict.fromkeys(groups, [688, 689, 690])
+    groups = _groups(
+        tmp_path,
+        dict.fromkeys(("vocoder-adam", "codec-adam", "cotrain-adam", "cotrain-csam"), _sep(1, 1)),
+        seeds=(688, 689, 690),
+    )
+    assert {cell: [s for s, _, _ in runs] for cell, runs in groups.items()} == dict.fromkeys(
+        groups, [688, 689, 690]
+    )
     f = findings(groups, "lcnn", resamples=100)[0]  # CAVG, codec vs vocoder
     cod, voc = groups[("codec", "lcnn", "adam")], groups[("vocoder", "lcnn", "adam")]
     assert f.seed_deltas == tuple(pytest.approx(c[2]["CAVG"] - v[2]["CAVG"]) for c, v in zip(cod, voc))
@@ -144,10 +195,15 @@ def test_seeds_are_aggregated_and_paired_by_seed(tmp_path: Path) -> None:
 
 
 def test_floor_check_lists_the_conditions_the_detector_loses(tmp_path: Path) -> None:
-    rows, lost = floor_check({"C1": [10.0, 12.0], "C4": [20.0, 24.0], "C3": [1.0, 1.0]},
-                             {"C1": 14.0, "C4": 14.3, "C3": 4.0}, {"C1": [8.0, 13.0], "C4": [18.0, 26.0]})
+    rows, lost = floor_check(
+        {"C1": [10.0, 12.0], "C4": [20.0, 24.0], "C3": [1.0, 1.0]},
+        {"C1": 14.0, "C4": 14.3, "C3": 4.0},
+        {"C1": [8.0, 13.0], "C4": [18.0, 26.0]},
+    )
     assert lost == ["C4"]
-    assert len(rows) == 2 and "interval below the floor" in rows[0] and "**no**" in rows[1]  # C3: floor <= 5 %
+    assert (
+        len(rows) == 2 and "interval below the floor" in rows[0] and "**no**" in rows[1]
+    )  # C3: floor <= 5 %
 
 
 def test_stage_log_knows_when_nothing_was_computed() -> None:
@@ -164,8 +220,9 @@ def test_demo_with_a_corpus_of_another_size_fails_with_the_fix(tmp_path: Path) -
     demo = tmp_path / "demo"
     demo.mkdir()
     (demo / MARKER).write_text(json.dumps({"params": DemoParams(size="small").as_json()}))
-    opts = DemoOptions(store=tmp_path / "f", runs=tmp_path / "r", demo_dir=demo, size="default",
-                       out=tmp_path / "results.md")
+    opts = DemoOptions(
+        store=tmp_path / "f", runs=tmp_path / "r", demo_dir=demo, size="default", out=tmp_path / "results.md"
+    )
     with pytest.raises(ManifestError, match="--force"):
         run_demo(opts)
     assert not opts.out.exists()
@@ -176,16 +233,18 @@ def test_demo_refuses_zero_seeds_before_any_stage_runs(tmp_path: Path, capsys) -
 
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--seeds", "0", "--store", str(tmp_path / "f"), "--demo-dir", str(tmp_path / "d")])
-    assert exit_info.value.code == 2 and "--seeds: expected a whole number >= 1, found 0" in capsys.readouterr().err
+    assert (
+        exit_info.value.code == 2
+        and "--seeds: expected a whole number >= 1, found 0" in capsys.readouterr().err
+    )
     assert not list(tmp_path.iterdir())  # no corpus, features or runs were made
 
 
 def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
     from codecfake.corpus.build.mini_codecfake import MARKER
+    from codecfake.demo.clean import clean_demo
     from codecfake.store import FeatureStore
     from codecfake.store.testing import make_meta, make_spec
-
-    from codecfake.demo.clean import clean_demo
 
     demo, store, runs = tmp_path / "data", tmp_path / "features", tmp_path / "runs"
     for sub in ("codec", "vocoder", "cache-of-mine"):
@@ -193,7 +252,11 @@ def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
     (demo / MARKER).write_text("{}")
     for corpus in ("mini-codecfake", "mini-19la", "codecfake"):
         FeatureStore(store).create(make_spec(corpus=corpus), make_meta())
-    for name in ("demo-cotrain-lcnn-csam-pd-s688", "demo-codec-aasist-adam-s689", "cotrain-aasist-csam-s688-mel"):
+    for name in (
+        "demo-cotrain-lcnn-csam-pd-s688",
+        "demo-codec-aasist-adam-s689",
+        "cotrain-aasist-csam-s688-mel",
+    ):
         (runs / name).mkdir(parents=True)
     removed = clean_demo(demo, store, runs)
     assert sorted(p.name for p in demo.iterdir()) == ["cache-of-mine"]

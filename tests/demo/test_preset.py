@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from codecfake.cli import build_parser
 from codecfake.corpus import load_manifest
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.corpus.kinds import DEMO_KINDS
-from codecfake.extract.cli import mel_params
-from codecfake.extract.extractors import build_extractor
-from codecfake.extract.pipeline import feature_set_spec
-
-from codecfake.cli import build_parser
 from codecfake.demo.matrix import demo_matrix
 from codecfake.demo.pipeline import DemoOptions, features_argv
 from codecfake.demo.preset import DemoPresetError, load_demo_preset
+from codecfake.extract.cli import mel_params
+from codecfake.extract.extractors import build_extractor
+from codecfake.extract.pipeline import feature_set_spec
 
 GOOD = """
 [features]
@@ -44,42 +44,66 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_the_packaged_preset_holds_the_demos_choices() -> None:
     p = load_demo_preset()
-    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (512, "log", 5, 32, {"lcnn": 0.01})
+    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (
+        512,
+        "log",
+        5,
+        32,
+        {"lcnn": 0.01},
+    )
     assert p.seeds >= 2 and p.lr > 0 and p.lr_step_epochs >= 1
     assert len(p.default_cells) == 4 and len(p.full_cells) == 15  # each with one trace run
-    assert p.rho_for("lcnn", "csam") == 0.01 and p.rho_for("lcnn", "adam") is None and p.rho_for("aasist", "sam") is None
+    assert (
+        p.rho_for("lcnn", "csam") == 0.01
+        and p.rho_for("lcnn", "adam") is None
+        and p.rho_for("aasist", "sam") is None
+    )
     opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
     assert (opts.epochs, opts.batch, opts.seeds, opts.preset) == (5, 32, p.seeds, p)
 
 
 def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
     p = load_demo_preset(_write(tmp_path, GOOD))
-    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (256, "power", 2, 8,
-                                                                          {"lcnn": 0.02, "aasist": 1.0})
+    assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (
+        256,
+        "power",
+        2,
+        8,
+        {"lcnn": 0.02, "aasist": 1.0},
+    )
     assert (p.lr, p.lr_step_epochs, p.seeds) == (1e-3, 3, 3)
     assert DemoOptions(store=tmp_path, runs=tmp_path, demo_dir=tmp_path, preset=p).seeds == 3
     specs = demo_matrix(full=False, seeds=2, preset=p)
     assert [(s.task, s.backend, s.opt, s.seed, s.rho) for s in specs] == [
-        ("codec", "lcnn", "adam", 688, None), ("cotrain", "aasist", "csam", 688, 1.0),
-        ("codec", "lcnn", "adam", 689, None), ("cotrain", "aasist", "csam", 689, 1.0)]
+        ("codec", "lcnn", "adam", 688, None),
+        ("cotrain", "aasist", "csam", 688, 1.0),
+        ("codec", "lcnn", "adam", 689, None),
+        ("cotrain", "aasist", "csam", 689, 1.0),
+    ]
     assert [s.opt for s in demo_matrix(full=True, seeds=1, preset=p)] == ["sam"]
 
 
-@pytest.mark.parametrize("change, match", [
-    (("mel_hop = 256", "mel_hop = 256\nmel_hops = 2"), r"\[features\] has unknown keys \['mel_hops'\]"),
-    (("epochs = 2\n", ""), r"\[train\] has unknown keys \[\] / lacks \['epochs'\]"),
-    (("batch = 8", "batch = true"), r"batch = True must be int"),
-    (("mel_hop = 256", 'mel_hop = "256"'), r"mel_hop = '256' must be int"),
-    (("lcnn = 0.02", 'lcnn = "small"'), r"lcnn = 'small' must be float"),
-    (("mel_hop = 256", "mel_hop = 0"), r"values must be positive"),
-    (("seeds = 3", "seeds = 0"), r"values must be positive"),
-    (("lr = 1e-3", 'lr = "fast"'), r"lr = 'fast' must be float"),
-    (('["codec", "lcnn", "adam"], ', '["codec", "lcnn", "adamw"], '), r"optimiser of"),
-    (('["codec", "lcnn", "adam"], ', '["codec", "lcnn"], '), r"each run is \[task, back-end, optimiser\]"),
-    (('["codec", "lcnn", "adam"], ', '["cotrain", "aasist", "csam"], '), r"none twice"),
-    (("mel_hop = 256", "mel_hop = "), r"not valid TOML"),
-    (('mel_values = "power"', 'mel_values = "db"'), r"mel_values = 'db' must be 'log' or 'power'"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (("mel_hop = 256", "mel_hop = 256\nmel_hops = 2"), r"\[features\] has unknown keys \['mel_hops'\]"),
+        (("epochs = 2\n", ""), r"\[train\] has unknown keys \[\] / lacks \['epochs'\]"),
+        (("batch = 8", "batch = true"), r"batch = True must be int"),
+        (("mel_hop = 256", 'mel_hop = "256"'), r"mel_hop = '256' must be int"),
+        (("lcnn = 0.02", 'lcnn = "small"'), r"lcnn = 'small' must be float"),
+        (("mel_hop = 256", "mel_hop = 0"), r"values must be positive"),
+        (("seeds = 3", "seeds = 0"), r"values must be positive"),
+        (("lr = 1e-3", 'lr = "fast"'), r"lr = 'fast' must be float"),
+        (('["codec", "lcnn", "adam"], ', '["codec", "lcnn", "adamw"], '), r"optimiser of"),
+        (
+            ('["codec", "lcnn", "adam"], ', '["codec", "lcnn"], '),
+            r"each run is \[task, back-end, optimiser\]",
+        ),
+        (('["codec", "lcnn", "adam"], ', '["cotrain", "aasist", "csam"], '), r"none twice"),
+        (("mel_hop = 256", "mel_hop = "), r"not valid TOML"),
+        (('mel_values = "power"', 'mel_values = "db"'), r"mel_values = 'db' must be 'log' or 'power'"),
+    ],
+)
 def test_a_bad_preset_names_the_file_and_the_key(tmp_path: Path, change: tuple[str, str], match: str) -> None:
     assert change[0] in GOOD
     path = _write(tmp_path, GOOD.replace(*change, 1))
@@ -115,11 +139,20 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
     assert _mel_keys(plain, demo) == _mel_keys(argv, demo)
     python_default = build_extractor("mel")  # what extract_manifest gets from Python
     assert python_default.config.hop_samples == 128
-    paper = [*plain, "--mel-hop", "128", "--mel-values", "power"]  # the stage defaults, asked for on the demo corpus
-    assert _mel_keys(paper, demo) == sorted(feature_set_spec(load_manifest(k, demo), python_default).key
-                                            for k in DEMO_KINDS)
+    paper = [
+        *plain,
+        "--mel-hop",
+        "128",
+        "--mel-values",
+        "power",
+    ]  # the stage defaults, asked for on the demo corpus
+    assert _mel_keys(paper, demo) == sorted(
+        feature_set_spec(load_manifest(k, demo), python_default).key for k in DEMO_KINDS
+    )
     assert _mel_keys(paper, demo) != _mel_keys(argv, demo)
-    assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {"mel": (127, 80)}
+    assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {
+        "mel": (127, 80)
+    }
     assert python_default.arrays() == {"mel": (505, 80)}
 
 
@@ -128,7 +161,9 @@ def test_a_broken_preset_fails_the_demo_only(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr("codecfake.demo.preset.preset_path", lambda: bad)
     load_demo_preset.cache_clear()
     try:
-        args = build_parser().parse_args(["demo", "--store", str(tmp_path / "f")])  # every parser still builds
+        args = build_parser().parse_args(
+            ["demo", "--store", str(tmp_path / "f")]
+        )  # every parser still builds
         assert (args.epochs, args.batch) == (None, None)
         with pytest.raises(DemoPresetError, match="batch = 'eight' must be int"):
             DemoOptions(store=args.store, runs=args.runs, demo_dir=args.demo_dir, epochs=args.epochs)

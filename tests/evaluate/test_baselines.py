@@ -6,12 +6,14 @@ import math
 
 import numpy as np
 import pytest
+
 from codecfake.evaluate.baselines import band_centres_hz, clip_statistics, run_baselines
 from codecfake.evaluate.errors import EvaluationError
 
 
 def test_band_centres_follow_the_htk_filterbank() -> None:
     import torch
+
     from codecfake.extract.mel import mel_filterbank
 
     fb = mel_filterbank(257, 80, 16000, 0.0, 8000.0)  # (F, M)

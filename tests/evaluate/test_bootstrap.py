@@ -6,6 +6,8 @@ from math import erf, sqrt
 
 import numpy as np
 import pytest
+
+from codecfake.eer import compute_eer
 from codecfake.evaluate.bootstrap import (
     bootstrap_eers,
     condition_rng,
@@ -15,8 +17,6 @@ from codecfake.evaluate.bootstrap import (
     stratified_counts,
 )
 from codecfake.evaluate.errors import EvaluationError
-
-from codecfake.eer import compute_eer
 
 
 def _gaussian(rng: np.random.Generator, n: int, d: float) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +28,9 @@ def _gaussian(rng: np.random.Generator, n: int, d: float) -> tuple[np.ndarray, n
 
 
 @pytest.mark.parametrize("ties", [False, True])
-@pytest.mark.parametrize("n_max", [12, 900])  # one block of the walk, and many (the block search is exercised)
+@pytest.mark.parametrize(
+    "n_max", [12, 900]
+)  # one block of the walk, and many (the block search is exercised)
 def test_each_resample_equals_the_official_eer_of_the_materialised_resample(ties: bool, n_max: int) -> None:
     rng = np.random.default_rng(3 + n_max + ties)
     for _ in range(12):

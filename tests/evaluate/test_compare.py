@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from codecfake.cli import main
+from codecfake.eer import compute_eer
 from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, percentile_interval
 from codecfake.evaluate.compare import compare_runs, paired_delta
 from codecfake.evaluate.conditions import averages
@@ -16,9 +19,6 @@ from codecfake.evaluate.intervals import attach_intervals, group_intervals
 from codecfake.evaluate.report import as_json, load_report
 from codecfake.evaluate.results import evaluate_condition
 from codecfake.evaluate.score_tsv import Scores, write_scores
-
-from codecfake.cli import main
-from codecfake.eer import compute_eer
 
 R = 200
 
@@ -32,7 +32,9 @@ def _trials(rng: np.random.Generator, conds=("C1", "C2", "C7"), n=60) -> tuple[n
     return z, y, cond, ids
 
 
-def _fake_run(run_dir: Path, z: np.ndarray, y: np.ndarray, cond: np.ndarray, ids: np.ndarray, seed: int = 1) -> Path:
+def _fake_run(
+    run_dir: Path, z: np.ndarray, y: np.ndarray, cond: np.ndarray, ids: np.ndarray, seed: int = 1
+) -> Path:
     """An evaluated run as ``codecfake evaluate`` leaves it: scores/<condition>.tsv and report/report.json."""
     results, scores = [], {}
     for c in sorted(set(cond.tolist())):
@@ -65,7 +67,9 @@ def test_paired_delta_per_condition_and_averages() -> None:
     d = paired_delta(a, b, y, cond, resamples=R, seed=1)
     assert list(d) == ["C1", "C2", "C7", "CAVG", "AVG"]
     m = cond == "C2"
-    want = 100 * (compute_eer(b[m][y[m] == 0], b[m][y[m] == 1]).eer - compute_eer(a[m][y[m] == 0], a[m][y[m] == 1]).eer)
+    want = 100 * (
+        compute_eer(b[m][y[m] == 0], b[m][y[m] == 1]).eer - compute_eer(a[m][y[m] == 0], a[m][y[m] == 1]).eer
+    )
     assert d["C2"].delta == pytest.approx(want) and d["C2"].hi < 0 and d["C2"].excludes_zero
     assert not d["C1"].excludes_zero and d["C1"].lo < 0 < d["C1"].hi
     assert d["CAVG"].delta == pytest.approx(np.mean([d[c].delta for c in ("C1", "C2", "C7")]))
@@ -128,8 +132,12 @@ def test_report_rows_carry_intervals_single_and_seed_mean(tmp_path: Path) -> Non
     reports = [load_report(d) | {"run_dir": str(d)} for d in (one, twin)]
     single = group_intervals(reports[:1], paper=False, resamples=R, seed=3)
     stored = {c["name"]: c["ci_eer"] for c in reports[0]["conditions"]}
-    assert {k: single[k] for k in stored} == stored and single["CAVG"] == reports[0]["averages"]["plain"]["CAVG"]["ci"]
-    recomputed = group_intervals(reports[:1], paper=False, resamples=R, seed=4)  # other settings: from the scores
+    assert {k: single[k] for k in stored} == stored and single["CAVG"] == reports[0]["averages"]["plain"][
+        "CAVG"
+    ]["ci"]
+    recomputed = group_intervals(
+        reports[:1], paper=False, resamples=R, seed=4
+    )  # other settings: from the scores
     assert recomputed != single and set(recomputed) == set(single)
     # identical seeds: the interval of their mean is the single run's interval
     mean_ci = group_intervals(reports, paper=False, resamples=R, seed=3)
@@ -144,7 +152,10 @@ def test_report_rows_carry_intervals_single_and_seed_mean(tmp_path: Path) -> Non
 def test_report_cli_shows_interval_per_cell(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rng = np.random.default_rng(5)
     z, y, cond, ids = _trials(rng)
-    runs = [_fake_run(tmp_path / f"x-s{s}", z + 0.3 * rng.normal(size=z.size), y, cond, ids, seed=s) for s in (1, 2)]
+    runs = [
+        _fake_run(tmp_path / f"x-s{s}", z + 0.3 * rng.normal(size=z.size), y, cond, ids, seed=s)
+        for s in (1, 2)
+    ]
     assert main(["report", *map(str, runs), "--resamples", str(R), "--ci-seed", "3"]) == 0
     out = capsys.readouterr().out
     row = next(x for x in out.splitlines() if x.startswith("| x (seeds 1, 2) |"))

@@ -8,18 +8,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.run_eval import evaluate_run
 from codecfake.evaluate.tdcf import condition_tdcf
 from codecfake.store import FeatureSetSpec, FeatureStore
 
 
-def _part_set(store, conftest, corpus: str, part: str, rows, *, seed: int, rejects=(), root: Path | None = None):
+def _part_set(
+    store, conftest, corpus: str, part: str, rows, *, seed: int, rejects=(), root: Path | None = None
+):
     """One per-part set (spec.part, provenance dataset_root) in the evaluate tests' synthetic mel format."""
     rng = np.random.default_rng(seed)
     utt, lab, cond, split = (np.array(c) for c in zip(*rows, strict=True))
     lab = lab.astype(np.int64)
-    meta = {"utt_id": utt, "label": lab, "domain": np.full(len(rows), "codec"), "condition": cond, "split": split}
+    meta = {
+        "utt_id": utt,
+        "label": lab,
+        "domain": np.full(len(rows), "codec"),
+        "condition": cond,
+        "split": split,
+    }
     base = conftest.mel_spec(corpus).to_dict()
     spec = FeatureSetSpec.from_dict(base | {"manifest_sha256": f"{seed:064d}", "part": part})
     fs = store.create(spec, meta, shard_size=8, extra={"dataset_root": str(root or ""), "part": part})
@@ -27,8 +36,12 @@ def _part_set(store, conftest, corpus: str, part: str, rows, *, seed: int, rejec
     data = conftest._features(lab, rng, np.full(len(rows), 60))
     for s in range(fs.n_shards):
         a, b = fs.shard_bounds(s)
-        fs.write_shard("mel", s, data[a:b], rejects=[(i - a, "MissingAudio: file not found") for i in rejects
-                                                     if a <= i < b])
+        fs.write_shard(
+            "mel",
+            s,
+            data[a:b],
+            rejects=[(i - a, "MissingAudio: file not found") for i in rejects if a <= i < b],
+        )
     return fs
 
 
@@ -38,7 +51,9 @@ def parts_env(tmp_path_factory):
     import sys
 
     # the evaluate tests' helpers (importlib import mode: conftest is not importable by name)
-    spec = importlib.util.spec_from_file_location("_evaluate_conftest", Path(__file__).with_name("conftest.py"))
+    spec = importlib.util.spec_from_file_location(
+        "_evaluate_conftest", Path(__file__).with_name("conftest.py")
+    )
     conftest = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = conftest
     spec.loader.exec_module(conftest)
@@ -47,15 +62,28 @@ def parts_env(tmp_path_factory):
     la_root = root / "LA"
     (la_root / "ASVspoof2019_LA_asv_scores").mkdir(parents=True)
     rng = np.random.default_rng(3)
-    asv = [f"bonafide target {v}" for v in rng.normal(2, 1, 40)] + [f"bonafide nontarget {v}" for v in
-                                                                    rng.normal(-2, 1, 40)]
+    asv = [f"bonafide target {v}" for v in rng.normal(2, 1, 40)] + [
+        f"bonafide nontarget {v}" for v in rng.normal(-2, 1, 40)
+    ]
     asv += [f"A07 spoof {v}" for v in rng.normal(0.5, 1.5, 40)]
-    (la_root / "ASVspoof2019_LA_asv_scores" / "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt").write_text("\n".join(asv))
-    train = _part_set(store, conftest, "codecfake", "train", [(f"train/{i}", i % 2, "train", "train")
-                                                               for i in range(16)], seed=1)
-    _part_set(store, conftest, "codecfake", "dev", [(f"dev/{i}", i % 2, "dev", "dev") for i in range(8)], seed=2)
+    (la_root / "ASVspoof2019_LA_asv_scores" / "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt").write_text(
+        "\n".join(asv)
+    )
+    train = _part_set(
+        store,
+        conftest,
+        "codecfake",
+        "train",
+        [(f"train/{i}", i % 2, "train", "train") for i in range(16)],
+        seed=1,
+    )
+    _part_set(
+        store, conftest, "codecfake", "dev", [(f"dev/{i}", i % 2, "dev", "dev") for i in range(8)], seed=2
+    )
     for k, c in enumerate(("C1", "C3-1", "C4-2")):
-        _part_set(store, conftest, "codecfake", c, [(f"{c}/{i}", i % 2, c, "test") for i in range(12)], seed=3 + k)
+        _part_set(
+            store, conftest, "codecfake", c, [(f"{c}/{i}", i % 2, c, "test") for i in range(12)], seed=3 + k
+        )
     a3 = [(f"A3/{i}", i % 2, "A3", "test") for i in range(12)]
     _part_set(store, conftest, "codecfake", "A3", a3, seed=9, rejects=[i for i in range(12) if i % 2 == 0])
     _part_set(store, conftest, "asvspoof2019la", "eval", conftest.la_rows(), seed=10, root=la_root)
@@ -83,7 +111,9 @@ def test_per_part_sets_variants_tdcf_and_skipped_parts(parts_env) -> None:
     md = (run_dir / "report" / "report.md").read_text()
     assert "| run | 19LA | 19LA min t-DCF | C1 | C3-1 | C4-2 | CAVG | AVG |" in md
     assert "kept out of CAVG/AVG" in md and "Not evaluated: A3" in md
-    assert json.loads((run_dir / "report" / "report.json").read_text())["tdcf"]["19LA"]["plain"]["asv_file"] == str(asv)
+    assert json.loads((run_dir / "report" / "report.json").read_text())["tdcf"]["19LA"]["plain"][
+        "asv_file"
+    ] == str(asv)
 
 
 def test_a_whole_corpus_set_beside_its_parts_is_refused(parts_env, tmp_path) -> None:

@@ -40,8 +40,19 @@ def test_fused_layer_run_trains_evaluates_reports_weights_and_scores_a_file(
     fs = extract_manifest(manifest, extractor, store, num_workers=0)
     assert fs.arrays == ["L00", "L01", "L03"]
 
-    cfg = TrainConfig(name="fused", task="codec", backend="lcnn", features=(fs.key,), layers=(3, 1), epochs=1,
-                      batch=4, eval_batch=8, device="cpu", threads=1, seed=1)
+    cfg = TrainConfig(
+        name="fused",
+        task="codec",
+        backend="lcnn",
+        features=(fs.key,),
+        layers=(3, 1),
+        epochs=1,
+        batch=4,
+        eval_batch=8,
+        device="cpu",
+        threads=1,
+        seed=1,
+    )
     run_dir = train(cfg, store, tmp_path / "runs")
     run = load_run(run_dir, device="cpu")
     assert run.array == "L01+L03" and isinstance(run.model, FusedBackend)
@@ -49,7 +60,10 @@ def test_fused_layer_run_trains_evaluates_reports_weights_and_scores_a_file(
 
     out = evaluate_run(run_dir, tmp_path / "features", device="cpu", figures=False, resamples=20)
     saved = json.loads((out.report_dir / "report.json").read_text())
-    assert saved["fusion"] == {"arrays": ["L01", "L03"], "weights": pytest.approx([weights["L01"], weights["L03"]])}
+    assert saved["fusion"] == {
+        "arrays": ["L01", "L03"],
+        "weights": pytest.approx([weights["L01"], weights["L03"]]),
+    }
     assert saved["array"] == "L01+L03" and saved["conditions"]  # the C1.. test clips were scored
     md = (out.report_dir / "report.md").read_text()
     assert f"`L01` {weights['L01']:.3f}, `L03` {weights['L03']:.3f}" in md
@@ -78,8 +92,11 @@ def test_seed_rows_group_runs_saved_before_and_after_the_layers_key() -> None:
 
     def report(seed: int, eer: float, **cfg) -> dict:
         config = TrainConfig(seed=seed, **cfg).to_dict()
-        return {"run": f"codec-aasist-adam-s{seed}", "config": config,
-                "conditions": [{"name": "C1", "eer": eer, "eer_paper": eer, "inverted": False}]}
+        return {
+            "run": f"codec-aasist-adam-s{seed}",
+            "config": config,
+            "conditions": [{"name": "C1", "eer": eer, "eer_paper": eer, "inverted": False}],
+        }
 
     old = report(1, 2.0)
     del old["config"]["layers"]  # evaluated before `layers` existed

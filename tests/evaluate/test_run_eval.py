@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from codecfake.evaluate.conditions import averages, group_test_rows
 from codecfake.evaluate.errors import NoTestSets
 from codecfake.evaluate.results import evaluate_condition

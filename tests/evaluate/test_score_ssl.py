@@ -37,8 +37,19 @@ def test_score_cli_ssl_run_matches_stored_features(
     fs = extract_manifest(manifest, extractor, store, num_workers=0)
     assert fs.frame_shape("L01") == (49, 32)
 
-    cfg = TrainConfig(name="ssl", task="codec", backend="aasist", features=(fs.key,), array="L01", epochs=1,
-                      batch=4, eval_batch=8, device="cpu", threads=1, seed=1)
+    cfg = TrainConfig(
+        name="ssl",
+        task="codec",
+        backend="aasist",
+        features=(fs.key,),
+        array="L01",
+        epochs=1,
+        batch=4,
+        eval_batch=8,
+        device="cpu",
+        threads=1,
+        seed=1,
+    )
     run_dir = train(cfg, store, tmp_path / "runs")
 
     # a test clip (C1) and where its stored features are

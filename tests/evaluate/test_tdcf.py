@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from codecfake.evaluate.errors import ScoreFileError
 from codecfake.evaluate.tdcf import (
     COST_2019,
@@ -26,7 +27,9 @@ def _asv_file(path: Path, asv: AsvScores) -> Path:
     return path
 
 
-HAND_ASV = AsvScores(np.array([1.0, 2.0, 3.0, 4.0]), np.array([-1.0, 0.0, 1.5, -2.0]), np.array([0.5, 2.5, 3.5, -0.5]))
+HAND_ASV = AsvScores(
+    np.array([1.0, 2.0, 3.0, 4.0]), np.array([-1.0, 0.0, 1.5, -2.0]), np.array([0.5, 2.5, 3.5, -0.5])
+)
 
 
 def test_hand_worked_example() -> None:
@@ -80,8 +83,12 @@ def test_asv_file_reading_and_lookup(tmp_path: Path) -> None:
         read_asv_scores(tmp_path / "bad.txt")
     root = tmp_path / "LA"
     (root / "ASVspoof2019_LA_asv_scores").mkdir(parents=True)
-    eval_file = _asv_file(root / "ASVspoof2019_LA_asv_scores" / "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt", HAND_ASV)
-    la = SimpleNamespace(spec=SimpleNamespace(corpus="asvspoof2019la"), provenance={"extra": {"dataset_root": str(root)}})
+    eval_file = _asv_file(
+        root / "ASVspoof2019_LA_asv_scores" / "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt", HAND_ASV
+    )
+    la = SimpleNamespace(
+        spec=SimpleNamespace(corpus="asvspoof2019la"), provenance={"extra": {"dataset_root": str(root)}}
+    )
     assert asv_file_for(la) == eval_file
     assert asv_file_for(SimpleNamespace(spec=SimpleNamespace(corpus="mini-19la"), provenance={})) is None
     la.provenance = {"extra": {"dataset_root": str(tmp_path / "elsewhere")}}

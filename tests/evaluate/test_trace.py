@@ -57,11 +57,22 @@ def _store(root, dev_seed: int, test_seed: int):
     rows += [(f"C7/{g}{i}", "test", g) for g in ("bonafide", "7") for i in range(6)]
     utt, split, gen = (np.array(c, dtype=object) for c in zip(*rows))
     label = (gen != "bonafide").astype(np.int64)
-    meta = {"utt_id": utt, "label": label, "domain": np.full(len(rows), "codec", dtype=object),
-            "condition": np.where(split == "test", "C7", split).astype(object), "split": split,
-            "method": np.where(label == 1, gen, "0").astype(object)}
-    spec = FeatureSetSpec(corpus="tr", manifest_sha256="0" * 64, extractor="mel", model_id="mel-80-512-128",
-                          weights_sha256="", params={"n_mels": FRAME[1]})
+    meta = {
+        "utt_id": utt,
+        "label": label,
+        "domain": np.full(len(rows), "codec", dtype=object),
+        "condition": np.where(split == "test", "C7", split).astype(object),
+        "split": split,
+        "method": np.where(label == 1, gen, "0").astype(object),
+    }
+    spec = FeatureSetSpec(
+        corpus="tr",
+        manifest_sha256="0" * 64,
+        extractor="mel",
+        model_id="mel-80-512-128",
+        weights_sha256="",
+        params={"n_mels": FRAME[1]},
+    )
     fs = FeatureStore(root).create(spec, meta, shard_size=64)
     fs.ensure_array("mel", FRAME)
     x = np.empty((len(rows), *FRAME), np.float32)
@@ -90,9 +101,13 @@ def _run(tmp_path, key):
     from codecfake.train.rundir import load_run, make_provenance, write_run
 
     model = MeanHead(FRAME, 3).eval()
-    cfg = TrainConfig(name="r", task="trace", backend="lcnn", opt="adam", features=(key,), array="mel", batch=8)
+    cfg = TrainConfig(
+        name="r", task="trace", backend="lcnn", opt="adam", features=(key,), array="mel", batch=8
+    )
     prov = make_provenance([key], "mel", FRAME, {"extractor": "mel"}, classes=list(CLASSES))
-    return load_run(write_run(tmp_path / "runs" / "r", model, cfg, prov), builder=lambda n, s, **kw: MeanHead(s, **kw))
+    return load_run(
+        write_run(tmp_path / "runs" / "r", model, cfg, prov), builder=lambda n, s, **kw: MeanHead(s, **kw)
+    )
 
 
 def test_open_set_threshold_comes_from_dev_only(tmp_path):
@@ -103,13 +118,19 @@ def test_open_set_threshold_comes_from_dev_only(tmp_path):
     out = {}
     for name, (dev_seed, test_seed) in {"a": (1, 10), "other_test": (1, 11), "other_dev": (2, 10)}.items():
         store, fs = _store(tmp_path / f"s_{name}", dev_seed, test_seed)
-        out[name], _ = evaluate_trace(run, store, [fs], tmp_path / f"rep_{name}", device="cpu",
-                                      figures=name == "a")
+        out[name], _ = evaluate_trace(
+            run, store, [fs], tmp_path / f"rep_{name}", device="cpu", figures=name == "a"
+        )
     a, t, d = out["a"], out["other_test"], out["other_dev"]
     assert a["threshold"] == t["threshold"]  # new test features: the same threshold
-    assert a["conditions"][0]["open_set"]["auroc"] != t["conditions"][0]["open_set"]["auroc"]  # test side moved
+    assert (
+        a["conditions"][0]["open_set"]["auroc"] != t["conditions"][0]["open_set"]["auroc"]
+    )  # test side moved
     assert d["threshold"] != a["threshold"]  # new dev features: another threshold
     assert a["n_dev_known"] == 18 and a["conditions"][0]["open_set"]["n_unknown"] == 6
     assert [c["name"] for c in a["conditions"]] == ["C7", "ALL"]
-    assert a["figures"] == ["trace_confusion.png"] and (tmp_path / "rep_a" / "trace_confusion.png").stat().st_size
+    assert (
+        a["figures"] == ["trace_confusion.png"]
+        and (tmp_path / "rep_a" / "trace_confusion.png").stat().st_size
+    )
     assert "## Source tracing" in (tmp_path / "rep_a" / "trace.md").read_text()

@@ -9,25 +9,92 @@ import pytest
 
 
 def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from codecfake.cli import main
     from codecfake.corpus.build.tiny import make_tiny_corpus
     from codecfake.store import FeatureStore
 
-    from codecfake.cli import main
-
     codec, _ = make_tiny_corpus(tmp_path / "tiny")
     store, runs = tmp_path / "features", tmp_path / "runs"
-    assert main(["features", "--data", "codecfake", "--root", str(codec), "--model", "mel", "--mel-hop", "1024",
-                 "--num-workers", "0", "--store", str(store), "--device", "cpu"]) == 0
-    keys = ",".join(FeatureStore(store).keys())  # the codec parts alone (the default trace takes codec + vocoder)
-    assert main(["train", "--task", "trace", "--backend", "lcnn", "--opt", "adam", "--epochs", "1", "--batch", "4",
-                 "--features", keys, "--store", str(store), "--runs", str(runs), "--device", "cpu",
-                 "--name", "tr", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "features",
+                "--data",
+                "codecfake",
+                "--root",
+                str(codec),
+                "--model",
+                "mel",
+                "--mel-hop",
+                "1024",
+                "--num-workers",
+                "0",
+                "--store",
+                str(store),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    keys = ",".join(
+        FeatureStore(store).keys()
+    )  # the codec parts alone (the default trace takes codec + vocoder)
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                "trace",
+                "--backend",
+                "lcnn",
+                "--opt",
+                "adam",
+                "--epochs",
+                "1",
+                "--batch",
+                "4",
+                "--features",
+                keys,
+                "--store",
+                str(store),
+                "--runs",
+                str(runs),
+                "--device",
+                "cpu",
+                "--name",
+                "tr",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     run = runs / "tr"
     prov = json.loads((run / "provenance.json").read_text())
-    assert prov["classes"] == ["bonafide", "1", "2"]  # tiny corpus: train fakes of methods 1, 2; C7's 7 only in test
+    assert prov["classes"] == [
+        "bonafide",
+        "1",
+        "2",
+    ]  # tiny corpus: train fakes of methods 1, 2; C7's 7 only in test
     capsys.readouterr()
-    assert main(["evaluate", "--run", str(run), "--store", str(store), "--device", "cpu", "--resamples", "0",
-                 "--no-figures"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--run",
+                str(run),
+                "--store",
+                str(store),
+                "--device",
+                "cpu",
+                "--resamples",
+                "0",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "source tracing" in out
     trace = json.loads((run / "report" / "trace.json").read_text())
@@ -41,5 +108,7 @@ def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.Ca
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "file\trank\tgenerator\tprobability\topen-set" and len(lines) == 3
     probs = [float(line.split("\t")[3]) for line in lines[1:]]
-    assert probs == sorted(probs, reverse=True) and all(line.split("\t")[2] in prov["classes"] for line in lines[1:])
+    assert probs == sorted(probs, reverse=True) and all(
+        line.split("\t")[2] in prov["classes"] for line in lines[1:]
+    )
     assert lines[1].split("\t")[4] in ("known", "unknown")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from codecfake.extract.testing import save_tiny_model
 
 

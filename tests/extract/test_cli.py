@@ -1,4 +1,3 @@
-
 """`codecfake features`: the Makefile's arguments, demo planning, errors as one line with exit 2."""
 
 from __future__ import annotations
@@ -7,13 +6,13 @@ import json
 import logging
 
 import pytest
+
+from codecfake.cli import main
 from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract.cli import parse_layers
 from codecfake.extract.errors import ExtractError
 from codecfake.store.featurestore import FeatureStore
-
-from codecfake.cli import main
 
 
 def test_parse_layers():
@@ -30,13 +29,32 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     # the marker the corpus stage writes last for a finished small corpus: features must not rebuild it
     (demo / MARKER).write_text(json.dumps({"params": DemoParams(size="small").as_json()}))
     store = tmp_path / "features"
-    argv = ["features", "--data", "demo", "--extractor", "mel", "--layers", "5", "--store", str(store), "--device",
-            "auto", "--demo-dir", str(demo), "--size", "small", "--num-workers", "0"]
+    argv = [
+        "features",
+        "--data",
+        "demo",
+        "--extractor",
+        "mel",
+        "--layers",
+        "5",
+        "--store",
+        str(store),
+        "--device",
+        "auto",
+        "--demo-dir",
+        str(demo),
+        "--size",
+        "small",
+        "--num-workers",
+        "0",
+    ]
     assert main(argv) == 0
     infos = {i.corpus: i for i in FeatureStore(store).list()}
     assert set(infos) == {"mini-codecfake", "mini-19la"}  # both demo corpora, one mel set each
     assert all(i.arrays == {"mel": True} for i in infos.values())
-    for fs in (FeatureStore(store).open(i.key) for i in infos.values()):  # the demo preset's log-mel hop-512 sets
+    for fs in (
+        FeatureStore(store).open(i.key) for i in infos.values()
+    ):  # the demo preset's log-mel hop-512 sets
         assert (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) == (True, 512, "float16")
     caplog.clear()
     with caplog.at_level(logging.INFO):
@@ -47,21 +65,55 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
 def test_errors_exit_2(tmp_path, caplog):
     assert main(["features", "--data", "codecfake", "--store", str(tmp_path)]) == 2
     assert "needs --root" in caplog.text
-    assert main(["features", "--data", "codecfake", "--root", str(tmp_path), "--model", "xlsr", "--model-dir",
-                 str(tmp_path / "nope"), "--store", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "features",
+                "--data",
+                "codecfake",
+                "--root",
+                str(tmp_path),
+                "--model",
+                "xlsr",
+                "--model-dir",
+                str(tmp_path / "nope"),
+                "--store",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert f"checkpoint folder {tmp_path / 'nope'} does not exist" in caplog.text
     caplog.clear()  # mel has no checkpoint: a --model-dir beside it is refused, not silently used for xlsr
-    assert main(["features", "--extractor", "mel", "--model-dir", str(tmp_path), "--store", str(tmp_path)]) == 2
+    assert (
+        main(["features", "--extractor", "mel", "--model-dir", str(tmp_path), "--store", str(tmp_path)]) == 2
+    )
     assert "--extractor mel takes no --model-dir" in caplog.text and not list(tmp_path.iterdir())
 
 
 def test_real_dataset_defaults_to_the_release_power_mel_and_log_on_request(tmp_path):
     codec, _ = make_tiny_corpus(tmp_path / "corpus", clips_per_speaker=1)
     store = tmp_path / "features"
-    base = ["features", "--data", "codecfake", "--root", str(codec), "--store", str(store), "--num-workers", "0",
-            "--parts", "train"]
+    base = [
+        "features",
+        "--data",
+        "codecfake",
+        "--root",
+        str(codec),
+        "--store",
+        str(store),
+        "--num-workers",
+        "0",
+        "--parts",
+        "train",
+    ]
     assert main(base) == 0
     assert main([*base, "--mel-values", "log"]) == 0
-    specs = sorted(((fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) for fs in
-                    (FeatureStore(store).open(k) for k in FeatureStore(store).keys())), key=str)
+    specs = sorted(
+        (
+            (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype)
+            for fs in (FeatureStore(store).open(k) for k in FeatureStore(store).keys())
+        ),
+        key=str,
+    )
     assert specs == [(False, 128, "float32"), (True, 128, "float16")]

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from codecfake.extract import build_extractor
 from codecfake.extract.errors import UnknownExtractor
 from codecfake.extract.mel import mel_filterbank
@@ -78,7 +79,9 @@ def test_unknown_extractor_and_parameter():
 
 
 def test_default_is_the_release_power_mel_stored_float32():
-    ext = build_extractor("mel")  # preprocess.py:89: MelSpectrogram(n_mels=80, n_fft=512, hop_length=128), no log
+    ext = build_extractor(
+        "mel"
+    )  # preprocess.py:89: MelSpectrogram(n_mels=80, n_fft=512, hop_length=128), no log
     params = ext.spec_fields()["params"]
     assert (params["log"], params["power"], params["hop_samples"], params["n_fft"]) == (False, 2.0, 128, 512)
     assert ext.dtype == "float32" and build_extractor("mel", log=True).dtype == "float16"
@@ -89,6 +92,11 @@ def test_log_mel_spec_is_unchanged_so_demo_keys_stay():
     from codecfake.store.spec import FeatureSetSpec
 
     ext = build_extractor("mel", log=True, hop_samples=512)
-    spec = FeatureSetSpec(corpus="mini-codecfake", manifest_sha256="0" * 64, extractor="mel", dtype=ext.dtype,
-                          **ext.spec_fields())
+    spec = FeatureSetSpec(
+        corpus="mini-codecfake",
+        manifest_sha256="0" * 64,
+        extractor="mel",
+        dtype=ext.dtype,
+        **ext.spec_fields(),
+    )
     assert spec.key == "mini-codecfake.mel.32aa5baaffe1"

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from codecfake.cli import main
+from codecfake.common import extractor_fields
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.corpus.parts import MissingPartAudio, UnknownPart, available_parts, load_parts
 from codecfake.evaluate.conditions import group_test_rows
@@ -16,9 +19,6 @@ from codecfake.store.featurestore import FeatureStore
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import find_sets, load_training_data
 
-from codecfake.cli import main
-from codecfake.common import extractor_fields
-
 
 @pytest.fixture
 def roots(tmp_path) -> tuple[Path, Path]:
@@ -26,12 +26,32 @@ def roots(tmp_path) -> tuple[Path, Path]:
 
 
 def _features(codec: Path, store: Path, *extra: str) -> int:
-    return main(["features", "--data", "codecfake", "--root", str(codec), "--model", "mel", "--mel-hop", "512",
-                 "--store", str(store), "--num-workers", "0", *extra])
+    return main(
+        [
+            "features",
+            "--data",
+            "codecfake",
+            "--root",
+            str(codec),
+            "--model",
+            "mel",
+            "--mel-hop",
+            "512",
+            "--store",
+            str(store),
+            "--num-workers",
+            "0",
+            *extra,
+        ]
+    )
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
-    return {str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes()) for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_parts_found_and_selected(roots):
@@ -47,7 +67,9 @@ def test_parts_found_and_selected(roots):
 
 def test_missing_audio_refuses_the_part_by_name_with_the_parts_fix(roots, tmp_path, caplog):
     codec, _ = roots
-    (codec / "label" / "C7.txt").write_text((codec / "label" / "C7.txt").read_text() + "Y2ix2vJVgICk.wav real 0\n")
+    (codec / "label" / "C7.txt").write_text(
+        (codec / "label" / "C7.txt").read_text() + "Y2ix2vJVgICk.wav real 0\n"
+    )
     with pytest.raises(MissingPartAudio) as err:
         load_parts("codecfake", codec)
     msg = str(err.value)
@@ -63,7 +85,9 @@ def test_missing_audio_refuses_the_part_by_name_with_the_parts_fix(roots, tmp_pa
 
 def test_allow_missing_records_the_absent_clips_as_rejects(roots, tmp_path):
     codec, _ = roots
-    (codec / "label" / "C7.txt").write_text((codec / "label" / "C7.txt").read_text() + "Y2ix2vJVgICk.wav real 0\n")
+    (codec / "label" / "C7.txt").write_text(
+        (codec / "label" / "C7.txt").read_text() + "Y2ix2vJVgICk.wav real 0\n"
+    )
     store = tmp_path / "features"
     assert _features(codec, store, "--parts", "C7", "--allow-missing") == 0
     (fs,) = [FeatureStore(store).open(k) for k in FeatureStore(store).keys()]
@@ -73,7 +97,9 @@ def test_allow_missing_records_the_absent_clips_as_rejects(roots, tmp_path):
     assert int(fs.valid("mel").sum()) == 4
 
 
-def test_a_part_added_later_leaves_the_written_sets_untouched_and_all_parts_are_found(roots, tmp_path, caplog):
+def test_a_part_added_later_leaves_the_written_sets_untouched_and_all_parts_are_found(
+    roots, tmp_path, caplog
+):
     codec, _ = roots
     store = tmp_path / "features"
     assert _features(codec, store, "--parts", "train,dev,C1") == 0
@@ -118,7 +144,9 @@ def test_parts_refused_for_the_demo_and_one_part_corpora(tmp_path, caplog):
         load_parts("itw", tmp_path, ("ITW",))
     csv = tmp_path / "m.csv"
     csv.write_text("utt_id,path,label\na,a.wav,bonafide\n")
-    with pytest.raises(MissingPartAudio, match=r"part 'csv': 1 of 1 audio files missing.*ALLOW_MISSING=1") as err:
+    with pytest.raises(
+        MissingPartAudio, match=r"part 'csv': 1 of 1 audio files missing.*ALLOW_MISSING=1"
+    ) as err:
         load_parts("csv", csv)
     assert "PARTS=" not in str(err.value)
     (part,) = load_parts("csv", csv, allow_missing=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from codecfake.corpus import Manifest, ManifestRow, load_clip, load_manifest
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract import build_extractor
@@ -36,8 +37,12 @@ def manifest(corpus) -> Manifest:
 def _with_bad_rows(manifest: Manifest, tmp_path: Path) -> Manifest:
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wav file")
     bad = [
-        ManifestRow("bad/missing", str(tmp_path / "missing.wav"), "spoof", "codecfake", "train", "codec", "train"),
-        ManifestRow("bad/corrupt", str(tmp_path / "corrupt.wav"), "bonafide", "codecfake", "dev", "codec", "dev"),
+        ManifestRow(
+            "bad/missing", str(tmp_path / "missing.wav"), "spoof", "codecfake", "train", "codec", "train"
+        ),
+        ManifestRow(
+            "bad/corrupt", str(tmp_path / "corrupt.wav"), "bonafide", "codecfake", "dev", "codec", "dev"
+        ),
     ]
     rows = list(manifest.rows)
     return Manifest(rows[:5] + bad[:1] + rows[5:] + bad[1:], manifest.root, manifest.name)
@@ -136,8 +141,13 @@ def test_kill_9_then_resume_equals_uninterrupted(manifest, corpus, tmp_path):
 
 def test_adding_a_layer_keeps_the_first(manifest, tiny_xlsr, tmp_path):
     small = Manifest(manifest.rows[:6], manifest.root, manifest.name)
-    one = extract_manifest(small, build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,)), tmp_path, shard_size=4,
-                           num_workers=0)
+    one = extract_manifest(
+        small,
+        build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,)),
+        tmp_path,
+        shard_size=4,
+        num_workers=0,
+    )
     l01_files = sorted((tmp_path / one.key / "L01").rglob("c/*/0/0"))
     mtimes = [p.stat().st_mtime_ns for p in l01_files]
     both_ext = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1, 2))
@@ -171,11 +181,14 @@ def test_dask_ssl_with_short_clips_equals_single_process(manifest, tiny_xlsr, tm
     np.testing.assert_allclose(_arrays(dask, "L01"), _arrays(single, "L01"), rtol=2e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("name,params", [
-    ("mel", {}),
-    ("mel", {"hop_samples": 512, "log": True, "n_samples": 48000, "n_mels": 40, "f_max_hz": 7600.0}),
-    ("xlsr", {"n_samples": 16000, "precision": "bf16"}),
-])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("mel", {}),
+        ("mel", {"hop_samples": 512, "log": True, "n_samples": 48000, "n_mels": 40, "f_max_hz": 7600.0}),
+        ("xlsr", {"n_samples": 16000, "precision": "bf16"}),
+    ],
+)
 def test_recipe_rebuilds_an_identical_extractor(name, params, tiny_xlsr):
     kwargs = {"model_dir": tiny_xlsr, "layers": (1, 2)} if name == "xlsr" else {}
     ext = build_extractor(name, **kwargs, **params)
@@ -189,7 +202,9 @@ def test_dask_worker_refuses_an_extractor_that_differs_from_the_set(manifest, tm
     from codecfake.extract.errors import ExtractError
     from codecfake.extract.pipeline import open_feature_set
 
-    fs = open_feature_set(manifest, build_extractor("mel", hop_samples=512), FeatureStore(tmp_path), "create", 8)
+    fs = open_feature_set(
+        manifest, build_extractor("mel", hop_samples=512), FeatureStore(tmp_path), "create", 8
+    )
     _check_rebuilt(build_extractor("mel", hop_samples=512), fs)  # the same recipe passes
     with pytest.raises(ExtractError, match="hop_samples"):
         _check_rebuilt(build_extractor("mel"), fs)  # hop 128 where the set holds hop 512
@@ -203,10 +218,15 @@ def test_power_mel_of_a_loud_clip_past_float16_is_stored_exactly(tmp_path):
     loud = (2.0 * np.sign(np.sin(2 * np.pi * 4011 * t))).astype(np.float32)
     loud[:8000] *= 1e-4  # a quiet start: power values far below float16's normal range (6.1e-5)
     sf.write(tmp_path / "loud.wav", loud, 16000, subtype="FLOAT")
-    m = Manifest([ManifestRow("loud", str(tmp_path / "loud.wav"), "bonafide", "x", "train", "codec", "train")],
-                 tmp_path, "loud")
+    m = Manifest(
+        [ManifestRow("loud", str(tmp_path / "loud.wav"), "bonafide", "x", "train", "codec", "train")],
+        tmp_path,
+        "loud",
+    )
     ext = build_extractor("mel")
-    want = ext(torch.from_numpy(load_clip(tmp_path / "loud.wav"))[None])["mel"][0].numpy()  # (505, 80) float32
+    want = ext(torch.from_numpy(load_clip(tmp_path / "loud.wav"))[None])["mel"][
+        0
+    ].numpy()  # (505, 80) float32
     assert want.max() > np.finfo(np.float16).max  # this clip overflows float16
     assert (want < np.finfo(np.float16).tiny).any()  # and has values float16 would store as subnormals
     fs = extract_manifest(m, ext, tmp_path / "store", num_workers=0)

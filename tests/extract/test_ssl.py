@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
+
 from codecfake.extract import build_extractor
 from codecfake.extract.errors import MissingCheckpoint, UnknownExtractor
 from codecfake.extract.ssl import normalise_waves
@@ -33,7 +34,9 @@ def test_truncated_equals_full_hidden_states(tmp_path, kind, stable):
         for k in layers:
             assert out[f"L{k:02d}"].shape == (2, 49, 32)
             torch.testing.assert_close(out[f"L{k:02d}"], hidden[k], rtol=1e-5, atol=1e-5)
-    if stable:  # the trap: the truncated encoder's last_hidden_state is LayerNorm(layer 2), not hidden_states[2]
+    if (
+        stable
+    ):  # the trap: the truncated encoder's last_hidden_state is LayerNorm(layer 2), not hidden_states[2]
         ext = build_extractor(kind, model_dir=folder, layers=(2,), n_samples=16000)
         with torch.inference_mode():
             last = ext.model(normalise_waves(wave)).last_hidden_state
@@ -70,7 +73,9 @@ def test_normalise_matches_feature_extractor():
 def test_provenance_names_model_and_weights_hash(tiny_xlsr):
     ext = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,))
     fields = ext.spec_fields()
-    assert fields["weights_sha256"] == hashlib.sha256((tiny_xlsr / "model.safetensors").read_bytes()).hexdigest()
+    assert (
+        fields["weights_sha256"] == hashlib.sha256((tiny_xlsr / "model.safetensors").read_bytes()).hexdigest()
+    )
     assert fields["model_id"] == tiny_xlsr.name
     assert fields["params"]["normalise"] is True
     assert ext.provenance()["config"]["num_hidden_layers"] == 3
@@ -87,7 +92,9 @@ def test_hf_cache_snapshot_path_gives_hub_id(tmp_path):
 
 def test_missing_weights_fail_at_once_naming_folder(tmp_path):
     folder = tmp_path / "empty-ckpt"
-    with pytest.raises(MissingCheckpoint, match="does not exist.*huggingface-cli download facebook/wav2vec2-xls-r-300m"):
+    with pytest.raises(
+        MissingCheckpoint, match="does not exist.*huggingface-cli download facebook/wav2vec2-xls-r-300m"
+    ):
         build_extractor("xlsr", model_dir=folder)
     folder.mkdir()
     (folder / "config.json").write_text("{}")
@@ -109,7 +116,9 @@ def test_layer_outside_checkpoint_is_refused(tiny_xlsr):
 def test_precision_is_recorded_and_fp32_keeps_the_old_spec(tiny_xlsr):
     fp32 = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,))
     bf16 = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,), precision="bf16")
-    assert "precision" not in fp32.spec_fields()["params"]  # the release's fp32: keys made before the option stay
+    assert (
+        "precision" not in fp32.spec_fields()["params"]
+    )  # the release's fp32: keys made before the option stay
     assert bf16.spec_fields()["params"]["precision"] == "bf16"
     wave = torch.randn(2, 64600) * 0.1
     a, b = fp32(wave)["L01"], bf16(wave)["L01"]
@@ -130,11 +139,15 @@ def test_sets_of_different_precision_never_mix(tiny_xlsr, tmp_path):
     m = load_manifest("codecfake", codec)
     m = Manifest(m.rows[:4], m.root, m.name)
     store = FeatureStore(tmp_path / "store")
-    fp32 = extract_manifest(m, build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,)), store, num_workers=0)
+    fp32 = extract_manifest(
+        m, build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,)), store, num_workers=0
+    )
     bf16_ext = build_extractor("xlsr", model_dir=tiny_xlsr, layers=(1,), precision="bf16")
     bf16 = extract_manifest(m, bf16_ext, store, num_workers=0)
     assert bf16.key != fp32.key
-    with pytest.raises(FeatureSetMismatch, match="params.precision") as err:  # writing bf16 values into the fp32 set
+    with pytest.raises(
+        FeatureSetMismatch, match="params.precision"
+    ) as err:  # writing bf16 values into the fp32 set
         store.create(feature_set_spec(m, bf16_ext), manifest_meta(m), mode="resume", key=fp32.key)
     assert err.value.differences == {"params.precision": (None, "bf16")}
     with pytest.raises(FeatureSetMismatch, match="params.precision"):  # training on both together

@@ -29,14 +29,17 @@ def test_installed_transformers_is_inside_the_declared_range() -> None:
 
 
 def test_the_model_apis_ssl_relies_on(tmp_path: Path) -> None:
-    from codecfake.extract.testing import save_tiny_model
     from transformers import Wav2Vec2Model
+
+    from codecfake.extract.testing import save_tiny_model
 
     folder = save_tiny_model(tmp_path / "xlsr", "xlsr", stable=True)
     model = Wav2Vec2Model.from_pretrained(str(folder), local_files_only=True).eval()
     assert int(model.config.num_hidden_layers) == 3 and int(model.config.hidden_size) == 32
     layers = model.encoder.layers
-    assert isinstance(layers, torch.nn.ModuleList) and isinstance(layers[:2], torch.nn.ModuleList)  # truncation
+    assert isinstance(layers, torch.nn.ModuleList) and isinstance(
+        layers[:2], torch.nn.ModuleList
+    )  # truncation
     # the private helper that gives the frame count: 64,600 samples -> 201 frames (the paper's XLS-R shape)
     assert int(model._get_feat_extract_output_lengths(torch.tensor(64600)).item()) == 201
     seen: dict[str, torch.Tensor] = {}

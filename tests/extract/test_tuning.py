@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from codecfake.corpus import load_manifest
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract import build_extractor, tuning
@@ -29,10 +30,12 @@ class _CudaLike:
     n_samples = 64600
 
 
-@pytest.mark.parametrize(("limit", "shard", "expected"), [(40, 256, 32), (10_000, 256, 128), (10_000, 48, 32),
-                                                          (0, 256, 1)])
-def test_cuda_batch_is_the_largest_power_of_two_that_fits(monkeypatch: pytest.MonkeyPatch, limit: int, shard: int,
-                                                          expected: int) -> None:
+@pytest.mark.parametrize(
+    ("limit", "shard", "expected"), [(40, 256, 32), (10_000, 256, 128), (10_000, 48, 32), (0, 256, 1)]
+)
+def test_cuda_batch_is_the_largest_power_of_two_that_fits(
+    monkeypatch: pytest.MonkeyPatch, limit: int, shard: int, expected: int
+) -> None:
     tried: list[int] = []
 
     def fits(ext, batch, n_samples, device):
@@ -49,8 +52,9 @@ def test_local_run_reports_stage_timings(tmp_path) -> None:
     make_tiny_corpus(tmp_path / "corpus")
     manifest = load_manifest("codecfake", tmp_path / "corpus" / "codec")
     timings: dict[str, float] = {}
-    fs = extract_manifest(manifest, build_extractor("mel"), tmp_path / "store", shard_size=8, num_workers=0,
-                          timings=timings)
+    fs = extract_manifest(
+        manifest, build_extractor("mel"), tmp_path / "store", shard_size=8, num_workers=0, timings=timings
+    )
     assert fs.is_complete("mel")
     assert set(timings) == {"decode_wait_s", "forward_s", "write_wait_s", "write_s"}
     assert timings["forward_s"] > 0 and timings["write_s"] > 0 and min(timings.values()) >= 0

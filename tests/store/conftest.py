@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+
 from codecfake.store import FeatureStore
 from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all
 

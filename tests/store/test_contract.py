@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from codecfake.store import SCHEMA_VERSION, FeatureSetExists, FeatureSetMismatch, FeatureSetNotFound
 from codecfake.store.testing import SHARD, N, T, make_data, make_meta, make_spec, write_all
 
@@ -45,7 +46,9 @@ def test_provenance_recorded(written) -> None:
     assert attrs["schema_version"] == SCHEMA_VERSION and attrs["key"] == fs.key == make_spec().key
     prov = attrs["provenance"]
     assert prov["spec"] == make_spec().to_dict()
-    assert {"zarr", "numpy", "python", "torch"} <= set(prov["versions"]) and prov["versions"]["zarr"].startswith("3.")
+    assert {"zarr", "numpy", "python", "torch"} <= set(prov["versions"]) and prov["versions"][
+        "zarr"
+    ].startswith("3.")
     assert isinstance(prov["command"], list) and prov["created_utc"].endswith("+00:00")
     from codecfake.provenance import git_commit
 
@@ -108,8 +111,13 @@ def test_provenance_refusal(written) -> None:
     assert fs.key in msg and "weights_sha256" in msg and "--force" in msg
     # a custom key reused for another spec is refused too, and the stored data stays
     with pytest.raises(FeatureSetMismatch, match="model_id"):
-        store.create(make_spec(model_id="microsoft/wavlm-large"), make_meta(), key=fs.key, mode="resume",
-                     shard_size=SHARD)
+        store.create(
+            make_spec(model_id="microsoft/wavlm-large"),
+            make_meta(),
+            key=fs.key,
+            mode="resume",
+            shard_size=SHARD,
+        )
     assert store.open(fs.key).is_complete("L05")
     store.remove(fs.key)
     assert store.keys() == []
@@ -118,8 +126,14 @@ def test_provenance_refusal(written) -> None:
 def test_part_is_in_the_key_and_a_whole_corpus_spec_keeps_its_key() -> None:
     from codecfake.store.spec import FeatureSetSpec
 
-    fields = dict(corpus="mini-codecfake", manifest_sha256="0" * 64, extractor="mel", model_id="mel-80-512-512",
-                  weights_sha256="", params={"n_mels": 80, "hop": 512, "log": True})
+    fields = dict(
+        corpus="mini-codecfake",
+        manifest_sha256="0" * 64,
+        extractor="mel",
+        model_id="mel-80-512-512",
+        weights_sha256="",
+        params={"n_mels": 80, "hop": 512, "log": True},
+    )
     whole = FeatureSetSpec(**fields)
     assert whole.key == "mini-codecfake.mel.cb16506911c9"  # computed by the spec code before parts existed
     assert "part" not in whole.to_dict()

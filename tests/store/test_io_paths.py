@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+
 from codecfake.store import FeatureStore
 from codecfake.store.reader import ShardReader
 from codecfake.store.shardfile import write_shard_file
@@ -29,7 +30,9 @@ def local_set(tmp_path: Path):
 def test_batch_reads_any_order_with_evictions(local_set, io_threads: int, max_open: int) -> None:
     fs, want = local_set
     reader = ShardReader(fs, "L05", io_threads=io_threads, max_open=max_open)
-    idx = np.array([9, 0, 1, 2, 3, 7, 4, 4, 8, 5, 9])  # runs within shards, duplicates, every shard, short last one
+    idx = np.array(
+        [9, 0, 1, 2, 3, 7, 4, 4, 8, 5, 9]
+    )  # runs within shards, duplicates, every shard, short last one
     np.testing.assert_array_equal(reader.batch(idx), want[idx])
     out = np.empty((len(idx), *want.shape[1:]), np.float32)  # another dtype: cast on the way in
     np.testing.assert_array_equal(reader.batch(idx, out=out), want[idx].astype(np.float32))
@@ -48,12 +51,20 @@ def test_unwritten_shard_reads_as_zeros(tmp_path: Path) -> None:
 
 def test_direct_shard_files_equal_zarrs_bytes(tmp_path: Path) -> None:
     x = make_data().astype(np.float16)  # (10, 5, 3): shards of 4, the last one holds 2
-    arr = zarr.create_array(store=str(tmp_path / "z"), shape=x.shape, chunks=(1, 5, 3), shards=(SHARD, 5, 3),
-                            dtype="float16", compressors=None, fill_value=0.0, config={"write_empty_chunks": True})
+    arr = zarr.create_array(
+        store=str(tmp_path / "z"),
+        shape=x.shape,
+        chunks=(1, 5, 3),
+        shards=(SHARD, 5, 3),
+        dtype="float16",
+        compressors=None,
+        fill_value=0.0,
+        config={"write_empty_chunks": True},
+    )
     arr[:] = x
     for s in range(3):
         mine = tmp_path / "mine" / str(s)
-        write_shard_file(mine, np.ascontiguousarray(x[s * SHARD:(s + 1) * SHARD]), SHARD)
+        write_shard_file(mine, np.ascontiguousarray(x[s * SHARD : (s + 1) * SHARD]), SHARD)
         assert mine.read_bytes() == (tmp_path / "z" / "c" / str(s) / "0" / "0").read_bytes()
         assert not list(mine.parent.glob(".*.tmp"))
 
@@ -74,8 +85,13 @@ def test_malloc_setting_in_fresh_processes() -> None:
     code = "import os; from codecfake.alloc import keep_freed_memory as k; print(k(), os.environ.get('MALLOC_MMAP_MAX_'))"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "CODECFAKE_MALLOC"))}
     on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    off = subprocess.run([sys.executable, "-c", code], env={**env, "CODECFAKE_MALLOC": "default"},
-                         capture_output=True, text=True, check=True)
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "CODECFAKE_MALLOC": "default"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert off.stdout.split() == ["False", "None"]
     if sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION"):
         assert on.stdout.split() == ["True", "0"]  # children (spawned workers) inherit the setting

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from codecfake.store import FeatureStore
 from codecfake.store.testing import make_meta, make_spec
 
@@ -32,14 +33,19 @@ def test_dask_local_cluster_writes_equal_serial(tmp_path: Path) -> None:
         roots[name] = fs
     for s in range(roots["serial"].n_shards):
         write(str(tmp_path / "serial"), roots["serial"].key, s)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
-        futures = [client.submit(write, str(tmp_path / "dask"), roots["dask"].key, s, pure=False)
-                   for s in range(roots["dask"].n_shards)]
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        futures = [
+            client.submit(write, str(tmp_path / "dask"), roots["dask"].key, s, pure=False)
+            for s in range(roots["dask"].n_shards)
+        ]
         pids = set(client.gather(futures))
     assert len(pids) == 2  # both worker processes wrote shards
     a, b = roots["serial"], roots["dask"]
     assert b.is_complete("L05")
     np.testing.assert_array_equal(b.array("L05")[:], a.array("L05")[:])
-    assert {s: r["crc32"] for s, r in b.shard_records("L05").items()} == \
-        {s: r["crc32"] for s, r in a.shard_records("L05").items()}
+    assert {s: r["crc32"] for s, r in b.shard_records("L05").items()} == {
+        s: r["crc32"] for s, r in a.shard_records("L05").items()
+    }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from codecfake.store import FeatureStore
 
 # The writer: creates/resumes the set, writes every uncommitted shard. With HANG=<point> it writes shard 2 with
@@ -70,7 +71,9 @@ WRITER = textwrap.dedent(
 
 
 def _run(root: Path, hang: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(root), hang], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(root), hang], stdout=subprocess.PIPE, text=True
+    )
 
 
 def _shard_files(root: Path, key: str) -> dict[str, bytes]:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from codecfake.cli import main
 from codecfake.store import FeatureStore
 from codecfake.store.stats import compute_stats
 from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all
 from codecfake.store.verify import verify
-
-from codecfake.cli import main
 
 
 @pytest.fixture
@@ -76,14 +76,18 @@ def test_cli_round_trip(fs, tmp_path: Path, capsys) -> None:
 def test_info_lists_rejected_clips_with_their_reasons(tmp_path: Path, capsys) -> None:
     store = FeatureStore(tmp_path / "features")
     fs = store.create(make_spec(), make_meta(), shard_size=SHARD)
-    reasons = {0: [(1, "MissingAudio: file not found")],
-               1: [(0, "CorruptAudio: decodes to 1478 samples but its header declares 64000"), (3, "EmptyAudio: x")]}
+    reasons = {
+        0: [(1, "MissingAudio: file not found")],
+        1: [(0, "CorruptAudio: decodes to 1478 samples but its header declares 64000"), (3, "EmptyAudio: x")],
+    }
     write_all(fs, "L05", make_data(), rejects=reasons)
     assert main(["store", "info", fs.key, "--store", str(store.local_root), "--max-rejects", "2"]) == 0
     out = capsys.readouterr().out
     assert "3 rejected" in out
     assert "rejected 1\tC1/F01_001\tMissingAudio: file not found" in out
-    assert "rejected 4\tC1/F01_004\tCorruptAudio: decodes to 1478 samples but its header declares 64000" in out
+    assert (
+        "rejected 4\tC1/F01_004\tCorruptAudio: decodes to 1478 samples but its header declares 64000" in out
+    )
     assert "EmptyAudio" not in out and "1 more: `codecfake store info" in out and "--max-rejects 0" in out
     assert main(["store", "info", fs.key, "--store", str(store.local_root), "--max-rejects", "0"]) == 0
     assert "rejected 7\tC1/F01_007\tEmptyAudio: x" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from codecfake.store import FeatureStore, ReadOnlyStore
 from codecfake.store.testing import make_data, make_meta, make_spec, write_all
 
@@ -48,7 +49,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
             return super().send_head()
         size = path.stat().st_size
         first, _, last = rng.removeprefix("bytes=").partition("-")
-        start, end = (size - int(last), size - 1) if not first else (int(first), int(last) if last else size - 1)
+        start, end = (
+            (size - int(last), size - 1) if not first else (int(first), int(last) if last else size - 1)
+        )
         start, end = max(start, 0), min(end, size - 1)
         self.send_response(206)
         self.send_header("Content-Type", "application/octet-stream")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from codecfake.store import BadShardInput, FeatureStore, NonFiniteFeatures
 from codecfake.store.testing import SHARD, D, N, T, make_data, make_meta, make_spec
 
@@ -84,14 +85,18 @@ def test_nonfinite_policies(fs) -> None:
     rep = fs.write_shard("L05", 0, x, nonfinite="reject", rejects=[(3, "empty audio")])
     assert rep.n_rejected == 3
     assert fs.valid("L05")[:SHARD].tolist() == [True, False, False, False]
-    assert [r["reason"] for r in fs.rejects("L05")] == ["non-finite features after float16 cast"] * 2 + ["empty audio"]
+    assert [r["reason"] for r in fs.rejects("L05")] == ["non-finite features after float16 cast"] * 2 + [
+        "empty audio"
+    ]
     np.testing.assert_array_equal(fs.reader("L05").batch([1, 2, 3]), 0)
 
 
 def test_torch_input_and_float16_input_are_not_mutated(fs) -> None:
     x = make_data()[:SHARD]
     fs.write_shard("L05", 0, torch.from_numpy(x).to(torch.bfloat16))
-    np.testing.assert_array_equal(fs.reader("L05")[0], torch.from_numpy(x[0]).to(torch.bfloat16).half().numpy())
+    np.testing.assert_array_equal(
+        fs.reader("L05")[0], torch.from_numpy(x[0]).to(torch.bfloat16).half().numpy()
+    )
     x16 = x.astype(np.float16)
     fs.write_shard("L05", 0, x16, rejects=[(0, "bad")])
     assert x16[0].any()  # caller's array untouched

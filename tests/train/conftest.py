@@ -42,23 +42,46 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
-def write_feature_set(root, corpus: str, domain: str, *, n_train: int = 24, n_dev: int = 12, n_test: int = 0,
-                      frame_shape: tuple[int, int] = (6, 4), seed: int = 0, extractor: str = "mel",
-                      array: str = "mel", rejects: tuple[int, ...] = (), shard_size: int = 16,
-                      utt_prefix: str = "") -> str:
+def write_feature_set(
+    root,
+    corpus: str,
+    domain: str,
+    *,
+    n_train: int = 24,
+    n_dev: int = 12,
+    n_test: int = 0,
+    frame_shape: tuple[int, int] = (6, 4),
+    seed: int = 0,
+    extractor: str = "mel",
+    array: str = "mel",
+    rejects: tuple[int, ...] = (),
+    shard_size: int = 16,
+    utt_prefix: str = "",
+) -> str:
     """A small labelled feature set straight into a store: spoof clips are shifted by +0.8 (learnable)."""
     import numpy as np
+
     from codecfake.store import FeatureSetSpec, FeatureStore
 
     rng = np.random.default_rng(seed)
     n = n_train + n_dev + n_test
     split = np.array(["train"] * n_train + ["dev"] * n_dev + ["test"] * n_test)
     label = np.tile([0, 1], n)[:n].astype(np.int64)
-    meta = {"utt_id": np.array([f"{utt_prefix or corpus}_{i:04d}" for i in range(n)]), "label": label,
-            "domain": np.array([domain] * n), "condition": split.copy(), "split": split}
-    spec = FeatureSetSpec(corpus=corpus, manifest_sha256=f"{seed:064d}", extractor=extractor,
-                          model_id="mel-80-512-128" if extractor == "mel" else "toy/ssl", weights_sha256="",
-                          params={"n_mels": frame_shape[1]})
+    meta = {
+        "utt_id": np.array([f"{utt_prefix or corpus}_{i:04d}" for i in range(n)]),
+        "label": label,
+        "domain": np.array([domain] * n),
+        "condition": split.copy(),
+        "split": split,
+    }
+    spec = FeatureSetSpec(
+        corpus=corpus,
+        manifest_sha256=f"{seed:064d}",
+        extractor=extractor,
+        model_id="mel-80-512-128" if extractor == "mel" else "toy/ssl",
+        weights_sha256="",
+        params={"n_mels": frame_shape[1]},
+    )
     fs = FeatureStore(root).create(spec, meta, shard_size=shard_size)
     fs.ensure_array(array, frame_shape)
     x = rng.normal(size=(n, *frame_shape)).astype(np.float32) + 0.8 * label[:, None, None]
@@ -73,8 +96,10 @@ def write_feature_set(root, corpus: str, domain: str, *, n_train: int = 24, n_de
 def demo_store(tmp_path):
     """A store with the two demo corpora (codec 40 train clips, vocoder 16) over a (6, 4) "mel" array."""
     root = tmp_path / "features"
-    keys = [write_feature_set(root, "mini-codecfake", "codec", n_train=40, n_dev=12, n_test=6, seed=1),
-            write_feature_set(root, "mini-19la", "vocoder", n_train=16, n_dev=8, seed=2)]
+    keys = [
+        write_feature_set(root, "mini-codecfake", "codec", n_train=40, n_dev=12, n_test=6, seed=1),
+        write_feature_set(root, "mini-19la", "vocoder", n_train=16, n_dev=8, seed=2),
+    ]
     return root, keys
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from codecfake.train.config import (
     ConfigError,
     TrainConfig,
@@ -57,16 +58,19 @@ def test_booleans_are_booleans() -> None:
         TrainConfig.from_dict({"adaptive": "False"})
 
 
-@pytest.mark.parametrize(("values", "match"), [
-    ({"epochz": 3}, "unknown training config key 'epochz'"),
-    ({"epochs": "3"}, "`epochs` must be int"),
-    ({"epochs": 2.5}, "`epochs` must be int"),
-    ({"lr": "fast"}, "`lr` must be float"),
-    ({"opt": "sgd"}, "unknown opt 'sgd'"),
-    ({"task": "both"}, "unknown task 'both'"),
-    ({"batch": 1}, "batch"),
-    ({"class_weights": [1.0]}, "class_weights"),
-])
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ({"epochz": 3}, "unknown training config key 'epochz'"),
+        ({"epochs": "3"}, "`epochs` must be int"),
+        ({"epochs": 2.5}, "`epochs` must be int"),
+        ({"lr": "fast"}, "`lr` must be float"),
+        ({"opt": "sgd"}, "unknown opt 'sgd'"),
+        ({"task": "both"}, "unknown task 'both'"),
+        ({"batch": 1}, "batch"),
+        ({"class_weights": [1.0]}, "class_weights"),
+    ],
+)
 def test_bad_values_fail_early(values: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         resolve_config(values)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from codecfake.store import FeatureSetSpec, FeatureStore, IncompleteFeatureSet
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Prefetcher, load_into_memory, load_training_data
@@ -66,7 +67,9 @@ def test_auto_mode_loads_into_memory_only_below_the_limit(tmp_path: Path, write_
     root = tmp_path / "f"
     write_set(root, "mini-codecfake", "codec", n_train=20, n_dev=6)
     data = load_training_data(FeatureStore(root), _cfg(task="codec"))
-    assert uses_memory(_cfg(task="codec", data_mode="auto", memory_limit_mb=1), data)  # 26 x 6 x 4 fp16 << 1 MB
+    assert uses_memory(
+        _cfg(task="codec", data_mode="auto", memory_limit_mb=1), data
+    )  # 26 x 6 x 4 fp16 << 1 MB
     assert uses_memory(_cfg(task="codec", data_mode="memory", memory_limit_mb=1), data)
     assert not uses_memory(_cfg(task="codec", data_mode="stream"), data)
     big = load_training_data(FeatureStore(root), _cfg(task="codec"))
@@ -77,10 +80,16 @@ def test_auto_mode_loads_into_memory_only_below_the_limit(tmp_path: Path, write_
 def test_an_incomplete_set_is_refused_before_training(tmp_path: Path) -> None:
     n = 40
     split = np.array(["train"] * 30 + ["dev"] * 10)
-    meta = {"utt_id": np.array([f"u{i}" for i in range(n)]), "label": np.tile([0, 1], n // 2),
-            "domain": np.array(["codec"] * n), "condition": split.copy(), "split": split}
-    spec = FeatureSetSpec(corpus="c", manifest_sha256="0" * 64, extractor="mel", model_id="mel-80-512-128",
-                          weights_sha256="")
+    meta = {
+        "utt_id": np.array([f"u{i}" for i in range(n)]),
+        "label": np.tile([0, 1], n // 2),
+        "domain": np.array(["codec"] * n),
+        "condition": split.copy(),
+        "split": split,
+    }
+    spec = FeatureSetSpec(
+        corpus="c", manifest_sha256="0" * 64, extractor="mel", model_id="mel-80-512-128", weights_sha256=""
+    )
     fs = FeatureStore(tmp_path / "f").create(spec, meta, shard_size=16)
     fs.ensure_array("mel", (6, 4))
     fs.write_shard("mel", 0, np.zeros((16, 6, 4), dtype=np.float32))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from codecfake.store import FeatureStore
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import TrainDataError, load_training_data
@@ -31,7 +32,9 @@ def test_parts_of_one_dataset_are_used_together(tmp_path, write_set) -> None:
     write_set(root, "codecfake", "codec", n_train=0, n_dev=0, n_test=6, seed=5, utt_prefix="c1")
     vocoder = write_set(root, "asvspoof2019", "vocoder", n_train=12, n_dev=6, seed=6)
     data = load_training_data(FeatureStore(root), _cfg())
-    assert sorted(fs.key for fs in data.sets) == sorted([train_part, dev_part])  # a test-only part is not needed
+    assert sorted(fs.key for fs in data.sets) == sorted(
+        [train_part, dev_part]
+    )  # a test-only part is not needed
     assert (len(data.train), len(data.dev)) == (20, 8)
     co = load_training_data(FeatureStore(root), _cfg(task="cotrain"))
     assert sorted(fs.key for fs in co.sets) == sorted([train_part, dev_part, vocoder])

@@ -9,6 +9,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
 from codecfake.store import FeatureSetSpec, FeatureStore
 from codecfake.train.backends import build_backend
 from codecfake.train.checkpoint import load_checkpoint
@@ -17,26 +19,48 @@ from codecfake.train.data import TrainDataError, fetch, load_into_memory, load_t
 from codecfake.train.fusion import FusedBackend, LayerFusion, fusion_weights
 from codecfake.train.layers import StackedReader
 from codecfake.train.loop import TrainError, prepare_run_dir, train
-from torch import nn
 
 FRAME = (6, 4)
 
 
-def layered_set(root, corpus: str, domain: str, layers=(0, 1, 2), *, n=24, informative=1, seed=0, shard_size=8,
-                rejects: dict[int, tuple[int, ...]] | None = None) -> str:
+def layered_set(
+    root,
+    corpus: str,
+    domain: str,
+    layers=(0, 1, 2),
+    *,
+    n=24,
+    informative=1,
+    seed=0,
+    shard_size=8,
+    rejects: dict[int, tuple[int, ...]] | None = None,
+) -> str:
     """A set with arrays L<k> (k in `layers`), train/dev/test thirds; only layer `informative` carries the label."""
     rng = np.random.default_rng(seed)
     split = np.array((["train", "dev", "test"] * n)[:n])
     label = np.tile([0, 1], n)[:n].astype(np.int64)
-    meta = {"utt_id": np.array([f"{corpus}_{i:03d}" for i in range(n)]), "label": label,
-            "domain": np.array([domain] * n), "condition": np.where(split == "test", "C1", split), "split": split}
-    spec = FeatureSetSpec(corpus=corpus, manifest_sha256=f"{seed:064d}", extractor="xlsr", model_id="toy/ssl",
-                          weights_sha256="", params={})
+    meta = {
+        "utt_id": np.array([f"{corpus}_{i:03d}" for i in range(n)]),
+        "label": label,
+        "domain": np.array([domain] * n),
+        "condition": np.where(split == "test", "C1", split),
+        "split": split,
+    }
+    spec = FeatureSetSpec(
+        corpus=corpus,
+        manifest_sha256=f"{seed:064d}",
+        extractor="xlsr",
+        model_id="toy/ssl",
+        weights_sha256="",
+        params={},
+    )
     fs = FeatureStore(root).create(spec, meta, shard_size=shard_size)
     for k in layers:
         name = f"L{k:02d}"
         fs.ensure_array(name, FRAME)
-        x = rng.normal(size=(n, *FRAME)).astype(np.float32) + (1.5 * label[:, None, None] if k == informative else 0)
+        x = rng.normal(size=(n, *FRAME)).astype(np.float32) + (
+            1.5 * label[:, None, None] if k == informative else 0
+        )
         for s in range(fs.n_shards):
             lo, hi = fs.shard_bounds(s)
             rej = [(i - lo, "corrupt audio") for i in (rejects or {}).get(k, ()) if lo <= i < hi]
@@ -147,8 +171,10 @@ def test_a_run_saved_before_layers_existed_still_resumes(tmp_path) -> None:
 # ---- the loader -------------------------------------------------------------------------------------------------
 def test_fused_batch_equals_the_individually_read_arrays(tmp_path) -> None:
     root = tmp_path / "features"
-    keys = [layered_set(root, "a", "codec", seed=1, rejects={2: (3,)}),  # clip 3 rejected in L02 only
-            layered_set(root, "b", "vocoder", seed=2, n=18)]
+    keys = [
+        layered_set(root, "a", "codec", seed=1, rejects={2: (3,)}),  # clip 3 rejected in L02 only
+        layered_set(root, "b", "vocoder", seed=2, n=18),
+    ]
     store = FeatureStore(root)
     data = load_training_data(store, TrainConfig(features=tuple(keys), layers=(0, 1, 2)))
     assert data.array == "L00+L01+L02" and data.input_shape == (3, *FRAME)
@@ -162,7 +188,9 @@ def test_fused_batch_equals_the_individually_read_arrays(tmp_path) -> None:
     for row, p in enumerate(positions):
         fs = sets[data.train.set_index[p]]
         local = data.train.local[p]
-        want = np.stack([fs.reader(a).batch([local])[0] for a in ("L00", "L01", "L02")])  # one array at a time
+        want = np.stack(
+            [fs.reader(a).batch([local])[0] for a in ("L00", "L01", "L02")]
+        )  # one array at a time
         np.testing.assert_array_equal(x[row].numpy(), want)
         assert y[row] == fs.meta["label"][local]
     load_into_memory(data, data.train)  # in memory: the same batch
@@ -209,8 +237,20 @@ def test_fused_run_logs_weights_resumes_and_loads(tmp_path) -> None:
 
     root = tmp_path / "features"
     key = layered_set(root, "a", "codec", n=48)
-    cfg = TrainConfig(name="fused", task="codec", backend="toy", features=(key,), layers=(0, 1, 2), epochs=2,
-                      batch=4, lr=0.05, device="cpu", threads=1, data_mode="stream", save_every_steps=2)
+    cfg = TrainConfig(
+        name="fused",
+        task="codec",
+        backend="toy",
+        features=(key,),
+        layers=(0, 1, 2),
+        epochs=2,
+        batch=4,
+        lr=0.05,
+        device="cpu",
+        threads=1,
+        data_mode="stream",
+        save_every_steps=2,
+    )
     with pytest.raises(Crash):  # killed in epoch 2 after its step-2 checkpoint
         train(cfg, FeatureStore(root), tmp_path / "runs", builder=_builder, progress=_CrashAt(3))
     run_dir = train(cfg, FeatureStore(root), tmp_path / "runs", builder=_builder)  # the same command resumes
@@ -228,19 +268,25 @@ def test_fused_run_logs_weights_resumes_and_loads(tmp_path) -> None:
     assert conf["layers"] == [0, 1, 2]
     run = load_run(run_dir, builder=_builder)  # the best checkpoint, wrapped in its fusion again
     assert isinstance(run.model, FusedBackend)
-    assert fusion_weights(run.model, run.array) == pytest.approx(rows[run.best["epoch"] - 1]["fusion_weights"])
+    assert fusion_weights(run.model, run.array) == pytest.approx(
+        rows[run.best["epoch"] - 1]["fusion_weights"]
+    )
 
 
 def test_a_one_layer_run_is_the_plain_run(tmp_path) -> None:
     root = tmp_path / "features"
     key = layered_set(root, "a", "codec", n=36)
     base = dict(task="codec", backend="toy", features=(key,), epochs=1, batch=4, device="cpu", threads=1)
-    plain = train(TrainConfig(name="plain", array="L01", **base), FeatureStore(root), tmp_path / "runs",
-                  builder=_builder)
-    one = train(TrainConfig(name="one", layers=(1,), **base), FeatureStore(root), tmp_path / "runs",
-                builder=_builder)
+    plain = train(
+        TrainConfig(name="plain", array="L01", **base),
+        FeatureStore(root),
+        tmp_path / "runs",
+        builder=_builder,
+    )
+    one = train(
+        TrainConfig(name="one", layers=(1,), **base), FeatureStore(root), tmp_path / "runs", builder=_builder
+    )
     a, _ = load_checkpoint(plain / "checkpoints" / "last")
     b, _ = load_checkpoint(one / "checkpoints" / "last")
     assert sorted(a) == sorted(b) and all(torch.equal(a[k], b[k]) for k in a)  # no fusion module, same steps
     assert "fusion_weights" not in (one / "metrics.jsonl").read_text()
-

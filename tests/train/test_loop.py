@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from codecfake.store import FeatureStore
 from codecfake.train.backends import UnknownBackend
 from codecfake.train.config import TrainConfig
@@ -64,7 +65,13 @@ def test_finished_run_is_reused_and_force_overwrites(demo_store, tmp_path: Path,
     assert (run / "checkpoints" / "best.json").stat().st_mtime_ns == stamp
     with pytest.raises(TrainError, match="different configuration"):
         train(_cfg(task="codec", epochs=1, lr=0.01, name=run.name), root, tmp_path / "runs", builder=builder)
-    train(_cfg(task="codec", epochs=1, lr=0.01, name=run.name), root, tmp_path / "runs", builder=builder, force=True)
+    train(
+        _cfg(task="codec", epochs=1, lr=0.01, name=run.name),
+        root,
+        tmp_path / "runs",
+        builder=builder,
+        force=True,
+    )
     assert json.loads((run / "config.json").read_text())["lr"] == 0.01
 
 
@@ -98,8 +105,12 @@ def test_real_backends_refuse_tiny_inputs(demo_store, tmp_path: Path) -> None:
 
 def test_stream_and_memory_modes_give_the_same_weights(demo_store, tmp_path: Path, builder) -> None:
     root, _ = demo_store
-    a = train(_cfg(task="cotrain", opt="csam", data_mode="memory", name="a"), root, tmp_path / "r", builder=builder)
-    b = train(_cfg(task="cotrain", opt="csam", data_mode="stream", name="b"), root, tmp_path / "r", builder=builder)
+    a = train(
+        _cfg(task="cotrain", opt="csam", data_mode="memory", name="a"), root, tmp_path / "r", builder=builder
+    )
+    b = train(
+        _cfg(task="cotrain", opt="csam", data_mode="stream", name="b"), root, tmp_path / "r", builder=builder
+    )
     ma, mb = load_run(a, builder=builder).model, load_run(b, builder=builder).model
     for (k, p), q in zip(ma.state_dict().items(), mb.state_dict().values()):
         assert torch.equal(p, q), k
@@ -125,9 +136,10 @@ class _Recorder:
 
 
 def test_streamed_runs_draw_uniform_batches(demo_store, tmp_path: Path, builder, monkeypatch) -> None:
+    from scipy.stats import hypergeom
+
     from codecfake.train import loop
     from codecfake.train.sampler import RandomBatches
-    from scipy.stats import hypergeom
 
     root, _ = demo_store
     monkeypatch.setattr(loop, "Prefetcher", _Recorder)
@@ -149,8 +161,19 @@ def test_streamed_runs_draw_uniform_batches(demo_store, tmp_path: Path, builder,
 def test_block_shuffle_only_on_request_and_logged(demo_store, tmp_path: Path, builder, caplog) -> None:
     root, _ = demo_store
     with caplog.at_level("WARNING"):
-        run = train(_cfg(task="cotrain", opt="adam", data_mode="stream", name="b", shuffle="block",
-                         shuffle_window_shards=1), root, tmp_path / "r", builder=builder)
+        run = train(
+            _cfg(
+                task="cotrain",
+                opt="adam",
+                data_mode="stream",
+                name="b",
+                shuffle="block",
+                shuffle_window_shards=1,
+            ),
+            root,
+            tmp_path / "r",
+            builder=builder,
+        )
     assert json.loads((run / "checkpoints" / "last.json").read_text())["sampler"]["kind"] == "BlockBatches"
     warning = [r.getMessage() for r in caplog.records if "--shuffle block" in r.getMessage()]
     assert len(warning) == 1 and "hold no vocoder clip" in warning[0] and "uniform:" in warning[0]
@@ -158,9 +181,16 @@ def test_block_shuffle_only_on_request_and_logged(demo_store, tmp_path: Path, bu
 
 def test_csam_epochs_have_the_releases_length(demo_store, tmp_path: Path, builder) -> None:
     root, _ = demo_store  # 40 codec + 16 vocoder training clips, batch 8
-    for mode, steps in (("release", 2 * math.ceil(40 / 8)), ("pass", max(math.ceil(40 / 6), math.ceil(16 / 2)))):
-        run = train(_cfg(task="cotrain", opt="csam", csam_epoch=mode, name=mode), root, tmp_path / "r",
-                    builder=builder)
+    for mode, steps in (
+        ("release", 2 * math.ceil(40 / 8)),
+        ("pass", max(math.ceil(40 / 6), math.ceil(16 / 2))),
+    ):
+        run = train(
+            _cfg(task="cotrain", opt="csam", csam_epoch=mode, name=mode),
+            root,
+            tmp_path / "r",
+            builder=builder,
+        )
         assert [r["steps"] for r in read_metrics(run)] == [steps, steps]
         assert read_metrics(run)[-1]["global_step"] == 2 * steps
 
@@ -183,6 +213,7 @@ def test_release_dev_loss_is_the_mean_of_shuffled_batch_means(demo_store, tmp_pa
         exact = float(weighted_ce(model(x)[1], y, w))
     assert row["dev_loss"] == pytest.approx(np.mean(means), rel=1e-5)
     assert row["dev_loss_exact"] == pytest.approx(exact, rel=1e-5) and abs(exact - np.mean(means)) > 1e-4
-    default = read_metrics(train(_cfg(task="cotrain", opt="adam", epochs=1, name="ex"), root, tmp_path / "r",
-                                 builder=builder))[0]
+    default = read_metrics(
+        train(_cfg(task="cotrain", opt="adam", epochs=1, name="ex"), root, tmp_path / "r", builder=builder)
+    )[0]
     assert default["dev_loss"] == default["dev_loss_exact"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from codecfake.train.losses import weighted_ce, weighted_ce_sums
 
 

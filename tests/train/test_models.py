@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from codecfake.errors import CodecfakeError
 from codecfake.train.backends import (
     BackendError,
     BackendInputShapeError,
@@ -11,8 +13,6 @@ from codecfake.train.backends import (
     build_backend,
     count_parameters,
 )
-
-from codecfake.errors import CodecfakeError
 
 torch.set_num_threads(1)
 

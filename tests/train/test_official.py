@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
+
 from codecfake.train.backends import build_backend
 from codecfake.train.official import (
     AASIST_NAME_MAP,
@@ -23,14 +25,15 @@ from codecfake.train.official import (
     our_name,
     read_release_checkpoint,
 )
-from safetensors.torch import load_file
 
 torch.set_num_threads(1)
 
 # Ours to ship: seeded random weights under the release's names and the release model's outputs for them.
 FIXTURES = Path(__file__).resolve().parent / "data" / "release-random"
 # The release's own back-ends (CC BY-NC-ND data, no code licence) stay out of the repository.
-REFERENCE = Path(os.environ.get("CODECFAKE_REFERENCE", Path(__file__).resolve().parents[3] / "shared" / "reference"))
+REFERENCE = Path(
+    os.environ.get("CODECFAKE_REFERENCE", Path(__file__).resolve().parents[3] / "shared" / "reference")
+)
 REF = REFERENCE / "checkpoints"
 
 SHAPES = {"aasist": (201, 1024), "lcnn": (505, 80)}
@@ -158,9 +161,8 @@ def test_import_writes_a_loadable_run(tmp_path: Path) -> None:
 
 @needs_release
 def test_import_cli_names_task_and_optimiser(tmp_path: Path) -> None:
-    from codecfake.train.rundir import load_run
-
     from codecfake.cli import build_parser
+    from codecfake.train.rundir import load_run
 
     args = build_parser().parse_args(
         [
@@ -197,7 +199,9 @@ def test_codecfake_cli_has_import_official(tmp_path: Path) -> None:
     from codecfake.train.official import _RELEASE_CLASS
 
     backend = next(a for a in sub.choices["import-official"]._actions if a.dest == "backend")
-    assert tuple(backend.choices) == tuple(sorted(_RELEASE_CLASS))  # the CLI offers exactly the importable classes
+    assert tuple(backend.choices) == tuple(
+        sorted(_RELEASE_CLASS)
+    )  # the CLI offers exactly the importable classes
     rc = main(
         [
             "-q",
@@ -267,8 +271,15 @@ def test_features_hint_pins_the_store_spec_and_refuses_log_mel(tmp_path: Path) -
 
 
 # ---- DataParallel-wrapped release pickles, built here in the release's shape from the shipped random weights ----
-_RELEASE_CLASSES = ("W2VAASIST", "LCNN", "Residual_block", "GraphAttentionLayer", "HtrgGraphAttentionLayer",
-                    "GraphPool", "MaxFeatureMap2D")
+_RELEASE_CLASSES = (
+    "W2VAASIST",
+    "LCNN",
+    "Residual_block",
+    "GraphAttentionLayer",
+    "HtrgGraphAttentionLayer",
+    "GraphPool",
+    "MaxFeatureMap2D",
+)
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
@@ -331,8 +342,9 @@ def _data_parallel_pickle(path: Path, backend: str, monkeypatch) -> dict:
 
 
 @pytest.mark.parametrize("backend", ["aasist", "lcnn"])
-def test_data_parallel_release_pickle_imports_and_reproduces_goldens(backend: str, tmp_path: Path,
-                                                                     monkeypatch) -> None:
+def test_data_parallel_release_pickle_imports_and_reproduces_goldens(
+    backend: str, tmp_path: Path, monkeypatch
+) -> None:
     path = tmp_path / "anti-spoofing_feat_model.pt"
     state = _data_parallel_pickle(path, backend, monkeypatch)
     monkeypatch.delitem(sys.modules, "model")  # the importer must not need the release's classes

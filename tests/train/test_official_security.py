@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from codecfake.train.official import ALLOWED, OfficialImportError, UnsafeCheckpoint, read_release_checkpoint
 
 from codecfake.errors import CodecfakeError
+from codecfake.train.official import ALLOWED, OfficialImportError, UnsafeCheckpoint, read_release_checkpoint
 
 torch.set_num_threads(1)
 

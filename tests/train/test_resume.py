@@ -12,7 +12,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-SCRIPT = r'''
+SCRIPT = r"""
 import os, sys, time
 import torch
 from torch import nn
@@ -36,17 +36,25 @@ def builder(name, frame_shape):
 cfg = TrainConfig(backend="toy", task="cotrain", opt=sys.argv[3], epochs=3, batch=8, lr=0.05, seed=3,
                   save_every_steps=1, threads=1, name="r")
 train(cfg, sys.argv[1], sys.argv[2], builder=builder)
-'''
+"""
 
 
 def _run(script: Path, store: Path, runs: Path, opt: str, slow: bool = False) -> subprocess.Popen:
     env = {**os.environ, "SLOW": "1" if slow else ""}
-    return subprocess.Popen([sys.executable, str(script), str(store), str(runs), opt], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, str(script), str(store), str(runs), opt],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _model_tensors(run: Path) -> dict:
-    return {k: v for k, v in load_file(str(run / "checkpoints" / "last.safetensors")).items() if k.startswith("model.")}
+    return {
+        k: v
+        for k, v in load_file(str(run / "checkpoints" / "last.safetensors")).items()
+        if k.startswith("model.")
+    }
 
 
 def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Path) -> None:
@@ -59,7 +67,9 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Pat
 
     victim = _run(script, store, tmp_path / "runs", opt, slow=True)
     last = tmp_path / "runs" / "r" / "checkpoints" / "last.json"
-    deadline = time.time() + 600  # generous: a loaded machine takes long to import torch; the loop exits on progress
+    deadline = (
+        time.time() + 600
+    )  # generous: a loaded machine takes long to import torch; the loop exits on progress
     while time.time() < deadline and victim.poll() is None:
         if last.is_file():
             try:
@@ -84,7 +94,9 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Pat
     rows_a = [json.loads(x) for x in (tmp_path / "ref" / "r" / "metrics.jsonl").read_text().splitlines()]
     rows_b = [json.loads(x) for x in (tmp_path / "runs" / "r" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows_b] == [1, 2, 3]
-    assert [(r["train_loss"], r["dev_loss"]) for r in rows_a] == [(r["train_loss"], r["dev_loss"]) for r in rows_b]
+    assert [(r["train_loss"], r["dev_loss"]) for r in rows_a] == [
+        (r["train_loss"], r["dev_loss"]) for r in rows_b
+    ]
 
 
 class _Stop(Exception):
@@ -106,22 +118,39 @@ def _stop_after(n: int):
     return StopAfter()
 
 
-def test_resume_in_another_data_mode_draws_the_same_batches(demo_store, tmp_path: Path, builder, caplog) -> None:
+def test_resume_in_another_data_mode_draws_the_same_batches(
+    demo_store, tmp_path: Path, builder, caplog
+) -> None:
     import torch
+
     from codecfake.train.config import TrainConfig
     from codecfake.train.loop import train
 
     store, _ = demo_store
-    cfg = TrainConfig(backend="toy", task="cotrain", opt="csam", epochs=2, batch=8, lr=0.05, seed=3,
-                      save_every_steps=1, name="r", data_mode="memory")
+    cfg = TrainConfig(
+        backend="toy",
+        task="cotrain",
+        opt="csam",
+        epochs=2,
+        batch=8,
+        lr=0.05,
+        seed=3,
+        save_every_steps=1,
+        name="r",
+        data_mode="memory",
+    )
     ref = train(cfg, store, tmp_path / "ref", builder=builder)
     try:  # stop in epoch 2 (10 steps per epoch): the carried streams must pick up at epoch 2, step 3
         train(cfg, store, tmp_path / "runs", builder=builder, progress=_stop_after(13))
     except _Stop:
         pass
-    assert json.loads((tmp_path / "runs" / "r" / "checkpoints" / "last.json").read_text())["global_step"] == 12
+    assert (
+        json.loads((tmp_path / "runs" / "r" / "checkpoints" / "last.json").read_text())["global_step"] == 12
+    )
     with caplog.at_level("INFO"):
-        done = train(cfg.replace(data_mode="stream", memory_limit_mb=1), store, tmp_path / "runs", builder=builder)
+        done = train(
+            cfg.replace(data_mode="stream", memory_limit_mb=1), store, tmp_path / "runs", builder=builder
+        )
     assert "resuming at epoch 2 step 2" in caplog.text  # resumed, not restarted
     a, b = _model_tensors(ref), _model_tensors(done)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -129,12 +158,23 @@ def test_resume_in_another_data_mode_draws_the_same_batches(demo_store, tmp_path
 
 def test_resume_that_would_draw_other_batches_is_refused(demo_store, tmp_path: Path, builder) -> None:
     import pytest
+
     from codecfake.train.config import TrainConfig
     from codecfake.train.loop import TrainError, train
 
     store, _ = demo_store
-    cfg = TrainConfig(backend="toy", task="cotrain", opt="adam", epochs=2, batch=8, lr=0.05, seed=3,
-                      save_every_steps=1, name="r", data_mode="stream")
+    cfg = TrainConfig(
+        backend="toy",
+        task="cotrain",
+        opt="adam",
+        epochs=2,
+        batch=8,
+        lr=0.05,
+        seed=3,
+        save_every_steps=1,
+        name="r",
+        data_mode="stream",
+    )
     try:
         train(cfg, store, tmp_path / "runs", builder=builder, progress=_stop_after(3))
     except _Stop:

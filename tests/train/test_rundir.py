@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from codecfake.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from codecfake.train.config import TrainConfig
 from codecfake.train.rundir import RunError, load_run, make_provenance, write_run

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.sam import SAM, frozen_bn_stats, plain_step, sam_epsilon
-from torch import nn
 
 
 def _mse(model: nn.Module, batch) -> torch.Tensor:
@@ -32,7 +33,7 @@ def test_one_sam_step_equals_the_hand_computed_update() -> None:
     ref = _linear()
     w0 = [p.detach().clone() for p in ref.parameters()]
     g = _grads(ref, (x, y))
-    norm = torch.sqrt(sum((gi ** 2).sum() for gi in g))
+    norm = torch.sqrt(sum((gi**2).sum() for gi in g))
     with torch.no_grad():
         for p, gi in zip(ref.parameters(), g):
             p.add_(rho * gi / norm)
@@ -56,7 +57,9 @@ def test_asam_scales_the_ascent_element_wise() -> None:
     torch.testing.assert_close(eps, expected)
     plain = sam_epsilon([w], rho=0.5, adaptive=False)[0]
     torch.testing.assert_close(plain, 0.5 * w.grad / w.grad.norm())
-    assert not torch.allclose(eps / plain, torch.full((3,), float(eps[0] / plain[0])))  # not a uniform rescale
+    assert not torch.allclose(
+        eps / plain, torch.full((3,), float(eps[0] / plain[0]))
+    )  # not a uniform rescale
 
 
 def test_sam_with_zero_rho_is_the_base_step() -> None:
@@ -71,7 +74,12 @@ def test_sam_with_zero_rho_is_the_base_step() -> None:
 class _BNNet(nn.Module):
     def __init__(self, p_drop: float = 0.0):
         super().__init__()
-        self.lin, self.bn, self.drop, self.out = nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(p_drop), nn.Linear(4, 1)
+        self.lin, self.bn, self.drop, self.out = (
+            nn.Linear(3, 4),
+            nn.BatchNorm1d(4),
+            nn.Dropout(p_drop),
+            nn.Linear(4, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.drop(self.bn(self.lin(x))))
@@ -156,7 +164,7 @@ def test_csam_pd_descent_is_the_weighted_sum_of_perturbed_domain_gradients() -> 
             for p, p0 in zip(ref.parameters(), w0):
                 p.copy_(p0)
         g = _grads(ref, (x, y))
-        norm = torch.sqrt(sum((gi ** 2).sum() for gi in g))
+        norm = torch.sqrt(sum((gi**2).sum() for gi in g))
         with torch.no_grad():
             for p, gi in zip(ref.parameters(), g):
                 p.add_(rho * gi / norm)
@@ -164,7 +172,9 @@ def test_csam_pd_descent_is_the_weighted_sum_of_perturbed_domain_gradients() -> 
             acc.add_(wd * gi)
     expected = [p0 - lr * t for p0, t in zip(w0, total)]
     model = _linear()
-    PerDomainSAM(model, torch.optim.SGD(model.parameters(), lr=lr), rho=rho).step(_mse, [(x1, y1), (x2, y2)], w)
+    PerDomainSAM(model, torch.optim.SGD(model.parameters(), lr=lr), rho=rho).step(
+        _mse, [(x1, y1), (x2, y2)], w
+    )
     for p, e in zip(model.parameters(), expected):
         torch.testing.assert_close(p.detach(), e)
 
@@ -191,8 +201,13 @@ def test_trainer_default_redraws_dropout_masks_in_pass_two_like_the_release(opt:
     net = _BNNet(p_drop=0.5)
     net.lin.bias.data.fill_(5.0)
     net.train()
-    sam = SAM(net, torch.optim.SGD(net.parameters(), lr=0.0), rho=config.rho, adaptive=config.adaptive,
-              same_dropout=config.same_dropout)
+    sam = SAM(
+        net,
+        torch.optim.SGD(net.parameters(), lr=0.0),
+        rho=config.rho,
+        adaptive=config.adaptive,
+        same_dropout=config.same_dropout,
+    )
     first, second = _pass_masks(sam, net)
     assert first.any() and not torch.equal(first, second)  # fresh masks in pass two
     reuse = SAM(net, torch.optim.SGD(net.parameters(), lr=0.0), rho=config.rho, same_dropout=True)

@@ -6,18 +6,25 @@ import math
 
 import numpy as np
 import pytest
-from codecfake.train.sampler import RandomBatches, StratifiedBatches, domain_counts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from codecfake.train.sampler import RandomBatches, StratifiedBatches, domain_counts
+
 
 @settings(max_examples=60, deadline=None)
-@given(sizes=st.lists(st.integers(1, 300), min_size=2, max_size=3), batch=st.integers(4, 64),
-       ratio=st.one_of(st.none(), st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3)), seed=st.integers(0, 99))
+@given(
+    sizes=st.lists(st.integers(1, 300), min_size=2, max_size=3),
+    batch=st.integers(4, 64),
+    ratio=st.one_of(st.none(), st.lists(st.floats(0.05, 1.0), min_size=3, max_size=3)),
+    seed=st.integers(0, 99),
+)
 def test_every_batch_has_exact_domain_counts_and_every_clip_appears(sizes, batch, ratio, seed) -> None:
     ratio = ratio[: len(sizes)] if ratio else None
     domains = np.concatenate([np.full(n, d) for d, n in enumerate(sizes)])
-    sampler = StratifiedBatches(domains, batch, seed, ratio, epoch_mode="pass")  # coverage is the one-pass epoch's
+    sampler = StratifiedBatches(
+        domains, batch, seed, ratio, epoch_mode="pass"
+    )  # coverage is the one-pass epoch's
     counts = sampler.counts
     assert sum(counts) == batch and all(c >= 1 for c in counts)
     shares = np.asarray(ratio if ratio else sizes, dtype=float)
@@ -35,7 +42,10 @@ def test_every_batch_has_exact_domain_counts_and_every_clip_appears(sizes, batch
 
 
 def test_domain_counts_examples() -> None:
-    assert domain_counts([740747, 25380], 128) == [124, 4]  # proportional, exact sum (official: 123 + 4 = 127)
+    assert domain_counts([740747, 25380], 128) == [
+        124,
+        4,
+    ]  # proportional, exact sum (official: 123 + 4 = 127)
     assert domain_counts([900, 100], 128, [0.5, 0.5]) == [64, 64]
     assert domain_counts([1000, 1], 16) == [15, 1]  # a tiny domain still appears in every batch
     assert domain_counts([1000, 1], 16, min_count=2) == [14, 2]  # csam-pd: sub-batches of >= 2 for batch norm
@@ -77,9 +87,11 @@ def test_block_batches_cover_every_clip_once_and_stay_within_a_window_of_shards(
         flat = np.concatenate(batches)
         assert len(batches) == len(s) == 15
         assert sorted(flat.tolist()) == list(range(120))  # each clip exactly once
-        windows = [set(shards[flat[i:i + 30]].tolist()) for i in range(0, 120, 30)]
+        windows = [set(shards[flat[i : i + 30]].tolist()) for i in range(0, 120, 30)]
         assert all(len(w) == 3 for w in windows)  # 30 consecutive positions = one window = 3 whole shards
-        assert [b.tolist() for b in batches] == [b.tolist() for b in s.epoch(epoch)]  # pure function of (seed, epoch)
+        assert [b.tolist() for b in batches] == [
+            b.tolist() for b in s.epoch(epoch)
+        ]  # pure function of (seed, epoch)
     assert not np.array_equal(np.concatenate(s.epoch(0)), np.concatenate(s.epoch(1)))
     with pytest.raises(ValueError, match="window"):
         BlockBatches(shards, batch=8, seed=0, window=0)
@@ -110,7 +122,7 @@ def test_release_epochs_continue_one_stream_per_domain() -> None:
     for d, n in enumerate(sizes):
         stream = flat[domains[flat] == d]
         for k in range(len(stream) // n):
-            assert sorted(stream[k * n:(k + 1) * n].tolist()) == np.flatnonzero(domains == d).tolist()
+            assert sorted(stream[k * n : (k + 1) * n].tolist()) == np.flatnonzero(domains == d).tolist()
     again = StratifiedBatches(domains, 8, 5)  # a fresh sampler (a resumed run) continues exactly there
     assert [b.tolist() for b in again.epoch(2)] == [b.tolist() for b in s.epoch(2)]
     assert s.describe()["epoch_mode"] == "release" and again.describe() == s.describe()
@@ -121,8 +133,9 @@ def _missing_histogram(batches, domains, d) -> np.ndarray:
 
 
 def test_uniform_batches_follow_the_hypergeometric_law_and_block_batches_do_not() -> None:
-    from codecfake.train.sampler import BlockBatches, domain_mix, uniform_missing_share
     from scipy.stats import chisquare, hypergeom
+
+    from codecfake.train.sampler import BlockBatches, domain_mix, uniform_missing_share
 
     n_codec, n_voc, batch = 300, 20, 16  # 19LA-like: a small domain, shards of one domain each
     domains = np.repeat([0, 1], [n_codec, n_voc])

@@ -12,18 +12,36 @@ from torch import nn
 FRAME = (6, 4)
 
 
-def _write(root, corpus: str, domain: str, rows: list[tuple[str, int, str, str, str]], *, with_method: bool = True,
-           seed: int = 0) -> str:
+def _write(
+    root,
+    corpus: str,
+    domain: str,
+    rows: list[tuple[str, int, str, str, str]],
+    *,
+    with_method: bool = True,
+    seed: int = 0,
+) -> str:
     """rows: (utt_id, label, split, condition, method) -> a feature set; spoofs shifted by +0.8 * generator rank."""
     from codecfake.store import FeatureSetSpec, FeatureStore
 
     utt, lab, split, cond, method = (np.array(c, dtype=object) for c in zip(*rows))
-    meta = {"utt_id": utt, "label": lab.astype(np.int64), "domain": np.full(len(rows), domain, dtype=object),
-            "condition": cond, "split": split}
+    meta = {
+        "utt_id": utt,
+        "label": lab.astype(np.int64),
+        "domain": np.full(len(rows), domain, dtype=object),
+        "condition": cond,
+        "split": split,
+    }
     if with_method:
         meta["method"] = method
-    spec = FeatureSetSpec(corpus=corpus, manifest_sha256=f"{seed:064d}", extractor="mel", model_id="mel-80-512-128",
-                          weights_sha256="", params={"n_mels": FRAME[1]})
+    spec = FeatureSetSpec(
+        corpus=corpus,
+        manifest_sha256=f"{seed:064d}",
+        extractor="mel",
+        model_id="mel-80-512-128",
+        weights_sha256="",
+        params={"n_mels": FRAME[1]},
+    )
     fs = FeatureStore(root).create(spec, meta, shard_size=8)
     fs.ensure_array("mel", FRAME)
     rng = np.random.default_rng(seed)
@@ -69,8 +87,10 @@ def _expected(utt: str) -> str:
 @pytest.fixture
 def trace_store(tmp_path):
     root = tmp_path / "features"
-    keys = [_write(root, "mini-codecfake", "codec", codec_rows(), seed=1), _write(root, "mini-19la", "vocoder",
-                                                                                  la_rows(), seed=2)]
+    keys = [
+        _write(root, "mini-codecfake", "codec", codec_rows(), seed=1),
+        _write(root, "mini-19la", "vocoder", la_rows(), seed=2),
+    ]
     return root, keys
 
 
@@ -89,7 +109,9 @@ def test_classes_and_labels_are_the_manifest_generators_exactly(trace_store):
             utt = fs.meta["utt_id"][split.local[pos]]
             assert data.classes[split.labels[pos]] == _expected(utt), utt
     dev_utts = {data.sets[s].meta["utt_id"][i] for s, i in zip(data.dev.set_index, data.dev.local)}
-    assert "dev/F05_x" not in dev_utts and len(data.dev) == 4 * 4 + 3 * 3  # the unseen dev generator is left out
+    assert (
+        "dev/F05_x" not in dev_utts and len(data.dev) == 4 * 4 + 3 * 3
+    )  # the unseen dev generator is left out
     counts = np.bincount(data.train.labels, minlength=6)  # bona fide 4 + 3 reals; 4 per codec; 3 per attack
     assert counts.tolist() == [7, 4, 4, 4, 3, 3]
     n = counts.sum()

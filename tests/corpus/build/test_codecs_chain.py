@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
 from codecfake.corpus.build.chain import ChainConfig, align, estimate_delay, finish, to_rate
 from codecfake.corpus.build.codecs import DEFAULT_TABLE, REGISTRY, CodecError, CodecSpec, get_codec
 from codecfake.corpus.build.plan import Utterance
@@ -32,7 +33,9 @@ def test_default_codecs_change_the_audio_but_keep_it_recognisable(cond: str, voi
     assert codec.rate_hz == 8000
     y = align(codec(voice8k), voice8k, CFG.max_delay)
     assert y.shape == voice8k.shape and np.isfinite(y).all()
-    corr = np.corrcoef(_logspec(y), _logspec(voice8k))[0, 1]  # codec 2 is parametric: compare spectra, not waves
+    corr = np.corrcoef(_logspec(y), _logspec(voice8k))[
+        0, 1
+    ]  # codec 2 is parametric: compare spectra, not waves
     err = np.sqrt(np.mean((y - voice8k) ** 2) / np.mean(voice8k**2))
     assert err > 0.01, f"{codec.name} is bit-transparent: not a fake"
     assert corr > 0.6, f"{codec.name}: output unrelated to input (corr {corr:.2f})"
@@ -81,8 +84,9 @@ def _clips(tmp_path: Path, n: int = 3) -> tuple[SourceClip, ...]:
     return tuple(out)
 
 
-def test_identity_codec_gives_the_bona_fide_back_so_only_the_codec_differs(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_identity_codec_gives_the_bona_fide_back_so_only_the_codec_differs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     class Identity:
         name, rate_hz = "identity", 8000
 
@@ -97,4 +101,7 @@ def test_identity_codec_gives_the_bona_fide_back_so_only_the_codec_differs(tmp_p
     assert np.abs(real - same).max() < 12 * dither  # only the two dither draws differ
     assert np.abs(real - gsm).max() > 100 * dither
     for x in out.values():
-        assert abs(np.sqrt(np.mean(x.astype(np.float64) ** 2)) - np.sqrt(np.mean(real.astype(np.float64) ** 2))) < 1e-3
+        assert (
+            abs(np.sqrt(np.mean(x.astype(np.float64) ** 2)) - np.sqrt(np.mean(real.astype(np.float64) ** 2)))
+            < 1e-3
+        )

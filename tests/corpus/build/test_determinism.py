@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 import soxr
+
 from codecfake.corpus.build.codecs import get_codec
 from codecfake.corpus.build.tiny import synth_voice
 
@@ -37,7 +38,9 @@ def test_codec2_is_a_function_of_its_input_and_is_pycodec2s_codec() -> None:
         y = np.concatenate([c2.decode(c2.encode(pcm[i:i + spf])) for i in range(0, n, spf)])
         print(hashlib.sha256((y.astype(np.float32) / 32768.0)[:len(x)].tobytes()).hexdigest())
     """)
-    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert fresh == _sha(first)
 
 
@@ -52,10 +55,14 @@ def test_world_analysis_is_order_free_and_keeps_voiced_frames_periodic() -> None
     # LoveTrain's read past Nyquist made ~99 % of these frames fully aperiodic (whisper); voiced frames now are not
     assert (ap[voiced].min(axis=1) < 0.5).mean() > 0.9
     ours = [_sha(world_resynth(x, 8000)) for x in xs]
-    script = ("import sys, hashlib, numpy as np, soxr; from codecfake.corpus.build.tiny import synth_voice; "
-              "from codecfake.corpus.build.vocoders import world_resynth\n"
-              "for i in (2, 1, 0):\n"
-              "    x = 0.3 * soxr.resample(synth_voice(np.random.default_rng(i), 1.0), 16000, 8000)\n"
-              "    print(hashlib.sha256(world_resynth(x, 8000).tobytes()).hexdigest())")
-    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    script = (
+        "import sys, hashlib, numpy as np, soxr; from codecfake.corpus.build.tiny import synth_voice; "
+        "from codecfake.corpus.build.vocoders import world_resynth\n"
+        "for i in (2, 1, 0):\n"
+        "    x = 0.3 * soxr.resample(synth_voice(np.random.default_rng(i), 1.0), 16000, 8000)\n"
+        "    print(hashlib.sha256(world_resynth(x, 8000).tobytes()).hexdigest())"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert other[::-1] == ours  # another process, the reverse order: the same audio

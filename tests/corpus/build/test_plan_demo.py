@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
 from codecfake.corpus import ManifestError, load_manifest
 from codecfake.corpus.build.mini_codecfake import MARKER, build_demo
 from codecfake.corpus.build.plan import SIZES, plan
@@ -15,8 +16,11 @@ from codecfake.corpus.build.tiny import synth_voice
 
 
 def _clips(n_speakers: int = 4, per: int = 30) -> list[SourceClip]:
-    return [SourceClip(f"/x/s{s}/{i}.wav", "sf", f"src{s % 2}", f"s{s}", "en", f"w{i}", 0.6 + 0.1 * (i % 5))
-            for s in range(n_speakers) for i in range(per)]
+    return [
+        SourceClip(f"/x/s{s}/{i}.wav", "sf", f"src{s % 2}", f"s{s}", "en", f"w{i}", 0.6 + 0.1 * (i % 5))
+        for s in range(n_speakers)
+        for i in range(per)
+    ]
 
 
 def test_plan_uses_each_clip_once_and_keeps_utterances_in_one_split() -> None:
@@ -52,10 +56,13 @@ def test_real_dir_clips_take_the_folder_as_speaker(real_dir: Path) -> None:
     assert len(clips) == 36 and {c.speaker for c in clips} == {"spk0", "spk1", "spk2"}
 
 
-def test_tiny_demo_build_is_readable_reused_and_protected(real_dir: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tiny_demo_build_is_readable_reused_and_protected(
+    real_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(SIZES, "tiny", (6, 4))
-    monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.available_attacks", lambda: {"A02": "Griffin-Lim"})
+    monkeypatch.setattr(
+        "codecfake.corpus.build.mini_codecfake.available_attacks", lambda: {"A02": "Griffin-Lim"}
+    )
     out = tmp_path / "demo"
     build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1)
     cm = load_manifest("demo-codec", out)
@@ -79,15 +86,18 @@ def test_tiny_demo_build_is_readable_reused_and_protected(real_dir: Path, tmp_pa
 
     monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.list_real_dir", no_rebuild)
     monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.plan", no_rebuild)
-    assert build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1) == out  # complete marker: reused
+    assert (
+        build_demo(out, size="tiny", seed=1, real_dir=real_dir, workers=1) == out
+    )  # complete marker: reused
     assert _stamps(out) == stamps  # not one file rewritten
     assert json.loads((out / MARKER).read_text())["params"]["seed"] == 1
     with pytest.raises(ManifestError, match="--force"):
         build_demo(out, size="tiny", seed=2, real_dir=real_dir, workers=1)
 
 
-def test_same_seed_gives_identical_files_whatever_the_workers(real_dir: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_seed_gives_identical_files_whatever_the_workers(
+    real_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import hashlib
 
     from codecfake.corpus.build.mini_codecfake import SUMS
@@ -100,11 +110,16 @@ def test_same_seed_gives_identical_files_whatever_the_workers(real_dir: Path, tm
     monkeypatch.setattr("codecfake.corpus.build.mini_codecfake.available_attacks", lambda: attacks)
 
     def digest(root: Path) -> dict[str, str]:
-        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(root.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
 
     a = build_demo(tmp_path / "a", size="tiny", seed=5, real_dir=real_dir, workers=1)
-    b = build_demo(tmp_path / "b", size="tiny", seed=5, real_dir=real_dir, workers=2)  # other processes and order
+    b = build_demo(
+        tmp_path / "b", size="tiny", seed=5, real_dir=real_dir, workers=2
+    )  # other processes and order
     da, db = digest(a), digest(b)
     assert len(da) > 30 and da == db  # C7 (Codec 2) and A01 (WORLD) included
     sums = dict(reversed(line.split("  ")) for line in (a / SUMS).read_text().splitlines())

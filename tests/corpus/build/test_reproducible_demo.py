@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from codecfake.corpus.build.mini_codecfake import SUMS, build_demo
 from codecfake.corpus.build.sources import SourceError
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import soundfile as sf
+
 from codecfake.corpus import load_clips, load_manifest
 from codecfake.corpus.build.tiny import make_tiny_corpus
 
@@ -19,7 +20,10 @@ def test_tiny_corpus_is_fast_and_readable_by_every_parser(tmp_path: Path) -> Non
     assert {r.condition for r in cf.select(split="test")} == {"C1", "C7"}
     assert {r.label for r in cf.select(split="test", condition="C7")} == {"bonafide", "spoof"}
     la = load_manifest("asvspoof2019", voc_root)
-    assert {r.split for r in la} == {"train", "dev", "test"} and {r.condition for r in la} >= {"A01", "bonafide"}
+    assert {r.split for r in la} == {"train", "dev", "test"} and {r.condition for r in la} >= {
+        "A01",
+        "bonafide",
+    }
     assert load_manifest("demo-codec", tmp_path).name == "mini-codecfake"
     assert load_manifest("demo-vocoder", tmp_path).rows[0].corpus == "mini-19la"
     rep = load_clips(cf.rows, cf.root)
