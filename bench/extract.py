@@ -24,18 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from codecfake.extract.testing import XLSR_300M
+
 HERE = Path(__file__).resolve().parent
-XLSR_300M = dict(
-    hidden_size=1024,
-    num_hidden_layers=24,
-    num_attention_heads=16,
-    intermediate_size=4096,
-    feat_extract_norm="layer",
-    do_stable_layer_norm=True,
-    conv_bias=True,
-    feat_extract_activation="gelu",
-    apply_spec_augment=False,
-)
 
 
 def peak_rss_mb() -> float:

@@ -24,18 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from codecfake.extract.testing import XLSR_300M as FULL_XLSR_300M
+
 HERE = Path(__file__).resolve().parent
 CKPT = HERE.parent.parent / "shared" / "reference" / "checkpoints" / "cotrain_w2v2aasist_CSAM.pt"
 XLSR_300M = dict(
-    hidden_size=1024,
-    num_hidden_layers=5,
-    num_attention_heads=16,
-    intermediate_size=4096,
-    feat_extract_norm="layer",
-    do_stable_layer_norm=True,
-    conv_bias=True,
-    feat_extract_activation="gelu",
-    apply_spec_augment=False,
+    FULL_XLSR_300M, num_hidden_layers=5
 )  # XLS-R-300m's shape; 5 of its 24 layers, all the extractor runs for layer 5
 SUFFIXES = (".wav", ".flac", ".ogg")
 SPOOF_NAME = re.compile(r"^F\d\d_")

@@ -7,6 +7,19 @@ from pathlib import Path
 
 import torch
 
+# XLS-R-300m's architecture (facebook/wav2vec2-xls-r-300m config) for random-weight, full-size benchmarks
+XLSR_300M = dict(
+    hidden_size=1024,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    intermediate_size=4096,
+    feat_extract_norm="layer",
+    do_stable_layer_norm=True,
+    conv_bias=True,
+    feat_extract_activation="gelu",
+    apply_spec_augment=False,
+)
+
 TINY = dict(
     hidden_size=32,
     num_hidden_layers=3,
