@@ -6,7 +6,7 @@ Submodules are imported on demand, so ``codecfake --help`` (which imports ``code
 
 from __future__ import annotations
 
-from typing import Any
+from codecfake.lazy import lazy_exports
 
 _EXPORTS = {
     "ExtractError": "errors",
@@ -18,13 +18,4 @@ _EXPORTS = {
     "extract_manifest": "pipeline",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"codecfake.extract.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'codecfake.extract' has no attribute {name!r}")
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -7,7 +7,7 @@ Submodules load on demand, so ``codecfake --help`` (which imports ``codecfake.st
 
 from __future__ import annotations
 
-from typing import Any
+from codecfake.lazy import lazy_exports
 
 _EXPORTS = {
     "BadShardInput": "errors",
@@ -30,13 +30,4 @@ _EXPORTS = {
     "SCHEMA_VERSION": "spec",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"codecfake.store.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'codecfake.store' has no attribute {name!r}")
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

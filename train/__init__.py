@@ -7,7 +7,7 @@ Submodules are imported on demand so that ``import codecfake.train`` stays light
 
 from __future__ import annotations
 
-from typing import Any
+from codecfake.lazy import lazy_exports
 
 _EXPORTS = {
     "TrainConfig": "config",
@@ -21,13 +21,4 @@ _EXPORTS = {
     "train": "loop",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f"codecfake.train.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'codecfake.train' has no attribute {name!r}")
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
