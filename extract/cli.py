@@ -80,6 +80,12 @@ def register(subparsers) -> None:
         help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
         "the demo preset's, configs/demo.toml]",
     )
+    p.add_argument(
+        "--mel-n-fft",
+        type=int,
+        help="mel FFT size = window length in samples [512, the paper's; with --data demo: "
+        "the demo preset's, configs/demo.toml]",
+    )
     add_demo_dir(p)
     add_size(p)
     p.add_argument(
@@ -150,6 +156,15 @@ def mel_params(args: argparse.Namespace) -> dict:
         if args.mel_hop < 1:
             raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
         params["hop_samples"] = args.mel_hop
+    n_fft = getattr(args, "mel_n_fft", None)
+    if n_fft is None and args.data == "demo":
+        from codecfake.demo.preset import load_demo_preset
+
+        n_fft = load_demo_preset().mel_n_fft
+    if n_fft is not None:
+        if n_fft < 2:
+            raise ExtractError(f"--mel-n-fft {n_fft}: expected an FFT size of at least 2 samples")
+        params["n_fft"] = params["win_length"] = n_fft
     return params
 
 

@@ -92,8 +92,8 @@ def _is_evaluated(run_dir: Path) -> bool:
 
 
 def features_argv(opts: DemoOptions) -> list[str]:
-    """Mel features of both demo corpora at the preset's hop and values (the stage's own defaults are the paper's:
-    hop 128, power)."""
+    """Mel features of both demo corpora at the preset's hop, FFT size and values (the stage's own defaults are the
+    paper's: hop 128, FFT 512, power)."""
     return [
         "features",
         "--data",
@@ -106,6 +106,8 @@ def features_argv(opts: DemoOptions) -> list[str]:
         "mel",
         "--mel-hop",
         str(opts.preset.mel_hop),
+        "--mel-n-fft",
+        str(opts.preset.mel_n_fft),
         "--mel-values",
         opts.preset.mel_values,
         "--store",

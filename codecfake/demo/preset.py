@@ -1,6 +1,6 @@
 """The demo preset: ``configs/demo.toml`` (package data ``codecfake.configs``) read into one typed, frozen value.
 
-The file holds every choice in which the demo departs from the paper's protocol: the mel hop and values it extracts,
+The file holds every choice in which the demo departs from the paper's protocol: the mel hop, FFT size and values it extracts,
 its epochs, batch, learning rate and seeds, the SAM radius per back-end, and the matrix of runs. The stages never read it; the demo
 passes its values to them as command-line options. Strict: a missing or unknown key, or a value of the wrong type,
 raises :class:`DemoPresetError` naming the file and the key.
@@ -28,6 +28,7 @@ class DemoPresetError(CodecfakeError):
 @dataclass(frozen=True)
 class DemoPreset:
     mel_hop: int  # samples between mel frames (the paper's: 128)
+    mel_n_fft: int  # FFT size = window length in samples (the paper's: 512)
     mel_values: str  # "log" or "power" (the paper's)
     epochs: int  # per run
     batch: int  # clips per optimiser step
@@ -104,7 +105,9 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
     except tomllib.TOMLDecodeError as err:
         raise DemoPresetError(f"{path}: not valid TOML ({err}); fix the file") from None
     top = _table(raw, {"features": dict, "train": dict, "matrix": dict}, "top level", path)
-    features = _table(top["features"], {"mel_hop": int, "mel_values": str}, "features", path)
+    features = _table(
+        top["features"], {"mel_hop": int, "mel_n_fft": int, "mel_values": str}, "features", path
+    )
     if features["mel_values"] not in ("log", "power"):
         raise DemoPresetError(
             f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'"
@@ -119,6 +122,7 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
     matrix = _table(top["matrix"], {"default": list, "full": list}, "matrix", path)
     for key, value in (
         ("features", features["mel_hop"]),
+        ("features", features["mel_n_fft"]),
         *(("train", train[k]) for k in ("epochs", "batch", "lr_step_epochs", "seeds")),
     ):
         if value < 1:
@@ -129,6 +133,7 @@ def load_demo_preset(path: Path | None = None) -> DemoPreset:
         raise DemoPresetError(f"{path}: [train.sam_rho] radii must be >= 0, found {rho}")
     return DemoPreset(
         mel_hop=features["mel_hop"],
+        mel_n_fft=features["mel_n_fft"],
         mel_values=features["mel_values"],
         epochs=train["epochs"],
         batch=train["batch"],

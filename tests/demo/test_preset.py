@@ -20,6 +20,7 @@ from codecfake.extract.pipeline import feature_set_spec
 GOOD = """
 [features]
 mel_hop = 256
+mel_n_fft = 512
 mel_values = "power"
 [train]
 epochs = 2
@@ -45,21 +46,23 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_the_packaged_preset_holds_the_demos_choices() -> None:
     p = load_demo_preset()
     assert (p.mel_hop, p.mel_values, p.epochs, p.batch, dict(p.sam_rho)) == (
-        512,
+        1024,
         "log",
-        5,
+        10,
         32,
         {"lcnn": 0.01},
     )
     assert p.seeds >= 2 and p.lr > 0 and p.lr_step_epochs >= 1
-    assert len(p.default_cells) == 4 and len(p.full_cells) == 15  # each with one trace run
+    assert p.mel_n_fft == 1024
+    assert len(p.default_cells) == 3 and len(p.full_cells) == 15  # the trace run only in the full matrix
+    assert ("trace", "lcnn", "adam") in p.full_cells
     assert (
         p.rho_for("lcnn", "csam") == 0.01
         and p.rho_for("lcnn", "adam") is None
         and p.rho_for("aasist", "sam") is None
     )
     opts = DemoOptions(store=Path("f"), runs=Path("r"), demo_dir=Path("d"))
-    assert (opts.epochs, opts.batch, opts.seeds, opts.preset) == (5, 32, p.seeds, p)
+    assert (opts.epochs, opts.batch, opts.seeds, opts.preset) == (10, 32, p.seeds, p)
 
 
 def test_another_preset_file_drives_the_matrix(tmp_path: Path) -> None:
@@ -130,11 +133,11 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
     demo = tmp_path / "demo"
     make_tiny_corpus(demo)
     argv = features_argv(DemoOptions(store=tmp_path / "f", runs=tmp_path / "r", demo_dir=demo))
-    assert argv[argv.index("--mel-hop") + 1] == "512"
-    # the keys `codecfake demo` produced before the demo preset moved out of extract/cli.py (commit 51b8959)
-    assert _mel_keys(argv, demo) == ["mini-19la.mel.d46bb4c8b317", "mini-codecfake.mel.9ffd035c7e7e"]
+    assert argv[argv.index("--mel-hop") + 1] == "1024"
+    assert argv[argv.index("--mel-n-fft") + 1] == "1024"
     assert argv[argv.index("--mel-values") + 1] == "log"
-    plain = [a for i, a in enumerate(argv) if not {"--mel-hop", "--mel-values"} & {a, argv[i - 1]}]
+    flags = {"--mel-hop", "--mel-n-fft", "--mel-values"}
+    plain = [a for i, a in enumerate(argv) if not flags & {a, argv[i - 1]}]
     # `make features` on the demo (no --mel-hop / --mel-values) builds the very sets `codecfake demo` builds
     assert _mel_keys(plain, demo) == _mel_keys(argv, demo)
     python_default = build_extractor("mel")  # what extract_manifest gets from Python
@@ -143,6 +146,8 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
         *plain,
         "--mel-hop",
         "128",
+        "--mel-n-fft",
+        "512",
         "--mel-values",
         "power",
     ]  # the stage defaults, asked for on the demo corpus
@@ -150,9 +155,9 @@ def test_demo_features_keep_their_keys_and_the_stage_default_is_the_papers_hop(t
         feature_set_spec(load_manifest(k, demo), python_default).key for k in DEMO_KINDS
     )
     assert _mel_keys(paper, demo) != _mel_keys(argv, demo)
-    assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {
-        "mel": (127, 80)
-    }
+    assert build_extractor("mel", **mel_params(build_parser().parse_args(argv))).arrays() == {"mel": (64, 80)}
+    demo_config = build_extractor("mel", **mel_params(build_parser().parse_args(plain))).config
+    assert (demo_config.n_fft, demo_config.win_length, demo_config.hop_samples) == (1024, 1024, 1024)
     assert python_default.arrays() == {"mel": (505, 80)}
 
 
@@ -171,3 +176,17 @@ def test_a_broken_preset_fails_the_demo_only(tmp_path: Path, monkeypatch: pytest
         monkeypatch.undo()
         load_demo_preset.cache_clear()
     assert DemoOptions(store=tmp_path, runs=tmp_path, demo_dir=tmp_path, epochs=2).epochs == 2
+
+
+def test_mel_n_fft_sets_the_window_too_and_refuses_nonsense() -> None:
+    from codecfake.extract.errors import ExtractError
+
+    args = build_parser().parse_args(
+        ["features", "--data", "codecfake", "--root", "x", "--mel-n-fft", "1024"]
+    )
+    assert (mel_params(args)["n_fft"], mel_params(args)["win_length"]) == (1024, 1024)
+    paper = mel_params(build_parser().parse_args(["features", "--data", "codecfake", "--root", "x"]))
+    assert "n_fft" not in paper and build_extractor("mel", **paper).config.n_fft == 512  # the paper's
+    bad = build_parser().parse_args(["features", "--data", "codecfake", "--root", "x", "--mel-n-fft", "1"])
+    with pytest.raises(ExtractError, match="--mel-n-fft 1"):
+        mel_params(bad)

@@ -54,8 +54,15 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     assert all(i.arrays == {"mel": True} for i in infos.values())
     for fs in (
         FeatureStore(store).open(i.key) for i in infos.values()
-    ):  # the demo preset's log-mel hop-512 sets
-        assert (fs.spec.params["log"], fs.spec.params["hop_samples"], fs.spec.dtype) == (True, 512, "float16")
+    ):  # the demo preset's log-mel sets (FFT 1024, hop 1024)
+        p = fs.spec.params
+        assert (p["log"], p["hop_samples"], p["n_fft"], p["win_length"], fs.spec.dtype) == (
+            True,
+            1024,
+            1024,
+            1024,
+            "float16",
+        )
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert main(argv) == 0
