@@ -25,8 +25,17 @@ EXTRACTOR_FIELDS = (
 )
 
 # TrainConfig keys that change how a run executes, never what it learns: a resumed run may change them, and
-# runs differing only in these (plus seed and name) are one row of a report.
-RUNTIME_KEYS = ("device", "threads", "data_mode", "memory_limit_mb", "eval_batch", "save_every_steps")
+# runs differing only in these (plus seed and name) are one row of a report. `from_demo_preset` only notes where
+# some values came from (configs/demo.toml), so it is one of them.
+RUNTIME_KEYS = (
+    "device",
+    "threads",
+    "data_mode",
+    "memory_limit_mb",
+    "eval_batch",
+    "save_every_steps",
+    "from_demo_preset",
+)
 
 # The optimisers a training config accepts (configs/opt/<name>.toml); the paper's Table III order.
 OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")

@@ -35,6 +35,8 @@ DEMO_KINDS: tuple[str, ...] = (
     "demo-codec",
     "demo-vocoder",
 )  # the two halves of one demo folder (`--data demo`)
+# their corpus names (FeatureSetSpec.corpus of the sets `codecfake features --data demo` writes)
+DEMO_CORPORA: tuple[str, ...] = tuple(k.corpus for k in CORPUS_KINDS if k.kind in DEMO_KINDS)
 _BY_KIND = {k.kind: k for k in CORPUS_KINDS}
 # corpus name (lower case) -> display name; "asvspoof2019" is the kind's name, accepted as a corpus name too
 DISPLAY_NAMES: dict[str, str] = {"asvspoof2019": "19LA"} | {
@@ -45,6 +47,11 @@ DISPLAY_NAMES: dict[str, str] = {"asvspoof2019": "19LA"} | {
 def corpus_kind(kind: str) -> CorpusKind | None:
     """The registry entry of `kind` (None for an unknown kind)."""
     return _BY_KIND.get(kind)
+
+
+def is_demo_corpus(corpus: str) -> bool:
+    """True for the demo's corpora (mini-codecfake, mini-19la): sets built by `make features` / `make demo`."""
+    return corpus in DEMO_CORPORA
 
 
 def display_name(corpus: str) -> str:

@@ -15,7 +15,9 @@ from codecfake.cliargs import add_command, add_runs, add_store
 from codecfake.train.config import ConfigError, field_types, parse_text
 
 log = logging.getLogger(__name__)
+NOT_OPTIONS = ("from_demo_preset",)  # TrainConfig fields that `codecfake train` sets itself
 
+DEMO = "demo features: configs/demo.toml"
 HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
@@ -28,16 +30,17 @@ HELP = {
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
     "layers": "SSL layers to fuse with learned softmax weights, e.g. 0,3,5 (arrays L00+L03+L05; one layer = --array "
     "L05) [none]",
-    "epochs": "epochs [10]",
-    "batch": "clips per step [128]",
-    "lr": "initial learning rate [5e-4]",
+    "epochs": f"epochs [paper: 10; {DEMO}]",
+    "batch": f"clips per step [paper: 128; {DEMO}]",
+    "lr": f"initial learning rate [paper: 5e-4; {DEMO}]",
     "lr_decay": "lr factor every --lr-step-epochs epochs [0.5]",
-    "lr_step_epochs": "epochs per lr step [2]",
+    "lr_step_epochs": f"epochs per lr step [paper: 2; {DEMO}]",
     "weight_decay": "Adam L2 weight decay [5e-4]",
     "seed": "random seed [688]",
     "name": "run folder under --runs [<task>-<backend>-<opt>-s<seed>-<extractor>]",
     "class_weights": "cross-entropy weights bona fide,spoof [10,1]",
-    "rho": "SAM radius [0.05]",
+    "rho": "SAM radius [paper: 0.05; demo features: configs/demo.toml's [train.sam_rho] of the back-end, "
+    "where listed]",
     "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
     "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks (false: re-drawn, the release) [false]",
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
@@ -76,14 +79,18 @@ def register(subparsers: Any) -> None:
         "train",
         help="train a back-end from the feature store (make train)",
         description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Defaults are "
-        "the paper's; a preset configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, "
-        "changes them (none ships); every option overrides both. "
+        "the paper's; on the demo's feature sets (mini-codecfake, mini-19la, as `make features` builds them) "
+        "--epochs, --batch, --lr, --lr-step-epochs and --rho not given take configs/demo.toml's values (logged, "
+        "recorded in the run's config.json as from_demo_preset). A preset configs/backend/<backend>.toml or "
+        "configs/opt/<opt>.toml, when present, changes them (none ships); every option overrides all of these. "
         "Rerunning the same command resumes an interrupted run and reuses a finished one.",
     )
     add_store(p)
     add_runs(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing run of the same name")
     for key in field_types():
+        if key in NOT_OPTIONS:
+            continue
         p.add_argument(
             f"--{key.replace('_', '-')}",
             dest=f"cfg_{key}",
@@ -125,14 +132,16 @@ def _register_official(subparsers: Any) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from codecfake.progress import TqdmProgress
-    from codecfake.train.config import resolve_config
+    from codecfake.train.config import load_preset, resolve_config
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
 
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     config = resolve_config(overrides)
+    # what was set, by a flag or a backend/opt preset file: the rest may come from configs/demo.toml
+    given = {*overrides, *load_preset("backend", config.backend), *load_preset("opt", config.opt)}
     with TqdmProgress() as bar:
-        run_dir = train(config, args.store, args.runs, force=args.force, progress=bar)
+        run_dir = train(config, args.store, args.runs, force=args.force, progress=bar, given=given)
     rows = read_metrics(run_dir)
     if rows:
         best = min(rows, key=lambda r: r["dev_loss"])

@@ -27,6 +27,8 @@ DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
 DEV_LOSSES = ("exact", "batch-mean")
+# The keys `codecfake train` takes from configs/demo.toml on the demo's feature sets when not given (train/demo_defaults.py)
+DEMO_PRESET_KEYS = ("epochs", "batch", "lr", "lr_step_epochs", "rho")
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
 
@@ -88,6 +90,9 @@ class TrainConfig:
         "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
     )
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
+    # A note, not a setting: the DEMO_PRESET_KEYS whose values came from configs/demo.toml (demo features, flag not
+    # given) instead of the paper's defaults; set by `codecfake train`, never an option
+    from_demo_preset: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
@@ -136,6 +141,11 @@ class TrainConfig:
             raise ConfigError(
                 f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                 f"found {list(self.domain_ratio)}"
+            )
+        if set(self.from_demo_preset) - set(DEMO_PRESET_KEYS):
+            raise ConfigError(
+                f"training config: `from_demo_preset` lists keys of {list(DEMO_PRESET_KEYS)}, "
+                f"found {list(self.from_demo_preset)}"
             )
         self._resolve_layers()
         if self.name and ("/" in self.name or self.name.startswith(".")):
@@ -326,6 +336,7 @@ __all__ = [
     "ConfigError",
     "TASKS",
     "OPTIMISERS",
+    "DEMO_PRESET_KEYS",
     "resolve_config",
     "load_preset",
     "parse_text",
