@@ -124,6 +124,8 @@ def floor_section(groups: Runs, baselines: Any, backend: str, *, resamples: int)
 
 
 def _copy_figures(runs: Path, names: Sequence[str], fig_dir: Path) -> list[tuple[str, list[str]]]:
+    """Copy the first seed's figures into ``fig_dir``; figures of runs no longer in the results (an older matrix)
+    are removed, so the folder holds exactly what the results file shows."""
     fig_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for name in names:
@@ -135,6 +137,10 @@ def _copy_figures(runs: Path, names: Sequence[str], fig_dir: Path) -> list[tuple
                 shutil.copyfile(src, dst)
                 copied.append(dst.name)
         out.append((name, copied))
+    keep = {f for _, files in out for f in files}
+    for old in fig_dir.glob("demo-*.png"):
+        if old.name not in keep and old.name.endswith(tuple(f"-{fig}" for fig in FIGURES)):
+            old.unlink()
     return out
 
 

@@ -262,3 +262,17 @@ def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
     assert [i.corpus for i in FeatureStore(store).list()] == ["codecfake"]
     assert sorted(p.name for p in runs.iterdir()) == ["cotrain-aasist-csam-s688-mel"]
     assert len(removed) == 3 + 2 + 2 and clean_demo(demo, store, runs) == []
+
+
+def test_figures_of_runs_no_longer_in_the_results_are_removed(tmp_path: Path) -> None:
+    from codecfake.demo.results import _copy_figures
+
+    runs, figs = tmp_path / "runs", tmp_path / "docs" / "demo-results"
+    (runs / "demo-codec-lcnn-adam-s688" / "report").mkdir(parents=True)
+    (runs / "demo-codec-lcnn-adam-s688" / "report" / "det.png").write_bytes(b"new")
+    figs.mkdir(parents=True)
+    (figs / "demo-trace-lcnn-adam-s688-det.png").write_bytes(b"old")  # a run of an older matrix
+    (figs / "notes.png").write_bytes(b"mine")  # not the demo's: left alone
+    out = _copy_figures(runs, ["demo-codec-lcnn-adam-s688"], figs)
+    assert out == [("demo-codec-lcnn-adam-s688", ["demo-codec-lcnn-adam-s688-det.png"])]
+    assert sorted(p.name for p in figs.iterdir()) == ["demo-codec-lcnn-adam-s688-det.png", "notes.png"]
