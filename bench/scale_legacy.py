@@ -1,51 +1,27 @@
 """The previous Codecfake label parser and manifest hash, row by row: the same-run baseline of bench/scale.py.
 
-A bench-only copy of the code before issue 13 (one ``ManifestRow`` per line through pathlib and the per-row regex,
-``json.dumps`` per row into the sha256), so the dry run can measure old against new on the same files."""
+The code before issue 13 (one ``ManifestRow`` per line through pathlib and the per-row regex, ``json.dumps`` per row
+into the sha256; ``codecfake.corpus.testing``, the tests' oracle too) with the checks ``load_manifest`` ran on it,
+so the dry run can measure old against new on the same files."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from pathlib import Path
 
 from codecfake.corpus.manifest import LABELS, SPLITS, ManifestRow
-from codecfake.corpus.protocols import CODECFAKE_PARTS, _codecfake_audio_dir, _language, codecfake_speaker
-
-HASH_FIELDS = ("utt_id", "label", "corpus", "split", "domain", "condition", "speaker", "language", "method")
+from codecfake.corpus.protocols import CODECFAKE_PARTS
+from codecfake.corpus.testing import row_by_row_hash as legacy_content_hash
+from codecfake.corpus.testing import row_by_row_part
 
 
 def legacy_parse_codecfake(root: Path, corpus: str = "codecfake") -> list[ManifestRow]:
-    rows: list[ManifestRow] = []
-    for part in CODECFAKE_PARTS:
-        label_file = root / "label" / f"{part}.txt"
-        if not label_file.is_file():
-            continue
-        split = part if part in ("train", "dev") else "test"
-        domain = "alm" if part.startswith("A") else "codec"
-        audio_dir = _codecfake_audio_dir(root, part)
-        for line in label_file.read_text(encoding="utf-8").splitlines():
-            cols = line.split()
-            if not cols:
-                continue
-            fname, lab, method = cols
-            stem = Path(fname).stem
-            speaker = codecfake_speaker(stem)
-            rows.append(
-                ManifestRow(
-                    utt_id=f"{part}/{stem}",
-                    path=str(audio_dir / fname),
-                    label="bonafide" if lab == "real" else "spoof",
-                    corpus=corpus,
-                    split=split,
-                    domain=domain,
-                    condition=part,
-                    speaker=speaker,
-                    language=_language(speaker, part, {}),
-                    method=method,
-                )
-            )
+    rows = [
+        r
+        for part in CODECFAKE_PARTS
+        if (root / "label" / f"{part}.txt").is_file()
+        for r in row_by_row_part(root, part, corpus)
+    ]
     legacy_validate(rows)
     return rows
 
@@ -60,9 +36,4 @@ def legacy_validate(rows: list[ManifestRow]) -> None:
         raise ValueError("legacy validate: the fixture is invalid")
 
 
-def legacy_content_hash(rows: list[ManifestRow]) -> str:
-    h = hashlib.sha256()
-    for row in rows:
-        h.update(json.dumps([getattr(row, f) for f in HASH_FIELDS], ensure_ascii=True).encode())
-        h.update(b"\n")
-    return h.hexdigest()
+__all__ = ["legacy_content_hash", "legacy_parse_codecfake", "legacy_validate"]

@@ -1,67 +1,18 @@
 """The columnar Codecfake parser and the one-pass manifest hash give exactly what the row-by-row code gave.
 
-The reference below is the previous implementation (per-line ``ManifestRow``, per-row ``json.dumps``), kept here as
-the oracle; the fixture holds the awkward cases the string fast paths must get right or hand back to pathlib."""
+The reference is the previous implementation (per-line ``ManifestRow``, per-row ``json.dumps``), kept in
+``codecfake.corpus.testing`` as the oracle; the fixture holds the awkward cases the string fast paths must get right or hand back to pathlib."""
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
 
 from codecfake.corpus import Manifest, ManifestError, ManifestRow
 from codecfake.corpus import manifest as manifest_mod
-from codecfake.corpus.protocols import _codecfake_audio_dir, _language, codecfake_speaker, parse_codecfake
-
-FIELDS_BUT_PATH = (
-    "utt_id",
-    "label",
-    "corpus",
-    "split",
-    "domain",
-    "condition",
-    "speaker",
-    "language",
-    "method",
-)
-
-
-def reference_hash(rows) -> str:
-    h = hashlib.sha256()
-    for row in rows:
-        h.update(json.dumps([getattr(row, f) for f in FIELDS_BUT_PATH], ensure_ascii=True).encode())
-        h.update(b"\n")
-    return h.hexdigest()
-
-
-def reference_part(root: Path, part: str, corpus: str = "codecfake") -> list[ManifestRow]:
-    split = part if part in ("train", "dev") else "test"
-    domain = "alm" if part.startswith("A") else "codec"
-    audio_dir = _codecfake_audio_dir(root, part)
-    rows = []
-    for line in (root / "label" / f"{part}.txt").read_text(encoding="utf-8").splitlines():
-        cols = line.split()
-        if not cols:
-            continue
-        fname, lab, method = cols
-        stem = Path(fname).stem
-        speaker = codecfake_speaker(stem)
-        rows.append(
-            ManifestRow(
-                utt_id=f"{part}/{stem}",
-                path=str(audio_dir / fname),
-                label="bonafide" if lab == "real" else "spoof",
-                corpus=corpus,
-                split=split,
-                domain=domain,
-                condition=part,
-                speaker=speaker,
-                language=_language(speaker, part, {}),
-                method=method,
-            )
-        )
-    return rows
-
+from codecfake.corpus.protocols import parse_codecfake
+from codecfake.corpus.testing import row_by_row_hash as reference_hash
+from codecfake.corpus.testing import row_by_row_part as reference_part
 
 AWKWARD = {
     # ordinary release names, CRLF endings, tabs and runs of spaces, blank lines
