@@ -141,26 +141,21 @@ def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
 def mel_params(args: argparse.Namespace) -> dict:
     """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
     values = "power" if args.no_log else args.mel_values
-    if values is None and args.data == "demo":
-        from codecfake.demo.preset import load_demo_preset
-
-        values = load_demo_preset().mel_values
-    params: dict = {"log": values == "log"}
-    if args.mel_hop is None and args.data == "demo":
+    hop, n_fft = args.mel_hop, args.mel_n_fft
+    if hop is not None and hop < 1:
+        raise ExtractError(f"--mel-hop {hop}: expected a positive number of samples")
+    if args.data == "demo":
         # the demo corpus comes with the demo's settings (one home: configs/demo.toml), so `make features` and
         # `make demo` build the same sets and `make train` on them finds one set per domain
         from codecfake.demo.preset import load_demo_preset
 
-        params["hop_samples"] = load_demo_preset().mel_hop
-    elif args.mel_hop is not None:
-        if args.mel_hop < 1:
-            raise ExtractError(f"--mel-hop {args.mel_hop}: expected a positive number of samples")
-        params["hop_samples"] = args.mel_hop
-    n_fft = getattr(args, "mel_n_fft", None)
-    if n_fft is None and args.data == "demo":
-        from codecfake.demo.preset import load_demo_preset
-
-        n_fft = load_demo_preset().mel_n_fft
+        preset = load_demo_preset()
+        values = preset.mel_values if values is None else values
+        hop = preset.mel_hop if hop is None else hop
+        n_fft = preset.mel_n_fft if n_fft is None else n_fft
+    params: dict = {"log": values == "log"}
+    if hop is not None:
+        params["hop_samples"] = hop
     if n_fft is not None:
         if n_fft < 2:
             raise ExtractError(f"--mel-n-fft {n_fft}: expected an FFT size of at least 2 samples")
