@@ -118,27 +118,33 @@ def _stop_after(n: int):
     return StopAfter()
 
 
-def test_resume_in_another_data_mode_draws_the_same_batches(
-    demo_store, tmp_path: Path, builder, caplog
-) -> None:
-    import torch
-
+def _two_epoch_cotrain(opt: str, data_mode: str):
+    """Co-trained toy run of 2 epochs (10 steps each), checkpointed every step."""
     from codecfake.train.config import TrainConfig
-    from codecfake.train.loop import train
 
-    store, _ = demo_store
-    cfg = TrainConfig(
+    return TrainConfig(
         backend="toy",
         task="cotrain",
-        opt="csam",
+        opt=opt,
         epochs=2,
         batch=8,
         lr=0.05,
         seed=3,
         save_every_steps=1,
         name="r",
-        data_mode="memory",
+        data_mode=data_mode,
     )
+
+
+def test_resume_in_another_data_mode_draws_the_same_batches(
+    demo_store, tmp_path: Path, builder, caplog
+) -> None:
+    import torch
+
+    from codecfake.train.loop import train
+
+    store, _ = demo_store
+    cfg = _two_epoch_cotrain("csam", "memory")
     ref = train(cfg, store, tmp_path / "ref", builder=builder)
     try:  # stop in epoch 2 (10 steps per epoch): the carried streams must pick up at epoch 2, step 3
         train(cfg, store, tmp_path / "runs", builder=builder, progress=_stop_after(13))
@@ -159,22 +165,10 @@ def test_resume_in_another_data_mode_draws_the_same_batches(
 def test_resume_that_would_draw_other_batches_is_refused(demo_store, tmp_path: Path, builder) -> None:
     import pytest
 
-    from codecfake.train.config import TrainConfig
     from codecfake.train.loop import TrainError, train
 
     store, _ = demo_store
-    cfg = TrainConfig(
-        backend="toy",
-        task="cotrain",
-        opt="adam",
-        epochs=2,
-        batch=8,
-        lr=0.05,
-        seed=3,
-        save_every_steps=1,
-        name="r",
-        data_mode="stream",
-    )
+    cfg = _two_epoch_cotrain("adam", "stream")
     try:
         train(cfg, store, tmp_path / "runs", builder=builder, progress=_stop_after(3))
     except _Stop:
