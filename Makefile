@@ -124,7 +124,7 @@ bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio)
 	$(PY) bench/scale.py
 
 bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
-	$(PY) bench/gpu.py
+	$(PY) -m bench.gpu
 
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py
