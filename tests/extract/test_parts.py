@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from codecfake.cli import main
-from codecfake.common import extractor_fields
+from codecfake.store.spec import extractor_fields
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.corpus.parts import MissingPartAudio, UnknownPart, available_parts, load_parts
 from codecfake.evaluate.conditions import group_test_rows
