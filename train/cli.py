@@ -1,14 +1,10 @@
 """``codecfake train`` (the Makefile's ``train`` target): every TrainConfig field is a ``--key value`` option.
-
-Also registers ``codecfake import-official`` from ``codecfake.train.official`` when that module is present.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from codecfake.cliargs import add_command, add_runs, add_store
@@ -73,7 +69,7 @@ def _typed(key: str):
 
 
 def register(subparsers: Any) -> None:
-    """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
+    """Add ``train`` to the top-level CLI."""
     p = add_command(
         subparsers,
         "train",
@@ -100,34 +96,6 @@ def register(subparsers: Any) -> None:
             help=HELP.get(key, ""),
         )
     p.set_defaults(func=run_train)
-    _register_official(subparsers)
-
-
-def _register_official(subparsers: Any) -> None:
-    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (handler in train/official.py)."""
-    p = add_command(
-        subparsers,
-        "import-official",
-        help="import a released Codecfake back-end (.pt) as a run, safely",
-        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
-        "read by a restricted unpickler that calls nothing outside its allow-list.",
-    )
-    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
-    p.add_argument(
-        "--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)"
-    )
-    p.add_argument("--name", required=True, help="run folder name under --runs")
-    add_runs(p)
-    p.add_argument(
-        "--features-hint",
-        default=None,
-        metavar="KEY|DIR",
-        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
-        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
-    )
-    add_store(p, help="feature store for --features-hint")
-    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
-    p.set_defaults(func=lambda args: importlib.import_module("codecfake.train.official")._cmd_import(args))
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -14,12 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from codecfake.evaluate.official_import import import_official
 from codecfake.train.backends import build_backend
 from codecfake.train.official import (
     AASIST_NAME_MAP,
     LCNN_NAME_MAP,
     OfficialImportError,
-    import_official,
     load_official,
     map_release_state,
     our_name,
