@@ -11,7 +11,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -328,18 +327,3 @@ def multi_run_markdown(
         + render_table(rows, cols)
         + "\n"
     )
-
-
-def as_json(obj: Any) -> str:
-    """JSON with NaN written as null."""
-
-    def fix(x: Any) -> Any:
-        if isinstance(x, float) and math.isnan(x):
-            return None
-        if isinstance(x, dict):
-            return {k: fix(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [fix(v) for v in x]
-        return x
-
-    return json.dumps(fix(obj), indent=1, sort_keys=False)

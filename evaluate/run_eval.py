@@ -26,11 +26,12 @@ from codecfake.evaluate.conditions import (
 )
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.intervals import attach_intervals
-from codecfake.evaluate.report import as_json, render_run_report
+from codecfake.evaluate.report import render_run_report
 from codecfake.evaluate.results import ConditionResult, evaluate_condition
 from codecfake.evaluate.score_features import find_test_sets, score_rows
 from codecfake.evaluate.score_tsv import Scores, write_scores
 from codecfake.evaluate.tdcf import asv_file_for, condition_tdcf
+from codecfake.json_text import as_json
 from codecfake.progress import Progress
 from codecfake.train.fusion import fusion_weights
 from codecfake.train.layers import array_names, has_arrays, valid_mask

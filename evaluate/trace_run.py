@@ -112,7 +112,7 @@ def evaluate_trace(
     keep: float = DEFAULT_KEEP,
 ) -> tuple[dict, str]:
     """Score every test condition of ``sets`` with the trace run; write trace.json/md/png; (summary, markdown)."""
-    from codecfake.evaluate.report import as_json
+    from codecfake.json_text import as_json
 
     classes = list(run.classes)
     thr, n_dev = dev_open_set_threshold(run, store, device=device, batch=batch, keep=keep)
