@@ -178,7 +178,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
     if run.classes:  # a source-tracing run: the most probable generators
-        from codecfake.evaluate.trace_score import render_trace_scores, trace_score_files
+        from codecfake.evaluate.trace_score_audio import render_trace_scores, trace_score_files
 
         traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
         print(render_trace_scores(traced), end="")

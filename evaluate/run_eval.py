@@ -34,7 +34,7 @@ from codecfake.evaluate.tdcf import asv_file_for, condition_tdcf
 from codecfake.json_text import as_json
 from codecfake.progress import Progress
 from codecfake.train.fusion import fusion_weights
-from codecfake.train.layers import array_names, has_arrays, valid_mask
+from codecfake.train.input_arrays import array_names, has_arrays, valid_mask
 
 log = logging.getLogger(__name__)
 

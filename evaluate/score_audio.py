@@ -19,7 +19,7 @@ import torch
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.train.fusion import model_input
-from codecfake.train.layers import array_names, layer_indices
+from codecfake.train.input_arrays import array_names, layer_indices
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import torch
 
 from codecfake.common import extractor_fields
 from codecfake.evaluate.errors import NoTestSets
-from codecfake.train.layers import array_names, open_reader
+from codecfake.train.input_arrays import array_names, open_reader
 
 log = logging.getLogger(__name__)
 

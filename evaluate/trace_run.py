@@ -3,7 +3,7 @@ confusion matrix over its generator classes, and the open-set result at a thresh
 
 Writes ``report/trace.json``, ``report/trace.md`` and ``report/trace_confusion.png`` (heat maps, one per condition);
 ``evaluate_run`` calls :func:`evaluate_trace` for trace runs and appends the markdown to report.md. Metrics:
-``codecfake.evaluate.trace``.
+``codecfake.evaluate.trace_metrics``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,15 @@ import torch
 
 from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
 from codecfake.evaluate.errors import EvaluationError
-from codecfake.evaluate.trace import DEFAULT_KEEP, closed_set, max_softmax, open_set, open_set_threshold
-from codecfake.train.layers import open_reader, valid_mask
-from codecfake.train.trace import generator_labels
+from codecfake.evaluate.trace_metrics import (
+    DEFAULT_KEEP,
+    closed_set,
+    max_softmax,
+    open_set,
+    open_set_threshold,
+)
+from codecfake.train.input_arrays import open_reader, valid_mask
+from codecfake.train.trace_labels import generator_labels
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ CLASSES = ("bonafide", "1", "2")
 
 
 def test_accuracy_macro_f1_and_confusion_by_hand():
-    from codecfake.evaluate.trace import closed_set
+    from codecfake.evaluate.trace_metrics import closed_set
 
     true = ["bonafide", "bonafide", "1", "1", "2", "2", "7", "7"]
     pred = np.array([0, 1, 1, 1, 2, 0, 1, 1])
@@ -24,7 +24,7 @@ def test_accuracy_macro_f1_and_confusion_by_hand():
 
 
 def test_auroc_and_detection_rate_by_hand():
-    from codecfake.evaluate.trace import auroc, open_set
+    from codecfake.evaluate.trace_metrics import auroc, open_set
 
     # unknown 0.7 is below 2 of 3 known MSPs, unknown 0.5 below all 3: (2 + 3) / 6
     assert auroc([0.9, 0.8, 0.6], [0.7, 0.5]) == pytest.approx(5 / 6)
@@ -36,7 +36,7 @@ def test_auroc_and_detection_rate_by_hand():
 
 
 def test_threshold_keeps_the_dev_share():
-    from codecfake.evaluate.trace import open_set_threshold
+    from codecfake.evaluate.trace_metrics import open_set_threshold
 
     msp = np.random.default_rng(0).permutation(np.arange(1, 21) / 100)  # 0.01 .. 0.20
     thr = open_set_threshold(msp, keep=0.95)
