@@ -128,7 +128,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
     if "trace" in out.report:
-        from codecfake.evaluate.trace_run import trace_table
+        from codecfake.evaluate.trace_report import trace_table
 
         print("source tracing (closed-set accuracy / macro-F1; open set at the dev threshold):")
         print(trace_table(out.report))

@@ -111,15 +111,22 @@ def _run(tmp_path, key):
 
 
 def test_open_set_threshold_comes_from_dev_only(tmp_path):
-    from codecfake.evaluate.trace_run import evaluate_trace
+    from codecfake.evaluate.conditions import conditions_of
+    from codecfake.evaluate.run_eval import write_trace_outputs
+    from codecfake.evaluate.run_outputs import RunOutputs
 
     base_store, fs = _store(tmp_path / "a", dev_seed=1, test_seed=10)
     run = _run(tmp_path, fs.key)
     out = {}
     for name, (dev_seed, test_seed) in {"a": (1, 10), "other_test": (1, 11), "other_dev": (2, 10)}.items():
         store, fs = _store(tmp_path / f"s_{name}", dev_seed, test_seed)
-        out[name], _ = evaluate_trace(
-            run, store, [fs], tmp_path / f"rep_{name}", device="cpu", figures=name == "a"
+        out[name], _ = write_trace_outputs(
+            run,
+            store,
+            conditions_of([fs]),
+            RunOutputs(tmp_path / f"rep_{name}"),
+            device="cpu",
+            figures=name == "a",
         )
     a, t, d = out["a"], out["other_test"], out["other_dev"]
     assert a["threshold"] == t["threshold"]  # new test features: the same threshold
@@ -131,6 +138,6 @@ def test_open_set_threshold_comes_from_dev_only(tmp_path):
     assert [c["name"] for c in a["conditions"]] == ["C7", "ALL"]
     assert (
         a["figures"] == ["trace_confusion.png"]
-        and (tmp_path / "rep_a" / "trace_confusion.png").stat().st_size
+        and (tmp_path / "rep_a" / "report" / "trace_confusion.png").stat().st_size
     )
-    assert "## Source tracing" in (tmp_path / "rep_a" / "trace.md").read_text()
+    assert "## Source tracing" in (tmp_path / "rep_a" / "report" / "trace.md").read_text()
