@@ -12,8 +12,7 @@ import soundfile as sf
 import torch
 
 from codecfake.app.cli import main
-
-from .conftest import FRAME, make_run
+from codecfake.evaluate.testing import FRAME, make_run
 
 
 def test_evaluate_and_report_cli(env, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
