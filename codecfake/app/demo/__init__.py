@@ -42,12 +42,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--full",
         action="store_true",
-        help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)",
+        help="the full matrix (configs/demo-full.toml): both back-ends x (vocoder, codec, co-trained x 5 "
+        "optimisers), and source tracing [configs/demo-default.toml]",
     )
     p.add_argument(
         "--seeds",
         type=positive_int,
-        help=f"seeds per configuration (mean ± std in the table) [{_preset_value('seeds')}]",
+        help="seeds per configuration (mean ± std in the table) [the matrix's: 2 in configs/demo-default.toml, "
+        "3 in configs/demo-full.toml]",
     )
     p.add_argument(
         "--resamples",
@@ -58,6 +60,10 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=positive_int, help=f"epochs per run [{_preset_value('epochs')}]")
     p.add_argument("--batch", type=positive_int, help=f"clips per step [{_preset_value('batch')}]")
     add_device(p)
+    p.add_argument(
+        "--cluster",
+        help="train the matrix over dask: local:N (N workers here) or tcp://HOST:8786 [none: one run after another]",
+    )
     p.add_argument("--out", type=Path, default=Path("docs/demo-results.md"), help="results file")
     p.add_argument(
         "--clean",
@@ -97,5 +103,6 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         out=args.out,
         resamples=args.resamples,
+        cluster=args.cluster,
     )
     return run_demo(opts)
