@@ -32,7 +32,10 @@ SEED      ?=
 NAME      ?=
 RUN       ?=
 RUNS      ?= runs
-SEEDS     ?= 3
+SEEDS     ?=
+MATRIX    ?=
+PROTOCOL  ?=
+REPORT    ?=
 SIZE      ?= default
 DEMO_DIR  ?= data/mini-codecfake
 FORCE     ?=
@@ -46,7 +49,7 @@ ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion bench-matrix demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -65,13 +68,17 @@ help: ## this list
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract: CPU 8, CUDA the largest that fits /"
 	@echo "                 train 128, or the preset's: on the demo features configs/demo.toml's]"
-	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
+	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction (and experiments)"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
 	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on sets made with a preset, EPOCHS,"
 	@echo "                 BATCH, LR not given are the preset's: the demo's are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
-	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
+	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N runs per cell for 'experiments' [the matrix's]"
+	@echo "  MATRIX=NAME    'experiments': configs/NAME.toml (paper-table3|paper-table4|paper-table8|paper-all|demo-default|"
+	@echo "                 demo-full) or a .toml path [none: the demo's full matrix, corpus and features included]"
+	@echo "  CLUSTER=local:N|tcp://HOST:8786  'experiments'/'demo': runs over dask (one worker per GPU, or N CPU workers)"
+	@echo "  PROTOCOL=loo   'experiments': one run per training generator left out [the matrix's];  REPORT=1 tables only"
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
 	@echo "  PARTS=train,dev,C1,...   dataset parts for 'features' (Codecfake label files train,dev,C1..C7,C3-1..C4-3,"
@@ -129,6 +136,9 @@ bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio)
 bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
 	$(PY) -m bench.gpu
 
+bench-matrix: venv ## experiment matrix: local:2 vs serial, shared vs separate reads, planning paper-all at 1.1 M clips -> bench/results/matrix.json
+	$(PY) -m bench.matrix
+
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py
 
@@ -161,10 +171,12 @@ compare: venv ## paired bootstrap ΔEER of two runs per condition and CAVG/AVG (
 	$(CLI) compare $(A) $(B) $(call opt,--resamples,$(RESAMPLES))
 
 demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-results.md
-	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --device $(DEVICE)
+	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --device $(DEVICE) $(call opt,--cluster,$(CLUSTER))
 
-experiments: venv ## the full demo matrix with SEEDS seeds, mean ± std
-	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS) --device $(DEVICE)
+experiments: venv ## a matrix of runs -> experiments/MATRIX/results.md (MATRIX=paper-table8 STORE= SEEDS= CLUSTER=local:N); no MATRIX: the demo's full matrix
+	$(if $(MATRIX),$(CLI) experiments $(MATRIX) --store $(STORE) --runs $(RUNS) --device $(DEVICE) $(call opt,--seeds,$(SEEDS)) \
+	  $(call opt,--cluster,$(CLUSTER)) $(call opt,--protocol,$(PROTOCOL)) $(if $(REPORT),--report),$(CLI) demo --store $(STORE) \
+	  --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full $(call opt,--seeds,$(SEEDS)) --device $(DEVICE) $(call opt,--cluster,$(CLUSTER)))
 
 clean-demo: venv ## remove the demo corpus, its feature sets and the demo-* runs (nothing else)
 	$(CLI) demo --clean --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR)
