@@ -274,7 +274,8 @@ def load_manifest(
     """Parse a dataset into a validated manifest.
 
     kind: "codecfake" (root = Codecfake/), "asvspoof2019" (root = LA/), "itw" (root = release_in_the_wild/),
-    "csv" (root = the CSV file), "demo-codec" / "demo-vocoder" (root = the demo folder, e.g. data/mini-codecfake).
+    "csv" (root = the CSV file), "demo-codec" / "demo-vocoder" (root = the demo folder, e.g. data/mini-codecfake),
+    "asvspoof5", "asvspoof2021la", "asvspoof2021df", "codecfakeplus" (``corpus.parted_readers``).
     ``name`` overrides the corpus name.
     """
     root = Path(root)
@@ -284,7 +285,11 @@ def load_manifest(
             f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}"
         )
     corpus = name or entry.corpus
-    if kind == "codecfake":
+    from codecfake.corpus.parted_readers import READERS
+
+    if kind in READERS:
+        m = READERS[kind].parse(root, corpus=corpus)
+    elif kind == "codecfake":
         m = parse_codecfake(root, corpus=corpus)
     elif kind == "asvspoof2019":
         m = parse_asvspoof2019(root, corpus=corpus)
