@@ -31,25 +31,18 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_evaluate)
 
+    from codecfake.evaluate.score_commands import add_metrics_file_args, register_score_commands
+
     p = add_command(
         sub,
         "eer",
-        help="EER per condition from score files: ours (scores/*.tsv) or the release's result/*.txt",
+        help="the same as `codecfake metrics` (kept for its old name): EER, minDCF, actDCF, Cllr from score files",
         description="Reads each FILE (our TSV with a header, or the release's `name score label` lines, condition "
         "from the file name: C1_result.txt, C3-1_result.txt, L1_result.txt = A1, 19LA_result.txt …) and prints "
-        "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG.",
+        "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG, then the ASVspoof 5 metrics.",
     )
-    p.add_argument("files", nargs="+", help="score files")
-    p.add_argument(
-        "--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do"
-    )
-    p.add_argument(
-        "--asv-scores",
-        default=None,
-        help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
-        "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)",
-    )
-    p.set_defaults(func=cmd_eer)
+    add_metrics_file_args(p)
+    register_score_commands(sub)
 
     p = add_command(
         sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
@@ -136,13 +129,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eer(args: argparse.Namespace) -> int:
-    from codecfake.evaluate.eer_files import eer_files, render_eer_files
-
-    print(render_eer_files(eer_files(args.files, args.asv_scores), paper_mode=args.paper), end="")
-    return 0
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     import logging
 
@@ -161,6 +147,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"none of {args.runs} has report/report.json; run `codecfake evaluate --run RUN` first"
         )
     text = table_with_intervals(reports, paper_mode=args.paper, resamples=args.resamples, seed=args.ci_seed)
+    from codecfake.evaluate.detection_markdown import report_rows_table
+
+    text += report_rows_table(reports)
     print(text, end="")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

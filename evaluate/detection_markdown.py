@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["render_detection", "detection_table", "metrics_note"]
+__all__ = ["render_detection", "detection_table", "metrics_note", "report_rows_table"]
 
 _COLS = ("eer", "min_dcf", "act_dcf", "cllr", "min_cllr")
 _DIGITS = {"eer": 3, "min_dcf": 4, "act_dcf": 4, "cllr": 4, "min_cllr": 4}
@@ -103,3 +103,18 @@ def detection_table(rows: Sequence[tuple[str, Sequence[dict]]]) -> str:
         + "\n".join(lines)
         + "\n"
     )
+
+
+def report_rows_table(reports: Sequence[dict]) -> str:
+    """The minDCF / actDCF / Cllr table of `codecfake report`: runs grouped as its EER table groups them (seeds of
+    one configuration → one row); "" when no report has the metrics (evaluated before they existed)."""
+    from codecfake.evaluate.report import _group_key, _group_label
+
+    groups: dict[str, list[dict]] = {}
+    for r in reports:
+        if r.get("detection"):
+            groups.setdefault(_group_key(r), []).append(r)
+    if not groups:
+        return ""
+    rows = [(_group_label(members), [m["detection"] for m in members]) for members in groups.values()]
+    return "\n" + detection_table(rows)

@@ -34,7 +34,14 @@ from codecfake.evaluate.metric_bootstrap import METRICS, bootstrap_metrics
 from codecfake.evaluate.run_calibration import llr_of
 from codecfake.evaluate.score_tsv import Scores
 
-__all__ = ["MetricConfig", "METRIC_LABELS", "condition_metrics", "detection_block", "metric_sets"]
+__all__ = [
+    "MetricConfig",
+    "DEFAULT_METRICS",
+    "METRIC_LABELS",
+    "condition_metrics",
+    "detection_block",
+    "metric_sets",
+]
 
 METRIC_LABELS = {
     "eer": "EER %",
@@ -53,8 +60,11 @@ class MetricConfig:
     level: float = LEVEL
 
 
+DEFAULT_METRICS = MetricConfig()
+
+
 def condition_metrics(
-    name: str, sc: Scores, cfg: MetricConfig = MetricConfig()
+    name: str, sc: Scores, cfg: MetricConfig = DEFAULT_METRICS
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """(the condition's metrics, ``{metric: (R,) resampled values}``; empty without resamples)."""
     llr, source = llr_of(sc)
@@ -114,7 +124,7 @@ def _concat(parts: list[Scores]) -> Scores:
 
 
 def detection_block(
-    scores: Mapping[str, Scores], corpus_of: Mapping[str, str], cfg: MetricConfig = MetricConfig()
+    scores: Mapping[str, Scores], corpus_of: Mapping[str, str], cfg: MetricConfig = DEFAULT_METRICS
 ) -> dict:
     """report.json's ``detection``: ``conditions`` (one dict per condition, in the given order), ``sets``
     (``{name: {"members", "averaged", "pooled"}}``) and the cost model / bootstrap settings used."""

@@ -1,8 +1,8 @@
 """Test helpers of the evaluate stage: a scored run folder made of score files alone (no model, no store).
 
 ``write_scored_run`` writes what `codecfake evaluate` leaves behind that the score-file commands read
-(calibrate, fuse, export, report, compare): ``scores/<condition>.tsv``, ``dev_scores.tsv`` and a minimal
-``report/report.json`` naming each condition and its corpus.
+(calibrate, fuse, export, report, compare): ``scores/<condition>.tsv``, ``dev_scores.tsv`` and
+``report/report.json`` with the EER part as the evaluation computes it (``score_file_report.scores_report``).
 """
 
 from __future__ import annotations
@@ -36,15 +36,22 @@ def write_scored_run(
 ) -> Path:
     """``conditions``: name -> (corpus, n bona fide, n spoof); scores = P(bona fide) of ±1 + N(0, noise) log-odds,
     the same trial ids for the same names whatever the seed (so runs written with other seeds share trials)."""
+    from codecfake.evaluate.detection_report import MetricConfig
+    from codecfake.evaluate.score_file_report import scores_report
+
     run = Path(run_dir)
     rng = np.random.default_rng(seed)
-    rows = []
-    for name, (corpus, n_b, n_s) in conditions.items():
-        sc = _trials(name, n_b, n_s, rng, noise)
-        write_scores(run / "scores" / f"{name}.tsv", sc)
-        rows.append({"name": name, "corpus": corpus, "n_bonafide": n_b, "n_spoof": n_s})
+    scores = {}
+    for name, (_, n_b, n_s) in conditions.items():
+        scores[name] = _trials(name, n_b, n_s, rng, noise)
+        write_scores(run / "scores" / f"{name}.tsv", scores[name])
     if dev is not None:
         write_scores(run / DEV_SCORES, _trials("dev", *dev, rng, noise))
+    system = {"array": "mel", "extractor": {"extractor": "mel", "model_id": "test"}, "config": {"seed": seed}}
+    corpus_of = {c: v[0] for c, v in conditions.items()}
+    report = scores_report(
+        run, scores, corpus_of, dev_threshold=None, system=system, cfg=MetricConfig(resamples=0)
+    )
     (run / "report").mkdir(parents=True, exist_ok=True)
-    (run / "report" / "report.json").write_text(json.dumps({"run": run.name, "conditions": rows}) + "\n")
+    (run / "report" / "report.json").write_text(json.dumps(report) + "\n")
     return run
