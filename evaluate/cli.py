@@ -229,8 +229,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed, paper=args.paper
     )
     md = render_comparison(cmp)
+    payload = cmp.to_dict()
+    if args.resamples > 0:  # minDCF / actDCF / Cllr / minCllr deltas on the same resamples
+        from codecfake.evaluate.compare_metrics import compare_metrics, render_metric_deltas
+
+        deltas = compare_metrics(
+            side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed
+        )
+        md += render_metric_deltas(deltas)
+        payload["metric_deltas"] = {m: {k: d.to_dict() for k, d in v.items()} for m, v in deltas.items()}
     print(md, end="")
-    for path, text in ((args.out, md), (args.json, as_json(cmp.to_dict()) + "\n")):
+    for path, text in ((args.out, md), (args.json, as_json(payload) + "\n")):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text)

@@ -107,3 +107,24 @@ def test_calibrate_refuses_a_one_class_dev_set(tmp_path: Path, caplog) -> None:
     assert main(["calibrate", str(run)]) == 2
     assert "0 spoof trials; calibration needs both classes" in caplog.text
     assert not (run / "calibration.json").is_file()
+
+
+def test_compare_adds_paired_metric_deltas(tmp_path: Path, capsys) -> None:
+    from codecfake.evaluate.compare_metrics import compare_metrics
+
+    a = write_scored_run(tmp_path / "a", CONDITIONS, seed=8, noise=0.8)
+    b = write_scored_run(tmp_path / "b", CONDITIONS, seed=9, noise=2.5)  # much worse: resolved
+    deltas = compare_metrics([a], [b], resamples=200)
+    assert set(deltas["min_dcf"]) == {"C1", "C2", "CAVG", "AVG"}
+    assert deltas["min_dcf"]["CAVG"].lo > 0 and deltas["min_dcf"]["CAVG"].excludes_zero
+    same = compare_metrics([a], [a], resamples=50)
+    assert all(d.delta == 0 and d.lo == d.hi == 0 for d in same["act_dcf"].values())
+    out_json = tmp_path / "cmp.json"
+    assert main(["compare", str(a), str(b), "--resamples", "50", "--json", str(out_json)]) == 0
+    assert "Paired deltas of the ASVspoof 5 metrics" in capsys.readouterr().out
+    assert set(json.loads(out_json.read_text())["metric_deltas"]) == {
+        "min_dcf",
+        "act_dcf",
+        "cllr",
+        "min_cllr",
+    }
