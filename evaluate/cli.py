@@ -53,7 +53,12 @@ def register(sub: Any) -> None:
     _bootstrap_args(p)
     p.set_defaults(func=cmd_report)
 
-    p = add_command(sub, "score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
+    p = add_command(
+        sub,
+        "score",
+        help="P(bona fide) of audio files with a trained run (verdict at 0.5; a calibrated or fused run: the LLR and "
+        "the decision at its operating point)",
+    )
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3 …)")
     p.add_argument("--run", type=Path, required=True, help="run directory")
     p.add_argument(
@@ -160,9 +165,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from codecfake.device import resolve_device
     from codecfake.evaluate.score_audio import build_run_extractor, score_files
+    from codecfake.evaluate.score_fusion import is_fused_run
     from codecfake.train.rundir import load_run
 
     device = resolve_device(args.device)
+    if is_fused_run(args.run):  # a score-fusion run: every member scores, the fusion map decides
+        from codecfake.evaluate.score_decisions import fused_decisions, operating_threshold, render_decisions
+
+        rows = fused_decisions(
+            args.files, args.run, model_dir=args.model_dir, device=device, batch=args.batch
+        )
+        print(render_decisions(rows, operating_threshold(args.run)), end="")
+        return 1 if any(r.error is not None for r in rows) else 0
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
     if run.classes:  # a source-tracing run: the most probable generators
@@ -172,9 +186,18 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(render_trace_scores(traced), end="")
         return 1 if any(r.error is not None for r in traced) else 0
     results = score_files(args.files, run, extractor, device=device, batch=args.batch)
-    print("file\tP(bonafide)\tverdict")
-    for r in results:
-        print(f"{r.path}\t{'–' if r.score is None else f'{r.score:.6f}'}\t{r.verdict}")
+    from codecfake.evaluate.run_calibration import load_calibration
+
+    cmap = load_calibration(args.run)
+    if cmap is not None:  # a calibrated run: the LLR and the decision at the operating point, not P > 0.5
+        from codecfake.evaluate.score_decisions import decide, operating_threshold, render_decisions
+
+        thr = operating_threshold(args.run)
+        print(render_decisions(decide(results, cmap, thr), thr), end="")
+    else:
+        print("file\tP(bonafide)\tverdict")
+        for r in results:
+            print(f"{r.path}\t{'–' if r.score is None else f'{r.score:.6f}'}\t{r.verdict}")
     n_bad = sum(r.error is not None for r in results)
     if n_bad:
         print(f"{n_bad} of {len(results)} files could not be scored (see the errors above)", file=sys.stderr)

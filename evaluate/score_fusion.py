@@ -131,6 +131,7 @@ def fuse_runs(
     out_dir: str | Path,
     *,
     prior: float = TRACK1.effective_prior,
+    llr_threshold: float = TRACK1.llr_threshold,
     force: bool = False,
 ) -> dict:
     """Fit the fusion of ``run_dirs`` on their dev scores and write the fused run to ``out_dir``; returns fusion.json.
@@ -176,6 +177,8 @@ def fuse_runs(
         "member_names": names,
         "map": fmap.to_dict(),
         "input": "logit(P(bona fide)) of each member (clipped to 1e-12)",
+        "llr_threshold": llr_threshold,
+        "decision": f"bona fide when LLR >= {llr_threshold:.4f} (-log beta of the cost model)",
         "conditions": conditions,
     }
     write_atomic(out / FUSION_FILE, json.dumps(record, indent=1) + "\n")
