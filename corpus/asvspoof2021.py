@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from codecfake.corpus.manifest import Manifest, ManifestError
 from codecfake.corpus.protocol_text import find_file, read_columns
+from codecfake.corpus.rows import Manifest, ManifestError
 
 __all__ = ["TRACKS", "Track", "available_2021_parts", "parse_asvspoof2021", "asvspoof2021_factors"]
 

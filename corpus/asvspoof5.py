@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecfake.corpus.manifest import FIELDS, Manifest, ManifestError
 from codecfake.corpus.protocol_text import find_file, read_columns
+from codecfake.corpus.rows import FIELDS, Manifest, ManifestError
 
 __all__ = ["ASV5_PARTS", "ASV5_PREFIX", "available_asv5_parts", "parse_asvspoof5", "asv5_factors"]
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecfake.corpus.manifest import FIELDS, Manifest, ManifestError
 from codecfake.corpus.protocol_text import read_columns
+from codecfake.corpus.rows import FIELDS, Manifest, ManifestError
 
 __all__ = [
     "CFP_PARTS",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codecfake.corpus.audio_probe import Probe, probe_audio
-from codecfake.corpus.manifest import Manifest
+from codecfake.corpus.rows import Manifest
 
 log = logging.getLogger(__name__)
 

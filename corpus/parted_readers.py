@@ -15,7 +15,7 @@ from pathlib import Path
 from codecfake.corpus.asvspoof5 import asv5_factors, available_asv5_parts, parse_asvspoof5
 from codecfake.corpus.asvspoof2021 import asvspoof2021_factors, available_2021_parts, parse_asvspoof2021
 from codecfake.corpus.codecfakeplus import available_cfp_parts, parse_codecfakeplus
-from codecfake.corpus.manifest import Manifest
+from codecfake.corpus.rows import Manifest
 
 __all__ = ["PartedReader", "READERS"]
 

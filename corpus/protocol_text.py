@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecfake.corpus.manifest import ManifestError
+from codecfake.corpus.rows import ManifestError
 
 __all__ = ["read_columns", "find_file"]
 

@@ -1,13 +1,15 @@
-"""``codecfake evaluate | report | score | baselines``: the evaluate stage's commands (Makefile: evaluate, report)."""
+"""``codecfake evaluate | report | score | baselines | compare | eer | import-official``: the evaluate stage's commands
+(Makefile: evaluate, report, compare)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from codecfake.cliargs import add_command, add_device, add_store, positive_int
+from codecfake.cliargs import add_command, add_device, add_runs, add_store, positive_int
 
 
 def register(sub: Any) -> None:
@@ -86,6 +88,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
     register_compare(sub)
+    register_official(sub)
 
 
 def _bootstrap_args(p: argparse.ArgumentParser) -> None:
@@ -267,3 +270,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text)
     return 0
+
+
+def register_official(subparsers: Any) -> None:
+    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (evaluate/official_import.py)."""
+    p = add_command(
+        subparsers,
+        "import-official",
+        help="import a released Codecfake back-end (.pt) as a run, safely",
+        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
+        "read by a restricted unpickler that calls nothing outside its allow-list.",
+    )
+    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
+    p.add_argument(
+        "--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)"
+    )
+    p.add_argument("--name", required=True, help="run folder name under --runs")
+    add_runs(p)
+    p.add_argument(
+        "--features-hint",
+        default=None,
+        metavar="KEY|DIR",
+        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
+    )
+    add_store(p, help="feature store for --features-hint")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
+    p.set_defaults(
+        func=lambda args: importlib.import_module("codecfake.evaluate.official_import").run_import(args)
+    )

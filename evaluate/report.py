@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from codecfake.common import RUNTIME_KEYS
 from codecfake.evaluate.conditions import VARIANT_CONDITIONS, averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.results import INVERTED_MARK
+from codecfake.train.config import RUNTIME_KEYS
 
 __all__ = [
     "multi_run_markdown",

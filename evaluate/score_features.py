@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from codecfake.common import extractor_fields
 from codecfake.evaluate.errors import NoTestSets
+from codecfake.store.spec import extractor_fields
 from codecfake.train.layers import array_names, open_reader
 
 log = logging.getLogger(__name__)

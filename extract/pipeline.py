@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +75,20 @@ def _provenance(extractor: Extractor) -> dict[str, Any]:
 
 
 def open_feature_set(
-    manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int, part: str = ""
+    manifest,
+    extractor: Extractor,
+    store: FeatureStore,
+    mode: str,
+    shard_size: int,
+    part: str = "",
+    notes: Mapping[str, Any] | None = None,
 ) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
     extra = {
         "extractor": _provenance(extractor),
         "dataset_root": str(Path(manifest.root).resolve()),
         "part": part,
+        **(notes or {}),
     }
     fs = store.create(
         feature_set_spec(manifest, extractor, part),
@@ -158,6 +165,7 @@ def extract_manifest(
     num_workers: int | None = None,
     part: str = "",
     timings: dict[str, float] | None = None,
+    notes: Mapping[str, Any] | None = None,
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
 
@@ -168,10 +176,11 @@ def extract_manifest(
     ``tuning.default_batch``: 8 on CPU, on CUDA the largest power of two that fits). ``num_workers``: DataLoader
     decode workers (default: available cores - 1). ``timings``: a dict to receive the per-stage seconds of a local
     run (see ``run_local``). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
-    spec and the key.
+    spec and the key. ``notes``: more entries for the set's provenance attributes (never its key or values), e.g. the
+    preset the command line applied (``{"preset": "demo"}``); written when the set is created.
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part)
+    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part, notes)
     names = list(extractor.arrays())
     jobs = plan_jobs(manifest, fs, names)
     if not jobs:

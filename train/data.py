@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
-from codecfake.common import extractor_fields
 from codecfake.errors import CodecfakeError
 from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
+from codecfake.store.spec import EXTRACTOR_FIELDS as _MATCH_FIELDS
+from codecfake.store.spec import extractor_fields
 from codecfake.train.config import TrainConfig
 from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
 

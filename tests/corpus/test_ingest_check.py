@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.corpus.ingest_check import CheckConfig, check_corpus
 from codecfake.corpus.parts import load_parts
 from codecfake.corpus.testing import asv5_line, write_lines, write_tone

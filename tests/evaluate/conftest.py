@@ -95,7 +95,7 @@ class Env:
 def make_run(
     run_dir: Path, store, train_key: str, *, seed: int = 1, name: str | None = None, torch_seed: int = 0
 ):
-    from codecfake.common import extractor_fields
+    from codecfake.store.spec import extractor_fields
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
     from codecfake.train.rundir import make_provenance, write_run

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 
 from .conftest import FRAME, make_run
 

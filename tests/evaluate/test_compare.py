@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.eer import compute_eer
 from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, percentile_interval
 from codecfake.evaluate.compare import compare_runs, paired_delta

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.corpus.testing import asv5_line, write_lines
 from codecfake.evaluate.testing import write_scored_run
 

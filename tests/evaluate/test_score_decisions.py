@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.evaluate.calibration import LinearLlrMap
 from codecfake.evaluate.detection_cost import TRACK1
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 
 N_SAMPLES = 16000  # 1 s clips -> 49 frames of the tiny model's 32 dims: small and fast, AASIST-sized (T >= 3)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from codecfake.demo.results import metrics_section
+from codecfake.app.demo.results import metrics_section
 from codecfake.evaluate.detection_report import MetricConfig
 from codecfake.evaluate.score_file_report import refresh_report
 from codecfake.evaluate.testing import write_scored_run
