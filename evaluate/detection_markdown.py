@@ -71,6 +71,17 @@ def render_detection(block: dict) -> str:
             "pooled = all members' trials under one threshold, as leaderboards pool (Codecfake's reals, repeated in "
             "every condition, count once per condition).",
         ]
+    for corpus, attacks in (block.get("by_attack") or {}).items():
+        lines += [
+            "",
+            f"### {corpus} per attack (each attack's spoofs against all its bona fide, every condition pooled)",
+            "",
+            "| attack | spoof | EER % | minDCF |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {a} | {d['n_spoof']} | {d['eer']:.3f} | {d['min_dcf']:.4f} |" for a, d in attacks.items()
+        ]
     return "\n".join(lines) + "\n"
 
 

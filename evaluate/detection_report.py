@@ -147,3 +147,39 @@ def detection_block(
         "conditions": list(per.values()),
         "sets": sets,
     }
+
+
+def attack_breakdown(
+    scores: Mapping[str, Scores],
+    methods: Mapping[str, np.ndarray],
+    corpus_of: Mapping[str, str],
+    params: DcfParams = TRACK1,
+) -> dict[str, dict[str, dict]]:
+    """Per corpus whose conditions are codecs (ASVspoof 5, 2021, CodecFake+): each attack's spoofs (``methods``:
+    condition -> (N,) per-trial method, as the feature set's metadata holds it) against all the corpus' bona fide
+    trials, pooled over its conditions: ``{corpus display name: {attack: {n_spoof, eer, min_dcf}}}``. The attacks
+    table beside the codec table; corpora whose spoofs carry one method each condition add nothing and are left out."""
+    by_corpus: dict[str, list[str]] = {}
+    for cond in scores:
+        if cond in methods:
+            by_corpus.setdefault(corpus_of.get(cond, ""), []).append(cond)
+    out: dict[str, dict[str, dict]] = {}
+    for corpus, conds in by_corpus.items():
+        s = np.concatenate([scores[c].score for c in conds])
+        y = np.concatenate([scores[c].label for c in conds])
+        m = np.concatenate([np.asarray(methods[c]).astype(str) for c in conds])
+        cond = np.concatenate([np.full(scores[c].label.size, c) for c in conds])
+        spoof = y == 1
+        if all(len(set(m[spoof & (cond == c)].tolist())) <= 1 for c in conds):
+            continue  # one method per condition (Codecfake's codecs): the condition table says it all
+        attacks = sorted(set(m[spoof].tolist()))
+        rows = {}
+        for a in attacks:
+            keep = (y == 0) | ((y == 1) & (m == a))
+            rows[a] = {
+                "n_spoof": int(np.sum((y == 1) & (m == a))),
+                "eer": eer_from_labels(s[keep], y[keep]).eer_percent,
+                "min_dcf": min_dcf(s[keep], y[keep], params).value,
+            }
+        out[display_name(corpus)] = rows
+    return out

@@ -60,3 +60,19 @@ def test_block_values_intervals_and_calibration(tmp_path: Path) -> None:
     assert load_calibration(run) is not None
     table = detection_table([("r", [block]), ("r (seeds 1, 2)", [block, after])])
     assert "ASV5 pooled" in table.splitlines()[2] and "(n=2)" in table
+
+
+def test_attack_breakdown_of_a_codec_condition_corpus(tmp_path: Path) -> None:
+    from codecfake.evaluate.detection_report import attack_breakdown
+
+    run = write_scored_run(tmp_path / "r", CONDITIONS, seed=4)
+    scores = {c: read_scores(run / "scores" / f"{c}.tsv") for c in CONDITIONS}
+    corpus = {c: v[0] for c, v in CONDITIONS.items()}
+    methods = {c: np.where(scores[c].label == 0, "bonafide", "ASV5-A17") for c in ("ASV5-C00", "ASV5-C01")}
+    methods["ASV5-C01"][-10:] = "ASV5-A18"
+    methods |= {
+        c: np.where(scores[c].label == 0, "0", c[-1]) for c in ("C1", "C2")
+    }  # one codec each: left out
+    table = attack_breakdown(scores, methods, corpus)
+    assert set(table) == {"ASV5"} and set(table["ASV5"]) == {"ASV5-A17", "ASV5-A18"}
+    assert table["ASV5"]["ASV5-A18"]["n_spoof"] == 10 and table["ASV5"]["ASV5-A17"]["n_spoof"] == 120
