@@ -7,13 +7,21 @@ report.md is rendered again.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 from codecfake.atomic import write_atomic
 from codecfake.eer import eer_from_labels
 from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.detection_markdown import render_detection
-from codecfake.evaluate.detection_report import DEFAULT_METRICS, MetricConfig, detection_block
+from codecfake.evaluate.detection_report import (
+    DEFAULT_METRICS,
+    MetricConfig,
+    attack_breakdown,
+    detection_block,
+)
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.intervals import attach_intervals, load_run_scores
 from codecfake.evaluate.report import as_json, load_report, render_run_report
@@ -22,7 +30,14 @@ from codecfake.evaluate.run_calibration import CALIBRATION_FILE
 from codecfake.evaluate.score_fusion import DEV_SCORES, FUSION_FILE, is_fused_run
 from codecfake.evaluate.score_tsv import Scores, read_scores
 
-__all__ = ["refresh_report", "scores_report", "fused_run_report", "calibration_note", "report_markdown"]
+__all__ = [
+    "refresh_report",
+    "attach_detection",
+    "scores_report",
+    "fused_run_report",
+    "calibration_note",
+    "report_markdown",
+]
 
 
 def calibration_note(cal: dict) -> str:
@@ -110,6 +125,27 @@ def fused_run_report(run_dir: Path, cfg: MetricConfig) -> dict:
     return scores_report(run_dir, scores, corpus_of, dev_threshold=thr, system=system, cfg=cfg)
 
 
+def attach_detection(
+    report: dict,
+    scores: Mapping[str, Scores],
+    run_dir: Path,
+    cfg: MetricConfig,
+    methods: Mapping[str, np.ndarray] | None = None,
+) -> dict:
+    """Add ``detection`` (the ASVspoof 5 metrics; ``by_attack`` when per-trial ``methods`` are given) and the run's
+    ``calibration`` record to ``report`` in place; returns it."""
+    corpus_of = {c["name"]: c.get("corpus", "") for c in report["conditions"]}
+    report["detection"] = detection_block(scores, corpus_of, cfg)
+    if methods:
+        by_attack = attack_breakdown(scores, methods, corpus_of, cfg.params)
+        if by_attack:
+            report["detection"]["by_attack"] = by_attack
+    cal = run_dir / CALIBRATION_FILE
+    if cal.is_file():
+        report["calibration"] = json.loads(cal.read_text())
+    return report
+
+
 def refresh_report(run_dir: str | Path, cfg: MetricConfig = DEFAULT_METRICS) -> dict:
     """Recompute the ``detection`` block (and ``calibration``) from the run's score files, rewrite report.json/md."""
     run_dir = Path(run_dir)
@@ -120,12 +156,10 @@ def refresh_report(run_dir: str | Path, cfg: MetricConfig = DEFAULT_METRICS) -> 
             report = load_report(run_dir)
         except RunReportError as err:
             raise RunReportError(f"{err} (calibrate and fuse need an evaluated run)") from None
-    scores = load_run_scores(run_dir, report)
-    corpus_of = {c["name"]: c.get("corpus", "") for c in report["conditions"]}
-    report["detection"] = detection_block(scores, corpus_of, cfg)
-    cal = run_dir / CALIBRATION_FILE
-    if cal.is_file():
-        report["calibration"] = json.loads(cal.read_text())
+    previous = (report.get("detection") or {}).get("by_attack")  # needs per-trial methods: kept from evaluate
+    attach_detection(report, load_run_scores(run_dir, report), run_dir, cfg)
+    if previous and "by_attack" not in report["detection"]:
+        report["detection"]["by_attack"] = previous
     figures = list(report.get("figures") or [])
     if (run_dir / "report" / "reliability.png").is_file() and "reliability.png" not in figures:
         figures.append("reliability.png")
