@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from codecfake.atomic import write_atomic
 from codecfake.cliargs import add_command, add_device, add_runs, add_store, positive_int
+from codecfake.json_text import write_json_text
 
 
 def register(sub: Any) -> None:
@@ -127,7 +129,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
     if "trace" in out.report:
-        from codecfake.evaluate.trace_run import trace_table
+        from codecfake.evaluate.trace_report import trace_table
 
         print("source tracing (closed-set accuracy / macro-F1; open set at the dev threshold):")
         print(trace_table(out.report))
@@ -160,8 +162,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     text += report_rows_table(reports)
     print(text, end="")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        write_atomic(args.out, text)
     return 0
 
 
@@ -183,7 +184,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
     if run.classes:  # a source-tracing run: the most probable generators
-        from codecfake.evaluate.trace_score import render_trace_scores, trace_score_files
+        from codecfake.evaluate.trace_score_audio import render_trace_scores, trace_score_files
 
         traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
         print(render_trace_scores(traced), end="")
@@ -209,7 +210,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     from codecfake.evaluate.baselines import run_baselines
-    from codecfake.evaluate.report import as_json
     from codecfake.store import FeatureStore
 
     keys = [k for k in (args.features or "").split(",") if k]
@@ -219,10 +219,8 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     md = table.to_markdown()
     print(md, end="")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md)
-        out.with_suffix(".json").write_text(as_json(table.to_dict()) + "\n")
+        write_atomic(args.out, md)
+        write_json_text(Path(args.out).with_suffix(".json"), table.to_dict())
     artefacts = [r.condition for r in table.rows if r.artefact]
     if artefacts:
         print(f"WARNING: HF energy alone separates {', '.join(artefacts)}: corpus artefacts", file=sys.stderr)
@@ -248,7 +246,6 @@ def register_compare(sub: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from codecfake.evaluate.compare import compare_runs, render_comparison
-    from codecfake.evaluate.report import as_json
 
     side = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     cmp = compare_runs(
@@ -265,10 +262,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         md += render_metric_deltas(deltas)
         payload["metric_deltas"] = {m: {k: d.to_dict() for k, d in v.items()} for m, v in deltas.items()}
     print(md, end="")
-    for path, text in ((args.out, md), (args.json, as_json(payload) + "\n")):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text)
+    if args.out:
+        write_atomic(args.out, md)
+    if args.json:
+        write_json_text(args.json, payload)
     return 0
 
 

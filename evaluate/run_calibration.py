@@ -20,7 +20,8 @@ from codecfake.atomic import write_atomic
 from codecfake.evaluate.calibration import CalibrationError, LinearLlrMap, fit_llr_map, score_logit
 from codecfake.evaluate.cllr import cllr, min_cllr
 from codecfake.evaluate.detection_cost import TRACK1, DcfParams, act_dcf, min_dcf
-from codecfake.evaluate.score_fusion import DEV_SCORES, is_fused_run
+from codecfake.evaluate.run_outputs import CALIBRATION_FILE, DEV_SCORES
+from codecfake.evaluate.score_fusion import is_fused_run
 from codecfake.evaluate.score_tsv import Scores, read_scores, write_scores
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ __all__ = [
     "calibrate_run",
 ]
 
-CALIBRATION_FILE = "calibration.json"
 LLR_CALIBRATED = "calibrated"
 LLR_UNCALIBRATED = "logit(P(bona fide)), uncalibrated"
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from codecfake.evaluate.calibration import LinearLlrMap
-from codecfake.evaluate.run_calibration import CALIBRATION_FILE
-from codecfake.evaluate.score_fusion import FUSION_FILE, posterior_from_llr
+from codecfake.evaluate.run_outputs import CALIBRATION_FILE, FUSION_FILE
+from codecfake.evaluate.score_fusion import posterior_from_llr
 
 __all__ = ["Decision", "decide", "fused_decisions", "render_decisions", "operating_threshold"]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from codecfake.atomic import write_atomic
 from codecfake.eer import eer_from_labels
 from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.detection_markdown import render_detection
@@ -24,14 +23,16 @@ from codecfake.evaluate.detection_report import (
 )
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.intervals import attach_intervals, load_run_scores
-from codecfake.evaluate.report import as_json, load_report, render_run_report
+from codecfake.evaluate.report import load_report
 from codecfake.evaluate.results import evaluate_condition
-from codecfake.evaluate.run_calibration import CALIBRATION_FILE
-from codecfake.evaluate.score_fusion import DEV_SCORES, FUSION_FILE, is_fused_run
+from codecfake.evaluate.run_outputs import CALIBRATION_FILE, DEV_SCORES, FUSION_FILE, RunOutputs
+from codecfake.evaluate.run_report import render_run_report
+from codecfake.evaluate.score_fusion import is_fused_run
 from codecfake.evaluate.score_tsv import Scores, read_scores
 
 __all__ = [
     "refresh_report",
+    "reevaluate_fused_run",
     "attach_detection",
     "scores_report",
     "fused_run_report",
@@ -64,6 +65,10 @@ def report_markdown(report: dict, figures: list[str]) -> str:
     extra = "".join(f"\n{n}\n" for n in notes)
     if report.get("detection"):
         extra += "\n" + render_detection(report["detection"])
+    if report.get("trace"):  # a source-tracing run: its section as evaluate appended it
+        from codecfake.evaluate.trace_report import render_trace
+
+        extra += render_trace(report["trace"])
     return md + extra
 
 
@@ -164,7 +169,20 @@ def refresh_report(run_dir: str | Path, cfg: MetricConfig = DEFAULT_METRICS) -> 
     if (run_dir / "report" / "reliability.png").is_file() and "reliability.png" not in figures:
         figures.append("reliability.png")
     report["figures"] = figures
-    (run_dir / "report").mkdir(parents=True, exist_ok=True)
-    write_atomic(run_dir / "report" / "report.json", as_json(report) + "\n")
-    write_atomic(run_dir / "report" / "report.md", report_markdown(report, figures))
+    outputs = RunOutputs(run_dir)
+    outputs.report_dir.mkdir(parents=True, exist_ok=True)
+    outputs.write_report(report, report_markdown(report, figures))
     return report
+
+
+def reevaluate_fused_run(run_dir: str | Path, cfg: MetricConfig = DEFAULT_METRICS) -> dict:
+    """`codecfake evaluate` on a score-fusion run: refit the fusion on its members' current dev and test score files
+    (same members, prior and operating point), then rebuild its report."""
+    from codecfake.evaluate.score_fusion import fuse_runs
+
+    run_dir = Path(run_dir)
+    rec = json.loads((run_dir / FUSION_FILE).read_text())
+    prior = float(rec["map"]["prior"])
+    thr = float(rec.get("llr_threshold", cfg.params.llr_threshold))
+    fuse_runs(rec["members"], run_dir, prior=prior, llr_threshold=thr)
+    return refresh_report(run_dir, cfg)

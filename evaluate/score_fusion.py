@@ -26,6 +26,7 @@ from codecfake.atomic import write_atomic
 from codecfake.evaluate.calibration import LinearLlrMap, fit_llr_map
 from codecfake.evaluate.detection_cost import TRACK1
 from codecfake.evaluate.errors import EvaluationError, TrialMismatch
+from codecfake.evaluate.run_outputs import DEV_SCORES, FUSION_FILE
 from codecfake.evaluate.score_tsv import Scores, read_scores, write_scores
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,6 @@ __all__ = [
     "is_fused_run",
     "posterior_from_llr",
 ]
-
-DEV_SCORES = "dev_scores.tsv"  # a run's dev-split scores (written by `codecfake evaluate`): calibration and fusion fit on them
-FUSION_FILE = "fusion.json"  # marks a score-fusion run and holds its members and map
 
 
 @dataclass(frozen=True)

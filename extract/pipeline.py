@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from codecfake.common import N_SAMPLES
 from codecfake.corpus.manifest import LABELS
 from codecfake.extract.extractors import Extractor
 from codecfake.extract.loading import ShardJob, make_loader
+from codecfake.extract.rebuild import extractor_spec
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
 from codecfake.progress import LogProgress, NoProgress, Progress
@@ -37,11 +37,8 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
     return FeatureSetSpec(
         corpus=corpus,
         manifest_sha256=manifest.content_hash(),
-        extractor=extractor.name,
-        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
-        dtype=str(getattr(extractor, "dtype", "float16")),
         part=part,
-        **extractor.spec_fields(),
+        **extractor_spec(extractor),
     )
 
 
@@ -125,9 +122,10 @@ def run_local(
     forward pass plus the fp16 copy back (``forward_s``), waited on a full writer queue (``write_wait_s``), and the
     writer thread's own busy time (``write_s``)."""
     frame_shapes = extractor.arrays()
-    n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
-    on_cuda = torch.device(getattr(extractor, "device", "cpu")).type == "cuda"
-    loader = make_loader(jobs, batch, num_workers, n_samples, pin_memory=on_cuda)
+    on_cuda = torch.device(extractor.device).type == "cuda"
+    loader = make_loader(
+        jobs, batch, num_workers, fs.spec.n_samples, pin_memory=on_cuda, sample_rate_hz=fs.spec.sample_rate_hz
+    )
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs)
     t = {"decode_wait_s": 0.0, "forward_s": 0.0, "write_wait_s": 0.0}

@@ -21,7 +21,7 @@ from typing import Any
 from codecfake.errors import CodecfakeError
 from codecfake.presets import CONFIG_DIR
 
-TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace.py)
+TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace_labels.py)
 OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")  # the paper's Table III order
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
@@ -164,7 +164,7 @@ class TrainConfig:
 
     def _resolve_layers(self) -> None:
         """``layers`` (0, 3, 5) <-> ``array`` "L00+L03+L05": either may be given, they must agree; sorted."""
-        from codecfake.train.layers import fused_array_name, layer_indices
+        from codecfake.train.input_arrays import fused_array_name, layer_indices
 
         layers = self.layers
         if not layers and "+" in self.array:

@@ -31,7 +31,7 @@ from codecfake.train.config import RUNTIME_KEYS, ConfigError, TrainConfig, defau
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
 from codecfake.train.fusion import fusion_weights, wrap_for_input
-from codecfake.train.layers import array_names, input_shape
+from codecfake.train.input_arrays import array_names, input_shape
 from codecfake.train.losses import class_weight_tensor, weighted_ce
 from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json

@@ -12,8 +12,9 @@ from codecfake.evaluate.calibration import CalibrationError, fit_llr_map, score_
 from codecfake.evaluate.cllr import cllr, min_cllr
 from codecfake.evaluate.detection_cost import TRACK1, act_dcf, min_dcf
 from codecfake.evaluate.errors import TrialMismatch
-from codecfake.evaluate.run_calibration import CALIBRATION_FILE, calibrate_run, load_calibration
-from codecfake.evaluate.score_fusion import DEV_SCORES, fuse_runs, posterior_from_llr
+from codecfake.evaluate.run_calibration import calibrate_run, load_calibration
+from codecfake.evaluate.run_outputs import CALIBRATION_FILE, DEV_SCORES
+from codecfake.evaluate.score_fusion import fuse_runs, posterior_from_llr
 from codecfake.evaluate.score_tsv import HEADER_LLR, Scores, read_scores, write_scores
 
 

@@ -16,9 +16,10 @@ from codecfake.evaluate.compare import compare_runs, paired_delta
 from codecfake.evaluate.conditions import averages
 from codecfake.evaluate.errors import TrialMismatch
 from codecfake.evaluate.intervals import attach_intervals, group_intervals
-from codecfake.evaluate.report import as_json, load_report
+from codecfake.evaluate.report import load_report
 from codecfake.evaluate.results import evaluate_condition
 from codecfake.evaluate.score_tsv import Scores, write_scores
+from codecfake.json_text import as_json
 
 R = 200
 

@@ -15,8 +15,7 @@ import torch
 from codecfake.app.cli import main
 from codecfake.evaluate.calibration import LinearLlrMap
 from codecfake.evaluate.detection_cost import TRACK1
-
-from .conftest import FRAME
+from codecfake.evaluate.testing import FRAME
 
 
 def _tiny_run(path: Path) -> Path:
