@@ -28,7 +28,7 @@ from codecfake.evaluate.bootstrap import (
     percentile_interval,
 )
 from codecfake.evaluate.cllr import cllr, min_cllr
-from codecfake.evaluate.conditions import AVG_CONDITIONS, CODEC_CONDITIONS
+from codecfake.evaluate.conditions import AVG_CONDITIONS, CODEC_CONDITIONS, sort_conditions
 from codecfake.evaluate.detection_cost import TRACK1, DcfParams, act_dcf, min_dcf
 from codecfake.evaluate.metric_bootstrap import METRICS, bootstrap_metrics
 from codecfake.evaluate.run_calibration import llr_of
@@ -107,7 +107,7 @@ def metric_sets(conditions: Mapping[str, str]) -> dict[str, list[str]]:
         by_corpus.setdefault(corpus, []).append(cond)
     for corpus, members in by_corpus.items():
         label = display_name(corpus)
-        if len(members) > 1 and label not in conditions and label not in sets:
+        if corpus and len(members) > 1 and label not in conditions and label not in sets:
             sets[label] = members
     return sets
 
@@ -126,10 +126,11 @@ def _concat(parts: list[Scores]) -> Scores:
 def detection_block(
     scores: Mapping[str, Scores], corpus_of: Mapping[str, str], cfg: MetricConfig = DEFAULT_METRICS
 ) -> dict:
-    """report.json's ``detection``: ``conditions`` (one dict per condition, in the given order), ``sets``
+    """report.json's ``detection``: ``conditions`` (one dict per condition, in the paper's order), ``sets``
     (``{name: {"members", "averaged", "pooled"}}``) and the cost model / bootstrap settings used."""
     per, boots = {}, {}
-    for name, sc in scores.items():
+    for name in sort_conditions(list(scores)):
+        sc = scores[name]
         per[name], boots[name] = condition_metrics(name, sc, cfg)
     sets = {}
     for set_name, members in metric_sets({c: corpus_of.get(c, "") for c in scores}).items():

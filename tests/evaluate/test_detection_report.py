@@ -38,8 +38,16 @@ def test_block_values_intervals_and_calibration(tmp_path: Path) -> None:
     scores = {c: read_scores(run / "scores" / f"{c}.tsv") for c in CONDITIONS}
     corpus = {c: v[0] for c, v in CONDITIONS.items()}
     block = detection_block(scores, corpus, MetricConfig(resamples=50))
-    c1 = block["conditions"][0]
-    assert c1["name"] == "C1" and c1["llr"].startswith("logit")
+    by_name = {c["name"]: c for c in block["conditions"]}
+    assert [c["name"] for c in block["conditions"]] == [
+        "ITW",
+        "C1",
+        "C2",
+        "ASV5-C00",
+        "ASV5-C01",
+    ]  # paper's order
+    c1 = by_name["C1"]
+    assert c1["llr"].startswith("logit")
     assert c1["min_dcf"] == pytest.approx(min_dcf(scores["C1"].score, scores["C1"].label).value)
     assert c1["ci"]["min_dcf"][0] <= c1["min_dcf"] <= c1["ci"]["min_dcf"][1]
     asv5 = block["sets"]["ASV5"]
