@@ -102,6 +102,16 @@ CASES = {
             "cuda",
         ],
     ),
+    "calibrate": ("RUN=runs/x", ["calibrate", "runs/x"]),
+    "fuse": (
+        'FUSE="runs/a runs/b" NAME=f',
+        ["fuse", "runs/a", "runs/b", "--name", "f", "--runs-dir", "runs"],
+    ),
+    "export": ("RUN=runs/x OUT=exp", ["export", "runs/x", "--out", "exp"]),
+    "corpus-check": (
+        "DATA=asvspoof5 ROOT=/d PARTS=eval",
+        ["corpus", "check", "asvspoof5", "/d", "--parts", "eval"],
+    ),
     "clean-demo": (
         "",
         ["demo", "--clean", "--store", "features", "--runs", "runs", "--demo-dir", "data/mini-codecfake"],
