@@ -46,18 +46,22 @@ B         ?=
 PARTS     ?=
 ALLOW_MISSING ?=
 ASV_SCORES ?=
+FUSE      ?=
+OUT       ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion bench-matrix demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-matrix demo-data features corpus-check train evaluate calibrate fuse export report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables (default in brackets):"
-	@echo "  DATA=demo|codecfake|asvspoof2019|itw|csv   corpus for 'features' [demo]"
-	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
+	@echo "  DATA=demo|codecfake|asvspoof2019|itw|csv|asvspoof5|asvspoof2021la|asvspoof2021df|codecfakeplus"
+	@echo "                 corpus for 'features' and 'corpus-check' [demo]"
+	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, the ASVspoof 5 / 2021 or"
+	@echo "                 CodecFake+ folder, or a CSV path)"
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]; on train: layers to fuse (learned"
 	@echo "                 softmax weights), e.g. LAYERS=0,3,5 [not given: the sets' one array]"
@@ -82,7 +86,9 @@ help: ## this list
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
 	@echo "  PARTS=train,dev,C1,...   dataset parts for 'features' (Codecfake label files train,dev,C1..C7,C3-1..C4-3,"
-	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
+	@echo "                 A1..A3; ASVspoof 2019 LA and ASVspoof 5 train,dev,eval; ASVspoof 2021 progress,eval,hidden;"
+	@echo "                 CodecFake+ train,dev,CoRS,CoSG) [every part found]; one feature set per part"
+	@echo "  FUSE=\"runs/a runs/b\" NAME=F   runs to fuse into runs/F ('fuse');  OUT=DIR  export folder [RUN/export]"
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
@@ -110,7 +116,7 @@ lint: venv ## ruff: lint rules, import order (first-party codecfake) and formatt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap bench-metrics bench-fusion ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -129,6 +135,9 @@ bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/res
 
 bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer loop -> bench/results/bootstrap.json
 	$(PY) bench/bootstrap.py
+
+bench-metrics: venv ## EER/minDCF/actDCF/Cllr/minCllr + intervals on 680,774 trials, vectorised vs a loop -> bench/results/metrics.json
+	$(PY) bench/metrics.py
 
 bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio) -> bench/results/scale.json
 	$(PY) bench/scale.py
@@ -152,6 +161,10 @@ features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_D
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 
+corpus-check: venv ## ingest check of a dataset on disk: listed vs found, rates, durations, silence, duplicates, leakage (DATA=, ROOT=)
+	@test -n "$(ROOT)" || { echo "usage: make corpus-check DATA=asvspoof5 ROOT=DIR"; exit 2; }
+	$(CLI) corpus check $(DATA) $(ROOT) $(call opt,--parts,$(PARTS))
+
 train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, PRESET=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
@@ -162,6 +175,18 @@ evaluate: venv ## score a run on every matching test set and write its report (R
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
 	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES)) \
 	  $(call opt,--asv-scores,$(ASV_SCORES)) $(if $(PAPER),--paper)
+
+calibrate: venv ## fit RUN's calibration on its dev scores: LLRs beside the scores, actDCF/Cllr on them (RUN=runs/NAME)
+	@test -n "$(RUN)" || { echo "usage: make calibrate RUN=runs/NAME"; exit 2; }
+	$(CLI) calibrate $(RUN) $(call opt,--resamples,$(RESAMPLES))
+
+fuse: venv ## score fusion of evaluated runs, fitted on dev, written as runs/NAME (FUSE="runs/a runs/b" NAME=F)
+	@test -n "$(FUSE)" -a -n "$(NAME)" || { echo 'usage: make fuse FUSE="runs/a runs/b" NAME=F'; exit 2; }
+	$(CLI) fuse $(FUSE) --name $(NAME) --runs-dir $(RUNS) $(call opt,--resamples,$(RESAMPLES))
+
+export: venv ## RUN's scores for the Speech Anti-Spoofing Arena and Speech-DF-Arena, with checksums (RUN=, OUT=)
+	@test -n "$(RUN)" || { echo "usage: make export RUN=runs/NAME"; exit 2; }
+	$(CLI) export $(RUN) $(call opt,--out,$(OUT))
 
 report: venv ## one table over several runs (RUNS=DIR)
 	$(CLI) report $(RUNS)/*/ $(call opt,--resamples,$(RESAMPLES))

@@ -125,8 +125,8 @@ def row_scores(
     )
 
 
-def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> float | None:
-    """EER threshold of the run's dev split (rows with split "dev" of its training sets); None without dev rows."""
+def dev_scores(run: Any, store: Any, *, device: Any, batch: int = 256) -> Scores | None:
+    """The run's scores of its dev split (rows with split "dev" of its training sets); None without dev rows."""
     parts = []
     for key in run.feature_keys:
         fs = store.open(key)
@@ -135,11 +135,21 @@ def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> flo
             parts.append(row_scores(run, fs, valid_indices(fs, run.array, idx), device=device, batch=batch))
     if not parts:
         return None
-    s = np.concatenate([p.score for p in parts])
-    y = np.concatenate([p.label for p in parts])
-    if not ((y == 0).any() and (y == 1).any()):
+    return Scores(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("utt_id", "score", "label", "condition"))
+    )
+
+
+def threshold_of(dev: Scores | None) -> float | None:
+    """EER threshold of dev scores; None without them or without both classes."""
+    if dev is None or not ((dev.label == 0).any() and (dev.label == 1).any()):
         return None
-    return eer_from_labels(s, y).threshold
+    return eer_from_labels(dev.score, dev.label).threshold
+
+
+def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> float | None:
+    """EER threshold of the run's dev split (rows with split "dev" of its training sets); None without dev rows."""
+    return threshold_of(dev_scores(run, store, device=device, batch=batch))
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,9 @@ class ScoredCondition:
 
     condition: SetCondition
     scores: Scores
+    methods: np.ndarray | None = (
+        None  # (N,) the clips' generator (manifest method column), when the set stores it
+    )
 
     @property
     def name(self) -> str:
@@ -204,5 +217,6 @@ def score_conditions(
             progress.start(f"scoring {c.name}", len(idx), "clip")
         advance = progress.advance if progress is not None else None
         sc = row_scores(run, c.fs, idx, device=device, batch=batch, progress=advance)
-        scored.append(ScoredCondition(c, sc))
+        methods = np.asarray(c.fs.meta["method"])[idx].astype(str) if "method" in c.fs.meta else None
+        scored.append(ScoredCondition(c, sc, methods))
     return RunScores(tuple(scored), skipped)

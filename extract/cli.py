@@ -17,7 +17,18 @@ from codecfake.presets import PROVENANCE_KEY, Preset, read_preset
 
 log = logging.getLogger(__name__)
 
-DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
+DATA_KINDS = (
+    "demo",
+    "codecfake",
+    "asvspoof2019",
+    "itw",
+    "csv",
+    "asvspoof5",
+    "asvspoof2021la",
+    "asvspoof2021df",
+    "codecfakeplus",
+)
+INGEST_SAMPLE = 200  # files per part whose header and content the automatic ingest check reads
 PRECISIONS = (
     "fp32",
     "bf16",
@@ -97,7 +108,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--parts",
         help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
-        "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]",
+        "A1..A3; ASVspoof 2019 LA and ASVspoof 5 train,dev,eval; ASVspoof 2021 LA/DF progress,eval,hidden; "
+        "CodecFake+ train,dev,CoRS,CoSG [every part whose label file / protocol exists]",
     )
     p.add_argument(
         "--allow-missing",
@@ -192,7 +204,29 @@ def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[st
                 len(p.missing),
                 len(p.manifest),
             )
+    _ingest_summary(kind, root, [(p.name, p.manifest) for p in parts])
     return [(p.name, p.manifest) for p in parts]
+
+
+def _ingest_summary(kind: str, root: Path, parts: list) -> None:
+    """The quick ingest check before extracting (every row's presence, labels, speakers; audio of a sample):
+    logged, never refusing (`codecfake corpus check` reads every file)."""
+    from codecfake.corpus.ingest_check import CheckConfig, check_corpus
+
+    rep = check_corpus(parts, corpus=kind, root=root, config=CheckConfig(quick=True, sample=INGEST_SAMPLE))
+    listed = sum(p["listed"] for p in rep.parts.values())
+    found = sum(p["found"] for p in rep.parts.values())
+    log.info(
+        "ingest check %s: %d parts, %d listed, %d found; %d warnings%s (full report: codecfake corpus check %s %s)",
+        kind,
+        len(rep.parts),
+        listed,
+        found,
+        len(rep.warnings),
+        "" if rep.warnings else ", nothing unusual",
+        kind,
+        root,
+    )
 
 
 def run_features(args: argparse.Namespace) -> int:

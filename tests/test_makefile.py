@@ -125,6 +125,16 @@ CASES = {
         "MATRIX=paper-all REPORT=1",
         ["experiments", "paper-all", "--store", "features", "--runs", "runs", "--device", "auto", "--report"],
     ),
+    "calibrate": ("RUN=runs/x", ["calibrate", "runs/x"]),
+    "fuse": (
+        'FUSE="runs/a runs/b" NAME=f',
+        ["fuse", "runs/a", "runs/b", "--name", "f", "--runs-dir", "runs"],
+    ),
+    "export": ("RUN=runs/x OUT=exp", ["export", "runs/x", "--out", "exp"]),
+    "corpus-check": (
+        "DATA=asvspoof5 ROOT=/d PARTS=eval",
+        ["corpus", "check", "asvspoof5", "/d", "--parts", "eval"],
+    ),
     "clean-demo": (
         "",
         ["demo", "--clean", "--store", "features", "--runs", "runs", "--demo-dir", "data/mini-codecfake"],

@@ -20,6 +20,8 @@ HELP = {
     "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
     "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
     "of codec + vocoder sets [cotrain]",
+    "trace_level": "--task trace: the class of a spoof, its generator (the manifest's method) or a CodecFake+ "
+    "taxonomy level: vq (MVQ/SVQ/SQ), aux (Trad/SEM/Disent), dec (TIME/FREQ) [generator]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
     "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",

@@ -22,6 +22,8 @@ from codecfake.errors import CodecfakeError
 from codecfake.presets import CONFIG_DIR
 
 TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace_labels.py)
+# task trace: a spoof's class is its generator (the manifest's method) or one level of CodecFake+'s codec taxonomy
+TRACE_LEVELS = ("generator", "vq", "aux", "dec")
 OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")  # the paper's Table III order
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
@@ -54,6 +56,7 @@ class TrainConfig:
 
     name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
     task: str = "cotrain"  # vocoder | codec | cotrain | trace (generator classes, codec + vocoder domains)
+    trace_level: str = "generator"  # task trace: generator | vq | aux | dec (CodecFake+ taxonomy levels)
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
@@ -107,6 +110,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
+        _check_choice("trace_level", self.trace_level, TRACE_LEVELS)
         _check_choice("opt", self.opt, OPTIMISERS)
         _check_choice("data_mode", self.data_mode, DATA_MODES)
         _check_choice("shuffle", self.shuffle, SHUFFLES)
@@ -354,6 +358,7 @@ __all__ = [
     "TrainConfig",
     "ConfigError",
     "TASKS",
+    "TRACE_LEVELS",
     "OPTIMISERS",
     "RUNTIME_KEYS",
     "RETIRED_KEYS",

@@ -236,6 +236,26 @@ def _findings_lines(groups: Runs, backends: Sequence[str], baselines: Any, resam
     return lines
 
 
+def metrics_section(reports: Sequence[dict]) -> list[str]:
+    """minDCF / actDCF / Cllr of every configuration (seeds averaged) beside the EER tables; [] for reports
+    evaluated before these metrics existed."""
+    from codecfake.evaluate.detection_markdown import report_rows_table
+
+    table = report_rows_table(reports)
+    if not table:
+        return []
+    llr = sorted({c["llr"] for r in reports for c in (r.get("detection") or {}).get("conditions", [])})
+    return [
+        "## minDCF / actDCF / Cllr (ASVspoof 5 Track 1: P_spoof 0.05, C_miss 1, C_fa 10)",
+        "",
+        "minDCF: the cost of the best threshold, from the ranking alone; actDCF: the cost of the decisions the "
+        "scores make at the Bayes threshold −log 1.9 on LLRs; Cllr: the scores' quality as probabilities, in bits. "
+        f"LLRs used: {', '.join(llr)} (the demo does not calibrate its runs: `make calibrate RUN=runs/NAME` fits "
+        "a calibration on dev). Per condition and pooled set; intervals in each run's report.md.",
+        table,
+    ]
+
+
 def write_results(
     opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any
 ) -> Path:
@@ -266,6 +286,7 @@ def write_results(
         "The paper's tables report min(EER(s), EER(−s)); the same runs in that mode:",
         "",
         table_with_intervals(reports, paper_mode=True, resamples=resamples),
+        *metrics_section(reports),
         *trace_section(specs, reports),
         "## Corpus-sanity baselines (DESIGN §7)",
         "",
