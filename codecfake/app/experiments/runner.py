@@ -6,6 +6,7 @@ run their matrices through :func:`run_plan`.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import time
 from collections.abc import Callable, Sequence
@@ -66,6 +67,9 @@ def run_plan(
         from codecfake.app.experiments.cluster import open_cluster, parse_cluster
 
         client, local, workers = open_cluster(parse_cluster(cluster))
+        # each run's torch CPU threads: a share of the cores (a worker's OMP_NUM_THREADS), unless given. The same
+        # count in serial runs (--threads) gives bit-identical results; a different count moves the last float bits.
+        threads = threads or max(1, (os.cpu_count() or 1) // workers) if local is not None else threads
     jobs = make_jobs(todo, out_dir, threads)
     for job in jobs:
         write_status(job.status_file, state="queued")
