@@ -71,7 +71,9 @@ class Board:
         self.workers, self.emit, self.matrix = max(workers, 1), emit, matrix
         self.reused = 0
         self._lock = threading.Lock()
-        self._last_summary = ""
+        self._last_counts: tuple[int, ...] = ()
+        self._last_time = 0.0
+        self.summary_every_s = 60.0  # the matrix line: when a run changes state, else at most this often
 
     def _line(self, v: RunView, now: float) -> str:
         head = f"[run {v.index}/{len(self.views)}] {v.job.name}"
@@ -108,7 +110,7 @@ class Board:
                     v.epochs = _epochs(Path(v.job.run_dir))
                 changed |= self._print(v, now)
             if changed:
-                self._summary(now, force=True)
+                self._summary(now)
 
     def _print(self, v: RunView, now: float) -> bool:
         line = self._line(v, now)
@@ -125,7 +127,7 @@ class Board:
             v.state, v.result = result.status, result
             v.worker = v.worker or result.worker
             self._print(v, time.time())
-            self._summary(time.time(), force=True)
+            self._summary(time.time())
 
     def queued(self, reused: int) -> None:
         """Say what will run (the runs already finished are not queued)."""
@@ -138,6 +140,10 @@ class Board:
     def _summary(self, now: float, force: bool = False) -> None:
         vs = list(self.views.values())
         n = {s: sum(v.state == s for v in vs) for s in ("queued", "running", "done", "failed")}
+        counts = tuple(n.values())
+        if not force and counts == self._last_counts and now - self._last_time < self.summary_every_s:
+            return
+        self._last_counts, self._last_time = counts, now
         took = [v.result.seconds for v in vs if v.result and v.result.status == "done" and v.result.trained]
         etas = [e for v in vs if (e := v.eta_s(now)) is not None]
         # a run's time: the finished runs' mean, else the running runs' projected totals (elapsed + ETA)
@@ -153,9 +159,7 @@ class Board:
             + (f" ({self.reused} already)" if self.reused else "")
             + f", {n['running']} running, {n['queued']} queued, {n['failed']} failed{eta}"
         )
-        if force or line != self._last_summary:
-            self._last_summary = line
-            self.emit(line)
+        self.emit(line)
 
 
 class Monitor:

@@ -54,6 +54,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--plan", action="store_true", help="only print the runs and the store check; train nothing"
     )
+    p.add_argument("--no-figures", action="store_true", help="evaluate without the PNG figures (faster)")
     p.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads per run, 0 = the process's default [0]"
     )
@@ -88,6 +89,7 @@ def run_experiments(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         protocol=protocol,
         generators=generators_of(index) if index is not None else None,
+        evaluate_options=["--no-figures"] if args.no_figures else [],
     )
     command = experiments_command(plan, args.cluster)
     if args.report:

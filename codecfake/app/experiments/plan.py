@@ -168,10 +168,12 @@ def plan_matrix(
     protocol: str | None = None,
     generators: Generators | None = None,
     option_preset: Callable[[Cell], Mapping[str, Any]] | None = None,
+    evaluate_options: Sequence[str] = (),
 ) -> Plan:
     """Every run of ``matrix`` (cells × seeds [× held-out generators]) in seed, table, cell order; runs that several
     tables share (same name, same commands) once. ``overrides``: training options for every run (win over all).
-    ``option_preset``: a cell -> the preset's options for it (default: the matrix's ``preset``, read by name)."""
+    ``option_preset``: a cell -> the preset's options for it (default: the matrix's ``preset``, read by name).
+    ``evaluate_options``: added to every ``codecfake evaluate`` command (e.g. ``--no-figures``)."""
     n_seeds = seeds or matrix.seeds
     protocol = matrix.protocol if protocol is None else protocol
     ctx = {
@@ -180,6 +182,7 @@ def plan_matrix(
         "device": device,
         "preset": matrix.preset,
         "option_preset": option_preset or (lambda cell: preset_options(matrix.preset, cell)),
+        "evaluate_options": list(evaluate_options),
     }
     planned: dict[str, PlannedRun] = {}
     variants = {id(c): _variants(c, protocol, generators) for t in matrix.tables for c in t.cells}
@@ -227,6 +230,7 @@ def _plan_run(
     )
     run_dir = ctx["runs"] / name
     evaluate = ["evaluate", "--run", str(run_dir), "--store", ctx["store"], "--device", ctx["device"]]
+    evaluate += ctx["evaluate_options"]
     run = PlannedRun(
         name=name,
         table=table.source,

@@ -104,7 +104,8 @@ def experiments_command(plan: Plan, cluster: str | None) -> str:
     shipped = plan.matrix.path.parent == CONFIG_DIR
     argv = ["experiments", plan.matrix.name if shipped else str(plan.matrix.path)]
     argv += ["--store", plan.store, "--runs", str(plan.runs_root)]
-    device = next((r.evaluate_argv[-1] for r in plan.runs), "auto")
+    first = plan.runs[0].evaluate_argv if plan.runs else ()
+    device = first[first.index("--device") + 1] if "--device" in first else "auto"
     if device != "auto":
         argv += ["--device", device]
     if plan.seeds != plan.matrix.seeds:
@@ -113,6 +114,8 @@ def experiments_command(plan: Plan, cluster: str | None) -> str:
         argv += ["--protocol", plan.protocol or "none"]
     if cluster:
         argv += ["--cluster", cluster]
+    if "--no-figures" in first:
+        argv.append("--no-figures")
     return "codecfake " + shlex.join(argv)
 
 
