@@ -201,45 +201,56 @@ class Trainer:
         write_atomic(self.run_dir / "metrics.jsonl", lines)
 
     # ---- the loop ----
+    def begin_epoch(self) -> tuple[float, list[np.ndarray]]:
+        """Set the epoch's learning rate and training mode; (lr, the epoch's batches of train positions)."""
+        lr = lr_at(self.config, self.state.epoch)
+        for g in self.base.param_groups:
+            g["lr"] = lr
+        self.model.train()
+        return lr, self.sampler.epoch(self.state.epoch)
+
+    def after_step(self, loss: float, n_clips: int, seconds: float, n_batches: int) -> bool:
+        """Account one step (``seconds`` since the previous one); True when a mid-epoch checkpoint is due."""
+        c, s = self.config, self.state
+        if not math.isfinite(loss):
+            raise TrainError(
+                f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
+                f"{s.step + 1}; lower --lr or check the features for NaN"
+            )
+        s.acc["time_s"] += seconds
+        s.acc["loss_sum"] += loss
+        s.acc["steps"] += 1
+        s.acc["clips"] += n_clips
+        s.step += 1
+        s.global_step += 1
+        return bool(c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < n_batches)
+
     def run(self, progress: Progress | None = None) -> None:
         """Train until ``config.epochs``; ``progress`` gets one task per epoch, one unit per step."""
         c, s, progress = self.config, self.state, progress or NoProgress()
         while s.epoch < c.epochs:
-            lr = lr_at(c, s.epoch)
-            for g in self.base.param_groups:
-                g["lr"] = lr
-            batches = self.sampler.epoch(s.epoch)
-            self.model.train()
+            lr, batches = self.begin_epoch()
             feeder = Prefetcher(self.data, self.data.train, batches[s.step :])
             progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
                 for x, y, dom in feeder:
                     loss = self.step(x, y, dom)
-                    if not math.isfinite(loss):
-                        raise TrainError(
-                            f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
-                            f"{s.step + 1}; lower --lr or check the features for NaN"
-                        )
                     now = time.perf_counter()
-                    s.acc["time_s"] += now - t_last
+                    save = self.after_step(loss, len(y), now - t_last, len(batches))
                     t_last = now
-                    s.acc["loss_sum"] += loss
-                    s.acc["steps"] += 1
-                    s.acc["clips"] += len(y)
-                    s.step += 1
-                    s.global_step += 1
                     progress.advance(1, loss=loss, clips_s=s.acc["clips"] / max(s.acc["time_s"], 1e-9))
-                    if c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < len(batches):
+                    if save:
                         s.acc["wait_s"] += feeder.wait_s
                         feeder.wait_s = 0.0
                         self.save_last()
             finally:
                 feeder.close()
             s.acc["wait_s"] += feeder.wait_s
-            self._end_epoch(lr)
+            self.end_epoch(lr)
 
-    def _end_epoch(self, lr: float) -> None:
+    def end_epoch(self, lr: float) -> None:
+        """Dev loss and EER, the best checkpoint when it improved, the metrics row, and the last checkpoint."""
         c, s = self.config, self.state
         order = None
         if (
@@ -359,6 +370,26 @@ def train(
     device = resolve_device(config.device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
+    run_dir, trainer = start_run(config, data, runs, device, builder=builder, force=force)
+    if trainer is None:
+        return run_dir
+    load_data(trainer.config, data)
+    trainer.run(progress)
+    finish_run(trainer)
+    return run_dir
+
+
+def start_run(
+    config: TrainConfig,
+    data: TrainingData,
+    runs: str | Path,
+    device: torch.device,
+    *,
+    builder: Builder | None = None,
+    force: bool = False,
+) -> tuple[Path, Trainer | None]:
+    """The run folder of ``config`` on ``data`` and its Trainer, seeded, resumed from its last checkpoint or with
+    config.json and provenance.json written; (folder, None) when the run already finished (it is reused)."""
     seed_everything(config.seed)
     config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
     model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
@@ -370,36 +401,37 @@ def train(
     status = prepare_run_dir(run_dir, config, force)
     if status == "done":
         log.info("%s already finished; reusing it (add --force to train again)", run_dir)
-        return run_dir
+        return run_dir, None
     trainer = Trainer(config, data, model, run_dir, device)
     if status == "resume" and trainer.load_last():
-        pass
-    else:
-        ck.write_json(run_dir / "config.json", config.to_dict())
-        ck.write_json(
-            run_dir / "provenance.json",
-            make_provenance(
-                config.features,
-                data.array,
-                data.frame_shape,
-                data.extractor,
-                backend=config.backend,
-                domains=data.domains,
-                n_train=len(data.train),
-                n_dev=len(data.dev),
-                corpora=[fs.spec.corpus for fs in data.sets],
-                **(
-                    {"classes": list(data.classes), "class_weights": list(data.class_weights)}
-                    if data.classes
-                    else {}
-                ),
-                **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {}),
+        return run_dir, trainer
+    ck.write_json(run_dir / "config.json", config.to_dict())
+    ck.write_json(
+        run_dir / "provenance.json",
+        make_provenance(
+            config.features,
+            data.array,
+            data.frame_shape,
+            data.extractor,
+            backend=config.backend,
+            domains=data.domains,
+            n_train=len(data.train),
+            n_dev=len(data.dev),
+            corpora=[fs.spec.corpus for fs in data.sets],
+            **(
+                {"classes": list(data.classes), "class_weights": list(data.class_weights)}
+                if data.classes
+                else {}
             ),
-        )
-    _load_data(config, data)
-    trainer.run(progress)
-    ck.write_json(run_dir / "DONE", {"epochs": config.epochs, "best": trainer.state.best})
-    return run_dir
+            **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {}),
+        ),
+    )
+    return run_dir, trainer
+
+
+def finish_run(trainer: Trainer) -> None:
+    """Mark a run finished (DONE: its epochs and best epoch)."""
+    ck.write_json(trainer.run_dir / "DONE", {"epochs": trainer.config.epochs, "best": trainer.state.best})
 
 
 def data_megabytes(data: TrainingData) -> float:
@@ -429,7 +461,8 @@ def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> Non
         )
 
 
-def _load_data(config: TrainConfig, data: TrainingData) -> None:
+def load_data(config: TrainConfig, data: TrainingData) -> None:
+    """Load the train and dev clips into memory when the run's data mode says so (else they stream)."""
     total_mb = data_megabytes(data)
     if uses_memory(config, data):
         t0 = time.perf_counter()

@@ -1,0 +1,221 @@
+"""Shared reads: runs that draw the same batches train in one process from one read of each batch.
+
+Runs of one matrix that differ only in what they do with a batch — the Adam, SAM and ASAM cells of one setting, or
+two back-ends on the same features — draw the same batches when they share task, training sets, seed, batch size,
+sampler and epochs. ``train_together`` reads (or streams) each batch once and steps every model on it, each model
+with its own run folder, optimiser, SAM state, sampler position and **random-number stream**: before a model's step,
+checkpoint or end of epoch its own torch / numpy / python generator states are installed and afterwards saved back,
+so dropout masks (and anything else drawn) are those it would draw alone. Each run's weights, checkpoints, metrics
+losses and scores are therefore bit-identical to training it alone with ``train()`` (tested on CPU).
+
+Every member is started exactly as ``train()`` starts a run (``start_run``: seeded, resumed or new), so a group killed
+mid-way resumes every member from its own last checkpoint, wherever each stopped: the group reads from the earliest
+member's position, and a member already past a batch skips it. A member whose step fails (a non-finite loss) leaves
+the group with its error; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from codecfake.device import resolve_device
+from codecfake.progress import NoProgress, Progress
+from codecfake.store import FeatureStore
+from codecfake.train import checkpoint as ck
+from codecfake.train.config import TrainConfig
+from codecfake.train.data import Prefetcher, TrainingData, load_training_data
+from codecfake.train.loop import Trainer, TrainError, check_domain_ratio, finish_run, load_data, start_run
+from codecfake.train.rundir import Builder
+
+log = logging.getLogger(__name__)
+
+
+class SharedReadsError(TrainError):
+    """Runs asked to share reads do not draw the same batches from the same clips."""
+
+
+@dataclass
+class Member:
+    """One run of the group: its trainer and its own random-number generator states."""
+
+    trainer: Trainer
+    rng: tuple[dict[str, torch.Tensor], dict] = field(default_factory=ck.rng_parts)
+    error: BaseException | None = None
+
+    @contextmanager
+    def own_rng(self) -> Iterator[None]:
+        """Install this run's generator states for the duration, and keep what it drew."""
+        ck.restore_rng(*self.rng)
+        try:
+            yield
+        finally:
+            self.rng = ck.rng_parts()
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    run_dirs: tuple[Path, ...]  # per config, in order
+    errors: tuple[BaseException | None, ...]  # per config: None, or why that run stopped
+    batches_read: int  # batches fetched for the whole group (each once)
+    steps: int  # model steps taken (each batch counts once per model that stepped on it)
+
+
+def _same_data(datas: Sequence[TrainingData], configs: Sequence[TrainConfig]) -> None:
+    first = datas[0]
+    for data, config in zip(datas[1:], configs[1:], strict=True):
+        same = (
+            [fs.key for fs in data.sets] == [fs.key for fs in first.sets]
+            and data.array == first.array
+            and np.array_equal(data.train.local, first.train.local)
+            and np.array_equal(data.train.set_index, first.train.set_index)
+            and np.array_equal(data.train.labels, first.train.labels)
+        )
+        if not same:
+            raise SharedReadsError(
+                f"run {config.name or config.opt!r} trains on other clips than {configs[0].name or configs[0].opt!r} "
+                "(training sets, array or labels differ); train them separately"
+            )
+
+
+def _check_same_batches(members: Sequence[Member]) -> None:
+    first = members[0].trainer
+    for m in members[1:]:
+        t = m.trainer
+        if t.sampler.describe() != first.sampler.describe() or t.config.epochs != first.config.epochs:
+            raise SharedReadsError(
+                f"{t.run_dir} draws other batches than {first.run_dir} (sampler {t.sampler.describe()} vs "
+                f"{first.sampler.describe()}, epochs {t.config.epochs} vs {first.config.epochs}); share reads only "
+                "between runs of the same task, sets, seed, batch, sampler and epochs"
+            )
+
+
+def start_group(
+    configs: Sequence[TrainConfig],
+    store: str | Path | FeatureStore,
+    runs: str | Path,
+    *,
+    builder: Builder | None = None,
+    force: bool = False,
+) -> tuple[TrainingData, list[Path], list[Member | None]]:
+    """Check the configs can share reads and start every run (``None`` for a run already finished)."""
+    if len({c.device for c in configs}) != 1 or len({c.threads for c in configs}) != 1:
+        raise SharedReadsError(
+            "runs that share reads train in one process: give them one --device and --threads"
+        )
+    for config in configs:
+        check_domain_ratio(config)
+    if configs[0].threads:
+        torch.set_num_threads(configs[0].threads)
+    device = resolve_device(configs[0].device)
+    fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    datas = [load_training_data(fstore, c) for c in configs]  # indexes only: no clip is read yet
+    _same_data(datas, configs)
+    data = datas[0]
+    dirs, members = [], []
+    for config in configs:
+        run_dir, trainer = start_run(config, data, runs, device, builder=builder, force=force)
+        dirs.append(run_dir)
+        members.append(None if trainer is None else Member(trainer))  # its generators as start_run left them
+    active = [m for m in members if m is not None]
+    if active:
+        _check_same_batches(active)
+    return data, dirs, members
+
+
+def train_together(
+    configs: Sequence[TrainConfig],
+    store: str | Path | FeatureStore,
+    runs: str | Path,
+    *,
+    builder: Builder | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> GroupResult:
+    """Train (or resume, or reuse) every run of ``configs`` from one read of each batch (module docstring)."""
+    data, dirs, members = start_group(configs, store, runs, builder=builder, force=force)
+    active = [m for m in members if m is not None]
+    reads = steps = 0
+    if active:
+        load_data(active[0].trainer.config, data)  # into memory once for every member (or streamed)
+        log.info("%d runs share reads: %s", len(active), ", ".join(m.trainer.run_dir.name for m in active))
+        reads, steps = _train(active, data, progress or NoProgress())
+    for m in active:
+        if m.error is None:
+            finish_run(m.trainer)
+    errors = tuple(None if m is None else m.error for m in members)
+    return GroupResult(tuple(dirs), errors, reads, steps)
+
+
+def _train(members: list[Member], data: TrainingData, progress: Progress) -> tuple[int, int]:
+    epochs = members[0].trainer.config.epochs
+    reads = steps = 0
+    while True:
+        live = [m for m in members if m.error is None and m.trainer.state.epoch < epochs]
+        if not live:
+            return reads, steps
+        epoch = min(m.trainer.state.epoch for m in live)
+        here = [m for m in live if m.trainer.state.epoch == epoch]
+        lrs, batches = {}, None
+        for m in here:
+            with m.own_rng():
+                lrs[id(m)], batches = m.trainer.begin_epoch()
+        assert batches is not None
+        first = min(m.trainer.state.step for m in here)
+        progress.start(
+            f"epoch {epoch + 1}/{epochs} ({len(here)} runs, shared reads)", len(batches), "step", first
+        )
+        r, n = _epoch(here, data, batches, first, progress)
+        reads, steps = reads + r, steps + n
+        for m in here:
+            if m.error is None:
+                _guarded(m, m.trainer.end_epoch, lrs[id(m)])
+
+
+def _guarded(m: Member, action: Callable[..., Any], *args: Any) -> Any:
+    """``action(*args)`` in the member's own generator states; a TrainError takes the member out of the group."""
+    try:
+        with m.own_rng():
+            return action(*args)
+    except TrainError as err:
+        log.error("%s: %s; the other runs of the group go on", m.trainer.run_dir, err)
+        m.error = err
+        return None
+
+
+def _epoch(
+    here: list[Member], data: TrainingData, batches: list, first: int, progress: Progress
+) -> tuple[int, int]:
+    feeder = Prefetcher(data, data.train, batches[first:])
+    reads = steps = 0
+    try:
+        for k, (x, y, dom) in enumerate(feeder, start=first):
+            reads += 1
+            due = [m for m in here if m.error is None and m.trainer.state.step == k]
+            wait = feeder.wait_s / max(len(due), 1)  # the read this batch waited for, shared by its models
+            feeder.wait_s = 0.0
+            for m in due:
+                t, t0 = m.trainer, time.perf_counter()
+                loss = _guarded(m, t.step, x, y, dom)
+                if m.error is not None:
+                    continue
+                took = time.perf_counter() - t0 + wait
+                t.state.acc["wait_s"] += wait
+                if _guarded(m, t.after_step, loss, len(y), took, len(batches)):
+                    _guarded(m, t.save_last)
+                steps += 1
+            progress.advance(1, runs=len(due))
+    finally:
+        feeder.close()
+    return reads, steps
+
+
+__all__ = ["GroupResult", "SharedReadsError", "start_group", "train_together"]
