@@ -69,6 +69,36 @@ class GroupResult:
     steps: int  # model steps taken (each batch counts once per model that stepped on it)
 
 
+# TrainConfig fields that decide which clips a run reads and in which batches (with ``opt`` only through whether it
+# stratifies by domain and csam-pd's two-per-domain minimum): runs equal in all of them can share reads.
+SHARING_FIELDS = (
+    "task",
+    "features",
+    "extractor",
+    "array",
+    "layers",
+    "seed",
+    "batch",
+    "epochs",
+    "domain_ratio",
+    "csam_epoch",
+    "shuffle",
+    "shuffle_window_shards",
+    "data_mode",
+    "memory_limit_mb",
+    "device",
+    "threads",
+    "hold_out",
+)
+
+
+def sharing_key(config: TrainConfig) -> tuple:
+    """Runs with equal keys draw the same batches from the same clips (a guess from the configuration alone: the
+    group checks it again on the data, ``SharedReadsError``)."""
+    values = tuple(getattr(config, f, None) for f in SHARING_FIELDS)
+    return (*values, config.needs_domains, config.opt == "csam-pd")
+
+
 def _same_data(datas: Sequence[TrainingData], configs: Sequence[TrainConfig]) -> None:
     first = datas[0]
     for data, config in zip(datas[1:], configs[1:], strict=True):
@@ -218,4 +248,11 @@ def _epoch(
     return reads, steps
 
 
-__all__ = ["GroupResult", "SharedReadsError", "start_group", "train_together"]
+__all__ = [
+    "SHARING_FIELDS",
+    "GroupResult",
+    "SharedReadsError",
+    "sharing_key",
+    "start_group",
+    "train_together",
+]

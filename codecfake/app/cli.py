@@ -46,6 +46,10 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    for (
+        handler
+    ) in logging.getLogger().handlers:  # the console keeps this level even where a run's own log file
+        handler.setLevel(level)  # raises a logger to INFO (codecfake experiments: logs/<run>.log)
     for noisy in ("distributed", "urllib3", "numcodecs", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

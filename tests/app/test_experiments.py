@@ -202,6 +202,9 @@ def test_the_board_prints_a_line_per_run_state_and_the_matrix_eta(tmp_path: Path
     jobs = make_jobs(plan.runs, tmp_path / "out")
     lines: list[str] = []
     board = Board(jobs, workers=2, emit=lines.append, matrix="m")
+    board.summary_every_s = (
+        0.0  # the matrix line after every change (by default: when counts change, or a minute on)
+    )
     board.queued(reused=1)
     assert lines[:2] == [f"[run 1/2] {jobs[0].name}: queued", f"[run 2/2] {jobs[1].name}: queued"]
     assert lines[2] == "matrix m: 1/3 done (1 already), 0 running, 2 queued, 0 failed"
@@ -220,3 +223,41 @@ def test_the_board_prints_a_line_per_run_state_and_the_matrix_eta(tmp_path: Path
     assert lines[-4] == f"[run 1/2] {jobs[0].name}: done, AVG 1.500 %, 2 min"
     assert lines[-2] == f"[run 2/2] {jobs[1].name}: FAILED: TrainError: boom (log: x.log)"
     assert lines[-1] == "matrix m: 2/3 done (1 already), 0 running, 0 queued, 1 failed"
+
+
+def test_runs_that_draw_the_same_batches_share_reads_and_end_as_if_trained_apart(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from safetensors.torch import load_file
+
+    from codecfake.app.experiments.execute import make_jobs
+    from codecfake.app.experiments.groups import GroupJob, make_units
+
+    monkeypatch.chdir(tmp_path)
+    write_matrix_store(Path("features"))
+    cells = [
+        f'task = "cotrain", backend = "lcnn", opt = "{o}", extractor = "mel"' for o in ("adam", "sam", "csam")
+    ]
+    write_matrix(Path("m.toml"), cells)
+    plan = plan_matrix(load_matrix("m.toml"), store="features", runs="runs")
+    units = make_units(plan.runs, make_jobs(plan.runs, Path("x")), "auto", workers=1)
+    assert [type(u).__name__ for u in units] == ["GroupJob", "Job"]  # csam draws other (stratified) batches
+    assert isinstance(units[0], GroupJob) and [j.name for j in units[0].members] == [
+        r.name for r in plan.runs[:2]
+    ]
+    assert (
+        len(make_units(plan.runs, make_jobs(plan.runs, Path("x")), "auto", workers=3)) == 3
+    )  # no idle worker
+    argv = ["experiments", "m.toml", "--device", "cpu", "--resamples", "0", "--no-figures", "--threads", "1"]
+    assert main([*argv, "--runs", "apart", "--out", "e-apart", "--share-reads", "off"]) == 0
+    assert main([*argv, "--runs", "shared", "--out", "e-shared"]) == 0
+    assert (
+        "shared reads: cotrain-lcnn-adam-s688-mel, cotrain-lcnn-sam-s688-mel train together"
+        in Path("e-shared/logs/cotrain-lcnn-sam-s688-mel.log").read_text()
+    )
+    for run in plan.runs:
+        a = load_file(f"apart/{run.name}/checkpoints/best.safetensors")
+        b = load_file(f"shared/{run.name}/checkpoints/best.safetensors")
+        assert all((a[k] == b[k]).all() for k in a), run.name
+        for tsv in Path(f"apart/{run.name}/scores").glob("*.tsv"):
+            assert tsv.read_bytes() == Path(f"shared/{run.name}/scores/{tsv.name}").read_bytes()

@@ -54,6 +54,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--plan", action="store_true", help="only print the runs and the store check; train nothing"
     )
+    p.add_argument(
+        "--share-reads",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="train runs that draw the same batches (e.g. the Adam, SAM, ASAM cells of one setting and seed) in one "
+        "process from one read of each batch, each bit-identical to training it alone; auto: unless that would "
+        "leave workers idle",
+    )
     p.add_argument("--no-figures", action="store_true", help="evaluate without the PNG figures (faster)")
     p.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads per run, 0 = the process's default [0]"
@@ -107,7 +115,7 @@ def run_experiments(args: argparse.Namespace) -> int:
     print(f"store {args.store}: every feature set the runs need is there ({needs.n_sets} sets checked)")
     if args.plan:
         return 0
-    outcome = run_plan(plan, out, cluster=args.cluster, threads=args.threads)
+    outcome = run_plan(plan, out, cluster=args.cluster, threads=args.threads, share_reads=args.share_reads)
     md, js = write_tables(plan, out, command, resamples=args.resamples)
     print(outcome.summary())
     print(f"tables: {md} (and {js.name})")

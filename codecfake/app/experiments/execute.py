@@ -98,7 +98,7 @@ def headline(run_dir: str | Path) -> dict[str, float]:
     return out
 
 
-def _with_device(argv: Sequence[str], device: str) -> list[str]:
+def with_device(argv: Sequence[str], device: str) -> list[str]:
     out = list(argv)
     if "--device" in out:
         out[out.index("--device") + 1] = device
@@ -139,7 +139,7 @@ def run_one(job: Job) -> RunResult:
             if done:
                 continue
             t = time.perf_counter()
-            rc = run(_with_device(argv, device))
+            rc = run(with_device(argv, device))
             result[f"{step}_s"] = time.perf_counter() - t
             result["trained" if step == "train" else "evaluated"] = True
             if rc != 0:
@@ -169,31 +169,42 @@ def run_one(job: Job) -> RunResult:
     return out
 
 
-def run_serial(jobs: Sequence[Job], on_result: Callable[[RunResult], None]) -> None:
-    """One run after another in this process."""
-    for job in jobs:
-        on_result(run_one(job))
+def run_serial(
+    units: Sequence[Any], run_unit: Callable[[Any], list[RunResult]], on_result: Callable[[RunResult], None]
+) -> None:
+    """One unit of work (a run, or a group of runs sharing reads) after another in this process."""
+    for unit in units:
+        for result in run_unit(unit):
+            on_result(result)
 
 
-def run_on_cluster(client: Any, jobs: Sequence[Job], on_result: Callable[[RunResult], None]) -> None:
-    """One dask task per run (GPU runs take the workers' GPU resource, so one run per GPU); results as they come.
-    A task lost with its worker (dask retries it elsewhere first) is reported as a failed run."""
+def run_on_cluster(
+    client: Any,
+    units: Sequence[Any],
+    run_unit: Callable[[Any], list[RunResult]],
+    on_result: Callable[[RunResult], None],
+) -> None:
+    """One dask task per unit (GPU runs take the workers' GPU resource, so one unit per GPU); results as they come.
+    A task lost with its worker (dask retries it elsewhere first) is reported as failed runs."""
     from distributed import as_completed
 
     workers = client.scheduler_info()["workers"].values()
     gpu = {"GPU": 1} if any((w.get("resources") or {}).get("GPU") for w in workers) else None
     futures = {
-        client.submit(run_one, job, key=f"matrix-run-{job.name}", pure=False, resources=gpu, priority=-k): job
-        for k, job in enumerate(jobs)
+        client.submit(run_unit, unit, key=f"matrix-{unit.name}", pure=False, resources=gpu, priority=-k): unit
+        for k, unit in enumerate(units)
     }
     for fut in as_completed(futures):
-        job = futures[fut]
+        unit = futures[fut]
         try:
-            result = fut.result()
-        except Exception as err:  # the task itself died (a killed worker): not the run's own report
-            result = RunResult(job.name, "failed", f"{type(err).__name__}: {err}", job.log_file)
-            write_status(job.status_file, state="failed", error=result.error, log_file=job.log_file)
-        on_result(result)
+            results = fut.result()
+        except Exception as err:  # the task itself died (a killed worker): not the runs' own report
+            results = []
+            for job in getattr(unit, "members", (unit,)):
+                results.append(RunResult(job.name, "failed", f"{type(err).__name__}: {err}", job.log_file))
+                write_status(job.status_file, state="failed", error=results[-1].error, log_file=job.log_file)
+        for result in results:
+            on_result(result)
 
 
 __all__ = [

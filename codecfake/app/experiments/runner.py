@@ -54,9 +54,13 @@ def run_plan(
     threads: int = 0,
     every_s: float = 10.0,
     only: Sequence[str] | None = None,
+    share_reads: str = "auto",
 ) -> MatrixOutcome:
     """Run ``plan``'s unfinished runs (``only``: these names) and return their results; never raises for a run's
-    own failure. ``cluster``: None (here, one after another), ``local:N`` or ``tcp://…`` (``cluster.py``)."""
+    own failure. ``cluster``: None (here, one after another), ``local:N`` or ``tcp://…`` (``cluster.py``);
+    ``share_reads``: auto | on | off (``groups.py``)."""
+    from codecfake.app.experiments.groups import make_units, run_unit
+
     t0 = time.perf_counter()
     runs = [r for r in plan.runs if only is None or r.name in only]
     reused = tuple(r.name for r in runs if run_state(r.run_dir) == "evaluated")
@@ -71,6 +75,7 @@ def run_plan(
         # count in serial runs (--threads) gives bit-identical results; a different count moves the last float bits.
         threads = threads or max(1, (os.cpu_count() or 1) // workers) if local is not None else threads
     jobs = make_jobs(todo, out_dir, threads)
+    units = make_units(todo, jobs, share_reads, workers)
     for job in jobs:
         write_status(job.status_file, state="queued")
     board = Board(jobs, workers, emit, plan.matrix.name)
@@ -84,9 +89,9 @@ def run_plan(
     try:
         with Monitor(board, every_s):
             if client is None:
-                run_serial(jobs, on_result)
+                run_serial(units, run_unit, on_result)
             else:
-                run_on_cluster(client, jobs, on_result)
+                run_on_cluster(client, units, run_unit, on_result)
     finally:
         if client is not None:
             client.close()
