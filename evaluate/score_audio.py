@@ -23,7 +23,7 @@ from codecfake.train.layers import array_names, layer_indices
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FileScore", "build_run_extractor", "score_files"]
+__all__ = ["FileScore", "build_run_extractor", "run_resampler", "score_files"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def build_run_extractor(
     name = spec.get("extractor")
     params = dict(spec.get("params") or {})
     n_samples = int(spec.get("n_samples", N_SAMPLES))
+    loading = {"resampler": run_resampler(run)}  # how the run's features loaded audio not at 16 kHz
     if name == "mel":
         ext = build_extractor(
             "mel",
@@ -59,6 +60,7 @@ def build_run_extractor(
             log=bool(params.get("log", True)),
             hop_samples=int(params.get("hop_samples", 128)),
             n_samples=n_samples,
+            **loading,
         )
     else:
         layers = layer_indices(run.array)
@@ -71,7 +73,15 @@ def build_run_extractor(
                 f"run {run.run_dir} uses {name} features ({spec.get('model_id')}); pass the local checkpoint folder "
                 "with --model-dir DIR (the same one used for `codecfake features`)"
             )
-        ext = build_extractor(name, model_dir=model_dir, layers=layers, device=device, n_samples=n_samples)
+        ext = build_extractor(
+            name,
+            model_dir=model_dir,
+            layers=layers,
+            device=device,
+            n_samples=n_samples,
+            precision=str(params.get("precision", "fp32")),
+            **loading,
+        )
     got = ext.spec_fields()
     diff = {
         k: (spec.get(k), got.get(k))
@@ -90,12 +100,19 @@ def build_run_extractor(
     return ext
 
 
-def _load_all(paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int) -> Iterator[tuple[str, Any]]:
+def run_resampler(run: Any) -> str:
+    """The resampler of the run's features (soxr_hq for sets made before the spec recorded one)."""
+    return str((run.extractor.get("params") or {}).get("resampler", "soxr_hq"))
+
+
+def _load_all(
+    paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int, resampler: str
+) -> Iterator[tuple[str, Any]]:
     from codecfake.corpus import AudioError, load_clip
 
     for p in paths:
         try:
-            yield str(p), load_clip(p, sample_rate_hz=sample_rate_hz, n_samples=n_samples)  # (S,) float32
+            yield str(p), load_clip(p, sample_rate_hz, n_samples, resampler)  # (S,) float32
         except AudioError as err:
             yield str(p), err
 
@@ -112,7 +129,7 @@ def score_files(
     """P(bona fide) per file; a bad file gets the corpus layer's error and the others are still scored."""
     sr = int(run.extractor.get("sample_rate_hz", SAMPLE_RATE_HZ))
     n = int(run.extractor.get("n_samples", N_SAMPLES))
-    loaded = list(_load_all(paths, sr, n))
+    loaded = list(_load_all(paths, sr, n, run_resampler(run)))
     out: dict[str, FileScore] = {}
     good = [(p, x) for p, x in loaded if isinstance(x, np.ndarray)]
     for p, x in loaded:

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from codecfake.alloc import worker_init
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.corpus import AudioError, load_clip
+from codecfake.corpus.resample import DEFAULT_RESAMPLER
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,15 @@ class ShardJob:
         return self.stop - self.start
 
 
-def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
+def resampler_of(extractor: object) -> str:
+    """The resampler an extractor's clips are loaded with (an extractor without one: the library default)."""
+    return str(getattr(extractor, "resampler", DEFAULT_RESAMPLER))
+
+
+def load_wave(path: str, n_samples: int, resampler: str = DEFAULT_RESAMPLER) -> tuple[np.ndarray, str]:
     """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, SAMPLE_RATE_HZ, n_samples), ""
+        return load_clip(path, SAMPLE_RATE_HZ, n_samples, resampler), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -45,15 +51,16 @@ def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
 class ClipDataset(Dataset):
     """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
 
-    def __init__(self, paths: Sequence[str], n_samples: int = N_SAMPLES):
+    def __init__(self, paths: Sequence[str], n_samples: int = N_SAMPLES, resampler: str = DEFAULT_RESAMPLER):
         self.paths = list(paths)
         self.n_samples = n_samples
+        self.resampler = resampler
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray, str]:
-        wave, reason = load_wave(self.paths[i], self.n_samples)
+        wave, reason = load_wave(self.paths[i], self.n_samples, self.resampler)
         return i, wave, reason
 
 
@@ -77,7 +84,12 @@ def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int
 
 
 def make_loader(
-    jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int, pin_memory: bool = False
+    jobs: Sequence[ShardJob],
+    batch: int,
+    num_workers: int,
+    n_samples: int,
+    pin_memory: bool = False,
+    resampler: str = DEFAULT_RESAMPLER,
 ) -> DataLoader:
     """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
 
@@ -88,7 +100,7 @@ def make_loader(
         offset_of[job.shard_index] = len(paths)
         paths.extend(job.paths)
     return DataLoader(
-        ClipDataset(paths, n_samples),
+        ClipDataset(paths, n_samples, resampler),
         batch_sampler=shard_batches(jobs, batch, offset_of),
         num_workers=num_workers,
         collate_fn=collate,

@@ -19,7 +19,7 @@ import torch
 from codecfake.common import N_SAMPLES
 from codecfake.corpus.manifest import LABELS
 from codecfake.extract.extractors import Extractor
-from codecfake.extract.loading import ShardJob, make_loader
+from codecfake.extract.loading import ShardJob, make_loader, resampler_of
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
 from codecfake.progress import LogProgress, NoProgress, Progress
@@ -120,7 +120,9 @@ def run_local(
     frame_shapes = extractor.arrays()
     n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
     on_cuda = torch.device(getattr(extractor, "device", "cpu")).type == "cuda"
-    loader = make_loader(jobs, batch, num_workers, n_samples, pin_memory=on_cuda)
+    loader = make_loader(
+        jobs, batch, num_workers, n_samples, pin_memory=on_cuda, resampler=resampler_of(extractor)
+    )
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs)
     t = {"decode_wait_s": 0.0, "forward_s": 0.0, "write_wait_s": 0.0}
