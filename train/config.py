@@ -27,6 +27,11 @@ DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
 DEV_LOSSES = ("exact", "batch-mean")
+CSAM_DRAWS = ("exact", "release")
+# LCNN input image: time-first (T, D) as the release's Mel-LCNN, freq-first (D, T) as its W2V2-LCNN (it feeds XLS-R
+# features transposed, (1024, 201)); auto picks the release's layout for the run's features
+LCNN_LAYOUTS = ("auto", "time-first", "freq-first")
+SSL_EXTRACTORS = ("xlsr", "wavlm")
 # The keys `codecfake train` takes from configs/demo.toml on the demo's feature sets when not given (train/demo_defaults.py)
 DEMO_PRESET_KEYS = ("epochs", "batch", "lr", "lr_step_epochs", "rho")
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
@@ -44,6 +49,9 @@ class TrainConfig:
     name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
     task: str = "cotrain"  # vocoder | codec | cotrain | trace (generator classes, codec + vocoder domains)
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
+    # lcnn only: auto -> freq-first on SSL features, time-first on mel (the release's two LCNNs); a run's config.json
+    # holds the resolved value (resolve_lcnn_layout); config.json files without it are time-first (legacy_defaults)
+    lcnn_layout: str = "auto"
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
     extractor: str = (
@@ -74,6 +82,9 @@ class TrainConfig:
         float, ...
     ] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
     csam_epoch: str = "release"  # csam/csam-pd epoch: release (K * ceil(largest/batch) steps, carried) | pass
+    # csam batches: exact (the same per-domain counts in every batch, streams carried across epochs) | release
+    # (the release's CSAMSampler: groups of int(share * batch) per domain cut into batches, fresh samplers each pass)
+    csam_draw: str = "exact"
     seed: int = 688
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
@@ -101,6 +112,8 @@ class TrainConfig:
         _check_choice("shuffle", self.shuffle, SHUFFLES)
         _check_choice("csam_epoch", self.csam_epoch, CSAM_EPOCHS)
         _check_choice("dev_loss", self.dev_loss, DEV_LOSSES)
+        _check_choice("lcnn_layout", self.lcnn_layout, LCNN_LAYOUTS)
+        _check_choice("csam_draw", self.csam_draw, CSAM_DRAWS)
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
         positive = {
@@ -141,6 +154,11 @@ class TrainConfig:
             raise ConfigError(
                 f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                 f"found {list(self.domain_ratio)}"
+            )
+        if self.csam_draw == "release" and (self.opt != "csam" or self.csam_epoch != "release"):
+            raise ConfigError(
+                f"training config: `csam_draw` release is the release's CSAMSampler, for --opt csam with its "
+                f"epoch (csam_epoch release); found opt {self.opt!r}, csam_epoch {self.csam_epoch!r}"
             )
         if set(self.from_demo_preset) - set(DEMO_PRESET_KEYS):
             raise ConfigError(
@@ -189,8 +207,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, source: str = "config") -> TrainConfig:
-        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError`."""
-        return cls(**coerce_values(values, source=source))
+        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError`; a saved config
+        from before a field existed gets the value runs then had (:func:`legacy_defaults`)."""
+        return cls(**coerce_values(legacy_defaults(values), source=source))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with `changes` applied (type-checked like every other override)."""
@@ -202,6 +221,13 @@ class TrainConfig:
         return self.opt != "adam"
 
     @property
+    def backend_options(self) -> dict[str, Any]:
+        """Keyword options for ``build_backend`` that the config decides: ``freq_major`` for a freq-first LCNN."""
+        if self.backend == "lcnn" and self.lcnn_layout == "freq-first":
+            return {"freq_major": True}
+        return {}
+
+    @property
     def needs_domains(self) -> bool:
         """True for the optimisers that stratify batches by training domain."""
         return self.opt in ("csam", "csam-pd")
@@ -210,6 +236,23 @@ class TrainConfig:
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"training config: unknown {key} {value!r}; expected one of {', '.join(choices)}")
+
+
+def legacy_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved config dict with the fields it predates filled in as runs of that time behaved: an LCNN run without
+    ``lcnn_layout`` fed conv1 time-first (T, D), whatever its features."""
+    out = dict(values)
+    if out.get("backend") == "lcnn" and "lcnn_layout" not in out:
+        out["lcnn_layout"] = "time-first"
+    return out
+
+
+def resolve_lcnn_layout(config: TrainConfig, extractor: str) -> TrainConfig:
+    """``lcnn_layout`` "auto" made explicit for the run's features (``extractor``: the sets' extractor name): the
+    release's W2V2-LCNN layout, freq-first, on SSL features; its Mel-LCNN layout, time-first, on anything else."""
+    if config.backend != "lcnn" or config.lcnn_layout != "auto":
+        return config
+    return config.replace(lcnn_layout="freq-first" if extractor in SSL_EXTRACTORS else "time-first")
 
 
 def field_types() -> dict[str, Any]:
@@ -338,6 +381,10 @@ __all__ = [
     "OPTIMISERS",
     "DEMO_PRESET_KEYS",
     "resolve_config",
+    "resolve_lcnn_layout",
+    "legacy_defaults",
+    "LCNN_LAYOUTS",
+    "CSAM_DRAWS",
     "load_preset",
     "parse_text",
     "coerce_values",
