@@ -16,6 +16,10 @@ MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
 PRECISION ?=
+RESAMPLER ?=
+STORE_DTYPE ?=
+DEV_LOSS  ?=
+CSAM_DRAW ?=
 MEL       ?=
 STORE     ?= features
 BATCH     ?=
@@ -58,6 +62,8 @@ help: ## this list
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]; on train: layers to fuse (learned"
 	@echo "                 softmax weights), e.g. LAYERS=0,3,5 [not given: the sets' one array]"
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
+	@echo "  RESAMPLER=kaiser_best|soxr_hq   audio not at 16 kHz [kaiser_best, the release's; DATA=demo: soxr_hq]"
+	@echo "  STORE_DTYPE=float16|float32   SSL features as stored [float16; float32 as the release, e.g. test PARTS]"
 	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract: CPU 8, CUDA the largest that fits /"
@@ -68,6 +74,9 @@ help: ## this list
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on the demo features (mini-codecfake,"
 	@echo "                 mini-19la) EPOCHS, BATCH, LR not given are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
+	@echo "  DEV_LOSS=exact|batch-mean   model selection: exact weighted dev loss, or the release's mean of shuffled"
+	@echo "                 dev-batch means [exact]"
+	@echo "  CSAM_DRAW=exact|release   csam batches: exact per-domain counts, or the release's CSAMSampler draw [exact]"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
@@ -134,15 +143,17 @@ demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 
 features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
 	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
+	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--resampler,$(RESAMPLER)) \
+	  $(call opt,--store-dtype,$(STORE_DTYPE)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
 	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 
-train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, ...)
+train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, DEV_LOSS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force) \
+	  $(call opt,--dev-loss,$(DEV_LOSS)) $(call opt,--csam-draw,$(CSAM_DRAW)) \
 	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS))
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
