@@ -147,3 +147,30 @@ def test_every_phony_target_has_a_rule() -> None:
         line.split(":", 1)[0] for line in text.splitlines() if line and not line[0].isspace() and ":" in line
     }
     assert [t for t in phony if t not in rules] == []
+
+
+@pytest.mark.parametrize(
+    ("target", "variables", "options"),
+    [
+        (
+            "train",
+            "DEV_LOSS=batch-mean CSAM_DRAW=release",
+            ["--dev-loss", "batch-mean", "--csam-draw", "release"],
+        ),
+        (
+            "features",
+            "RESAMPLER=soxr_hq STORE_DTYPE=float32",
+            ["--resampler", "soxr_hq", "--store-dtype", "float32"],
+        ),
+    ],
+)
+def test_release_fidelity_variables_map_to_one_option_each(
+    target: str, variables: str, options: list[str]
+) -> None:
+    argv = _make_cli_argv(target, variables)
+    assert all(argv[argv.index(options[i]) + 1] == options[i + 1] for i in range(0, len(options), 2))
+    args = build_parser().parse_args(argv)
+    if target == "train":
+        assert (args.cfg_dev_loss, args.cfg_csam_draw) == ("batch-mean", "release")
+    else:
+        assert (args.resampler, args.store_dtype) == ("soxr_hq", "float32")
