@@ -49,6 +49,16 @@ ASV_SCORES ?=
 
 opt = $(if $(2),$(1) $(2))
 
+# PORTABLE=1: the CPU code paths that decide float rounding pinned to what every x86-64 server CPU since 2013 runs
+# (AVX2 kernels in torch and oneDNN, MKL's vendor-independent branch), so training numerics do not follow the
+# machine's instruction sets; measured in bench/results/cpu_repro.json (docs/paper-fidelity.md, Reproducibility)
+PORTABLE  ?=
+ifneq ($(PORTABLE),)
+export ATEN_CPU_CAPABILITY := avx2
+export ONEDNN_MAX_CPU_ISA := AVX2
+export MKL_CBWR := COMPATIBLE
+endif
+
 .PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
 
 help: ## this list
@@ -84,6 +94,9 @@ help: ## this list
 	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
+	@echo "  PORTABLE=1     pin CPU numerics to AVX2 kernels + MKL's vendor-independent branch (features, train, demo):"
+	@echo "                 removes the instruction-set dependence of training (measured on one CPU model; keep the"
+	@echo "                 thread count too; other CPU vendors untested) [off]"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
 
 $(VENV)/.done: pyproject.toml

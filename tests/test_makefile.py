@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -174,3 +175,21 @@ def test_release_fidelity_variables_map_to_one_option_each(
         assert (args.cfg_dev_loss, args.cfg_csam_draw) == ("batch-mean", "release")
     else:
         assert (args.resampler, args.store_dtype) == ("soxr_hq", "float32")
+
+
+@pytest.mark.parametrize(("variables", "expected"), [([], ""), (["PORTABLE=1"], "avx2 AVX2 COMPATIBLE")])
+def test_portable_pins_the_cpu_code_paths_of_every_target(variables: list[str], expected: str) -> None:
+    probe = "probe-env: ; @echo $$ATEN_CPU_CAPABILITY $$ONEDNN_MAX_CPU_ISA $$MKL_CBWR"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
+    }
+    out = subprocess.run(
+        ["make", "-s", "-C", str(REPO), "--eval", probe, "probe-env", *variables],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    assert out.strip() == expected

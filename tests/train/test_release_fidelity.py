@@ -118,3 +118,18 @@ def test_cudnn_is_deterministic_on_cuda_as_the_releases_setup_seed() -> None:
         assert (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) == (True, False)
     finally:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before
+
+
+def test_runs_record_the_cpu_and_the_numerics_settings_they_ran_under(
+    demo_store, tmp_path: Path, builder, monkeypatch
+) -> None:
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    root, _ = demo_store
+    run = train(_cfg(task="codec", opt="adam", epochs=1, name="cpu"), root, tmp_path / "r", builder=builder)
+    cpu = json.loads((run / "provenance.json").read_text())["cpu"]
+    assert cpu["model"] and cpu["cores"] >= 1
+    assert (
+        cpu["numerics_env"].get("MKL_CBWR") == "COMPATIBLE"
+        and "ONEDNN_MAX_CPU_ISA" not in cpu["numerics_env"]
+    )
