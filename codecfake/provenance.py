@@ -19,7 +19,13 @@ __all__ = ["dist_version", "package_version", "git_commit", "library_versions", 
 
 # environment variables that choose the CPU code paths of torch's kernels, oneDNN and MKL, and their thread count:
 # results are bit-reproducible only where these (and the CPU model) agree (docs/paper-fidelity.md, Reproducibility)
-NUMERICS_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "OMP_NUM_THREADS")
+NUMERICS_ENV = (
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "MKL_CBWR",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "OMP_NUM_THREADS",
+)
 
 _REPO = Path(__file__).resolve().parent.parent  # the checkout holding codecfake/ (editable install)
 

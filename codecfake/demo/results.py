@@ -42,7 +42,9 @@ def _cpu_model() -> str:
 def machine_line() -> str:
     import torch
 
-    pinned = " (PORTABLE: AVX2 kernels, MKL CBWR COMPATIBLE)" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else ""
+    pinned = (
+        " (PORTABLE: AVX2 kernels, MKL CBWR COMPATIBLE)" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else ""
+    )
     return (
         f"{_cpu_model()}, {os.cpu_count()} cores{pinned}, Python {platform.python_version()}, torch "
         f"{torch.__version__}, {platform.system()} {platform.release()}"
