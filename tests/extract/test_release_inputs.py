@@ -9,15 +9,16 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from codecfake.cli import main
-from codecfake.common import extractor_fields
+from codecfake.app.cli import main
 from codecfake.corpus import Manifest, ManifestRow, load_clip
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.evaluate.score_features import find_test_sets
 from codecfake.extract import build_extractor
 from codecfake.extract.pipeline import extract_manifest
+from codecfake.extract.rebuild import extractor_from_spec, extractor_spec
 from codecfake.extract.testing import save_tiny_model
 from codecfake.store.featurestore import FeatureStore
+from codecfake.store.spec import extractor_fields
 
 
 def _manifest_24k(root: Path) -> Manifest:
@@ -35,7 +36,8 @@ def test_kaiser_best_is_recorded_and_loads_the_clips_while_soxr_keeps_the_old_sp
     kaiser = build_extractor("mel", resampler="kaiser_best")
     assert soxr_ext.spec_fields() == old.spec_fields() and "resampler" not in old.spec_fields()["params"]
     assert kaiser.spec_fields()["params"] == {**old.spec_fields()["params"], "resampler": "kaiser_best"}
-    assert build_extractor(**kaiser.recipe).spec_fields() == kaiser.spec_fields()  # dask workers rebuild it
+    rebuilt = extractor_from_spec(extractor_spec(kaiser), arrays=["mel"])  # as dask workers and score do
+    assert rebuilt.resampler == "kaiser_best" and rebuilt.spec_fields() == kaiser.spec_fields()
     m = _manifest_24k(tmp_path)
     fs = extract_manifest(m, kaiser, tmp_path / "store", batch=2, shard_size=2, num_workers=0)
     other = extract_manifest(m, soxr_ext, tmp_path / "store", batch=2, shard_size=2, num_workers=0)
@@ -68,7 +70,7 @@ def test_float32_test_features_serve_a_float16_run_and_win_over_float16(tmp_path
     m = _manifest_24k(tmp_path)
     half = build_extractor("xlsr", model_dir=model_dir, layers=(2,), n_samples=16000)
     full = build_extractor("xlsr", model_dir=model_dir, layers=(2,), n_samples=16000, dtype="float32")
-    assert build_extractor(**full.recipe).dtype == "float32"
+    assert extractor_from_spec(extractor_spec(full), arrays=["L02"], model_dir=model_dir).dtype == "float32"
     fs16 = extract_manifest(m, half, tmp_path / "store", batch=3, num_workers=0)
     fs32 = extract_manifest(m, full, tmp_path / "store", batch=3, num_workers=0)
     assert (fs16.spec.dtype, fs32.spec.dtype) == ("float16", "float32") and fs16.key != fs32.key

@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from codecfake.cli import main
-from codecfake.train.official import import_official
+from codecfake.app.cli import main
+from codecfake.evaluate.official_import import import_official
 from codecfake.train.rundir import load_run
 from codecfake.train.testing import random_w2v2_lcnn_state, release_lcnn_forward, save_release_pickle
 
