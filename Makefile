@@ -16,6 +16,10 @@ MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
 PRECISION ?=
+RESAMPLER ?=
+STORE_DTYPE ?=
+DEV_LOSS  ?=
+CSAM_DRAW ?=
 MEL       ?=
 PRESET    ?=
 STORE     ?= features
@@ -51,6 +55,16 @@ OUT       ?=
 
 opt = $(if $(2),$(1) $(2))
 
+# PORTABLE=1: the CPU code paths that decide float rounding pinned to what every x86-64 server CPU since 2013 runs
+# (AVX2 kernels in torch and oneDNN, MKL's vendor-independent branch), so training numerics do not follow the
+# machine's instruction sets; measured in bench/results/cpu_repro.json (docs/paper-fidelity.md, Reproducibility)
+PORTABLE  ?=
+ifneq ($(PORTABLE),)
+export ATEN_CPU_CAPABILITY := avx2
+export ONEDNN_MAX_CPU_ISA := AVX2
+export MKL_CBWR := COMPATIBLE
+endif
+
 .PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-matrix demo-data features corpus-check train evaluate calibrate fuse export report compare demo experiments clean-demo
 
 help: ## this list
@@ -66,6 +80,8 @@ help: ## this list
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]; on train: layers to fuse (learned"
 	@echo "                 softmax weights), e.g. LAYERS=0,3,5 [not given: the sets' one array]"
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
+	@echo "  RESAMPLER=kaiser_best|soxr_hq   audio not at 16 kHz [kaiser_best, the release's; DATA=demo: soxr_hq]"
+	@echo "  STORE_DTYPE=float16|float32   SSL features as stored [float16; float32 as the release, e.g. test PARTS]"
 	@echo "  MEL=power|log  mel values [power, the release's; log with the demo preset (DATA=demo, make demo)]"
 	@echo "  PRESET=NAME    configs/NAME.toml's values for the options not given; none: the paper's [features: demo"
 	@echo "                 for DATA=demo, else none; train: the one its feature sets record (features --preset)]"
@@ -78,6 +94,9 @@ help: ## this list
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
 	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on sets made with a preset, EPOCHS,"
 	@echo "                 BATCH, LR not given are the preset's: the demo's are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
+	@echo "  DEV_LOSS=exact|batch-mean   model selection: exact weighted dev loss, or the release's mean of shuffled"
+	@echo "                 dev-batch means [exact]"
+	@echo "  CSAM_DRAW=exact|release   csam batches: exact per-domain counts, or the release's CSAMSampler draw [exact]"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N runs per cell for 'experiments' [the matrix's]"
 	@echo "  MATRIX=NAME    'experiments': configs/NAME.toml (paper-table3|paper-table4|paper-table8|paper-all|demo-default|"
 	@echo "                 demo-full) or a .toml path [none: the demo's full matrix, corpus and features included]"
@@ -91,6 +110,9 @@ help: ## this list
 	@echo "  FUSE=\"runs/a runs/b\" NAME=F   runs to fuse into runs/F ('fuse');  OUT=DIR  export folder [RUN/export]"
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
+	@echo "  PORTABLE=1     pin CPU numerics to AVX2 kernels + MKL's vendor-independent branch (features, train, demo):"
+	@echo "                 removes the instruction-set dependence of training (measured on one CPU model; keep the"
+	@echo "                 thread count too; other CPU vendors untested) [off]"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
 
 $(VENV)/.done: pyproject.toml
@@ -156,7 +178,8 @@ demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 
 features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=, PRESET=)
 	$(CLI) features $(call opt,--preset,$(or $(PRESET),$(if $(filter demo,$(DATA)),demo))) --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
+	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--resampler,$(RESAMPLER)) \
+	  $(call opt,--store-dtype,$(STORE_DTYPE)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
 	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
@@ -165,11 +188,12 @@ corpus-check: venv ## ingest check of a dataset on disk: listed vs found, rates,
 	@test -n "$(ROOT)" || { echo "usage: make corpus-check DATA=asvspoof5 ROOT=DIR"; exit 2; }
 	$(CLI) corpus check $(DATA) $(ROOT) $(call opt,--parts,$(PARTS))
 
-train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, PRESET=, ...)
+train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, PRESET=, DEV_LOSS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force) \
-	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) $(call opt,--preset,$(PRESET))
+	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) $(call opt,--preset,$(PRESET)) \
+	  $(call opt,--dev-loss,$(DEV_LOSS)) $(call opt,--csam-draw,$(CSAM_DRAW))
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }

@@ -86,6 +86,20 @@ def register(subparsers) -> None:
         "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]",
     )
     p.add_argument(
+        "--resampler",
+        choices=("kaiser_best", "soxr_hq"),
+        help="how audio not at 16 kHz is resampled: kaiser_best (the release's librosa 0.9.1 load; "
+        "recorded in the set's spec) or soxr_hq (~100x faster) [kaiser_best; with --data demo, whose audio is "
+        "all 16 kHz: soxr_hq, the resampler its sets were keyed with]",
+    )
+    p.add_argument(
+        "--store-dtype",
+        choices=("float16", "float32"),
+        default="float16",
+        help="xlsr/wavlm: dtype of the stored hidden states: float16 (half the disk) or float32 (the release's; "
+        "e.g. for test parts: evaluation prefers a float32 test set over a float16 one of the same part) [float16]",
+    )
+    p.add_argument(
         "--mel-hop",
         type=int,
         help="mel hop in samples [128, the paper's: 505 frames; or --preset's]",
@@ -158,6 +172,14 @@ def mel_params(args: argparse.Namespace, preset: Preset | None = None) -> dict:
             raise ExtractError(f"--mel-n-fft {n_fft}: expected an FFT size of at least 2 samples")
         params["n_fft"] = params["win_length"] = n_fft
     return params
+
+
+def resampler_for(args: argparse.Namespace) -> str:
+    """The paper path resamples as the release does (kaiser_best); the demo corpus is 16 kHz throughout, so nothing
+    is resampled there and soxr_hq, the resampler its feature sets were keyed with, keeps their keys."""
+    if getattr(args, "resampler", None):
+        return str(args.resampler)
+    return "soxr_hq" if args.data == "demo" else "kaiser_best"
 
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
@@ -249,7 +271,12 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = mel_params(args, preset) if model == "mel" else {"precision": args.precision}
+        params = (
+            mel_params(args, preset)
+            if model == "mel"
+            else {"precision": args.precision, "dtype": getattr(args, "store_dtype", "float16")}
+        )
+        params["resampler"] = resampler_for(args)
         built[model] = build_extractor(
             model, model_dir=args.model_dir, layers=layers, device=args.device, **params
         )

@@ -33,7 +33,15 @@ from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Prefetcher, TrainingData, load_training_data
-from codecfake.train.loop import Trainer, TrainError, check_domain_ratio, finish_run, load_data, start_run
+from codecfake.train.loop import (
+    Trainer,
+    TrainError,
+    check_domain_ratio,
+    deterministic_cudnn,
+    finish_run,
+    load_data,
+    start_run,
+)
 from codecfake.train.rundir import Builder
 
 log = logging.getLogger(__name__)
@@ -82,6 +90,7 @@ SHARING_FIELDS = (
     "epochs",
     "domain_ratio",
     "csam_epoch",
+    "csam_draw",
     "shuffle",
     "shuffle_window_shards",
     "data_mode",
@@ -146,6 +155,7 @@ def start_group(
     if configs[0].threads:
         torch.set_num_threads(configs[0].threads)
     device = resolve_device(configs[0].device)
+    deterministic_cudnn(device)  # as train() does
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     datas = [load_training_data(fstore, c) for c in configs]  # indexes only: no clip is read yet
     _same_data(datas, configs)

@@ -42,10 +42,22 @@ def _cpu_model() -> str:
 def machine_line() -> str:
     import torch
 
-    return (
-        f"{_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
-        f"{platform.system()} {platform.release()}"
+    pinned = (
+        " (PORTABLE: AVX2 kernels, MKL CBWR COMPATIBLE)" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else ""
     )
+    return (
+        f"{_cpu_model()}, {os.cpu_count()} cores{pinned}, Python {platform.python_version()}, torch "
+        f"{torch.__version__}, {platform.system()} {platform.release()}"
+    )
+
+
+REPRODUCIBLE = (
+    "Reproducible where: a rerun on this CPU model gives these numbers to the digit (two fresh clones did); another "
+    "CPU model changes training's float rounding (measured: on an AMD EPYC instead of an Intel Xeon the findings "
+    "held but cells moved by up to ~4 points; the features were bit-identical under every instruction set we could "
+    "force), so compare with this page on the same CPU model, or run `make demo PORTABLE=1`, which pins those code "
+    "paths (docs/paper-fidelity.md, Reproducibility)."
+)
 
 
 def _values(report: dict) -> dict[str, float]:
@@ -196,6 +208,8 @@ def _header(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], slog: 
         f"Written by `make demo` (`codecfake demo{' --full' if opts.full else ''} --seeds {opts.seeds}`) on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_line()}. Stage time of this invocation "
         f"{slog.total_s / 60:.1f} min{reused}.",
+        "",
+        REPRODUCIBLE,
         "",
         "Corpus: the offline mini-Codecfake (`"
         + str(opts.demo_dir)
