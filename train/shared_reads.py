@@ -237,8 +237,11 @@ def _epoch(
     feeder = Prefetcher(data, data.train, batches[first:])
     reads = steps = 0
     try:
+        device = here[0].trainer.device
         for k, (x, y, dom) in enumerate(feeder, start=first):
             reads += 1
+            # onto the device and to float32 once for every model (each model's step would make the same copy)
+            x, y = x.to(device, non_blocking=True).float(), y.to(device, non_blocking=True)
             due = [m for m in here if m.error is None and m.trainer.state.step == k]
             wait = feeder.wait_s / max(len(due), 1)  # the read this batch waited for, shared by its models
             feeder.wait_s = 0.0
