@@ -259,11 +259,15 @@ def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
         "cotrain-aasist-csam-s688-mel",
     ):
         (runs / name).mkdir(parents=True)
-    removed = clean_demo(demo, store, runs)
+    exps = tmp_path / "experiments"
+    for name in ("demo-default", "paper-table8"):
+        (exps / name / "logs").mkdir(parents=True)
+    removed = clean_demo(demo, store, runs, exps)
+    assert sorted(p.name for p in exps.iterdir()) == ["paper-table8"]
     assert sorted(p.name for p in demo.iterdir()) == ["cache-of-mine"]
     assert [i.corpus for i in FeatureStore(store).list()] == ["codecfake"]
     assert sorted(p.name for p in runs.iterdir()) == ["cotrain-aasist-csam-s688-mel"]
-    assert len(removed) == 3 + 2 + 2 and clean_demo(demo, store, runs) == []
+    assert len(removed) == 3 + 2 + 2 + 1 and clean_demo(demo, store, runs, exps) == []
 
 
 def test_figures_of_runs_no_longer_in_the_results_are_removed(tmp_path: Path) -> None:

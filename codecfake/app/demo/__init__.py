@@ -68,8 +68,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--clean",
         action="store_true",
-        help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store and "
-        "the demo-* runs in --runs (make clean-demo); nothing else",
+        help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store, "
+        "the demo-* runs in --runs and experiments/demo-default|demo-full (make clean-demo); nothing else",
     )
     p.set_defaults(func=_run)
 
@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.clean:
         from codecfake.app.demo.clean import clean_demo
 
-        removed = clean_demo(args.demo_dir, args.store, args.runs)
+        removed = clean_demo(args.demo_dir, args.store, args.runs, Path("experiments"))
         print(f"removed {len(removed)} demo item(s)" + "".join(f"\n  {r}" for r in removed))
         return 0
     from codecfake.app.demo.pipeline import DemoOptions, run_demo
