@@ -75,7 +75,7 @@ def compare(a: Path, b: Path) -> dict:
     return {"weights_identical": same_w, "scores_identical": same_s, "max_abs_score_diff": worst}
 
 
-def part_parallel(work: Path, epochs: int = 2) -> dict:
+def part_parallel(work: Path, epochs: int = 4) -> dict:
     import shutil
 
     from bench.matrix import cli, load

@@ -88,7 +88,8 @@ def run_experiments(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)
     protocol = None if args.protocol is None else ("" if args.protocol == "none" else args.protocol)
     out = args.out or Path("experiments") / matrix.name
-    index = None if args.report else StoreIndex(args.store)
+    loo = (protocol if protocol is not None else matrix.protocol) == "loo"  # lists generators from the store
+    index = None if args.report and not loo else StoreIndex(args.store)
     plan = plan_matrix(
         matrix,
         store=args.store,
