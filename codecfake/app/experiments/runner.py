@@ -9,7 +9,7 @@ import logging
 import os
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,16 +53,15 @@ def run_plan(
     emit: Callable[[str], None] = print,
     threads: int = 0,
     every_s: float = 10.0,
-    only: Sequence[str] | None = None,
     share_reads: str = "auto",
 ) -> MatrixOutcome:
-    """Run ``plan``'s unfinished runs (``only``: these names) and return their results; never raises for a run's
+    """Run ``plan``'s unfinished runs and return their results; never raises for a run's
     own failure. ``cluster``: None (here, one after another), ``local:N`` or ``tcp://…`` (``cluster.py``);
     ``share_reads``: auto | on | off (``groups.py``)."""
     from codecfake.app.experiments.groups import make_units, run_unit
 
     t0 = time.perf_counter()
-    runs = [r for r in plan.runs if only is None or r.name in only]
+    runs = list(plan.runs)
     reused = tuple(r.name for r in runs if run_state(r.run_dir) == "evaluated")
     todo = [r for r in runs if r.name not in reused]
     client = local = None

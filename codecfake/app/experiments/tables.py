@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,8 +209,4 @@ def write_tables(plan: Plan, out_dir: Path, command: str, *, resamples: int = 10
     return md, js
 
 
-def evaluated_runs(runs: Sequence[PlannedRun]) -> list[PlannedRun]:
-    return [r for r in runs if run_state(r.run_dir) == "evaluated"]
-
-
-__all__ = ["aggregate", "evaluated_runs", "render_markdown", "table_markdown", "write_tables"]
+__all__ = ["aggregate", "render_markdown", "table_markdown", "write_tables"]
