@@ -23,7 +23,7 @@ from codecfake.alloc import keep_freed_memory
 from codecfake.common import N_SAMPLES
 from codecfake.extract.errors import ExtractError
 from codecfake.extract.extractors import Extractor, build_extractor
-from codecfake.extract.loading import ShardJob, load_wave
+from codecfake.extract.loading import ShardJob
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def extract_shard_task(
     _check_rebuilt(extractor, fs)
     buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
     for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
-        loaded = [load_wave(p, n_samples) for p in job.paths[lo : lo + batch]]
+        loaded = [job.wave(k, n_samples) for k in range(lo, min(lo + batch, job.n_clips))]
         waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
         buf.add(lo, extractor(waves), [r for _, r in loaded])
     n_rejected = write_buffer(fs, buf)
