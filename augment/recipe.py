@@ -101,7 +101,14 @@ FAMILIES: dict[str, Family] = {
         Family(
             "rawboost",
             (
-                Param("algo", "int", 5, 1, 8, doc="1 LnL, 2 ISD, 3 SSI, 4 1+2+3, 5 1+2, 6 1+3, 7 2+3 (series), 8 1||2"),
+                Param(
+                    "algo",
+                    "int",
+                    5,
+                    1,
+                    8,
+                    doc="1 LnL, 2 ISD, 3 SSI, 4 1+2+3, 5 1+2, 6 1+3, 7 2+3 (series), 8 1||2",
+                ),
                 Param("n_f", "int", 5, 1, 10, doc="LnL: order of the non-linearity (1 = linear only)"),
                 Param("bands", "int", 5, 1, 20, doc="notch filters per random filter"),
                 _r("f", 0, 8000, (20, 8000), "notch centre frequency, Hz"),
@@ -123,7 +130,9 @@ FAMILIES: dict[str, Family] = {
             (
                 Param("codecs", "set", CODECS, choices=CODECS, doc="one drawn per clip"),
                 Param("bitrate", "int", 0, 0, 512000, doc="bit/s; 0 = drawn per clip from the codec's list"),
-                Param("on", "choice", "auto", choices=("auto", "all", "spoof", "bonafide"), doc="which clips"),
+                Param(
+                    "on", "choice", "auto", choices=("auto", "all", "spoof", "bonafide"), doc="which clips"
+                ),
             ),
             "lossy re-encoding through real codecs at a random bitrate (decoded, delay-aligned to the clip)",
             "on=auto follows each corpus' framing: clips of the codec/ALM domains (Codecfake: a codec "
@@ -149,7 +158,9 @@ FAMILIES: dict[str, Family] = {
             (
                 _r("snr", -10, 60, (5, 20), "dB against the clip"),
                 Param("colour", "set", ("white", "pink", "brown"), choices=("white", "pink", "brown")),
-                Param("dir", "path", "", doc="folder of noise recordings (wav/flac), instead of coloured noise"),
+                Param(
+                    "dir", "path", "", doc="folder of noise recordings (wav/flac), instead of coloured noise"
+                ),
             ),
             "additive noise at a random SNR: coloured noise (seeded, offline) or recordings from a folder",
             "preserves the labels: background noise is neither bona fide nor spoof evidence",
@@ -208,9 +219,13 @@ def _number(family: str, p: Param, text: str) -> float:
             f"{family}: parameter {p.name}={text!r} is not a number; expected {p.describe()}"
         ) from None
     if not (p.lo <= value <= p.hi):  # type: ignore[operator]
-        raise BadAugmentParameter(f"{family}: parameter {p.name}={text} is out of range; expected {p.describe()}")
+        raise BadAugmentParameter(
+            f"{family}: parameter {p.name}={text} is out of range; expected {p.describe()}"
+        )
     if p.kind in ("int", "intset") and value != int(value):
-        raise BadAugmentParameter(f"{family}: parameter {p.name}={text} must be a whole number ({p.describe()})")
+        raise BadAugmentParameter(
+            f"{family}: parameter {p.name}={text} must be a whole number ({p.describe()})"
+        )
     return value
 
 
@@ -225,7 +240,9 @@ def _value(family: str, p: Param, text: str) -> Any:
         lo = _number(family, p, lo_t)
         hi = _number(family, p, hi_t) if sep else lo
         if lo > hi:
-            raise BadAugmentParameter(f"{family}: parameter {p.name}={text}: LO > HI; expected {p.describe()}")
+            raise BadAugmentParameter(
+                f"{family}: parameter {p.name}={text}: LO > HI; expected {p.describe()}"
+            )
         return (lo, hi)
     if p.kind == "intset":
         return tuple(dict.fromkeys(int(_number(family, p, t)) for t in text.split("+")))
@@ -305,7 +322,9 @@ def parse_augment(text: str) -> list[AugmentRequest]:
     for fields in _split_items(text, "AUGMENT"):
         family, rest = fields[0], fields[1:]
         if family not in FAMILIES:
-            raise UnknownAugmentation(f"AUGMENT: unknown augmentation {family!r}; known: {', '.join(FAMILIES)}")
+            raise UnknownAugmentation(
+                f"AUGMENT: unknown augmentation {family!r}; known: {', '.join(FAMILIES)}"
+            )
         count = 1
         if rest and "=" not in rest[0]:
             if not rest[0].isdigit() or not 1 <= int(rest[0]) <= 64:
@@ -315,7 +334,9 @@ def parse_augment(text: str) -> list[AugmentRequest]:
             count, rest = int(rest[0]), rest[1:]
         recipe = make_recipe(family, _keyvals(family, rest))
         if any(r.recipe == recipe for r in out):
-            raise BadAugmentParameter(f"AUGMENT: {family} is given twice with the same parameters; add the counts")
+            raise BadAugmentParameter(
+                f"AUGMENT: {family} is given twice with the same parameters; add the counts"
+            )
         out.append(AugmentRequest(recipe, count))
     return out
 
@@ -330,7 +351,9 @@ def parse_degrade(text: str) -> list[Recipe]:
     for fields in _split_items(text, "DEGRADE"):
         name, rest = fields[0], fields[1:]
         if name not in DEGRADATIONS:
-            raise UnknownAugmentation(f"DEGRADE: unknown degradation {name!r}; known: {', '.join(DEGRADATIONS)}")
+            raise UnknownAugmentation(
+                f"DEGRADE: unknown degradation {name!r}; known: {', '.join(DEGRADATIONS)}"
+            )
         family, key, fixed, default = DEGRADATIONS[name]
         p = FAMILIES[family].param(key)
         value_text = rest[0] if rest and "=" not in rest[0] else None

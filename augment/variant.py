@@ -55,7 +55,9 @@ class Variant:
     seed: int = DEFAULT_SEED
     role: str = "augment"  # "augment" (training variants) | "degrade" (robustness sweep of a test set)
     of: str = ""
-    rows: Mapping[str, Any] = field(default_factory=dict)  # {"splits": [...], "on": {domain: all|spoof|bonafide}}
+    rows: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # {"splits": [...], "on": {domain: all|spoof|bonafide}}
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -98,12 +100,20 @@ class Variant:
         zeros = np.zeros_like(wave)
         try:
             y = self.apply(wave, utt_id)
-        except Exception as err:  # codec libraries raise their own types; each becomes this clip's reject reason
+        except (
+            Exception
+        ) as err:  # codec libraries raise their own types; each becomes this clip's reject reason
             log.debug("%s of %s failed: %r", self.recipe.name, utt_id, err)
             return zeros, f"AugmentFailed: {self.recipe.name}: {type(err).__name__}: {err}"
         if not np.isfinite(y).all():
-            return zeros, f"AugmentNonFinite: {self.recipe.name} gave {int((~np.isfinite(y)).sum())} inf/NaN samples"
+            return (
+                zeros,
+                f"AugmentNonFinite: {self.recipe.name} gave {int((~np.isfinite(y)).sum())} inf/NaN samples",
+            )
         level = _rms_dbfs(y)
         if level < SILENT_DBFS and _rms_dbfs(wave) >= SILENT_DBFS:
-            return zeros, f"AugmentSilent: {self.recipe.name} output at {level:.1f} dBFS RMS (< {SILENT_DBFS:g})"
+            return (
+                zeros,
+                f"AugmentSilent: {self.recipe.name} output at {level:.1f} dBFS RMS (< {SILENT_DBFS:g})",
+            )
         return y, ""

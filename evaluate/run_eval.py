@@ -215,6 +215,16 @@ def evaluate_run(
     }
     if resamples > 0 and results:
         attach_intervals(report, all_scores, resamples=resamples, seed=ci_seed)
+    held_md = ""
+    if (
+        run.config.hold_out
+    ):  # trained without these generators' fakes: their EER is the unseen-generator number
+        from codecfake.evaluate.held_out import held_out_markdown, held_out_results
+
+        report["held_out"] = held_out_results(
+            run.config.hold_out, all_scores, resamples=resamples, seed=ci_seed
+        )
+        held_md = held_out_markdown(report["held_out"])
     report_dir.mkdir(parents=True, exist_ok=True)
     trace_md = ""
     if (
@@ -232,6 +242,7 @@ def evaluate_run(
         fig_paths = write_figures(all_scores, results, report_dir, paper_mode=paper_mode)
     report["figures"] = [p.name for p in fig_paths]
     write_atomic(report_dir / "report.json", as_json(report) + "\n")
-    write_atomic(report_dir / "report.md", render_run_report(report, [str(p) for p in fig_paths]) + trace_md)
+    md = render_run_report(report, [str(p) for p in fig_paths]) + trace_md + held_md
+    write_atomic(report_dir / "report.md", md)
     log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), report_dir / "report.md")
     return EvaluationOutput(report=report, score_files=files, report_dir=report_dir)

@@ -33,6 +33,16 @@ def register(subparsers) -> None:
         "float32 for power mels). "
         "Resumes by default (committed shards are skipped); --force rebuilds.",
     )
+    add_extraction_options(p)
+    p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
+    p.set_defaults(func=run_features)
+    from codecfake.extract.augment_cli import register_augment
+
+    register_augment(subparsers)
+
+
+def add_extraction_options(p: argparse.ArgumentParser) -> None:
+    """The options that choose corpus, parts and front-end (shared by ``features`` and ``augment``)."""
     p.add_argument("--data", choices=DATA_KINDS, default="demo", help="corpus kind")
     p.add_argument(
         "--root", type=Path, help="dataset root (Codecfake/, LA/, release_in_the_wild/) or CSV file"
@@ -99,8 +109,6 @@ def register(subparsers) -> None:
         help="extract parts whose audio files are partly absent, "
         "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]",
     )
-    p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
-    p.set_defaults(func=run_features)
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -210,14 +218,13 @@ def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[st
     return [(p.name, p.manifest) for p in parts]
 
 
-def run_features(args: argparse.Namespace) -> int:
+def prepare(args: argparse.Namespace) -> tuple[dict, object, list]:
+    """Check the options, build the extractors and parse every part: (extractors by name, store, [(part, manifest,
+    extractor names)]), all before anything is extracted."""
     from codecfake.extract.extractors import build_extractor
-    from codecfake.extract.pipeline import extract_manifest
-    from codecfake.progress import TqdmProgress
     from codecfake.store.featurestore import FeatureStore
 
     layers = parse_layers(args.layers)
-    cluster = args.cluster
     if args.batch is not None and args.batch < 1:
         raise ExtractError(f"--batch {args.batch}: expected a positive number of clips")
     if args.data == "demo" and getattr(args, "parts", None):
@@ -240,6 +247,15 @@ def run_features(args: argparse.Namespace) -> int:
         for kind, root, models in jobs
         for part, manifest in _manifests(kind, root, args)
     ]
+    return built, store, todo
+
+
+def extract_all(args: argparse.Namespace, built: dict, store, todo: list, mode: str) -> list[tuple]:
+    """Extract (or resume) every (part, extractor): [(part, manifest, extractor name, feature set)]."""
+    from codecfake.extract.pipeline import extract_manifest
+    from codecfake.progress import TqdmProgress
+
+    done = []
     for part, manifest, models in todo:  # every part checked (missing audio …) before the first is extracted
         for model in models:
             progress = TqdmProgress()
@@ -249,8 +265,8 @@ def run_features(args: argparse.Namespace) -> int:
                     built[model],
                     store,
                     batch=args.batch,
-                    mode="overwrite" if args.force else "resume",
-                    cluster=cluster,
+                    mode=mode,
+                    cluster=args.cluster,
                     progress=progress,
                     num_workers=args.num_workers,
                     part=part,
@@ -258,13 +274,19 @@ def run_features(args: argparse.Namespace) -> int:
             finally:
                 progress.close()
             for name in built[model].arrays():
-                n_valid = int(fs.valid(name).sum())
                 log.info(
                     "%s/%s: %d clips, %d valid, %d rejected",
                     fs.location,
                     name,
                     fs.n_clips,
-                    n_valid,
+                    int(fs.valid(name).sum()),
                     len(fs.rejects(name)),
                 )
+            done.append((part, manifest, model, fs))
+    return done
+
+
+def run_features(args: argparse.Namespace) -> int:
+    built, store, todo = prepare(args)
+    extract_all(args, built, store, todo, "overwrite" if args.force else "resume")
     return 0
