@@ -29,7 +29,9 @@ def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list
     found, skipped = [], []
     for key in store.keys():
         fs = store.open(key)
-        if extractor_fields(fs.spec) != wanted or fs.spec.is_variant:  # degraded copies: `codecfake robustness`
+        if (
+            extractor_fields(fs.spec) != wanted or fs.spec.is_variant
+        ):  # degraded copies: `codecfake robustness`
             continue
         if any(a not in fs.arrays or not fs.is_complete(a) for a in array_names(array)):
             skipped.append(f"{key} (array {array} missing or incomplete)")
