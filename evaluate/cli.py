@@ -88,6 +88,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
     register_compare(sub)
+    from codecfake.evaluate.robustness_cli import register_robustness
+
+    register_robustness(sub)
 
 
 def _bootstrap_args(p: argparse.ArgumentParser) -> None:
