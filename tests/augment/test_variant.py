@@ -45,7 +45,13 @@ def test_codec_variants_stay_sample_aligned(clip, name):
 
 
 def test_spec_entry_records_what_changes_the_samples():
-    v = Variant(parse_augment("noise:2:snr=5..10")[0].recipe, index=1, seed=3, of="c.mel.abc", rows={"splits": ["train"]})
+    v = Variant(
+        parse_augment("noise:2:snr=5..10")[0].recipe,
+        index=1,
+        seed=3,
+        of="c.mel.abc",
+        rows={"splits": ["train"]},
+    )
     e = v.spec_entry()
     assert (e["tag"], e["family"], e["index"], e["seed"], e["of"]) == ("noise1", "noise", 1, 3, "c.mel.abc")
     assert e["params"]["snr"] == [5.0, 10.0] and e["rows"] == {"splits": ["train"]}
