@@ -137,7 +137,8 @@ def run_baselines(
     seed: int = 0,
 ) -> BaselineTable:
     """Both baselines on every test condition of ``feature_sets`` (keys; default: every mel set with ``array``)."""
-    keys = list(feature_sets) if feature_sets else store.find(extractor="mel", array=array)
+    # clean sets only: augmented or degraded variants are not the corpus the baselines describe
+    keys = list(feature_sets) if feature_sets else store.find(extractor="mel", array=array, augment={})
     if not keys:
         raise EvaluationError(
             f"store {store!r}: no mel feature set with array {array!r}; make one with "

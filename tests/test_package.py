@@ -31,6 +31,7 @@ COMMANDS = {
     "corpus",
     "store",
     "features",
+    "augment",
     "train",
     "import-official",
     "evaluate",
@@ -39,6 +40,7 @@ COMMANDS = {
     "score",
     "baselines",
     "compare",
+    "robustness",
     "demo",
 }
 
