@@ -89,7 +89,9 @@ def test_series_and_parallel_compositions():
     assert np.allclose(parallel, both / max(1.0, np.abs(both).max()))
 
 
-@pytest.mark.parametrize(("n", "f1", "f2"), [(11, 100.0, 900.0), (101, 2000.0, 2600.0), (51, 7400.0, 7999.999)])
+@pytest.mark.parametrize(
+    ("n", "f1", "f2"), [(11, 100.0, 900.0), (101, 2000.0, 2600.0), (51, 7400.0, 7999.999)]
+)
 def test_bandstop_is_scipys_hamming_firwin_design(n, f1, f2):
     expect = signal.firwin(n, [f1, f2], window="hamming", pass_zero="bandstop", fs=SR)
     assert np.allclose(rb.bandstop(n, f1, f2), expect, atol=1e-12)
