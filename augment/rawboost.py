@@ -70,7 +70,9 @@ def notch_bank(
 def _centred_spectrum(taps: np.ndarray, size: int) -> np.ndarray:
     """rfft of ``taps`` placed around index 0 (circularly): filtering with it removes the group delay."""
     delay = (len(taps) - 1) // 2
-    kernel = np.zeros(size)
+    kernel = np.zeros(
+        size, dtype=np.float32
+    )  # single precision: ~2.5x faster FFTs, far below audio's noise floor
     kernel[: len(taps) - delay] = taps[delay:]
     if delay:
         kernel[-delay:] = taps[:delay]
@@ -80,7 +82,8 @@ def _centred_spectrum(taps: np.ndarray, size: int) -> np.ndarray:
 def fir(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """Linear-phase FIR with its group delay removed: output (n,) aligned with x."""
     size = sp_fft.next_fast_len(len(x) + len(taps), real=True)
-    return sp_fft.irfft(sp_fft.rfft(x, size) * _centred_spectrum(taps, size), size)[: len(x)]
+    spec = sp_fft.rfft(np.asarray(x, dtype=np.float32), size)
+    return sp_fft.irfft(spec * _centred_spectrum(taps, size), size)[: len(x)]
 
 
 def lnl(x: np.ndarray, rng: np.random.Generator, p: Mapping[str, Any]) -> np.ndarray:
@@ -92,8 +95,8 @@ def lnl(x: np.ndarray, rng: np.random.Generator, p: Mapping[str, Any]) -> np.nda
         gain = _uniform(rng, (g_lo, g_hi) if j == 1 else (g_lo - b_lo, g_hi - b_hi))
         banks.append(notch_bank(rng, p, gain)[0])
     size = sp_fft.next_fast_len(len(x) + max(len(b) for b in banks), real=True)
-    acc = np.zeros(size // 2 + 1, dtype=np.complex128)
-    power = np.ones(len(x))
+    acc = np.zeros(size // 2 + 1, dtype=np.complex64)
+    power = np.ones(len(x), dtype=np.float32)
     for taps in banks:
         power = power * x  # x^j
         acc += sp_fft.rfft(power, size) * _centred_spectrum(taps, size)
@@ -107,14 +110,14 @@ def isd(x: np.ndarray, rng: np.random.Generator, p: Mapping[str, Any]) -> np.nda
     n_hit = int(len(x) * beta / 100)
     idx = rng.choice(len(x), size=n_hit, replace=False)
     factor = (2 * rng.random(n_hit) - 1) * (2 * rng.random(n_hit) - 1)
-    y = np.array(x, dtype=np.float64)
-    y[idx] += float(p["g_sd"]) * x[idx] * factor
+    y = np.array(x, dtype=np.float32)
+    y[idx] += (float(p["g_sd"]) * x[idx] * factor).astype(np.float32)
     return _peak_limit(y)
 
 
 def ssi(x: np.ndarray, rng: np.random.Generator, p: Mapping[str, Any]) -> np.ndarray:
     """Stationary signal-independent (coloured) additive noise at a random SNR."""
-    noise = rng.standard_normal(len(x))
+    noise = rng.standard_normal(len(x), dtype=np.float32)
     taps, _ = notch_bank(rng, p, _uniform(rng, p["g"]))
     noise = fir(noise, taps)
     snr_db = _uniform(rng, p["snr"])
@@ -126,9 +129,9 @@ _STEPS = {1: lnl, 2: isd, 3: ssi}
 
 
 def rawboost(x: np.ndarray, rng: np.random.Generator, p: Mapping[str, Any]) -> np.ndarray:
-    """Apply RawBoost algorithm ``p["algo"]`` (1..8) to x (n,) at 16 kHz; returns (n,) float64."""
+    """Apply RawBoost algorithm ``p["algo"]`` (1..8) to x (n,) at 16 kHz; returns (n,) float32."""
     algo = int(p["algo"])
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float32)
     if algo == 8:  # parallel: LnL and ISD each on the input, summed
         return _peak_limit(lnl(x, rng, p) + isd(x, rng, p))
     for step in SERIES[algo]:

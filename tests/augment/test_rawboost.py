@@ -17,7 +17,7 @@ def _params(**over) -> dict:
 
 
 def _sine(f0: float, n: int = 16000) -> np.ndarray:
-    return 0.3 * np.sin(2 * np.pi * f0 * np.arange(n) / SR)
+    return (0.3 * np.sin(2 * np.pi * f0 * np.arange(n) / SR)).astype(np.float32)  # as clips arrive
 
 
 def _band_power(x: np.ndarray, f: float, width: float = 20.0) -> float:
@@ -43,7 +43,7 @@ def test_lnl_is_convolutive_and_non_linear():
     nonlin = rb.lnl(x, np.random.default_rng(1), _params(n_f=3, bands=1, f=(6000.0, 7000.0), bias=(5.0, 5.0)))
     for harmonic in (880, 1320):  # x^2 -> 2 f0, x^3 -> 3 f0: energy where the linear path has none
         assert _band_power(nonlin, harmonic) > 1e3 * _band_power(linear, harmonic)
-    assert abs(nonlin.mean()) < 1e-9 and np.abs(nonlin).max() <= 1.0
+    assert abs(nonlin.mean()) < 1e-6 and np.abs(nonlin).max() <= 1.0
 
 
 def test_isd_hits_few_samples_in_proportion_to_the_signal():
@@ -68,7 +68,7 @@ def test_ssi_adds_noise_at_the_drawn_snr():
 
 @pytest.mark.parametrize("algo", range(1, 9))
 def test_every_algorithm_is_deterministic_finite_and_changes_the_clip(algo):
-    x = _sine(200.0, 8000) + 0.01 * np.random.default_rng(9).standard_normal(8000)
+    x = _sine(200.0, 8000) + 0.01 * np.random.default_rng(9).standard_normal(8000, dtype=np.float32)
     p = _params(algo=algo, coeff=(11.0, 31.0))
     a = rb.rawboost(x, np.random.default_rng(5), p)
     b = rb.rawboost(x, np.random.default_rng(5), p)
