@@ -17,6 +17,7 @@ MODEL_DIR ?=
 LAYERS    ?= 5
 PRECISION ?=
 MEL       ?=
+PRESET    ?=
 STORE     ?= features
 BATCH     ?=
 DEVICE    ?= auto
@@ -63,16 +64,18 @@ help: ## this list
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]; on train: layers to fuse (learned"
 	@echo "                 softmax weights), e.g. LAYERS=0,3,5 [not given: the sets' one array]"
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
-	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
+	@echo "  MEL=power|log  mel values [power, the release's; log with the demo preset (DATA=demo, make demo)]"
+	@echo "  PRESET=NAME    configs/NAME.toml's values for the options not given; none: the paper's [features: demo"
+	@echo "                 for DATA=demo, else none; train: the one its feature sets record (features --preset)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract: CPU 8, CUDA the largest that fits /"
-	@echo "                 train 128, on the demo features configs/demo.toml's]"
+	@echo "                 train 128, or the preset's: on the demo features configs/demo.toml's]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
 	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
-	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on the demo features (mini-codecfake,"
-	@echo "                 mini-19la) EPOCHS, BATCH, LR not given are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
+	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on sets made with a preset, EPOCHS,"
+	@echo "                 BATCH, LR not given are the preset's: the demo's are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
@@ -136,7 +139,7 @@ bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio)
 	$(PY) bench/scale.py
 
 bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
-	$(PY) bench/gpu.py
+	$(PY) -m bench.gpu
 
 bench-augment: venv ## augmentation clips/s per core per family vs decode, GPU feed share, streamed data wait -> bench/results/augment.json
 	$(PY) bench/augment.py
@@ -147,18 +150,18 @@ bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-lay
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
 
-features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=, AUGMENT=)
-	$(CLI) $(if $(AUGMENT),augment --augment $(AUGMENT),features) --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
+features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=, PRESET=, AUGMENT=)
+	$(CLI) $(if $(AUGMENT),augment --augment $(AUGMENT),features) $(call opt,--preset,$(or $(PRESET),$(if $(filter demo,$(DATA)),demo))) --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
 	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
 	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 
-train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, ...)
+train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, PRESET=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force) \
-	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) \
+	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) $(call opt,--preset,$(PRESET)) \
 	  $(call opt,--augment,$(AUGMENT)) $(call opt,--clean-prob,$(CLEAN_PROB)) $(call opt,--feataug,$(FEATAUG)) \
 	  $(call opt,--hold-out,$(HOLD_OUT))
 

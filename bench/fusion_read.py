@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from codecfake.store import FeatureSetSpec, FeatureStore
-from codecfake.train.layers import StackedReader
+from codecfake.train.input_arrays import StackedReader
 
 HERE = Path(__file__).resolve().parent
 FRAME = (201, 1024)

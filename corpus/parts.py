@@ -15,14 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from codecfake.corpus.manifest import Manifest, ManifestError
-from codecfake.corpus.protocols import (
-    CODECFAKE_PARTS,
-    LA_PARTS,
-    load_manifest,
-    parse_asvspoof2019,
-    parse_codecfake,
-)
+from codecfake.corpus.manifest import Manifest, ManifestError, load_manifest
+from codecfake.corpus.protocols import CODECFAKE_PARTS, LA_PARTS, parse_asvspoof2019, parse_codecfake
 
 PARTED_KINDS = ("codecfake", "asvspoof2019")
 

@@ -1,13 +1,17 @@
-"""``codecfake evaluate | report | score | baselines``: the evaluate stage's commands (Makefile: evaluate, report)."""
+"""``codecfake evaluate | report | score | baselines | compare | eer | import-official``: the evaluate stage's commands
+(Makefile: evaluate, report, compare)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from codecfake.cliargs import add_command, add_device, add_store, positive_int
+from codecfake.atomic import write_atomic
+from codecfake.cliargs import add_command, add_device, add_runs, add_store, positive_int
+from codecfake.json_text import write_json_text
 
 
 def register(sub: Any) -> None:
@@ -88,6 +92,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
     register_compare(sub)
+    register_official(sub)
     from codecfake.evaluate.robustness_cli import register_robustness
 
     register_robustness(sub)
@@ -129,7 +134,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
     if "trace" in out.report:
-        from codecfake.evaluate.trace_run import trace_table
+        from codecfake.evaluate.trace_report import trace_table
 
         print("source tracing (closed-set accuracy / macro-F1; open set at the dev threshold):")
         print(trace_table(out.report))
@@ -166,8 +171,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     text = table_with_intervals(reports, paper_mode=args.paper, resamples=args.resamples, seed=args.ci_seed)
     print(text, end="")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        write_atomic(args.out, text)
     return 0
 
 
@@ -180,7 +184,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
     if run.classes:  # a source-tracing run: the most probable generators
-        from codecfake.evaluate.trace_score import render_trace_scores, trace_score_files
+        from codecfake.evaluate.trace_score_audio import render_trace_scores, trace_score_files
 
         traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
         print(render_trace_scores(traced), end="")
@@ -197,7 +201,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     from codecfake.evaluate.baselines import run_baselines
-    from codecfake.evaluate.report import as_json
     from codecfake.store import FeatureStore
 
     keys = [k for k in (args.features or "").split(",") if k]
@@ -207,10 +210,8 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     md = table.to_markdown()
     print(md, end="")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md)
-        out.with_suffix(".json").write_text(as_json(table.to_dict()) + "\n")
+        write_atomic(args.out, md)
+        write_json_text(Path(args.out).with_suffix(".json"), table.to_dict())
     artefacts = [r.condition for r in table.rows if r.artefact]
     if artefacts:
         print(f"WARNING: HF energy alone separates {', '.join(artefacts)}: corpus artefacts", file=sys.stderr)
@@ -236,7 +237,6 @@ def register_compare(sub: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from codecfake.evaluate.compare import compare_runs, render_comparison
-    from codecfake.evaluate.report import as_json
 
     side = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     cmp = compare_runs(
@@ -244,8 +244,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     md = render_comparison(cmp)
     print(md, end="")
-    for path, text in ((args.out, md), (args.json, as_json(cmp.to_dict()) + "\n")):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text)
+    if args.out:
+        write_atomic(args.out, md)
+    if args.json:
+        write_json_text(args.json, cmp.to_dict())
     return 0
+
+
+def register_official(subparsers: Any) -> None:
+    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (evaluate/official_import.py)."""
+    p = add_command(
+        subparsers,
+        "import-official",
+        help="import a released Codecfake back-end (.pt) as a run, safely",
+        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
+        "read by a restricted unpickler that calls nothing outside its allow-list.",
+    )
+    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
+    p.add_argument(
+        "--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)"
+    )
+    p.add_argument("--name", required=True, help="run folder name under --runs")
+    add_runs(p)
+    p.add_argument(
+        "--features-hint",
+        default=None,
+        metavar="KEY|DIR",
+        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
+    )
+    add_store(p, help="feature store for --features-hint")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
+    p.set_defaults(
+        func=lambda args: importlib.import_module("codecfake.evaluate.official_import").run_import(args)
+    )

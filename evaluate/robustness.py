@@ -53,39 +53,17 @@ def test_manifest(fs: Any) -> Any:
 
 
 def test_extractor(fs: Any, array: str, *, model_dir: str | Path | None, device: str) -> Any:
-    """The extractor that made ``fs`` (mel from its params; SSL from ``model_dir`` or the recorded folder), checked."""
-    from codecfake.extract import build_extractor
-    from codecfake.extract.mel import MelConfig
-    from codecfake.train.layers import layer_indices
+    """The extractor that made ``fs``, rebuilt from its spec (mel from every recorded parameter; SSL from
+    ``model_dir`` or the folder its provenance records), computing the run's arrays; any difference is refused."""
+    from codecfake.extract.rebuild import extractor_from_spec
+    from codecfake.train.input_arrays import array_names
 
-    spec = fs.spec
-    if spec.extractor == "mel":
-        fields = set(MelConfig.__dataclass_fields__)
-        params = {k: v for k, v in spec.params.items() if k in fields and v is not None}
-        ext = build_extractor("mel", device=device, n_samples=spec.n_samples, **params)
-    else:
-        folder = model_dir or fs.provenance.get("extra", {}).get("extractor", {}).get("model_dir")
-        if not folder:
-            raise EvaluationError(f"{fs.key}: pass the SSL checkpoint folder with --model-dir (MODEL_DIR=)")
-        ext = build_extractor(
-            spec.extractor,
-            model_dir=folder,
-            layers=layer_indices(array) or (5,),
-            device=device,
-            n_samples=spec.n_samples,
-            precision=str(spec.params.get("precision", "fp32")),
-        )
-    got = ext.spec_fields()
-    diff = {
-        k: (getattr(spec, k), got[k])
-        for k in ("model_id", "weights_sha256", "params")
-        if getattr(spec, k) != got[k]
-    }
-    if diff:
-        raise EvaluationError(
-            f"{fs.key}: the rebuilt {spec.extractor} extractor differs from the set's: {diff}"
-        )
-    return ext
+    folder = model_dir or fs.provenance.get("extra", {}).get("extractor", {}).get("model_dir")
+    if fs.spec.extractor != "mel" and not folder:
+        raise EvaluationError(f"{fs.key}: pass the SSL checkpoint folder with --model-dir (MODEL_DIR=)")
+    return extractor_from_spec(
+        fs.spec, arrays=list(array_names(array)), model_dir=folder, device=device, source=fs.location
+    )
 
 
 def plan_degraded(sets: list[Any], recipes: list[Recipe], seed: int) -> list[Any]:

@@ -30,7 +30,7 @@ def _cell(
     fs: Any, rows: np.ndarray, run: Any, dev: Any, batch: int, name: str, resamples: int, seed: int
 ) -> tuple:
     """Score ``rows`` of ``fs``: (Scores, {eer, ci, n_bonafide, n_spoof}); rejected rows are left out."""
-    from codecfake.train.layers import valid_mask
+    from codecfake.train.input_arrays import valid_mask
 
     ok = rows[valid_mask(fs, run.array)[rows]]
     meta = fs.meta

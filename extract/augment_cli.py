@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def register_augment(subparsers) -> None:
-    from codecfake.extract.cli import add_extraction_options
+    from codecfake.extract.cli_common import add_extraction_options
 
     p = add_command(
         subparsers,
@@ -50,7 +50,7 @@ def register_augment(subparsers) -> None:
         help="extract the variants even when the store's disk lacks the room (FORCE=1); sets are always resumed, "
         "never rebuilt: `codecfake store rm KEY` removes one",
     )
-    p.set_defaults(func=run_augment)
+    p.set_defaults(func=run_augment, prerequisites=checked_then_corpus)
 
 
 def _splits(text: str) -> tuple[str, ...]:
@@ -65,16 +65,27 @@ def _splits(text: str) -> tuple[str, ...]:
     return splits
 
 
+def checked_then_corpus(args: argparse.Namespace) -> list[list[str]]:
+    """The recipe text is checked before anything runs (the demo corpus build included); then what ``features``
+    needs first."""
+    from codecfake.augment.recipe import parse_augment
+    from codecfake.extract.cli_common import demo_corpus_first
+
+    parse_augment(args.augment)
+    _splits(args.augment_splits)
+    return demo_corpus_first(args)
+
+
 def run_augment(args: argparse.Namespace) -> int:
     from codecfake.augment.recipe import label_consequence, parse_augment
-    from codecfake.extract.cli import extract_all, prepare
+    from codecfake.extract.cli_common import extract_all, prepare
     from codecfake.extract.variants import disk_plan, extract_variants, missing_jobs, plan_variants
     from codecfake.progress import TqdmProgress
 
     requests = parse_augment(args.augment)  # bad input fails before anything is read or built
     splits = _splits(args.augment_splits)
-    built, store, todo = prepare(args)
-    clean = extract_all(args, built, store, todo, "resume")
+    built, store, todo, notes = prepare(args)
+    clean = extract_all(args, built, store, todo, "resume", notes)
     for model, extractor in built.items():
         sets = [(part, manifest, fs) for part, manifest, m, fs in clean if m == model]
         jobs = plan_variants(sets, requests, seed=args.augment_seed, splits=splits)

@@ -1,4 +1,5 @@
-"""``build_extractor``: the one factory every caller uses (CLI, pipeline, dask workers, evaluate)."""
+"""``build_extractor``: the one factory of extractors from settings (CLI, pipeline, benches). Rebuilding the
+extractor a feature set or a run recorded goes through ``extract/rebuild.py`` (dask workers, ``codecfake score``)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ class Extractor(Protocol):
 
     name: str
     dtype: str  # the store dtype of its arrays: "float16" or "float32"
-
-    @property
-    def recipe(self) -> dict[str, Any]: ...  # build_extractor(**recipe) rebuilds it (dask workers do)
+    n_samples: int  # clip length in samples it is built for
+    sample_rate_hz: int  # the rate its input waves must have
+    device: torch.device
+    model_dir: str | None  # local checkpoint folder (SSL); None when the spec alone rebuilds it (mel)
 
     def spec_fields(self) -> dict[str, Any]: ...
     def arrays(self) -> dict[str, tuple[int, int]]: ...
@@ -49,7 +51,7 @@ def build_extractor(
 
     mel params: any ``MelConfig`` field (``log`` [False: the release's power mel], ``hop_samples`` [128], ``n_mels``
     …) and ``n_samples``; SSL params: ``n_samples`` and ``precision`` (fp32 | bf16 | fp16, [fp32]).
-    Every extractor's ``recipe`` holds exactly these arguments, so ``build_extractor(**ext.recipe)`` rebuilds it."""
+    ``rebuild.extractor_from_spec`` rebuilds one from the spec a feature set recorded."""
     dev = resolve_device(device)
     if name == "mel":
         from codecfake.extract.mel import MelConfig, MelExtractor

@@ -36,18 +36,18 @@ class ShardJob:
     def n_clips(self) -> int:
         return self.stop - self.start
 
-    def wave(self, k: int, n_samples: int) -> tuple[np.ndarray, str]:
+    def wave(self, k: int, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ) -> tuple[np.ndarray, str]:
         """Clip k of this shard as the set stores it: decoded, fixed length, then the variant's transform if any."""
-        wave, reason = load_wave(self.paths[k], n_samples)
+        wave, reason = load_wave(self.paths[k], n_samples, sample_rate_hz)
         if self.transform is not None and not reason:
             wave, reason = self.transform(wave, self.utt_ids[k])
         return wave, reason
 
 
-def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
-    """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
+def load_wave(path: str, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ) -> tuple[np.ndarray, str]:
+    """``(n_samples,)`` float32 clip at ``sample_rate_hz`` and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, SAMPLE_RATE_HZ, n_samples), ""
+        return load_clip(path, sample_rate_hz, n_samples), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -55,16 +55,22 @@ def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
 class ClipDataset(Dataset):
     """Item i -> (i, wave (n_samples,) float32, reject reason or ""); ``items`` are (shard job, clip in it)."""
 
-    def __init__(self, items: Sequence[tuple[ShardJob, int]], n_samples: int = N_SAMPLES):
+    def __init__(
+        self,
+        items: Sequence[tuple[ShardJob, int]],
+        n_samples: int = N_SAMPLES,
+        sample_rate_hz: int = SAMPLE_RATE_HZ,
+    ):
         self.items = list(items)
         self.n_samples = n_samples
+        self.sample_rate_hz = sample_rate_hz
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray, str]:
         job, k = self.items[i]
-        wave, reason = job.wave(k, self.n_samples)
+        wave, reason = job.wave(k, self.n_samples, self.sample_rate_hz)
         return i, wave, reason
 
 
@@ -88,7 +94,12 @@ def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int
 
 
 def make_loader(
-    jobs: Sequence[ShardJob], batch: int, num_workers: int, n_samples: int, pin_memory: bool = False
+    jobs: Sequence[ShardJob],
+    batch: int,
+    num_workers: int,
+    n_samples: int,
+    pin_memory: bool = False,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
 ) -> DataLoader:
     """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
 
@@ -99,7 +110,7 @@ def make_loader(
         offset_of[job.shard_index] = len(items)
         items.extend((job, k) for k in range(job.n_clips))
     return DataLoader(
-        ClipDataset(items, n_samples),
+        ClipDataset(items, n_samples, sample_rate_hz),
         batch_sampler=shard_batches(jobs, batch, offset_of),
         num_workers=num_workers,
         collate_fn=collate,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,21 @@ class MelConfig:
         return n_samples // self.hop_samples + 1
 
 
+def mel_config_from_spec(fields: Mapping[str, Any]) -> MelConfig:
+    """The ``MelConfig`` that a set's spec fields record (:meth:`MelExtractor.spec_fields` plus the spec's own
+    ``sample_rate_hz``): every field is read back, so the inverse of ``spec_fields`` lives beside it. A field the
+    spec lacks (a set made before it was recorded) keeps its default; the caller checks the result's spec."""
+    params = dict(fields.get("params") or {})
+    recorded = {**params, "sample_rate_hz": fields.get("sample_rate_hz")}
+    values = {}
+    for f in dataclasses.fields(MelConfig):
+        v = recorded.get(f.name)
+        if v is not None:  # log_floor is recorded as None for power mels: the default then
+            default = f.default
+            values[f.name] = type(default)(v) if isinstance(default, bool | int | float) else v
+    return MelConfig(**values)
+
+
 class MelExtractor:
     """``(B, n_samples)`` float32 waves at 16 kHz -> ``{"mel": (B, T, n_mels)}`` float32 (time-major)."""
 
@@ -92,14 +108,11 @@ class MelExtractor:
         return "float16" if self.config.log else "float32"
 
     @property
-    def recipe(self) -> dict[str, Any]:
-        """``build_extractor`` kwargs that rebuild this extractor: every ``MelConfig`` field, ``n_samples``, device."""
-        return {
-            "name": "mel",
-            "device": str(self.device),
-            "n_samples": self.n_samples,
-            **dataclasses.asdict(self.config),
-        }
+    def sample_rate_hz(self) -> int:
+        """The sample rate the filterbank assumes its input has (the spec's ``sample_rate_hz``)."""
+        return self.config.sample_rate_hz
+
+    model_dir = None  # no checkpoint: the spec alone rebuilds a mel extractor
 
     @property
     def model_id(self) -> str:

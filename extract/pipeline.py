@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from codecfake.common import N_SAMPLES
 from codecfake.corpus.manifest import LABELS
 from codecfake.extract.extractors import Extractor
 from codecfake.extract.loading import ShardJob, make_loader
+from codecfake.extract.rebuild import extractor_spec
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
 from codecfake.progress import LogProgress, NoProgress, Progress
@@ -38,12 +38,9 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "", variant: An
     return FeatureSetSpec(
         corpus=corpus,
         manifest_sha256=manifest.content_hash(),
-        extractor=extractor.name,
-        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
-        dtype=str(getattr(extractor, "dtype", "float16")),
         part=part,
         augment=variant.spec_entry() if variant is not None else {},
-        **extractor.spec_fields(),
+        **extractor_spec(extractor),
     )
 
 
@@ -85,6 +82,7 @@ def open_feature_set(
     mode: str,
     shard_size: int,
     part: str = "",
+    notes: Mapping[str, Any] | None = None,
     variant: Any = None,
 ) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
@@ -92,6 +90,7 @@ def open_feature_set(
         "extractor": _provenance(extractor),
         "dataset_root": str(Path(manifest.root).resolve()),
         "part": part,
+        **(notes or {}),
     }
     fs = store.create(
         feature_set_spec(manifest, extractor, part, variant),
@@ -128,9 +127,10 @@ def run_local(
     forward pass plus the fp16 copy back (``forward_s``), waited on a full writer queue (``write_wait_s``), and the
     writer thread's own busy time (``write_s``)."""
     frame_shapes = extractor.arrays()
-    n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
-    on_cuda = torch.device(getattr(extractor, "device", "cpu")).type == "cuda"
-    loader = make_loader(jobs, batch, num_workers, n_samples, pin_memory=on_cuda)
+    on_cuda = torch.device(extractor.device).type == "cuda"
+    loader = make_loader(
+        jobs, batch, num_workers, fs.spec.n_samples, pin_memory=on_cuda, sample_rate_hz=fs.spec.sample_rate_hz
+    )
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs)
     t = {"decode_wait_s": 0.0, "forward_s": 0.0, "write_wait_s": 0.0}
@@ -168,6 +168,7 @@ def extract_manifest(
     num_workers: int | None = None,
     part: str = "",
     timings: dict[str, float] | None = None,
+    notes: Mapping[str, Any] | None = None,
     variant: Any = None,
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
@@ -179,11 +180,13 @@ def extract_manifest(
     ``tuning.default_batch``: 8 on CPU, on CUDA the largest power of two that fits). ``num_workers``: DataLoader
     decode workers (default: available cores - 1). ``timings``: a dict to receive the per-stage seconds of a local
     run (see ``run_local``). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
-    spec and the key. ``variant``: a ``codecfake.augment.variant.Variant`` whose copy of every clip the set holds
-    (applied in the decode workers after the fixed-length cut; a failing clip is a reject with its reason).
+    spec and the key. ``notes``: more entries for the set's provenance attributes (never its key or values), e.g. the
+    preset the command line applied (``{"preset": "demo"}``); written when the set is created. ``variant``: a
+    ``codecfake.augment.variant.Variant`` whose copy of every clip the set holds (applied in the decode workers after
+    the fixed-length cut; a failing clip is a reject with its reason).
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part, variant)
+    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part, notes, variant)
     names = list(extractor.arrays())
     jobs = plan_jobs(manifest, fs, names, variant)
     if not jobs:

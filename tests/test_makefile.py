@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from codecfake.cli import build_parser
+from codecfake.app.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,3 +172,19 @@ def test_every_phony_target_has_a_rule() -> None:
         line.split(":", 1)[0] for line in text.splitlines() if line and not line[0].isspace() and ":" in line
     }
     assert [t for t in phony if t not in rules] == []
+
+
+@pytest.mark.parametrize(
+    ("target", "variables", "preset"),
+    [
+        ("features", "", "demo"),  # DATA=demo: the demo's own mel settings, recorded in the sets
+        ("features", "DATA=itw ROOT=/d", None),  # another corpus: the paper's
+        ("features", "PRESET=none", "none"),
+        ("train", "", None),  # train takes the preset its feature sets record
+        ("train", "PRESET=none", "none"),
+    ],
+)
+def test_make_passes_a_preset_where_the_docs_say(target: str, variables: str, preset: str | None) -> None:
+    argv = _make_cli_argv(target, variables)
+    assert (argv[argv.index("--preset") + 1] if "--preset" in argv else None) == preset
+    assert build_parser().parse_args(argv).preset == preset

@@ -10,7 +10,6 @@ holds only what departs from the defaults for that back-end or optimiser. Unknow
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import tomllib
 import types
 import typing
@@ -19,18 +18,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codecfake.common import OPTIMISERS
 from codecfake.errors import CodecfakeError
+from codecfake.presets import CONFIG_DIR
 
-TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace.py)
+TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace_labels.py)
+OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")  # the paper's Table III order
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
 DEV_LOSSES = ("exact", "batch-mean")
-# The keys `codecfake train` takes from configs/demo.toml on the demo's feature sets when not given (train/demo_defaults.py)
-DEMO_PRESET_KEYS = ("epochs", "batch", "lr", "lr_step_epochs", "rho")
-# Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
-CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
+# Keys older runs' config.json may hold that are no settings any more: read and ignored. `from_demo_preset` listed
+# the values `codecfake train` took from the demo preset, which `sources` now records for every key.
+RETIRED_KEYS = ("from_demo_preset",)
+# Keys that change how a run executes, never what it learns: a resumed run may change them, and runs differing only
+# in these (plus seed and name) are one row of a report. `sources` only notes where each value came from.
+RUNTIME_KEYS = (
+    "device",
+    "threads",
+    "data_mode",
+    "memory_limit_mb",
+    "eval_batch",
+    "save_every_steps",
+    "sources",
+    *RETIRED_KEYS,
+)
 
 
 class ConfigError(CodecfakeError):
@@ -96,14 +107,13 @@ class TrainConfig:
     augment_seed: int = 1234  # the variants' extraction seed (in their keys)
     clean_prob: float = -1.0  # < 0: uniform over a clip's copies, clean included; else P(clean copy)
     feataug: str = ""  # zero-disk feature-space augmentation: "tmask:8,fmask:10,mixup:0.2" (train/feataug.py)
-    hold_out: tuple[
-        str, ...
-    ] = ()  # generators whose fakes leave train and dev (C3, A01, …; train/holdout.py)
+    # generators whose fakes leave train and dev, bona fide kept (C3, A01, …; train/holdout.py); any task
+    hold_out: tuple[str, ...] = ()
     # A note, not a setting: the label consequence of each augmentation on these training domains (set by train())
     augment_labels: tuple[str, ...] = ()
-    # A note, not a setting: the DEMO_PRESET_KEYS whose values came from configs/demo.toml (demo features, flag not
-    # given) instead of the paper's defaults; set by `codecfake train`, never an option
-    from_demo_preset: tuple[str, ...] = ()
+    # A note, not a setting: key -> where its value came from ("default", "command line", "preset demo", a
+    # configs/backend|opt file, "run folder"); set by `codecfake train`, never an option, ignored by comparisons
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
@@ -153,10 +163,10 @@ class TrainConfig:
                 f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                 f"found {list(self.domain_ratio)}"
             )
-        if set(self.from_demo_preset) - set(DEMO_PRESET_KEYS):
+        if set(self.sources) - {f.name for f in dataclasses.fields(self)}:
             raise ConfigError(
-                f"training config: `from_demo_preset` lists keys of {list(DEMO_PRESET_KEYS)}, "
-                f"found {list(self.from_demo_preset)}"
+                f"training config: `sources` names keys that are no config keys: "
+                f"{sorted(set(self.sources) - {f.name for f in dataclasses.fields(self)})}"
             )
         self._check_augmentation()
         self._resolve_layers()
@@ -180,14 +190,10 @@ class TrainConfig:
             raise ConfigError(
                 "training config: `clean_prob` needs `augment` (the stored variants to draw from)"
             )
-        if self.hold_out and self.task == "trace":
-            raise ConfigError(
-                "training config: `hold_out` is for the binary tasks; trace classes every generator"
-            )
 
     def _resolve_layers(self) -> None:
         """``layers`` (0, 3, 5) <-> ``array`` "L00+L03+L05": either may be given, they must agree; sorted."""
-        from codecfake.train.layers import fused_array_name, layer_indices
+        from codecfake.train.input_arrays import fused_array_name, layer_indices
 
         layers = self.layers
         if not layers and "+" in self.array:
@@ -215,16 +221,15 @@ class TrainConfig:
 
     # ---- (de)serialisation ----
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        return {
-            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-            for f in dataclasses.fields(self)
-        }
+        """JSON-ready dict (tuples become lists, mappings dicts)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, source: str = "config") -> TrainConfig:
-        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError`."""
-        return cls(**coerce_values(values, source=source))
+        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError` (RETIRED_KEYS,
+        which older runs' config.json may hold, are dropped)."""
+        kept = {k: v for k, v in values.items() if k not in RETIRED_KEYS}
+        return cls(**coerce_values(kept, source=source))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with `changes` applied (type-checked like every other override)."""
@@ -239,6 +244,10 @@ class TrainConfig:
     def needs_domains(self) -> bool:
         """True for the optimisers that stratify batches by training domain."""
         return self.opt in ("csam", "csam-pd")
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) else value
 
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
@@ -323,6 +332,11 @@ def _coerce(key: str, value: Any, kind: Any, source: str) -> Any:
             raise bad()
         return value
     origin = typing.get_origin(kind)
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise bad()
+        item = typing.get_args(kind)[1]
+        return {k: _coerce(key, v, item, source) for k, v in value.items()}
     if origin is tuple or isinstance(kind, types.GenericAlias):
         item = typing.get_args(kind)[0]
         if not isinstance(value, list | tuple):
@@ -370,7 +384,8 @@ __all__ = [
     "ConfigError",
     "TASKS",
     "OPTIMISERS",
-    "DEMO_PRESET_KEYS",
+    "RUNTIME_KEYS",
+    "RETIRED_KEYS",
     "resolve_config",
     "load_preset",
     "parse_text",

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
-from codecfake.common import extractor_fields
 from codecfake.errors import CodecfakeError
 from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
+from codecfake.store.spec import EXTRACTOR_FIELDS as _MATCH_FIELDS
+from codecfake.store.spec import extractor_fields
 from codecfake.train.config import TrainConfig
 from codecfake.train.holdout import assert_never_held_out, check_hold_out, held_out_mask
-from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
+from codecfake.train.input_arrays import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class TrainingData:
     extractor: dict
     classes: tuple[
         str, ...
-    ] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
+    ] = ()  # task trace: generator classes, "bonafide" first (train/trace_labels.py); () binary
     class_weights: tuple[
         float, ...
     ] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
@@ -237,7 +237,7 @@ class TrainingData:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """One clip as the model takes it: (T, D), or (N, T, D) for N fused layers (train/layers.py)."""
+        """One clip as the model takes it: (T, D), or (N, T, D) for N fused layers (train/input_arrays.py)."""
         return input_shape(self.array, self.frame_shape)
 
     def readers(self) -> list:
@@ -294,7 +294,7 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
             raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
     classes, weights = (), ()
     if config.task == "trace":
-        from codecfake.train.trace import relabel_for_trace
+        from codecfake.train.trace_labels import relabel_for_trace
 
         train, dev, classes, weights = relabel_for_trace(sets, train, dev)
     data = TrainingData(

@@ -14,7 +14,6 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,20 +22,19 @@ import numpy as np
 import torch
 
 from codecfake.atomic import write_atomic
-from codecfake.common import RUNTIME_KEYS
 from codecfake.device import resolve_device
 from codecfake.errors import CodecfakeError
 from codecfake.progress import NoProgress, Progress
 from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
-from codecfake.train.config import ConfigError, TrainConfig, default_run_name
+from codecfake.train.config import RUNTIME_KEYS, ConfigError, TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
 from codecfake.train.feataug import apply as apply_feataug
 from codecfake.train.feataug import loss as feataug_loss
 from codecfake.train.feataug import parse_feataug
 from codecfake.train.fusion import fusion_weights, wrap_for_input
-from codecfake.train.layers import array_names, input_shape
+from codecfake.train.input_arrays import array_names, input_shape
 from codecfake.train.losses import class_weight_tensor
 from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
@@ -357,13 +355,9 @@ def train(
     builder: Builder | None = None,
     force: bool = False,
     progress: Progress | None = None,
-    given: Collection[str] | None = None,
 ) -> Path:
-    """Train (or resume, or reuse a finished) run; returns ``runs/<name>``. All checks happen before training.
-
-    ``given``: the config keys set explicitly (``codecfake train`` passes its flags); on demo feature sets the
-    other epochs/batch/lr/lr_step_epochs/rho then come from configs/demo.toml (train/demo_defaults.py). None: the
-    config is used as it is."""
+    """Train (or resume, or reuse a finished) run of ``config`` as it is; returns ``runs/<name>``. All checks happen
+    before training."""
     check_domain_ratio(config)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -382,12 +376,6 @@ def train(
         name=config.name or default_run_name(config, data.extractor.get("extractor", "")),
     )
     run_dir = Path(runs) / config.name
-    if given is not None:
-        from codecfake.train.demo_defaults import with_demo_defaults
-
-        saved = run_dir / "config.json"
-        saved_config = read_json(saved) if saved.is_file() and not force else None
-        config = with_demo_defaults(config, [fs.spec.corpus for fs in data.sets], given, saved_config)
     status = prepare_run_dir(run_dir, config, force)
     if status == "done":
         log.info("%s already finished; reusing it (add --force to train again)", run_dir)

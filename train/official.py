@@ -4,7 +4,8 @@ The release's ``anti-spoofing_feat_model.pt`` files are read by ``codecfake.trai
 unpickler with an allow-list: nothing the pickle names outside ``ALLOWED`` is ever called; its public names are
 re-exported here). Parameters and buffers (batch-norm running statistics included) collected from it are then
 renamed onto our modules through an explicit table checked complete in both directions, and the result is written
-as a run directory (``codecfake import-official``).
+as a run directory. The command ``codecfake import-official`` lives in ``codecfake.evaluate.official_import``: it
+also builds the extractor whose features the run records, and training never imports the extract stage.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from codecfake.train.official_pickle import (
 __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
-    "load_official", "file_sha256", "default_extractor", "hinted_extractor", "model_dir_extractor",
-    "import_official",
+    "load_official", "file_sha256", "RELEASE_PREPROCESS", "hinted_extractor", "check_backend", "clear_run_folder", "load_importable",
+    "write_official_run",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,8 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-# ---- import as a run directory -----------------------------------------------------------------------------------
-_PREPROCESS = {
+# ---- import as a run directory (the command, which also builds extractors, is codecfake.evaluate.official_import) --
+RELEASE_PREPROCESS = {  # the preprocessing fields of the features every release back-end takes
     "dtype": "float16",
     "sample_rate_hz": SAMPLE_RATE_HZ,
     "n_samples": N_SAMPLES,
@@ -164,31 +165,6 @@ _PREPROCESS = {
 }
 _ARRAY = {"aasist": "L05", "lcnn": "mel"}
 _EXTRACTOR_KIND = {"aasist": "xlsr", "lcnn": "mel"}
-
-
-def default_extractor(backend: str) -> dict[str, Any]:
-    """The features the release expects: XLS-R layer 5 (AASIST) or mel power without log (Mel-LCNN).
-
-    For XLS-R the local weights' sha256 and the extractor's params are unknown here (""/{}): pin them with
-    ``--features-hint KEY`` (a feature set) or ``--features-hint DIR`` (the local XLS-R folder).
-    """
-    if backend == "lcnn":
-        from codecfake.extract.extractors import build_extractor
-
-        mel = build_extractor("mel", log=False)
-        return {
-            "extractor": "mel",
-            **mel.spec_fields(),
-            **_PREPROCESS,
-            "dtype": mel.dtype,
-        }  # power mel: float32
-    return {
-        "extractor": "xlsr",
-        "model_id": "facebook/wav2vec2-xls-r-300m",
-        "weights_sha256": "",
-        "params": {},
-        **_PREPROCESS,
-    }
 
 
 def hinted_extractor(
@@ -216,21 +192,10 @@ def hinted_extractor(
             f"features the release expects (`codecfake features` with {wants})"
         )
     return {
-        k: spec[k] for k in ("extractor", "model_id", "weights_sha256", "params", *_PREPROCESS) if k in spec
+        k: spec[k]
+        for k in ("extractor", "model_id", "weights_sha256", "params", *RELEASE_PREPROCESS)
+        if k in spec
     }
-
-
-def model_dir_extractor(model_dir: str | Path) -> dict[str, Any]:
-    """Extractor fields of the local XLS-R folder `model_dir` at layer 5, checked to give (201, 1024) frames."""
-    from codecfake.extract.extractors import build_extractor
-
-    ext = build_extractor("xlsr", model_dir=model_dir, layers=(5,))
-    if ext.arrays().get("L05") != (201, 1024):
-        raise OfficialImportError(
-            f"{model_dir}: layer 5 gives frames {ext.arrays().get('L05')}, the release's AASIST takes "
-            "(201, 1024) from facebook/wav2vec2-xls-r-300m; point --features-hint at that model's local folder"
-        )
-    return {"extractor": "xlsr", **ext.spec_fields(), **_PREPROCESS}
 
 
 def _infer_training(path: Path) -> tuple[str, str]:
@@ -243,24 +208,13 @@ def _infer_training(path: Path) -> tuple[str, str]:
     return task, opt
 
 
-def import_official(
-    path: str | Path,
-    backend: str,
-    name: str,
-    *,
-    runs: str | Path = "runs",
-    features_hint: str | None = None,
-    store: str | Path = "features",
-    force: bool = False,
-) -> Path:
-    """Write runs/<name>/ from a release checkpoint: weights (safetensors), config, provenance. Returns the folder."""
-    from codecfake.train.config import TrainConfig
-    from codecfake.train.rundir import make_provenance, write_run
-
-    path = Path(path)
+def check_backend(backend: str) -> None:
     if backend not in _RELEASE_CLASS:
         raise OfficialImportError(f"--backend {backend!r}: expected one of {', '.join(_RELEASE_CLASS)}")
-    run_dir = Path(runs) / name
+
+
+def clear_run_folder(run_dir: Path, force: bool) -> None:
+    """Refuse a run folder that exists (unless ``force``) or that holds no run; remove it with ``force``."""
     if run_dir.exists() and any(run_dir.iterdir()):
         if not force:
             raise OfficialImportError(
@@ -269,21 +223,36 @@ def import_official(
         if not (run_dir / "config.json").is_file():
             raise OfficialImportError(f"{run_dir} exists and is not a run directory; refusing to replace it")
         shutil.rmtree(run_dir)
+
+
+def load_importable(path: str | Path, backend: str) -> torch.nn.Module:
+    """:func:`load_official`, refusing what a run directory cannot record (a W2V2-LCNN)."""
+    check_backend(backend)
     model = load_official(path, backend)
-    frame_shape = model.frame_shape
-    if backend == "lcnn" and frame_shape != (505, 80):
+    if backend == "lcnn" and model.frame_shape != (505, 80):
         raise OfficialImportError(
-            f"{path}: a W2V2-LCNN (input {frame_shape}) is not supported: its release feeds "
+            f"{path}: a W2V2-LCNN (input {model.frame_shape}) is not supported: its release feeds "
             "conv1 (D, T), which a run directory cannot record yet; only Mel-LCNN imports"
         )
-    if not features_hint:
-        extractor = default_extractor(backend)
-    elif backend == "aasist" and Path(features_hint).is_dir():
-        extractor = model_dir_extractor(features_hint)
-    else:
-        extractor = hinted_extractor(backend, store, features_hint, frame_shape)
+    return model
+
+
+def write_official_run(
+    run_dir: Path,
+    path: str | Path,
+    backend: str,
+    model: torch.nn.Module,
+    extractor: Mapping[str, Any],
+    features_hint: str | None = None,
+) -> Path:
+    """Write ``run_dir`` from a loaded release model: weights (safetensors), config (task and optimiser read from
+    the release's file name), provenance (``extractor``: the features the run records, and the source file)."""
+    from codecfake.train.config import TrainConfig
+    from codecfake.train.rundir import make_provenance, write_run
+
+    path = Path(path)
     task, opt = _infer_training(path)
-    config = TrainConfig(name=name, task=task, backend=backend, opt=opt, array=_ARRAY[backend])
+    config = TrainConfig(name=run_dir.name, task=task, backend=backend, opt=opt, array=_ARRAY[backend])
     source = {
         "kind": "official-release",
         "file": str(path.resolve()),
@@ -292,21 +261,7 @@ def import_official(
         "task_opt_inferred_from": "file name",
         "features_hint": features_hint or "",
     }
-    prov = make_provenance([], _ARRAY[backend], frame_shape, extractor, source=source)
+    prov = make_provenance([], _ARRAY[backend], model.frame_shape, dict(extractor), source=source)
     write_run(run_dir, model, config, prov)
-    log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], frame_shape, run_dir)
+    log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], model.frame_shape, run_dir)
     return run_dir
-
-
-def _cmd_import(args: Any) -> int:
-    run_dir = import_official(
-        args.file,
-        args.backend,
-        args.name,
-        runs=args.runs,
-        features_hint=args.features_hint,
-        store=args.store,
-        force=args.force,
-    )
-    print(f"imported {args.file} -> {run_dir} (evaluate with `codecfake evaluate --run {run_dir}`)")
-    return 0

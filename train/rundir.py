@@ -54,7 +54,7 @@ class LoadedRun:
     model: torch.nn.Module  # eval mode, best weights, on CPU
     config: TrainConfig
     feature_keys: tuple[str, ...]
-    array: str  # "L05", "mel", …; fused layers "L00+L03+L05" (train/layers.py)
+    array: str  # "L05", "mel", …; fused layers "L00+L03+L05" (train/input_arrays.py)
     frame_shape: tuple[int, int]  # (T, D) of each array (the model takes (B, T, D), fused (B, N, T, D))
     extractor: dict[
         str, Any

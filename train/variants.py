@@ -23,7 +23,7 @@ import numpy as np
 
 from codecfake.augment.recipe import AugmentRequest, applies_to, parse_augment
 from codecfake.errors import CodecfakeError
-from codecfake.train.layers import has_arrays, valid_mask
+from codecfake.train.input_arrays import has_arrays, valid_mask
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def epoch_split(data: Any, epoch: int) -> Any:
 
 def load_variants_into_memory(data: Any, chunk: int = 256) -> None:
     """Memory mode: one array with the clean training rows (already in ``data.train.x``) and every variant row."""
-    from codecfake.train.layers import open_reader
+    from codecfake.train.input_arrays import open_reader
 
     table = data.variants
     n = len(data.train)

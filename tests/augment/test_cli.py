@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract import variants as variants_mod

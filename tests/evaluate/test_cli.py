@@ -11,9 +11,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from codecfake.cli import main
-
-from .conftest import FRAME, make_run
+from codecfake.app.cli import main
+from codecfake.evaluate.testing import FRAME, make_run
 
 
 def test_evaluate_and_report_cli(env, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

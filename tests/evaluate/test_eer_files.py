@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.evaluate.eer_files import condition_from_name, eer_files
 from codecfake.evaluate.errors import ScoreFileError
 from codecfake.evaluate.score_tsv import Scores, write_scores

@@ -14,12 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from codecfake.evaluate.official_import import import_official
 from codecfake.train.backends import build_backend
 from codecfake.train.official import (
     AASIST_NAME_MAP,
     LCNN_NAME_MAP,
     OfficialImportError,
-    import_official,
     load_official,
     map_release_state,
     our_name,
@@ -161,7 +161,7 @@ def test_import_writes_a_loadable_run(tmp_path: Path) -> None:
 
 @needs_release
 def test_import_cli_names_task_and_optimiser(tmp_path: Path) -> None:
-    from codecfake.cli import build_parser
+    from codecfake.app.cli import build_parser
     from codecfake.train.rundir import load_run
 
     args = build_parser().parse_args(
@@ -192,7 +192,7 @@ def test_import_cli_names_task_and_optimiser(tmp_path: Path) -> None:
 
 @needs_release
 def test_codecfake_cli_has_import_official(tmp_path: Path) -> None:
-    from codecfake.cli import build_parser, main
+    from codecfake.app.cli import build_parser, main
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -1,49 +1,40 @@
-"""The `codecfake` command line. Subcommands mirror the Make targets.
+"""The `codecfake` command line (the console script). Subcommands mirror the Make targets.
 
-Each stage package contributes its own subcommands through ``<package>/cli.py::register(subparsers)``; this module
-only wires them together and configures logging once. Building the parser imports only each stage's ``cli.py``
-and the stdlib-only ``codecfake.cliargs``; stage packages load lazily and handlers import their stage when called,
-so ``codecfake --help`` needs neither torch nor zarr (tests/test_package.py checks it).
+``main`` parses with the stages' commands (``codecfake.app.parser``) and the demo's, configures logging once, and runs
+the command through ``codecfake.app.dispatch`` (which runs first any command it needs); a ``CodecfakeError`` becomes
+one log line and exit status 2. ``codecfake --help`` needs neither torch nor zarr (tests/test_package.py checks it).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-# Stage packages in pipeline order; each exposes ``cli.register(subparsers)``.
-_STAGES = ("corpus", "store", "extract", "train", "evaluate", "demo")
+from codecfake.app import demo
+from codecfake.app.dispatch import run_parsed
+from codecfake.app.parser import STAGE_MODULES, add_stage_commands, new_parser
+
+# The command groups in pipeline order: the stages', then the application's own (the demo).
+_STAGES = (*STAGE_MODULES, "demo")
 _SELF_NAMED = ("corpus", "store")  # stages whose one command is their own name and that need no torch
 
 
 def stages_for(argv: Sequence[str]) -> tuple[str, ...]:
-    """The stages to register for ``argv``: only ``store`` for ``codecfake store …`` (so it does not import torch
-    through the training stage: seconds per call), every stage otherwise (and for ``--help``)."""
+    """The command groups to register for ``argv``: only ``store`` for ``codecfake store …`` (so it does not import
+    torch through the training stage: seconds per call), every group otherwise (and for ``--help``)."""
     words = [a for a in argv if not a.startswith("-")]
     return (words[0],) if words and words[0] in _SELF_NAMED else _STAGES
 
 
 def build_parser(stages: Sequence[str] = _STAGES) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codecfake",
-        description="Codecfake toolkit: corpus -> features (store) -> train -> evaluate.",
-    )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for stage in stages:
-        module_name = "codecfake.demo" if stage == "demo" else f"codecfake.{stage}.cli"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:  # stage not built yet
-                continue
-            raise
-        module.register(sub)
+    """The ``codecfake`` parser with the commands of ``stages`` (default: every stage's and the demo)."""
+    parser, sub = new_parser()
+    add_stage_commands(sub, [s for s in stages if s in STAGE_MODULES])
+    if "demo" in stages:
+        demo.register(sub)
     return parser
 
 
@@ -73,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codecfake.errors import CodecfakeError
 
     try:
-        return int(args.func(args) or 0)
+        return run_parsed(args)
     except CodecfakeError as err:
         logging.getLogger("codecfake").error("%s", err)
         return 2

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from codecfake.app.demo.findings import Cell, Finding, check, claims, floor_check, sentence
+from codecfake.app.demo.matrix import RunSpec
+from codecfake.app.demo.preset import DemoPreset
+from codecfake.app.demo.trace_section import trace_section
 from codecfake.corpus import N_SAMPLES
-from codecfake.demo.findings import Cell, Finding, check, claims, floor_check, sentence
-from codecfake.demo.matrix import RunSpec
-from codecfake.demo.preset import DemoPreset
-from codecfake.demo.trace_section import trace_section
 from codecfake.evaluate.bootstrap import DEFAULT_SEED
 from codecfake.evaluate.conditions import averages
 
@@ -221,7 +221,7 @@ def _findings_lines(groups: Runs, backends: Sequence[str], baselines: Any, resam
         f"Each claim: Δ = EER of the setting the paper finds better − EER of the other (points, seed means), its 95 % "
         f"paired bootstrap interval over the same test trials ({resamples} resamples, `codecfake compare`), and Δ of "
         "each seed pair. **reproduced** = the interval lies below 0 and every seed agrees; **contradicted** = it lies "
-        "above 0 and every seed agrees; otherwise **not resolved here**. Computed by `codecfake/demo/findings.py`.",
+        "above 0 and every seed agrees; otherwise **not resolved here**. Computed by `codecfake/app/demo/findings.py`.",
         "",
     ]
     for backend in backends:

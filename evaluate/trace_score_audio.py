@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from codecfake.evaluate.trace_run import load_trace_threshold, top_generators
+from codecfake.evaluate.run_outputs import RunOutputs
 from codecfake.train.fusion import model_input
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TraceFileScore", "trace_score_files", "render_trace_scores"]
+__all__ = ["TraceFileScore", "top_generators", "trace_score_files", "render_trace_scores"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ class TraceFileScore:
     top: tuple[tuple[str, float], ...] = ()
     unknown: bool | None = None
     error: str | None = None
+
+
+def top_generators(probs: np.ndarray, classes: Sequence[str], k: int = 3) -> list[tuple[str, float]]:
+    """The ``k`` most probable classes of one clip's (K,) probabilities, most probable first."""
+    order = np.argsort(-np.asarray(probs), kind="stable")[:k]
+    return [(classes[i], float(probs[i])) for i in order]
 
 
 @torch.inference_mode()
@@ -50,7 +56,7 @@ def trace_score_files(
     from codecfake.corpus import AudioError, load_clip
 
     sr, n = int(run.extractor.get("sample_rate_hz", 16000)), int(run.extractor.get("n_samples", 64600))
-    thr = load_trace_threshold(run.run_dir)
+    thr = RunOutputs(run.run_dir).trace_threshold()
     out: dict[str, TraceFileScore] = {}
     good: list[tuple[str, np.ndarray]] = []
     for p in paths:

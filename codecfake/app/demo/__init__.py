@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from codecfake.app.demo.preset import load_demo_preset
 from codecfake.cliargs import (
     add_command,
     add_demo_dir,
@@ -20,7 +21,7 @@ from codecfake.cliargs import (
     add_store,
     positive_int,
 )
-from codecfake.demo.preset import DemoPresetError, load_demo_preset
+from codecfake.presets import PresetError
 
 __all__ = ["register"]
 
@@ -71,18 +72,18 @@ def _preset_value(key: str) -> str:
     """For --help: the preset's value; a broken preset must not break every other command (`demo` reports it)."""
     try:
         return f"{getattr(load_demo_preset(), key)}, configs/demo.toml"
-    except DemoPresetError:
+    except PresetError:
         return "configs/demo.toml"
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.clean:
-        from codecfake.demo.clean import clean_demo
+        from codecfake.app.demo.clean import clean_demo
 
         removed = clean_demo(args.demo_dir, args.store, args.runs)
         print(f"removed {len(removed)} demo item(s)" + "".join(f"\n  {r}" for r in removed))
         return 0
-    from codecfake.demo.pipeline import DemoOptions, run_demo
+    from codecfake.app.demo.pipeline import DemoOptions, run_demo
 
     opts = DemoOptions(
         store=args.store,

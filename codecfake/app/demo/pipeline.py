@@ -9,15 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecfake.demo.matrix import RunSpec, demo_matrix
-from codecfake.demo.preset import DemoPreset, load_demo_preset
-from codecfake.errors import CodecfakeError
+from codecfake.app.demo.matrix import RunSpec, demo_matrix
+from codecfake.app.demo.preset import DemoPreset, load_demo_preset
+from codecfake.app.dispatch import run_checked
 
 log = logging.getLogger(__name__)
-
-
-class DemoError(CodecfakeError):
-    """A demo stage failed; the message names the stage and the command that reproduces it."""
 
 
 @dataclass(frozen=True)
@@ -66,22 +62,10 @@ class StageLog:
         )
 
 
-def run_cli(argv: list[str], stage: str) -> None:
-    """Run ``codecfake ARGV`` in this process (same handlers, same progress bars); raise on a non-zero exit."""
-    from codecfake.cli import build_parser
-
-    args = build_parser().parse_args(argv)
-    rc = int(args.func(args) or 0)
-    if rc != 0:
-        raise DemoError(
-            f"demo stage '{stage}' failed (exit {rc}); reproduce with: codecfake {shlex.join(argv)}"
-        )
-
-
 def _timed(slog: StageLog, name: str, argv: list[str], *, reused: bool = False) -> None:
     t0 = time.perf_counter()
     log.info("demo: %s -> codecfake %s", name, shlex.join(argv))
-    run_cli(argv, name)
+    run_checked(argv, f"demo stage '{name}'")
     slog.add(name, time.perf_counter() - t0, argv, reused=reused)
 
 
@@ -93,9 +77,11 @@ def _is_evaluated(run_dir: Path) -> bool:
 
 def features_argv(opts: DemoOptions) -> list[str]:
     """Mel features of both demo corpora at the preset's hop, FFT size and values (the stage's own defaults are the
-    paper's: hop 128, FFT 512, power)."""
+    paper's: hop 128, FFT 512, power), the sets recording the preset (so `make train` on them takes its values)."""
     return [
         "features",
+        "--preset",
+        opts.preset.name,
         "--data",
         "demo",
         "--demo-dir",
@@ -153,8 +139,8 @@ def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
 
 def run_demo(opts: DemoOptions) -> int:
     """The whole demo; returns 0 and leaves ``opts.out`` (markdown) with the results."""
+    from codecfake.app.demo.results import write_results
     from codecfake.corpus.build.mini_codecfake import DemoParams, is_complete
-    from codecfake.demo.results import write_results
     from codecfake.evaluate.baselines import run_baselines
     from codecfake.evaluate.intervals import table_with_intervals
     from codecfake.evaluate.report import load_report

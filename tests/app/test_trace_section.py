@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from codecfake.demo.matrix import RunSpec
-from codecfake.demo.trace_section import trace_section
+from codecfake.app.demo.matrix import RunSpec
+from codecfake.app.demo.trace_section import trace_section
 
 
 def _trace(acc: float) -> dict:

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import build_parser
+from codecfake.app.cli import build_parser
+from codecfake.app.demo.findings import CONTRADICTED, REPRODUCED, UNRESOLVED, floor_check, sentence, verdict
+from codecfake.app.demo.matrix import demo_matrix
+from codecfake.app.demo.pipeline import DemoOptions, StageLog, run_demo, train_argv
+from codecfake.app.demo.preset import load_demo_preset
+from codecfake.app.demo.results import findings
 from codecfake.corpus import ManifestError
 from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
-from codecfake.demo.findings import CONTRADICTED, REPRODUCED, UNRESOLVED, floor_check, sentence, verdict
-from codecfake.demo.matrix import demo_matrix
-from codecfake.demo.pipeline import DemoOptions, StageLog, run_demo, train_argv
-from codecfake.demo.preset import load_demo_preset
-from codecfake.demo.results import findings
 from codecfake.train.config import resolve_config
 
 
@@ -94,8 +94,8 @@ def _run(root: Path, spec, sep: dict[str, float]) -> tuple[Path, dict]:
 
 
 def _groups(tmp_path: Path, sep: dict[str, dict[str, float]], seeds=(688, 689)):
-    from codecfake.demo.matrix import RunSpec
-    from codecfake.demo.results import group_runs
+    from codecfake.app.demo.matrix import RunSpec
+    from codecfake.app.demo.results import group_runs
 
     specs = [
         RunSpec(task, "lcnn", opt, s)
@@ -228,7 +228,7 @@ def test_demo_with_a_corpus_of_another_size_fails_with_the_fix(tmp_path: Path) -
 
 
 def test_demo_refuses_zero_seeds_before_any_stage_runs(tmp_path: Path, capsys) -> None:
-    from codecfake.cli import main
+    from codecfake.app.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--seeds", "0", "--store", str(tmp_path / "f"), "--demo-dir", str(tmp_path / "d")])
@@ -240,8 +240,8 @@ def test_demo_refuses_zero_seeds_before_any_stage_runs(tmp_path: Path, capsys) -
 
 
 def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
+    from codecfake.app.demo.clean import clean_demo
     from codecfake.corpus.build.mini_codecfake import MARKER
-    from codecfake.demo.clean import clean_demo
     from codecfake.store import FeatureStore
     from codecfake.store.testing import make_meta, make_spec
 
@@ -265,7 +265,7 @@ def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
 
 
 def test_figures_of_runs_no_longer_in_the_results_are_removed(tmp_path: Path) -> None:
-    from codecfake.demo.results import _copy_figures
+    from codecfake.app.demo.results import _copy_figures
 
     runs, figs = tmp_path / "runs", tmp_path / "docs" / "demo-results"
     (runs / "demo-codec-lcnn-adam-s688" / "report").mkdir(parents=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 def trace_section(specs: Sequence, reports: Sequence[dict]) -> list[str]:
     """Markdown lines for the trace runs among ``specs`` (their report.json has a "trace" key); [] when none."""
-    from codecfake.evaluate.trace_run import trace_table
+    from codecfake.evaluate.trace_report import trace_table
 
     runs = [(s, r) for s, r in zip(specs, reports, strict=True) if s.seed == specs[0].seed and "trace" in r]
     if not runs:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codecfake.demo.preset import DemoPreset, DemoPresetError, load_demo_preset
+from codecfake.app.demo.preset import DemoPreset, DemoPresetError, load_demo_preset
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ def test_classes_and_labels_are_the_manifest_generators_exactly(trace_store):
 
 def test_generator_labels_fall_back_to_condition_only_when_it_names_generators(tmp_path):
     from codecfake.store import FeatureStore
-    from codecfake.train.trace import TraceLabelError, generator_labels
+    from codecfake.train.trace_labels import TraceLabelError, generator_labels
 
     root = tmp_path / "features"
     la = FeatureStore(root).open(_write(root, "la", "vocoder", la_rows(), with_method=False, seed=3))

@@ -1,0 +1,63 @@
+"""Where an evaluation writes inside a run folder, and the writes themselves: the one home of that layout.
+
+``runs/<name>/scores/<condition>.tsv`` (a corpus-qualified condition ``corpus:C1`` is written ``corpus_C1.tsv``),
+``runs/<name>/report/{report.json, report.md}``, the figures beside them, and for source-tracing runs
+``report/{trace.json, trace.md}``. Every file is replaced atomically, so a reader sees the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from codecfake.atomic import write_atomic
+from codecfake.json_text import write_json_text
+
+__all__ = ["RunOutputs"]
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """The evaluation outputs of the run folder ``run_dir``."""
+
+    run_dir: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run_dir", Path(self.run_dir))
+
+    @property
+    def scores_dir(self) -> Path:
+        return self.run_dir / "scores"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.run_dir / "report"
+
+    @property
+    def report_json(self) -> Path:
+        return self.report_dir / "report.json"
+
+    @property
+    def trace_json(self) -> Path:
+        return self.report_dir / "trace.json"
+
+    def score_file(self, condition: str) -> Path:
+        """The score TSV of one condition."""
+        return self.scores_dir / f"{condition.replace(':', '_')}.tsv"
+
+    def write_report(self, report: dict, markdown: str) -> None:
+        """report.json (NaN as null) and report.md."""
+        write_json_text(self.report_json, report)
+        write_atomic(self.report_dir / "report.md", markdown)
+
+    def write_trace(self, summary: dict, markdown: str) -> None:
+        """trace.json and trace.md of a source-tracing run."""
+        write_json_text(self.trace_json, summary)
+        write_atomic(self.report_dir / "trace.md", markdown)
+
+    def trace_threshold(self) -> float | None:
+        """The open-set threshold an earlier evaluation chose on dev (trace.json), or None when not evaluated."""
+        if not self.trace_json.is_file():
+            return None
+        return float(json.loads(self.trace_json.read_text())["threshold"])
