@@ -77,7 +77,7 @@ def plan_degraded(sets: list[Any], recipes: list[Recipe], seed: int) -> list[Any
         record = {"splits": ["test"], "on": {d: "all" for d in sorted({r.domain for r in rows})}}
         for recipe in recipes:
             variant = Variant(recipe, 0, seed, "degrade", of=fs.key, rows=record)
-            jobs.append(VariantJob(fs.key, rows, variant, fs.spec.part))
+            jobs.append(VariantJob(fs.key, rows, variant, fs.spec.part, len(rows)))
     return jobs
 
 

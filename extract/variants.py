@@ -38,6 +38,7 @@ class VariantJob:
     manifest: Any  # codecfake.corpus.manifest.Manifest: the chosen rows, in the clean set's order
     variant: Variant
     part: str = ""
+    clean_rows: int = 0  # rows of the chosen splits in the clean set (what "V x the clean set" counts)
 
     @property
     def n_clips(self) -> int:
@@ -67,13 +68,14 @@ def plan_variants(
     """Every (clean set, recipe, index) with at least one row: ``clean`` is (part, manifest, clean set)."""
     jobs = []
     for part, manifest, fs in clean:
+        n_chosen = sum(1 for r in manifest if r.split in splits)
         for req in requests:
             rows, record = variant_rows(manifest, req.recipe, splits)
             if not len(rows):
                 continue
             for index in range(req.count):
                 variant = Variant(req.recipe, index, seed, role, of=fs.key, rows=record)
-                jobs.append(VariantJob(fs.key, rows, variant, part))
+                jobs.append(VariantJob(fs.key, rows, variant, part, n_chosen))
     return jobs
 
 
@@ -111,17 +113,13 @@ def disk_plan(jobs: Sequence[VariantJob], extractor: Any, store: FeatureStore, *
     disk lacks the room, unless ``force``."""
     per_clip = bytes_per_clip(extractor)
     need = sum(j.n_clips for j in jobs) * per_clip
-    by_set: dict[str, int] = {}
-    for j in jobs:
-        by_set[j.clean_key] = j.n_clips
-    clean_bytes = sum(by_set.values()) * per_clip
+    clean_bytes = sum({j.clean_key: j.clean_rows or j.n_clips for j in jobs}.values()) * per_clip
     free = free_bytes(store)
     ratio = need / clean_bytes if clean_bytes else 0.0
     text = (
         f"{len(jobs)} variant set(s) to extract, {sum(j.n_clips for j in jobs)} clips x "
-        f"{per_clip / 1e6:.3f} MB = {need / 1e9:.2f} GB ({ratio:.1f} x the {clean_bytes / 1e9:.2f} GB of the clean "
-        f"rows they copy); free on the store's disk: "
-        + (f"{free / 1e9:.1f} GB" if free is not None else "unknown")
+        f"{per_clip / 1e6:.3f} MB = {_size(need)} ({ratio:.1f} x the {_size(clean_bytes)} of the clean rows they "
+        f"copy); free on the store's disk: " + (_size(free) if free is not None else "unknown")
     )
     if free is not None and need * DISK_MARGIN > free:
         if not force:
@@ -131,6 +129,10 @@ def disk_plan(jobs: Sequence[VariantJob], extractor: Any, store: FeatureStore, *
             )
         log.warning("--force: extracting although the disk lacks the room: %s", text)
     return text
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.2f} GB" if n_bytes >= 1e8 else f"{n_bytes / 1e6:.1f} MB"
 
 
 def extract_variants(
