@@ -76,7 +76,10 @@ def dev_open_set_threshold(
     for key in run.feature_keys:
         fs = store.open(key)
         idx = _valid(fs, run.array, np.flatnonzero(fs.meta["split"] == "dev"))
-        known = np.isin(generator_labels(fs.meta, source=fs.key)[idx].astype(str), list(classes))
+        known = np.isin(
+            generator_labels(fs.meta, source=fs.key, level=run.config.trace_level)[idx].astype(str),
+            list(classes),
+        )
         if known.any():
             msp.append(
                 max_softmax(trace_probs(run.model, fs, run.array, idx[known], device=device, batch=batch))
@@ -114,7 +117,7 @@ def evaluate_trace(
         idx = _valid(c.fs, run.array, c.rows.indices)
         if not len(idx):
             continue
-        true = generator_labels(c.fs.meta, source=c.fs.key)[idx]
+        true = generator_labels(c.fs.meta, source=c.fs.key, level=run.config.trace_level)[idx]
         probs = trace_probs(run.model, c.fs, run.array, idx, device=device, batch=batch)
         conds.append(_condition(c.name, true, probs, classes, thr))
         pooled_true.append(true)

@@ -54,14 +54,16 @@ def trace_score_files(
 ) -> list[TraceFileScore]:
     """Top-``top`` generators per file; a bad file gets its error and the others are still scored."""
     from codecfake.corpus import AudioError, load_clip
+    from codecfake.evaluate.score_audio import run_resampler
 
     sr, n = int(run.extractor.get("sample_rate_hz", 16000)), int(run.extractor.get("n_samples", 64600))
+    resampler = run_resampler(run)
     thr = RunOutputs(run.run_dir).trace_threshold()
     out: dict[str, TraceFileScore] = {}
     good: list[tuple[str, np.ndarray]] = []
     for p in paths:
         try:
-            good.append((str(p), load_clip(p, sample_rate_hz=sr, n_samples=n)))  # (S,) float32
+            good.append((str(p), load_clip(p, sr, n, resampler)))  # (S,) float32
         except AudioError as err:
             log.error("%s", err)
             out[str(p)] = TraceFileScore(path=str(p), error=str(err))

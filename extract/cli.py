@@ -2,7 +2,8 @@
 
 Codecfake and ASVspoof 2019 LA are extracted part by part (``--parts``; default every part found): one set per label
 file / protocol, so a part added later extends the store and leaves the sets already written untouched. The demo,
-In-the-Wild and CSV corpora are one set each. Also registers ``codecfake augment`` (``extract/augment_cli.py``).
+In-the-Wild and CSV corpora are one set each. Also registers ``codecfake augment`` (``extract/augment_cli.py``); the
+options and steps both share live in ``extract/cli_common.py``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import logging
 
 from codecfake.cliargs import add_command
 
-# the option helpers live beside the other shared parts; their old import path keeps working
+# the option helpers' old import path (codecfake.extract.cli) keeps working
 from codecfake.extract.cli_common import (  # noqa: F401
+    DATA_KINDS,
     add_extraction_options,
     demo_corpus_first,
     extract_all,
     mel_params,
     parse_layers,
     prepare,
+    resampler_for,
 )
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import torch
 from codecfake.alloc import keep_freed_memory
 from codecfake.extract.errors import ExtractError
 from codecfake.extract.extractors import Extractor
-from codecfake.extract.loading import ShardJob
+from codecfake.extract.loading import ShardJob, resampler_of
 from codecfake.extract.rebuild import extractor_from_spec, recorded_fields
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
@@ -84,7 +84,8 @@ def extract_shard_task(
     buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
     for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
         hi = min(lo + batch, job.n_clips)
-        loaded = [job.wave(k, fs.spec.n_samples, fs.spec.sample_rate_hz) for k in range(lo, hi)]
+        resampler = resampler_of(extractor)
+        loaded = [job.wave(k, fs.spec.n_samples, fs.spec.sample_rate_hz, resampler) for k in range(lo, hi)]
         waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
         buf.add(lo, extractor(waves), [r for _, r in loaded])
     n_rejected = write_buffer(fs, buf)

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from codecfake.alloc import worker_init
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.corpus import AudioError, load_clip
+from codecfake.corpus.resample import DEFAULT_RESAMPLER
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,27 @@ class ShardJob:
     def n_clips(self) -> int:
         return self.stop - self.start
 
-    def wave(self, k: int, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ) -> tuple[np.ndarray, str]:
+    def wave(
+        self, k: int, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ, resampler: str = DEFAULT_RESAMPLER
+    ) -> tuple[np.ndarray, str]:
         """Clip k of this shard as the set stores it: decoded, fixed length, then the variant's transform if any."""
-        wave, reason = load_wave(self.paths[k], n_samples, sample_rate_hz)
+        wave, reason = load_wave(self.paths[k], n_samples, sample_rate_hz, resampler)
         if self.transform is not None and not reason:
             wave, reason = self.transform(wave, self.utt_ids[k])
         return wave, reason
 
 
-def load_wave(path: str, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ) -> tuple[np.ndarray, str]:
+def resampler_of(extractor: object) -> str:
+    """The resampler an extractor's clips are loaded with (an extractor without one: the library default)."""
+    return str(getattr(extractor, "resampler", DEFAULT_RESAMPLER))
+
+
+def load_wave(
+    path: str, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ, resampler: str = DEFAULT_RESAMPLER
+) -> tuple[np.ndarray, str]:
     """``(n_samples,)`` float32 clip at ``sample_rate_hz`` and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, sample_rate_hz, n_samples), ""
+        return load_clip(path, sample_rate_hz, n_samples, resampler), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -60,17 +70,19 @@ class ClipDataset(Dataset):
         items: Sequence[tuple[ShardJob, int]],
         n_samples: int = N_SAMPLES,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
+        resampler: str = DEFAULT_RESAMPLER,
     ):
         self.items = list(items)
         self.n_samples = n_samples
         self.sample_rate_hz = sample_rate_hz
+        self.resampler = resampler
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray, str]:
         job, k = self.items[i]
-        wave, reason = job.wave(k, self.n_samples, self.sample_rate_hz)
+        wave, reason = job.wave(k, self.n_samples, self.sample_rate_hz, self.resampler)
         return i, wave, reason
 
 
@@ -100,6 +112,7 @@ def make_loader(
     n_samples: int,
     pin_memory: bool = False,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
+    resampler: str = DEFAULT_RESAMPLER,
 ) -> DataLoader:
     """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
 
@@ -110,7 +123,7 @@ def make_loader(
         offset_of[job.shard_index] = len(items)
         items.extend((job, k) for k in range(job.n_clips))
     return DataLoader(
-        ClipDataset(items, n_samples, sample_rate_hz),
+        ClipDataset(items, n_samples, sample_rate_hz, resampler),
         batch_sampler=shard_batches(jobs, batch, offset_of),
         num_workers=num_workers,
         collate_fn=collate,
