@@ -93,6 +93,9 @@ SHARING_FIELDS = (
     "csam_draw",
     "shuffle",
     "shuffle_window_shards",
+    "augment",
+    "augment_seed",
+    "clean_prob",
     "data_mode",
     "memory_limit_mb",
     "device",
@@ -234,7 +237,7 @@ def _guarded(m: Member, action: Callable[..., Any], *args: Any) -> Any:
 def _epoch(
     here: list[Member], data: TrainingData, batches: list, first: int, progress: Progress
 ) -> tuple[int, int]:
-    feeder = Prefetcher(data, data.train, batches[first:])
+    feeder = Prefetcher(data, data.epoch_split(here[0].trainer.state.epoch), batches[first:])
     reads = steps = 0
     try:
         device = here[0].trainer.device

@@ -121,16 +121,16 @@ class StoreIndex:
         return self._conditions[fs.key]
 
     def training_generators(self, sets: Sequence[Any]) -> list[str]:
-        """The generators of the sets' training fakes, as the hold-out option names them: the per-clip ``method``
-        (``C<k>`` for a digit, Codecfake's conditions), else the condition; in the paper's order."""
+        """The generators of the sets' training fakes, named as the hold-out option names them
+        (``codecfake.train.holdout.generators``: the per-clip ``method``, ``C<k>`` for a digit, else the spoof rows'
+        condition), in the paper's order."""
         from codecfake.evaluate.conditions import sort_conditions
+        from codecfake.train.holdout import generators
 
         found: set[str] = set()
         for fs in sets:
-            meta = fs.meta
-            keep = (np.asarray(meta["split"]) == "train") & (np.asarray(meta["label"]).astype(np.int64) == 1)
-            raw = np.asarray(meta["method"] if "method" in meta else meta["condition"])[keep]
-            found |= {f"C{m}" if str(m).isdigit() else str(m) for m in set(raw.tolist())}
+            train = np.asarray(fs.meta["split"]) == "train"
+            found |= set(generators(fs.meta)[train].tolist())
         return sort_conditions(sorted(found - {""}))
 
 
