@@ -23,7 +23,7 @@ from codecfake.app.experiments.needs import (
 from codecfake.app.experiments.plan import HOLD_OUT_OPTION, plan_matrix
 from codecfake.app.experiments.testing import write_matrix, write_matrix_store
 from codecfake.train.cli_config import flags_given
-from codecfake.train.config import field_types, resolve_config
+from codecfake.train.config import resolve_config
 
 LCNN_CODEC = 'row = "LCNN codec", task = "codec", backend = "lcnn", opt = "adam", extractor = "mel"'
 LCNN_CSAM = 'task = "cotrain", backend = "lcnn", opt = "csam", extractor = "mel"'
@@ -151,16 +151,13 @@ def test_leave_one_out_plans_one_run_per_training_generator(tmp_path: Path) -> N
     m = load_matrix(str(write_matrix(tmp_path / "m.toml", [LCNN_CODEC, LCNN_CSAM], extra='protocol = "loo"')))
     assert generators_of(index)(m.cells[0]) == ["C1", "C2"]
     assert generators_of(index)(m.cells[1]) == ["C1", "C2", "A01", "A02"]
-    if HOLD_OUT_OPTION not in field_types():  # until issue 20's --hold-out lands: refused, naming it
-        with pytest.raises(MatrixError, match="hold-out option arrives with issue 20"):
-            plan_matrix(m, store=store, runs=tmp_path / "r", generators=generators_of(index))
-        return
     plan = plan_matrix(m, store=store, runs=tmp_path / "r", generators=generators_of(index))
     assert [r.name for r in plan.runs][:2] == [
         "codec-lcnn-adam-s688-mel-ho-C1",
         "codec-lcnn-adam-s688-mel-ho-C2",
     ]
     assert len(plan.runs) == 6 and all(r.options[HOLD_OUT_OPTION] == r.held_out for r in plan.runs)
+    assert parse(plan.runs[0].train_argv).cfg_hold_out == ("C1",)  # codecfake train --hold-out C1
 
 
 def test_a_matrix_runs_reports_a_failed_run_without_stopping_and_reuses_finished_runs(
