@@ -127,12 +127,7 @@ def _check_config(run: PlannedRun) -> None:
     if unknown:
         raise MatrixError(
             f"matrix cell {c.row!r} ({run.table}): training options {unknown} do not exist in this version of "
-            f"`codecfake train`"
-            + (
-                " (the hold-out option arrives with issue 20's `--hold-out`)"
-                if HOLD_OUT_OPTION in unknown
-                else ""
-            )
+            "`codecfake train`"
         )
     try:
         TrainConfig(
