@@ -53,6 +53,8 @@ HELP = {
     "dev_loss": "model selection on exact (weighted mean over every dev clip) | batch-mean (the release's mean of "
     "per-batch means over shuffled dev batches of --batch clips) [exact]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
+    "hold_out": "task trace: generators whose fakes leave train and dev, bona fide kept, e.g. C3 or A01,C3 "
+    "(Codecfake/demo codecs C1..C7, LA attacks A01..) [none]",
 }
 
 

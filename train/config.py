@@ -101,6 +101,9 @@ class TrainConfig:
         "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
     )
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
+    hold_out: tuple[
+        str, ...
+    ] = ()  # task trace: generators whose fakes leave train and dev (C3, A01, …; train/trace_labels.py)
     # A note, not a setting: key -> where its value came from ("default", "command line", "preset demo", a
     # configs/backend|opt file, "run folder"); set by `codecfake train`, never an option, ignored by comparisons
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -158,9 +161,26 @@ class TrainConfig:
                 f"training config: `sources` names keys that are no config keys: "
                 f"{sorted(set(self.sources) - {f.name for f in dataclasses.fields(self)})}"
             )
+        self._check_hold_out()
         self._resolve_layers()
         if self.name and ("/" in self.name or self.name.startswith(".")):
             raise ConfigError(f"training config: `name` must be a plain folder name, found {self.name!r}")
+
+    def _check_hold_out(self) -> None:
+        """Held-out generators in one spelling (``3`` -> ``C3``), so ``--hold-out 3`` resumes a ``C3`` run."""
+        if not self.hold_out:
+            return
+        if self.task != "trace":
+            raise ConfigError(
+                f"training config: `hold_out` {list(self.hold_out)} is implemented for task trace (leave-one-"
+                "generator-out source tracing); the binary tasks do not filter generators yet"
+            )
+        names = tuple(f"C{g}" if g.isdigit() else g for g in (str(g).strip() for g in self.hold_out))
+        if "" in names or len(set(names)) != len(names):
+            raise ConfigError(
+                f"training config: `hold_out` needs distinct generator names, found {list(self.hold_out)}"
+            )
+        object.__setattr__(self, "hold_out", names)
 
     def _resolve_layers(self) -> None:
         """``layers`` (0, 3, 5) <-> ``array`` "L00+L03+L05": either may be given, they must agree; sorted."""

@@ -98,13 +98,63 @@ def split_generators(sets: Sequence, split) -> np.ndarray:
     return out
 
 
-def relabel_for_trace(sets: Sequence, train, dev):
-    """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped."""
+def canonical_generator(name: str) -> str:
+    """A generator as ``--hold-out`` names it: a codec method digit ``3`` is ``C3`` (its condition), others as
+    they are (``A01``)."""
+    return f"C{name}" if str(name).isdigit() else str(name)
+
+
+def _positions(split, keep: np.ndarray):
     from dataclasses import replace
 
+    return replace(
+        split,
+        set_index=split.set_index[keep],
+        local=split.local[keep],
+        labels=split.labels[keep],
+        domains=split.domains[keep],
+    )
+
+
+def drop_held_out(sets: Sequence, train, dev, hold_out: Sequence[str]):
+    """(train, dev) without the fakes of the held-out generators (``C3``, ``A01``; bona fide kept), so a trace
+    model never sees them and they are unseen at test time. Refuses a name no training fake carries (a typo would
+    hold out nothing), and checks the result independently of the filter."""
+    if not hold_out:
+        return train, dev
+    held = {canonical_generator(g) for g in hold_out}
+    found = {canonical_generator(g) for g in split_generators(sets, train).tolist()} - {BONAFIDE}
+    missing = sorted(held - found)
+    if missing:
+        raise TraceLabelError(
+            f"--hold-out {','.join(hold_out)}: no training fakes of {missing} in {[fs.key for fs in sets]}; the "
+            f"training generators are {', '.join(sorted(found))}"
+        )
+    out = []
+    for split in (train, dev):
+        gens = np.array(
+            [canonical_generator(g) for g in split_generators(sets, split).tolist()], dtype=object
+        )
+        out.append(_positions(split, ~np.isin(gens, sorted(held))))
+    for split in out:  # independent of the mask above: a wrong filter fails here, not in a result
+        left = {canonical_generator(g) for g in split_generators(sets, split).tolist()} & held
+        if left:
+            raise TraceLabelError(
+                f"held-out generators {sorted(left)} reached the training data (a filter bug)"
+            )
+    log.info("source tracing: held out %s (their train and dev fakes left out)", sorted(held))
+    return out[0], out[1]
+
+
+def relabel_for_trace(sets: Sequence, train, dev, hold_out: Sequence[str] = ()):
+    """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped.
+    ``hold_out``: generators whose train and dev fakes leave first (``drop_held_out``)."""
+    train, dev = drop_held_out(sets, train, dev, hold_out)
     classes = derive_classes(split_generators(sets, train))
     train_ids = class_ids(split_generators(sets, train), classes)
     dev_ids = class_ids(split_generators(sets, dev), classes)
+    from dataclasses import replace
+
     keep = dev_ids >= 0
     if not keep.all():
         log.warning(
@@ -114,13 +164,7 @@ def relabel_for_trace(sets: Sequence, train, dev):
             sorted(set(split_generators(sets, dev)[~keep].tolist())),
         )
     train = replace(train, labels=train_ids)
-    dev = replace(
-        dev,
-        set_index=dev.set_index[keep],
-        local=dev.local[keep],
-        labels=dev_ids[keep],
-        domains=dev.domains[keep],
-    )
+    dev = replace(_positions(dev, keep), labels=dev_ids[keep])
     weights = balanced_weights(train_ids, len(classes))
     log.info(
         "source tracing: %d classes %s, balanced CE weights %s",
@@ -138,6 +182,8 @@ __all__ = [
     "generator_labels",
     "derive_classes",
     "class_ids",
+    "canonical_generator",
+    "drop_held_out",
     "balanced_weights",
     "split_generators",
     "relabel_for_trace",
