@@ -40,6 +40,7 @@ COMMANDS = {
     "baselines",
     "compare",
     "demo",
+    "openset-loo",
 }
 
 
