@@ -43,10 +43,12 @@ B         ?=
 PARTS     ?=
 ALLOW_MISSING ?=
 ASV_SCORES ?=
+GENERATORS ?=
+THREADS   ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion bench-openset demo-data features train evaluate report compare demo experiments openset-loo clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -79,6 +81,8 @@ help: ## this list
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
+	@echo "  GENERATORS=C1,A01   openset-loo: the generators held out one at a time [every training generator]"
+	@echo "  THREADS=N      openset-loo: torch CPU threads per training/scoring [torch default; 1 on a loaded machine]"
 
 $(VENV)/.done: pyproject.toml
 	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
@@ -103,7 +107,7 @@ lint: venv ## ruff: lint rules, import order (first-party codecfake) and formatt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion bench-openset ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -131,6 +135,9 @@ bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8
 
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py
+
+bench-openset: venv ## open-set scorers: Mahalanobis and kNN fit + per-clip time, demo and 740k x 256 -> bench/results/openset.json
+	$(PY) bench/openset.py
 
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
@@ -165,6 +172,10 @@ demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-resul
 
 experiments: venv ## the full demo matrix with SEEDS seeds, mean ± std
 	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS) --device $(DEVICE)
+
+openset-loo: venv ## leave-one-generator-out trace runs choose the open-set scorer -> docs/openset-results.md
+	$(CLI) openset-loo --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
+	  --extractor $(MODEL) $(call opt,--generators,$(GENERATORS)) $(call opt,--resamples,$(RESAMPLES)) $(call opt,--threads,$(THREADS))
 
 clean-demo: venv ## remove the demo corpus, its feature sets and the demo-* runs (nothing else)
 	$(CLI) demo --clean --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR)

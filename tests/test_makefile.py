@@ -102,6 +102,11 @@ CASES = {
             "cuda",
         ],
     ),
+    "openset-loo": (
+        "GENERATORS=C1,A01 THREADS=1 DEVICE=cpu",
+        ["openset-loo", "--store", "features", "--runs", "runs", "--device", "cpu", "--extractor", "mel"]
+        + ["--generators", "C1,A01", "--threads", "1"],
+    ),
     "clean-demo": (
         "",
         ["demo", "--clean", "--store", "features", "--runs", "runs", "--demo-dir", "data/mini-codecfake"],
