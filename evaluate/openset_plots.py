@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from codecfake.evaluate.openset_fit import OpenSetFit  # noqa: E402
-from codecfake.evaluate.trace_clips import TraceClips  # noqa: E402
+from codecfake.evaluate.trace_clips import TraceClips, clip_key  # noqa: E402
 from codecfake.evaluate.trace_metrics import auroc  # noqa: E402
 from codecfake.train.trace_labels import BONAFIDE  # noqa: E402
 
@@ -24,12 +24,12 @@ __all__ = ["score_groups", "plot_openset_scores"]
 def score_groups(clips: Sequence[TraceClips], fit: OpenSetFit, scorer: str) -> dict[str, np.ndarray]:
     """{"known": ..., "unseen generator": ..., "unseen-speaker bona fide": ...} novelty scores of the test clips,
     each clip once (a real repeated in several conditions counts once)."""
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, str]] = set()
     groups: dict[str, list[float]] = {"known": [], "unseen generator": [], "unseen-speaker bona fide": []}
     for c in clips:
         known = c.known(fit.classes)
         for i in range(len(c.rows)):
-            key = (c.set_key, int(c.rows[i]))
+            key = clip_key(c.set_key, c.utt_id[i])
             if key in seen:
                 continue
             seen.add(key)

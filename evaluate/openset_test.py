@@ -17,7 +17,7 @@ import numpy as np
 from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from codecfake.evaluate.openset_intervals import open_set_intervals
 from codecfake.evaluate.run_outputs import RunOutputs
-from codecfake.evaluate.trace_clips import read_trace_scores
+from codecfake.evaluate.trace_clips import clip_key, read_trace_scores
 
 __all__ = ["unseen_test_results"]
 
@@ -43,12 +43,12 @@ def unseen_test_results(
             continue
         rows.append(_row(name, *_split(table, scorers), at_threshold.get(name, {}), resamples, seed))
     if rows:
-        pooled: dict[str, dict[str, np.ndarray]] = {}
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         keep_rows = []
         for table in tables.values():
-            keep = np.array([u not in seen for u in table["utt_id"]], dtype=bool)
-            seen |= set(table["utt_id"].tolist())
+            keys = [clip_key("", u) for u in table["utt_id"]]
+            keep = np.array([k not in seen for k in keys], dtype=bool)
+            seen |= set(keys)
             keep_rows.append({k: v[keep] for k, v in table.items()})
         pooled = {k: np.concatenate([t[k] for t in keep_rows]) for k in keep_rows[0]}
         thr = trace["scorers"]

@@ -18,7 +18,13 @@ import numpy as np
 
 from codecfake.atomic import atomic_open
 
-__all__ = ["TraceClips", "write_trace_scores", "read_trace_scores"]
+__all__ = ["TraceClips", "clip_key", "write_trace_scores", "read_trace_scores"]
+
+
+def clip_key(set_key: str, utt_id: str) -> tuple[str, str]:
+    """One audio clip across test conditions: Codecfake-style corpora list the same real file in every test part
+    (``C1/x``, ``C7/x``), so the part prefix is dropped; other ids are unique as they are."""
+    return set_key, str(utt_id).split("/", 1)[-1]
 
 
 @dataclass(frozen=True)

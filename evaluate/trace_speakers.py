@@ -4,7 +4,7 @@ A new generator and a new speaker are two different reasons for a clip to lie fa
 tracer's open-set verdict is one number per clip, so it cannot say which: an unseen speaker's real clip called
 "unknown generator" is a false alarm that looks exactly like a detection. These counts put the two side by side.
 
-Each test bona fide clip counts once (Codecfake-style corpora repeat their reals in every condition). A speaker is
+Each test bona fide clip counts once (Codecfake-style corpora repeat their reals in every condition: ``clip_key``). A speaker is
 "unseen" when no training clip of the run (its train split, held-out generators' fakes excluded) carries it.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from codecfake.evaluate.trace_clips import TraceClips
+from codecfake.evaluate.trace_clips import TraceClips, clip_key
 from codecfake.train.trace_labels import BONAFIDE
 
 __all__ = ["bona_fide_by_speaker"]
@@ -47,11 +47,11 @@ def bona_fide_by_speaker(
     """{"unseen": group, "seen": group, "unseen_speakers": [...], "recorded": bool} over the test bona fide clips;
     a group holds n, the shares traced as bona fide / as a generator, the generators they were attributed to, and
     the share each scorer calls unknown. ``recorded`` is False when the sets keep no speaker per clip."""
-    seen_ids: set[tuple[str, int]] = set()
+    seen_ids: set[tuple[str, str]] = set()
     pred, spk, sc = [], [], {s: [] for s in thresholds}
     for c in clips:
         for i in np.flatnonzero(c.generator.astype(str) == BONAFIDE):
-            key = (c.set_key, int(c.rows[i]))
+            key = clip_key(c.set_key, c.utt_id[i])
             if key in seen_ids:
                 continue
             seen_ids.add(key)

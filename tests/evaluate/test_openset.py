@@ -149,3 +149,33 @@ def test_fitted_scorers_round_trip_through_the_run_folder(tmp_path):
 
     with pytest.raises(EvaluationError, match="do not match"):
         outputs.read_openset()
+
+
+def test_unseen_speaker_bona_fide_counts_each_real_once():
+    from codecfake.evaluate.trace_clips import TraceClips
+    from codecfake.evaluate.trace_speakers import bona_fide_by_speaker
+
+    classes = ("bonafide", "1", "2")
+
+    def clips(
+        name,
+    ):  # reals r0 (speaker s9, unseen) and r1, r2 (s1) listed in both parts, a fake of generator 7
+        probs = np.array([[0.1, 0.8, 0.1], [0.9, 0.05, 0.05], [0.2, 0.1, 0.7], [0.3, 0.6, 0.1]])
+        return TraceClips(
+            name, "set", np.array([0, 1, 2, 3]), np.array([f"{name}/{u}" for u in ("r0", "r1", "r2", "f")]),
+            np.array(["bonafide", "bonafide", "bonafide", "7"], dtype=object),
+            np.array(["s9", "s1", "s1", "s1"], dtype=object), probs,
+            {"msp": np.array([0.5, 0.1, 0.3, 0.4]), "knn": np.array([2.0, 0.1, 0.2, 3.0])},
+        )  # fmt: skip
+
+    got = bona_fide_by_speaker(
+        [clips("C1"), clips("C7")], frozenset({"s1"}), {"msp": 0.2, "knn": 1.0}, classes
+    )
+    assert got["recorded"] and got["unseen_speakers"] == ["s9"]
+    assert got["unseen"] == {
+        "n": 1, "traced_bonafide": 0.0, "traced_generator": 1.0, "generators": {"1": 1},
+        "called_unknown": {"msp": 1.0, "knn": 1.0},
+    }  # fmt: skip
+    seen = got["seen"]
+    assert seen["n"] == 2 and seen["traced_bonafide"] == 0.5 and seen["generators"] == {"2": 1}
+    assert seen["called_unknown"] == {"msp": 0.5, "knn": 0.0}
