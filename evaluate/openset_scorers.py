@@ -11,8 +11,8 @@ back-end's first output, the classifier's input) and its logits (N, K).
   (eigenvalues below ``rtol`` x the largest are dropped): an LCNN's 256-d embedding is a linear map of 80 values, so
   its covariance has rank 80 and a ridge would weigh directions no clip can move in.
 - ``knn``: Euclidean distance to the k-th nearest training embedding after L2 normalisation (Sun et al. 2022),
-  through an exact library index: faiss-cpu's ``IndexFlatL2`` (a dependency; ~10x scikit-learn's per-clip time in
-  ``make bench-openset``), or scikit-learn's brute-force ``NearestNeighbors`` where faiss is not installed.
+  through an exact library index: scikit-learn's brute-force ``NearestNeighbors`` (a dependency already), or
+  faiss-cpu's ``IndexFlatL2`` when asked (``index="faiss"``); ``make bench-openset`` measures both.
 
 A fitted scorer is a few arrays (``arrays()``) plus parameters (``params()``); ``scorer_from_arrays`` rebuilds it, so
 a run stores its scorers without pickling anything.
@@ -176,33 +176,31 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def _exact_index(bank: np.ndarray, backend: str) -> Any:
-    """An exact Euclidean nearest-neighbour index over ``bank`` (N, D) float32: faiss-cpu's flat index when it is
-    installed (``auto``), else scikit-learn's brute-force ``NearestNeighbors``; both return the same distances."""
-    if backend in ("auto", "faiss"):
+    """An exact Euclidean nearest-neighbour index over ``bank`` (N, D) float32: scikit-learn's brute-force
+    ``NearestNeighbors`` (``sklearn``), or faiss-cpu's flat index (``faiss``, when installed); same distances."""
+    if backend == "faiss":
         try:
             import faiss
-
-            index = faiss.IndexFlatL2(bank.shape[1])
-            index.add(bank)
-            return ("faiss", index)
         except ImportError:
-            if backend == "faiss":
-                raise EvaluationError("knn scorer: faiss is not installed; `pip install faiss-cpu`") from None
+            raise EvaluationError("knn scorer: faiss is not installed; `pip install faiss-cpu`") from None
+        index = faiss.IndexFlatL2(bank.shape[1])
+        index.add(bank)
+        return ("faiss", index)
     from sklearn.neighbors import NearestNeighbors
 
     return ("sklearn", NearestNeighbors(algorithm="brute").fit(bank))
 
 
 class KNearest:
-    """Distance to the k-th nearest L2-normalised training embedding (N,), exact (faiss-cpu or scikit-learn)."""
+    """Distance to the k-th nearest L2-normalised training embedding (N,), exact (scikit-learn, or faiss-cpu)."""
 
     name = "knn"
 
-    def __init__(self, k: int = DEFAULT_K, index: str = "auto") -> None:
+    def __init__(self, k: int = DEFAULT_K, index: str = "sklearn") -> None:
         if k < 1:
             raise EvaluationError(f"knn scorer: k must be >= 1, found {k}")
-        if index not in ("auto", "faiss", "sklearn"):
-            raise EvaluationError(f"knn scorer: index {index!r} is not auto, faiss or sklearn")
+        if index not in ("faiss", "sklearn"):
+            raise EvaluationError(f"knn scorer: index {index!r} is not sklearn or faiss")
         self.k, self.index = int(k), index
         self.bank: np.ndarray | None = None  # (N, D) float32 unit vectors
         self._index: Any = None

@@ -92,6 +92,9 @@ def test_mahalanobis_of_rank_deficient_embeddings_is_that_of_their_source():
 def test_knn_is_the_kth_distance_between_unit_vectors(index):
     from codecfake.evaluate.openset_scorers import KNearest, TraceOutputs
 
+    if index == "faiss":
+        pytest.importorskip("faiss")
+
     rng = np.random.default_rng(2)
     bank, q = rng.normal(size=(50, 6)), rng.normal(size=(7, 6))
     unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
