@@ -11,6 +11,7 @@ No test row is read: the choice it supports is made before any test set is looke
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,10 +43,56 @@ class HeldOutScores:
     unknown: dict[str, np.ndarray]
 
 
+def _cache_key(run: Any, g: str, keep: float, k: int) -> dict:
+    from codecfake.evaluate.openset_fit import FORMAT, checkpoint_digest
+
+    return {
+        "format": FORMAT,
+        "generator": g,
+        "keep": keep,
+        "k": k,
+        "checkpoint_sha256": checkpoint_digest(run.run_dir),
+    }
+
+
+def _cached(run: Any, key: dict) -> HeldOutScores | None:
+    """The scores an earlier call stored in the run for the same weights and options (else None)."""
+    from codecfake.evaluate.run_outputs import RunOutputs
+
+    path = RunOutputs(run.run_dir).openset_dir / "held_out.json"
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    if doc.get("key") != key:
+        return None
+    from safetensors.numpy import load_file
+
+    arrays = load_file(str(path.with_suffix(".safetensors")))
+    part = lambda side: {n.split(".", 1)[1]: v for n, v in arrays.items() if n.startswith(side + ".")}  # noqa: E731
+    return HeldOutScores(key["generator"], str(run.run_dir), part("known"), part("unknown"))
+
+
+def _store(run: Any, key: dict, result: HeldOutScores) -> None:
+    from safetensors.numpy import save
+
+    from codecfake.atomic import write_atomic
+    from codecfake.evaluate.run_outputs import RunOutputs
+
+    path = RunOutputs(run.run_dir).openset_dir / "held_out.json"
+    arrays = {f"known.{n}": v for n, v in result.known.items()} | {
+        f"unknown.{n}": v for n, v in result.unknown.items()
+    }
+    write_atomic(
+        path.with_suffix(".safetensors"), save({n: np.ascontiguousarray(v) for n, v in arrays.items()})
+    )
+    write_atomic(path, json.dumps({"key": key}, indent=1))
+
+
 def held_out_scores(
     run: Any, store: Any, *, device: Any, batch: int = 256, keep: float = DEFAULT_KEEP, k: int = DEFAULT_K
 ) -> HeldOutScores:
-    """Scores of a run trained with exactly one held-out generator (see the module doc)."""
+    """Scores of a run trained with exactly one held-out generator (see the module doc). Stored in the run
+    (``openset/held_out.*``) and reused while its weights and ``keep``, ``k`` are the same."""
     from codecfake.train.data import load_training_data
 
     held = tuple(getattr(run.config, "hold_out", ()))
@@ -55,6 +102,10 @@ def held_out_scores(
             f"found {list(held)}"
         )
     g = held[0]
+    key = _cache_key(run, g, keep, k)
+    found = _cached(run, key)
+    if found is not None:
+        return found
     fit = fit_openset(run, store, device=device, batch=batch, keep=keep, k=k)
     data = load_training_data(store, run.config)
     known = split_outputs(run.model, data.sets, data.dev, run.array, device=device, batch=batch)
@@ -76,7 +127,9 @@ def held_out_scores(
     log.info(
         "%s: held out %s: %d known dev clips vs %d of its dev fakes", run.run_dir, g, len(known), len(unknown)
     )
-    return HeldOutScores(g, str(run.run_dir), fit.scores(known), fit.scores(unknown))
+    result = HeldOutScores(g, str(run.run_dir), fit.scores(known), fit.scores(unknown))
+    _store(run, key, result)
+    return result
 
 
 @dataclass(frozen=True)
