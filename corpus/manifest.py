@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codecfake.corpus.kinds import KINDS, corpus_kind
+from codecfake.corpus.parted_readers import READERS
 from codecfake.corpus.protocols import parse_asvspoof2019, parse_codecfake, parse_itw
 from codecfake.corpus.rows import FIELDS, LABELS, SPLITS, Manifest, ManifestError, ManifestRow
 
@@ -21,7 +22,8 @@ def load_manifest(
     """Parse a dataset into a validated manifest.
 
     kind: "codecfake" (root = Codecfake/), "asvspoof2019" (root = LA/), "itw" (root = release_in_the_wild/),
-    "csv" (root = the CSV file), "demo-codec" / "demo-vocoder" (root = the demo folder, e.g. data/mini-codecfake).
+    "csv" (root = the CSV file), "demo-codec" / "demo-vocoder" (root = the demo folder, e.g. data/mini-codecfake),
+    "asvspoof5", "asvspoof2021la", "asvspoof2021df", "codecfakeplus" (``corpus.parted_readers``).
     ``name`` overrides the corpus name.
     """
     root = Path(root)
@@ -31,7 +33,9 @@ def load_manifest(
             f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}"
         )
     corpus = name or entry.corpus
-    if kind == "codecfake":
+    if kind in READERS:
+        m = READERS[kind].parse(root, corpus=corpus)
+    elif kind == "codecfake":
         m = parse_codecfake(root, corpus=corpus)
     elif kind == "asvspoof2019":
         m = parse_asvspoof2019(root, corpus=corpus)

@@ -14,9 +14,11 @@ from typing import Any
 from codecfake.extract.extractors import build_extractor
 from codecfake.train.official import (
     RELEASE_PREPROCESS,
+    RELEASE_RESAMPLER,
     OfficialImportError,
     check_backend,
     clear_run_folder,
+    feature_kind,
     hinted_extractor,
     load_importable,
     write_official_run,
@@ -24,17 +26,18 @@ from codecfake.train.official import (
 
 log = logging.getLogger(__name__)
 
-XLSR_MODEL_ID = "facebook/wav2vec2-xls-r-300m"  # the SSL model of the release's W2V2-AASIST
+XLSR_MODEL_ID = "facebook/wav2vec2-xls-r-300m"  # the SSL model of the release's W2V2 back-ends
 
 
-def default_extractor(backend: str) -> dict[str, Any]:
-    """The features the release expects: XLS-R layer 5 (AASIST) or mel power without log (Mel-LCNN).
+def default_extractor(kind: str) -> dict[str, Any]:
+    """The features the release made (``kind``: "xlsr" layer 5 or "mel" power without log), from audio resampled
+    as its librosa 0.9.1 load does (kaiser_best).
 
     For XLS-R the local weights' sha256 and the extractor's params are unknown here (""/{}): pin them with
     ``--features-hint KEY`` (a feature set) or ``--features-hint DIR`` (the local XLS-R folder).
     """
-    if backend == "lcnn":
-        mel = build_extractor("mel", log=False)
+    if kind == "mel":
+        mel = build_extractor("mel", log=False, resampler=RELEASE_RESAMPLER)
         return {"extractor": "mel", **mel.spec_fields(), **RELEASE_PREPROCESS, "dtype": mel.dtype}  # float32
     return {
         "extractor": "xlsr",
@@ -47,10 +50,10 @@ def default_extractor(backend: str) -> dict[str, Any]:
 
 def model_dir_extractor(model_dir: str | Path) -> dict[str, Any]:
     """Extractor fields of the local XLS-R folder `model_dir` at layer 5, checked to give (201, 1024) frames."""
-    ext = build_extractor("xlsr", model_dir=model_dir, layers=(5,))
+    ext = build_extractor("xlsr", model_dir=model_dir, layers=(5,), resampler=RELEASE_RESAMPLER)
     if ext.arrays().get("L05") != (201, 1024):
         raise OfficialImportError(
-            f"{model_dir}: layer 5 gives frames {ext.arrays().get('L05')}, the release's AASIST takes "
+            f"{model_dir}: layer 5 gives frames {ext.arrays().get('L05')}, the release's W2V2 back-ends take "
             f"(201, 1024) from {XLSR_MODEL_ID}; point --features-hint at that model's local folder"
         )
     return {"extractor": "xlsr", **ext.spec_fields(), **RELEASE_PREPROCESS}
@@ -68,18 +71,19 @@ def import_official(
 ) -> Path:
     """Write runs/<name>/ from a release checkpoint: weights (safetensors), config, provenance. Returns the folder.
 
-    ``features_hint``: a feature-set key in ``store`` whose extractor spec the run records, or (AASIST) the local
-    XLS-R folder; none: :func:`default_extractor`."""
+    ``features_hint``: a feature-set key in ``store`` whose extractor spec the run records, or (W2V2 back-ends) the
+    local XLS-R folder; none: :func:`default_extractor`."""
     check_backend(backend)
     run_dir = Path(runs) / name
     clear_run_folder(run_dir, force)
     model = load_importable(path, backend)
+    kind = feature_kind(model.frame_shape)  # W2V2-LCNN: XLS-R, like W2V2-AASIST
     if not features_hint:
-        extractor = default_extractor(backend)
-    elif backend == "aasist" and Path(features_hint).is_dir():
+        extractor = default_extractor(kind)
+    elif kind == "xlsr" and Path(features_hint).is_dir():
         extractor = model_dir_extractor(features_hint)
     else:
-        extractor = hinted_extractor(backend, store, features_hint, model.frame_shape)
+        extractor = hinted_extractor(kind, store, features_hint, model.frame_shape)
     return write_official_run(run_dir, path, backend, model, extractor, features_hint)
 
 

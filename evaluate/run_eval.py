@@ -17,17 +17,22 @@ from typing import Any
 from codecfake.device import resolve_device
 from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from codecfake.evaluate.conditions import SetCondition, conditions_of
+from codecfake.evaluate.detection_report import MetricConfig
 from codecfake.evaluate.intervals import attach_intervals
 from codecfake.evaluate.openset_scorers import DEFAULT_K, DEFAULT_SCORER
 from codecfake.evaluate.results import condition_results
+from codecfake.evaluate.run_calibration import apply_calibration, load_calibration
 from codecfake.evaluate.run_outputs import RunOutputs
-from codecfake.evaluate.run_report import assemble_run_report, render_run_report
+from codecfake.evaluate.run_report import assemble_run_report
 from codecfake.evaluate.score_features import (
-    dev_threshold,
+    dev_scores,
     find_test_sets,
     refuse_duplicate_conditions,
     score_conditions,
+    threshold_of,
 )
+from codecfake.evaluate.score_file_report import attach_detection, reevaluate_fused_run, report_markdown
+from codecfake.evaluate.score_fusion import is_fused_run
 from codecfake.evaluate.score_tsv import write_scores
 from codecfake.evaluate.tdcf import run_tdcf
 from codecfake.evaluate.trace_clips import write_trace_scores
@@ -139,6 +144,12 @@ def evaluate_run(
     from codecfake.store import FeatureStore
     from codecfake.train.rundir import load_run
 
+    metrics = MetricConfig(resamples=resamples, seed=ci_seed)
+    if is_fused_run(run_dir):  # a score-fusion run: refit from its members' current score files
+        report = reevaluate_fused_run(run_dir, metrics)
+        outputs = RunOutputs(Path(run_dir))
+        files = {c["name"]: outputs.score_file(c["name"]) for c in report["conditions"]}
+        return EvaluationOutput(report=report, score_files=files, report_dir=outputs.report_dir)
     dev = resolve_device(device)
     run = load_run(run_dir, device=dev)
     store = FeatureStore(store_root)
@@ -146,9 +157,14 @@ def evaluate_run(
     sets = find_test_sets(store, run.extractor, run.array)
     conditions = conditions_of(sets)
     refuse_duplicate_conditions(conditions)
-    thr = dev_threshold(run, store, device=dev, batch=batch)
+    dev_sc = dev_scores(run, store, device=dev, batch=batch)
+    thr = threshold_of(dev_sc)
     scores = score_conditions(run, conditions, device=dev, batch=batch, progress=progress)
-    files = {s.name: write_scores(outputs.score_file(s.name), s.scores) for s in scores.scored}
+    cmap = load_calibration(outputs.run_dir)  # a calibrated run: LLRs beside the fresh scores
+    by_name = {s.name: apply_calibration(s.scores, cmap) for s in scores.scored}
+    files = {name: write_scores(outputs.score_file(name), sc) for name, sc in by_name.items()}
+    if dev_sc is not None:  # what `codecfake calibrate` and `codecfake fuse` fit on
+        write_scores(outputs.dev_scores_file, apply_calibration(dev_sc, cmap))
     results = condition_results(scores.scored, dev_threshold=thr)
     report = assemble_run_report(
         run,
@@ -162,20 +178,23 @@ def evaluate_run(
         score_files=files,
     )
     if resamples > 0 and results:
-        attach_intervals(report, {s.name: s.scores for s in scores.scored}, resamples=resamples, seed=ci_seed)
+        attach_intervals(report, by_name, resamples=resamples, seed=ci_seed)
+    if results:  # minDCF, actDCF, Cllr, minCllr per condition and set; the per-attack table; the calibration
+        methods = {s.name: s.methods for s in scores.scored if s.methods is not None}
+        attach_detection(report, by_name, outputs.run_dir, metrics, methods)
     outputs.report_dir.mkdir(parents=True, exist_ok=True)
-    trace_md = ""
     if is_trace_run(run):  # source tracing: accuracy, macro-F1, confusion, open set
-        report["trace"], trace_md = write_trace_outputs(
+        report["trace"], _ = write_trace_outputs(
             run, store, conditions, outputs, device=dev, batch=batch, figures=figures, openset=openset
         )
     fig_paths: list[Path] = []
     if figures and results:
         from codecfake.evaluate.plots import write_figures
 
-        by_name = {s.name: s.scores for s in scores.scored}
         fig_paths = write_figures(by_name, results, outputs.report_dir, paper_mode=paper_mode)
     report["figures"] = [p.name for p in fig_paths]
-    outputs.write_report(report, render_run_report(report, [str(p) for p in fig_paths]) + trace_md)
+    if (outputs.report_dir / "reliability.png").is_file():  # drawn by `codecfake calibrate`
+        report["figures"].append("reliability.png")
+    outputs.write_report(report, report_markdown(report, report["figures"]))
     log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), outputs.report_dir / "report.md")
     return EvaluationOutput(report=report, score_files=files, report_dir=outputs.report_dir)

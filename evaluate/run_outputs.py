@@ -1,6 +1,8 @@
 """Where an evaluation writes inside a run folder, and the writes themselves: the one home of that layout.
 
 ``runs/<name>/scores/<condition>.tsv`` (a corpus-qualified condition ``corpus:C1`` is written ``corpus_C1.tsv``),
+``runs/<name>/dev_scores.tsv`` (the dev split's scores), ``calibration.json`` / ``fusion.json`` (calibrated /
+score-fusion runs),
 ``runs/<name>/report/{report.json, report.md}``, the figures beside them, and for source-tracing runs
 ``report/{trace.json, trace.md}``, their per-clip trace scores ``scores/trace/<condition>.tsv`` and the fitted
 open-set scorers ``openset/{scorers.json, scorers.safetensors}``. Every file is replaced atomically, so a reader sees the old file or the new one.
@@ -19,7 +21,13 @@ import numpy as np
 from codecfake.atomic import write_atomic
 from codecfake.json_text import write_json_text
 
-__all__ = ["RunOutputs"]
+__all__ = ["RunOutputs", "DEV_SCORES", "CALIBRATION_FILE", "FUSION_FILE"]
+
+DEV_SCORES = (
+    "dev_scores.tsv"  # the run's dev-split scores: calibration and score fusion fit on them, never on test
+)
+CALIBRATION_FILE = "calibration.json"  # `codecfake calibrate`: the map from raw scores to LLRs
+FUSION_FILE = "fusion.json"  # marks a score-fusion run (`codecfake fuse`): members and map
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,10 @@ class RunOutputs:
     @property
     def trace_json(self) -> Path:
         return self.report_dir / "trace.json"
+
+    @property
+    def dev_scores_file(self) -> Path:
+        return self.run_dir / DEV_SCORES
 
     def score_file(self, condition: str) -> Path:
         """The score TSV of one condition."""

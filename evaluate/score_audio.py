@@ -22,7 +22,7 @@ from codecfake.train.input_arrays import array_names
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FileScore", "build_run_extractor", "score_files"]
+__all__ = ["FileScore", "build_run_extractor", "run_resampler", "score_files"]
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,19 @@ def build_run_extractor(
     )
 
 
-def _load_all(paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int) -> Iterator[tuple[str, Any]]:
+def run_resampler(run: Any) -> str:
+    """The resampler of the run's features (soxr_hq for sets made before the spec recorded one)."""
+    return str((run.extractor.get("params") or {}).get("resampler", "soxr_hq"))
+
+
+def _load_all(
+    paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int, resampler: str
+) -> Iterator[tuple[str, Any]]:
     from codecfake.corpus import AudioError, load_clip
 
     for p in paths:
         try:
-            yield str(p), load_clip(p, sample_rate_hz=sample_rate_hz, n_samples=n_samples)  # (S,) float32
+            yield str(p), load_clip(p, sample_rate_hz, n_samples, resampler)  # (S,) float32
         except AudioError as err:
             yield str(p), err
 
@@ -79,7 +86,7 @@ def score_files(
     """P(bona fide) per file; a bad file gets the corpus layer's error and the others are still scored."""
     sr = int(run.extractor.get("sample_rate_hz", SAMPLE_RATE_HZ))
     n = int(run.extractor.get("n_samples", N_SAMPLES))
-    loaded = list(_load_all(paths, sr, n))
+    loaded = list(_load_all(paths, sr, n, run_resampler(run)))
     out: dict[str, FileScore] = {}
     good = [(p, x) for p, x in loaded if isinstance(x, np.ndarray)]
     for p, x in loaded:

@@ -1,7 +1,9 @@
 """Score a trained run on feature-store rows: P(bona fide) = softmax(logits)[:, 0], batched, no gradients.
 
 Test sets are the feature sets whose extractor spec (extractor, model id, weights, params and preprocessing — every
-field but corpus and manifest) equals that of the run's training sets and that hold the run's array, complete.
+field but corpus and manifest) equals that of the run's training sets and that hold the run's array, complete. One
+difference is allowed: a test set stored float32 serves a run trained on float16 features (the release scores test
+clips from fp32 features computed on the spot); where a part exists in both, the float32 set is used.
 Clips rejected at extraction (bad audio) are never scored; a condition left without bona fide or without spoof
 clips is skipped with the reason. The dev-EER threshold comes from the run's own training sets' dev rows.
 """
@@ -45,7 +47,7 @@ def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list
     found, skipped = [], []
     for key in store.keys():
         fs = store.open(key)
-        if extractor_fields(fs.spec) != wanted:
+        if not _fits(extractor_fields(fs.spec), wanted):
             continue
         if any(a not in fs.arrays or not fs.is_complete(a) for a in array_names(array)):
             skipped.append(f"{key} (array {array} missing or incomplete)")
@@ -53,6 +55,7 @@ def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list
         if not np.any(fs.meta["split"] == "test"):
             continue
         found.append(fs)
+    found = _prefer_float32(found)
     for s in skipped:
         log.warning("not evaluated: %s; finish it with `codecfake features ...` (it resumes)", s)
     if not found:
@@ -62,6 +65,27 @@ def find_test_sets(store: Any, extractor: Mapping[str, Any], array: str) -> list
             "`codecfake features --data ... --model ...` using the same model and layers"
         )
     return found
+
+
+def _fits(fields: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Equal extractor fields, or equal but for float32 storage of what the run saw as float16."""
+    if fields == wanted:
+        return True
+    run_dtype = wanted.get("dtype", "float16")
+    upgraded = fields.get("dtype") == "float32" and run_dtype == "float16"
+    return upgraded and {**fields, "dtype": run_dtype} == {**wanted, "dtype": run_dtype}
+
+
+def _prefer_float32(sets: list[Any]) -> list[Any]:
+    """One set per (corpus, part, manifest): the float32 one where both storages were extracted."""
+    chosen: dict[tuple[str, str, str], Any] = {}
+    for fs in sets:
+        part = (fs.spec.corpus, fs.spec.part, fs.spec.manifest_sha256)
+        if part not in chosen or fs.spec.dtype == "float32":
+            if part in chosen:
+                log.info("%s: scoring the float32 set %s instead of %s", part[0], fs.key, chosen[part].key)
+            chosen[part] = fs
+    return [fs for fs in sets if chosen[(fs.spec.corpus, fs.spec.part, fs.spec.manifest_sha256)] is fs]
 
 
 @torch.inference_mode()
@@ -125,8 +149,8 @@ def row_scores(
     )
 
 
-def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> float | None:
-    """EER threshold of the run's dev split (rows with split "dev" of its training sets); None without dev rows."""
+def dev_scores(run: Any, store: Any, *, device: Any, batch: int = 256) -> Scores | None:
+    """The run's scores of its dev split (rows with split "dev" of its training sets); None without dev rows."""
     parts = []
     for key in run.feature_keys:
         fs = store.open(key)
@@ -135,11 +159,21 @@ def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> flo
             parts.append(row_scores(run, fs, valid_indices(fs, run.array, idx), device=device, batch=batch))
     if not parts:
         return None
-    s = np.concatenate([p.score for p in parts])
-    y = np.concatenate([p.label for p in parts])
-    if not ((y == 0).any() and (y == 1).any()):
+    return Scores(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("utt_id", "score", "label", "condition"))
+    )
+
+
+def threshold_of(dev: Scores | None) -> float | None:
+    """EER threshold of dev scores; None without them or without both classes."""
+    if dev is None or not ((dev.label == 0).any() and (dev.label == 1).any()):
         return None
-    return eer_from_labels(s, y).threshold
+    return eer_from_labels(dev.score, dev.label).threshold
+
+
+def dev_threshold(run: Any, store: Any, *, device: Any, batch: int = 256) -> float | None:
+    """EER threshold of the run's dev split (rows with split "dev" of its training sets); None without dev rows."""
+    return threshold_of(dev_scores(run, store, device=device, batch=batch))
 
 
 @dataclass(frozen=True)
@@ -148,6 +182,9 @@ class ScoredCondition:
 
     condition: SetCondition
     scores: Scores
+    methods: np.ndarray | None = (
+        None  # (N,) the clips' generator (manifest method column), when the set stores it
+    )
 
     @property
     def name(self) -> str:
@@ -204,5 +241,6 @@ def score_conditions(
             progress.start(f"scoring {c.name}", len(idx), "clip")
         advance = progress.advance if progress is not None else None
         sc = row_scores(run, c.fs, idx, device=device, batch=batch, progress=advance)
-        scored.append(ScoredCondition(c, sc))
+        methods = np.asarray(c.fs.meta["method"])[idx].astype(str) if "method" in c.fs.meta else None
+        scored.append(ScoredCondition(c, sc, methods))
     return RunScores(tuple(scored), skipped)

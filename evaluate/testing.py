@@ -1,9 +1,14 @@
 """Test helpers of the evaluate stage (and of anyone testing on evaluated runs): tiny synthetic mel-like feature
 sets written straight into a real store, labelled rows in Codecfake and ASVspoof styles, and a run written through
-train's ``write_run``. ``make_env`` builds the evaluate tests' shared store and run."""
+train's ``write_run``. ``make_env`` builds the evaluate tests' shared store and run. ``write_scored_run`` writes a
+run folder of score files alone (no model, no store): ``scores/<condition>.tsv``, ``dev_scores.tsv`` and
+``report/report.json`` with the EER part as the evaluation computes it, what calibrate / fuse / export / report /
+compare read."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,7 @@ __all__ = [
     "Env",
     "make_run",
     "make_env",
+    "write_scored_run",
     "write_trace_set",
 ]
 
@@ -152,6 +158,52 @@ def make_env(root: Path) -> Env:
         run_dir=run_dir,
         keys={"codec": codec.key, "la": la.key, "other": other.key},
     )
+
+
+# ---- runs known only by their score files
+
+
+def _trials(name: str, n_bona: int, n_spoof: int, rng: np.random.Generator, noise: float):
+    y = np.r_[np.zeros(n_bona, int), np.ones(n_spoof, int)]
+    x = np.where(y == 0, 1.0, -1.0) + rng.normal(0, noise, y.size)
+    ids = np.array([f"{name}/u{i:05d}" for i in range(y.size)])
+    from codecfake.evaluate.score_fusion import posterior_from_llr
+    from codecfake.evaluate.score_tsv import Scores
+
+    return Scores(ids, posterior_from_llr(x), y, np.full(y.size, name))
+
+
+def write_scored_run(
+    run_dir: str | Path,
+    conditions: Mapping[str, tuple[str, int, int]],
+    *,
+    seed: int = 0,
+    noise: float = 1.0,
+    dev: tuple[int, int] | None = (200, 300),
+) -> Path:
+    """``conditions``: name -> (corpus, n bona fide, n spoof); scores = P(bona fide) of ±1 + N(0, noise) log-odds,
+    the same trial ids for the same names whatever the seed (so runs written with other seeds share trials)."""
+    from codecfake.evaluate.detection_report import MetricConfig
+    from codecfake.evaluate.run_outputs import DEV_SCORES
+    from codecfake.evaluate.score_file_report import scores_report
+    from codecfake.evaluate.score_tsv import write_scores
+
+    run = Path(run_dir)
+    rng = np.random.default_rng(seed)
+    scores = {}
+    for name, (_, n_b, n_s) in conditions.items():
+        scores[name] = _trials(name, n_b, n_s, rng, noise)
+        write_scores(run / "scores" / f"{name}.tsv", scores[name])
+    if dev is not None:
+        write_scores(run / DEV_SCORES, _trials("dev", *dev, rng, noise))
+    system = {"array": "mel", "extractor": {"extractor": "mel", "model_id": "test"}, "config": {"seed": seed}}
+    corpus_of = {c: v[0] for c, v in conditions.items()}
+    report = scores_report(
+        run, scores, corpus_of, dev_threshold=None, system=system, cfg=MetricConfig(resamples=0)
+    )
+    (run / "report").mkdir(parents=True, exist_ok=True)
+    (run / "report" / "report.json").write_text(json.dumps(report) + "\n")
+    return run
 
 
 def write_trace_set(store, corpus: str = "mini-trace", *, n: int = 8, seed: int = 0, frame=(16, 16)):

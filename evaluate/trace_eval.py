@@ -60,7 +60,9 @@ def condition_clips(
         set_key=fs.key,
         rows=idx,
         utt_id=np.asarray(meta["utt_id"])[idx].astype(str),
-        generator=generator_labels(meta, source=fs.key)[idx],
+        generator=generator_labels(
+            meta, source=fs.key, level=getattr(run.config, "trace_level", "generator")
+        )[idx],
         speaker=speaker.astype(object),
         probs=probs,
         scores=fit.scores(out) if len(out) else {n: np.empty(0) for n in fit.scorers},

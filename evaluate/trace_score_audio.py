@@ -81,8 +81,10 @@ def trace_score_files(
     """Top-``top`` generators and the open-set verdict per file; a bad file gets its error and the others are still
     scored. ``scorer``: which stored scorer decides (default: the one the evaluation chose)."""
     from codecfake.corpus import AudioError, load_clip
+    from codecfake.evaluate.score_audio import run_resampler
 
     sr, n = int(run.extractor.get("sample_rate_hz", 16000)), int(run.extractor.get("n_samples", 64600))
+    resampler = run_resampler(run)
     fit = load_openset(run)
     name = scorer or (fit.default if fit is not None else "")
     if fit is not None and name not in fit.scorers:
@@ -91,7 +93,7 @@ def trace_score_files(
     good: list[tuple[str, np.ndarray]] = []
     for p in paths:
         try:
-            good.append((str(p), load_clip(p, sample_rate_hz=sr, n_samples=n)))  # (S,) float32
+            good.append((str(p), load_clip(p, sr, n, resampler)))  # (S,) float32
         except AudioError as err:
             log.error("%s", err)
             out[str(p)] = TraceFileScore(path=str(p), error=str(err))

@@ -17,7 +17,18 @@ from codecfake.presets import PROVENANCE_KEY, Preset, read_preset
 
 log = logging.getLogger(__name__)
 
-DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
+DATA_KINDS = (
+    "demo",
+    "codecfake",
+    "asvspoof2019",
+    "itw",
+    "csv",
+    "asvspoof5",
+    "asvspoof2021la",
+    "asvspoof2021df",
+    "codecfakeplus",
+)
+INGEST_SAMPLE = 200  # files per part whose header and content the automatic ingest check reads
 PRECISIONS = (
     "fp32",
     "bf16",
@@ -75,6 +86,20 @@ def register(subparsers) -> None:
         "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]",
     )
     p.add_argument(
+        "--resampler",
+        choices=("kaiser_best", "soxr_hq"),
+        help="how audio not at 16 kHz is resampled: kaiser_best (the release's librosa 0.9.1 load; "
+        "recorded in the set's spec) or soxr_hq (~100x faster) [kaiser_best; with --data demo, whose audio is "
+        "all 16 kHz: soxr_hq, the resampler its sets were keyed with]",
+    )
+    p.add_argument(
+        "--store-dtype",
+        choices=("float16", "float32"),
+        default="float16",
+        help="xlsr/wavlm: dtype of the stored hidden states: float16 (half the disk) or float32 (the release's; "
+        "e.g. for test parts: evaluation prefers a float32 test set over a float16 one of the same part) [float16]",
+    )
+    p.add_argument(
         "--mel-hop",
         type=int,
         help="mel hop in samples [128, the paper's: 505 frames; or --preset's]",
@@ -97,7 +122,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--parts",
         help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
-        "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]",
+        "A1..A3; ASVspoof 2019 LA and ASVspoof 5 train,dev,eval; ASVspoof 2021 LA/DF progress,eval,hidden; "
+        "CodecFake+ train,dev,CoRS,CoSG [every part whose label file / protocol exists]",
     )
     p.add_argument(
         "--allow-missing",
@@ -148,6 +174,14 @@ def mel_params(args: argparse.Namespace, preset: Preset | None = None) -> dict:
     return params
 
 
+def resampler_for(args: argparse.Namespace) -> str:
+    """The paper path resamples as the release does (kaiser_best); the demo corpus is 16 kHz throughout, so nothing
+    is resampled there and soxr_hq, the resampler its feature sets were keyed with, keeps their keys."""
+    if getattr(args, "resampler", None):
+        return str(args.resampler)
+    return "soxr_hq" if args.data == "demo" else "kaiser_best"
+
+
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     """(manifest kind, root, extractor names) to run."""
     if args.extractor == "mel" and args.model_dir is not None:
@@ -192,7 +226,29 @@ def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[st
                 len(p.missing),
                 len(p.manifest),
             )
+    _ingest_summary(kind, root, [(p.name, p.manifest) for p in parts])
     return [(p.name, p.manifest) for p in parts]
+
+
+def _ingest_summary(kind: str, root: Path, parts: list) -> None:
+    """The quick ingest check before extracting (every row's presence, labels, speakers; audio of a sample):
+    logged, never refusing (`codecfake corpus check` reads every file)."""
+    from codecfake.corpus.ingest_check import CheckConfig, check_corpus
+
+    rep = check_corpus(parts, corpus=kind, root=root, config=CheckConfig(quick=True, sample=INGEST_SAMPLE))
+    listed = sum(p["listed"] for p in rep.parts.values())
+    found = sum(p["found"] for p in rep.parts.values())
+    log.info(
+        "ingest check %s: %d parts, %d listed, %d found; %d warnings%s (full report: codecfake corpus check %s %s)",
+        kind,
+        len(rep.parts),
+        listed,
+        found,
+        len(rep.warnings),
+        "" if rep.warnings else ", nothing unusual",
+        kind,
+        root,
+    )
 
 
 def run_features(args: argparse.Namespace) -> int:
@@ -215,7 +271,12 @@ def run_features(args: argparse.Namespace) -> int:
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = mel_params(args, preset) if model == "mel" else {"precision": args.precision}
+        params = (
+            mel_params(args, preset)
+            if model == "mel"
+            else {"precision": args.precision, "dtype": getattr(args, "store_dtype", "float16")}
+        )
+        params["resampler"] = resampler_for(args)
         built[model] = build_extractor(
             model, model_dir=args.model_dir, layers=layers, device=args.device, **params
         )

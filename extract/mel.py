@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+from codecfake.corpus.resample import DEFAULT_RESAMPLER, RESAMPLERS, UnknownResampler
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_FREQ_Q = 2595.0
@@ -91,8 +92,17 @@ class MelExtractor:
     name = "mel"
 
     def __init__(
-        self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = N_SAMPLES
+        self,
+        config: MelConfig = MelConfig(),
+        device: str | torch.device = "cpu",
+        n_samples: int = N_SAMPLES,
+        resampler: str = DEFAULT_RESAMPLER,
     ):
+        if resampler not in RESAMPLERS:
+            raise UnknownResampler(
+                f"resampler {resampler!r} is not known; expected one of {', '.join(RESAMPLERS)}"
+            )
+        self.resampler = resampler  # how clips not at 16 kHz are loaded (corpus/resample.py)
         self.config = config
         self.device = torch.device(device)
         self.n_samples = n_samples
@@ -138,6 +148,8 @@ class MelExtractor:
             "log": c.log,
             "log_floor": c.log_floor if c.log else None,
         }
+        if self.resampler != DEFAULT_RESAMPLER:  # soxr, every set's resampler before the field, adds nothing
+            params["resampler"] = self.resampler
         return {"model_id": self.model_id, "weights_sha256": "", "params": params}
 
     def arrays(self) -> dict[str, tuple[int, int]]:

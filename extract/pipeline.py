@@ -18,7 +18,7 @@ import torch
 
 from codecfake.corpus.manifest import LABELS
 from codecfake.extract.extractors import Extractor
-from codecfake.extract.loading import ShardJob, make_loader
+from codecfake.extract.loading import ShardJob, make_loader, resampler_of
 from codecfake.extract.rebuild import extractor_spec
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
@@ -124,7 +124,13 @@ def run_local(
     frame_shapes = extractor.arrays()
     on_cuda = torch.device(extractor.device).type == "cuda"
     loader = make_loader(
-        jobs, batch, num_workers, fs.spec.n_samples, pin_memory=on_cuda, sample_rate_hz=fs.spec.sample_rate_hz
+        jobs,
+        batch,
+        num_workers,
+        fs.spec.n_samples,
+        pin_memory=on_cuda,
+        sample_rate_hz=fs.spec.sample_rate_hz,
+        resampler=resampler_of(extractor),
     )
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs)

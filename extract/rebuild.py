@@ -4,7 +4,8 @@
 ``extractor_from_spec(spec, arrays=…)`` is its inverse, the one way to rebuild an extractor: dask workers rebuild the
 set's extractor from the set's spec, ``codecfake score`` rebuilds a run's from the run's provenance. Mel features are
 rebuilt from the spec alone (every ``MelConfig`` field is recorded); SSL features need the caller's local model
-folder, and the spec pins what that folder must give (model id, weights hash, normalisation, revision, precision).
+folder, and the spec pins what that folder must give (model id, weights hash, normalisation, revision, precision);
+the resampler (``params.resampler``, absent = soxr) and the SSL store dtype come back from the spec too.
 Layers are not in a spec (a set holds one array per layer): the caller names the arrays it needs.
 
 The rebuilt extractor's own spec must equal the recorded one, field for field; any difference is refused with
@@ -20,6 +21,7 @@ from typing import Any
 import torch
 
 from codecfake.common import N_SAMPLES
+from codecfake.corpus.resample import DEFAULT_RESAMPLER
 from codecfake.extract.errors import ExtractorMismatch, MissingCheckpoint, UnknownExtractor
 from codecfake.extract.extractors import EXTRACTORS, Extractor
 
@@ -73,10 +75,14 @@ def _build(
 ) -> Extractor:
     name = fields.get("extractor")
     n_samples = int(fields.get("n_samples", N_SAMPLES))
+    params = fields.get("params") or {}
+    resampler = str(params.get("resampler", DEFAULT_RESAMPLER))  # absent: soxr, what every set used before
     if name == "mel":
         from codecfake.extract.mel import MelExtractor, mel_config_from_spec
 
-        return MelExtractor(mel_config_from_spec(fields), device=device, n_samples=n_samples)
+        return MelExtractor(
+            mel_config_from_spec(fields), device=device, n_samples=n_samples, resampler=resampler
+        )
     if name in ("xlsr", "wavlm"):
         from codecfake.extract.ssl import SSLExtractor
 
@@ -85,7 +91,6 @@ def _build(
                 f"{source} uses {name} features ({fields.get('model_id')}); pass the local checkpoint folder with "
                 "--model-dir DIR (the same one used for `codecfake features`)"
             )
-        params = fields.get("params") or {}
         return SSLExtractor(
             name,
             str(model_dir),
@@ -93,6 +98,8 @@ def _build(
             device,
             n_samples=n_samples,
             precision=str(params.get("precision", "fp32")),
+            resampler=resampler,
+            dtype=str(fields.get("dtype", "float16")),
         )
     raise UnknownExtractor(
         f"{source}: extractor {name!r} is not known; expected one of {', '.join(EXTRACTORS)}"

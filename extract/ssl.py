@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+from codecfake.corpus.resample import DEFAULT_RESAMPLER, RESAMPLERS
 from codecfake.extract.errors import UnknownExtractor
 from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
 
@@ -70,7 +71,17 @@ class SSLExtractor:
         device: str | torch.device = "cpu",
         n_samples: int = N_SAMPLES,
         precision: str = "fp32",
+        resampler: str = DEFAULT_RESAMPLER,
+        dtype: str = "float16",
     ):
+        if resampler not in RESAMPLERS:
+            raise UnknownExtractor(
+                f"resampler {resampler!r} is not known; expected one of {', '.join(RESAMPLERS)}"
+            )
+        if dtype not in ("float16", "float32"):
+            raise UnknownExtractor(f"store dtype {dtype!r} is not known; expected float16 or float32")
+        self.resampler = resampler
+        self.dtype = dtype  # float16 (half the disk) or float32 (the release's .pt files; e.g. for test sets)
         if precision not in PRECISIONS:
             raise UnknownExtractor(
                 f"precision {precision!r} is not known; expected one of {', '.join(PRECISIONS)}"
@@ -113,8 +124,6 @@ class SSLExtractor:
             self.device,
             precision,
         )
-
-    dtype = "float16"  # store dtype of the hidden states
 
     sample_rate_hz = SAMPLE_RATE_HZ  # XLS-R and WavLM take 16 kHz input
 
@@ -161,6 +170,10 @@ class SSLExtractor:
             self.precision != "fp32"
         ):  # fp32 (the release's) adds nothing, so fp32 keys made before the field stay
             params["precision"] = self.precision
+        if (
+            self.resampler != DEFAULT_RESAMPLER
+        ):  # likewise soxr, the resampler of every set made before the field
+            params["resampler"] = self.resampler
         return {"model_id": self.info.model_id, "weights_sha256": self.info.weights_sha256, "params": params}
 
     def arrays(self) -> dict[str, tuple[int, int]]:

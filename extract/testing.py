@@ -38,13 +38,28 @@ TINY = dict(
 )
 
 
-def save_tiny_model(folder: Path, kind: str, stable: bool, seed: int = 0, preprocessor: bool = True) -> Path:
-    """A 3-layer random-weight Wav2Vec2 / WavLM checkpoint in ``folder`` (config.json + model.safetensors)."""
+# XLS-R's layer-5 output shape (201, 1024) at 64,600 samples with little else: 5 layers, a 32-wide FFN, 16-channel
+# convolutions (~22 M parameters, a fraction of a second per clip): for back-ends that need D = 1024 (W2V2-LCNN)
+WIDE = dict(
+    TINY, hidden_size=1024, num_hidden_layers=5, intermediate_size=32, num_conv_pos_embedding_groups=16
+)
+
+
+def save_tiny_model(
+    folder: Path,
+    kind: str,
+    stable: bool,
+    seed: int = 0,
+    preprocessor: bool = True,
+    config: dict | None = None,
+) -> Path:
+    """A 3-layer random-weight Wav2Vec2 / WavLM checkpoint in ``folder`` (config.json + model.safetensors);
+    ``config`` (xlsr): another Wav2Vec2Config, e.g. ``WIDE``."""
     from transformers import Wav2Vec2Config, Wav2Vec2Model, WavLMConfig, WavLMModel
 
     torch.manual_seed(seed)
     if kind == "xlsr":
-        model = Wav2Vec2Model(Wav2Vec2Config(do_stable_layer_norm=stable, **TINY))
+        model = Wav2Vec2Model(Wav2Vec2Config(do_stable_layer_norm=stable, **(config or TINY)))
     else:
         model = WavLMModel(
             WavLMConfig(do_stable_layer_norm=stable, num_buckets=32, max_bucket_distance=80, **TINY)

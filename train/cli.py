@@ -20,6 +20,8 @@ HELP = {
     "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
     "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
     "of codec + vocoder sets [cotrain]",
+    "trace_level": "--task trace: the class of a spoof, its generator (the manifest's method) or a CodecFake+ "
+    "taxonomy level: vq (MVQ/SVQ/SQ), aux (Trad/SEM/Disent), dec (TIME/FREQ) [generator]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
     "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
@@ -45,6 +47,11 @@ HELP = {
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
     "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
     "across epochs, as the release) | pass (each clip at least once) [release]",
+    "csam_draw": "csam batches: exact (the same per-domain counts in every batch, each domain's stream carried "
+    "across epochs) | release (the release's CSAMSampler: groups of int(share x batch) clips per domain cut into "
+    "batches of --batch, new random samplers every pass, so each pass skips a random part of each domain) [exact]",
+    "lcnn_layout": "lcnn input image: time-first (T, D) | freq-first (D, T) | auto: freq-first on SSL features "
+    "(the release's W2V2-LCNN), time-first on mel (its Mel-LCNN); the run records the resolved layout [auto]",
     "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "
     "reads, skewed domain mix, logged) [uniform]",
     "shuffle_window_shards": "with --shuffle block: shuffle shards, then clips within windows of this many "

@@ -22,11 +22,18 @@ from codecfake.errors import CodecfakeError
 from codecfake.presets import CONFIG_DIR
 
 TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace_labels.py)
+# task trace: a spoof's class is its generator (the manifest's method) or one level of CodecFake+'s codec taxonomy
+TRACE_LEVELS = ("generator", "vq", "aux", "dec")
 OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")  # the paper's Table III order
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
 DEV_LOSSES = ("exact", "batch-mean")
+CSAM_DRAWS = ("exact", "release")
+# LCNN input image: time-first (T, D) as the release's Mel-LCNN, freq-first (D, T) as its W2V2-LCNN (it feeds XLS-R
+# features transposed, (1024, 201)); auto picks the release's layout for the run's features
+LCNN_LAYOUTS = ("auto", "time-first", "freq-first")
+SSL_EXTRACTORS = ("xlsr", "wavlm")
 # Keys older runs' config.json may hold that are no settings any more: read and ignored. `from_demo_preset` listed
 # the values `codecfake train` took from the demo preset, which `sources` now records for every key.
 RETIRED_KEYS = ("from_demo_preset",)
@@ -54,7 +61,11 @@ class TrainConfig:
 
     name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
     task: str = "cotrain"  # vocoder | codec | cotrain | trace (generator classes, codec + vocoder domains)
+    trace_level: str = "generator"  # task trace: generator | vq | aux | dec (CodecFake+ taxonomy levels)
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
+    # lcnn only: auto -> freq-first on SSL features, time-first on mel (the release's two LCNNs); a run's config.json
+    # holds the resolved value (resolve_lcnn_layout); config.json files without it are time-first (legacy_defaults)
+    lcnn_layout: str = "auto"
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
     extractor: str = (
@@ -85,6 +96,9 @@ class TrainConfig:
         float, ...
     ] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
     csam_epoch: str = "release"  # csam/csam-pd epoch: release (K * ceil(largest/batch) steps, carried) | pass
+    # csam batches: exact (the same per-domain counts in every batch, streams carried across epochs) | release
+    # (the release's CSAMSampler: groups of int(share * batch) per domain cut into batches, fresh samplers each pass)
+    csam_draw: str = "exact"
     seed: int = 688
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
@@ -110,11 +124,14 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
+        _check_choice("trace_level", self.trace_level, TRACE_LEVELS)
         _check_choice("opt", self.opt, OPTIMISERS)
         _check_choice("data_mode", self.data_mode, DATA_MODES)
         _check_choice("shuffle", self.shuffle, SHUFFLES)
         _check_choice("csam_epoch", self.csam_epoch, CSAM_EPOCHS)
         _check_choice("dev_loss", self.dev_loss, DEV_LOSSES)
+        _check_choice("lcnn_layout", self.lcnn_layout, LCNN_LAYOUTS)
+        _check_choice("csam_draw", self.csam_draw, CSAM_DRAWS)
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
         positive = {
@@ -155,6 +172,11 @@ class TrainConfig:
             raise ConfigError(
                 f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                 f"found {list(self.domain_ratio)}"
+            )
+        if self.csam_draw == "release" and (self.opt != "csam" or self.csam_epoch != "release"):
+            raise ConfigError(
+                f"training config: `csam_draw` release is the release's CSAMSampler, for --opt csam with its "
+                f"epoch (csam_epoch release); found opt {self.opt!r}, csam_epoch {self.csam_epoch!r}"
             )
         if set(self.sources) - {f.name for f in dataclasses.fields(self)}:
             raise ConfigError(
@@ -218,8 +240,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, source: str = "config") -> TrainConfig:
         """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError` (RETIRED_KEYS,
-        which older runs' config.json may hold, are dropped)."""
-        kept = {k: v for k, v in values.items() if k not in RETIRED_KEYS}
+        which older runs' config.json may hold, are dropped); a saved config from before a field existed gets the
+        value runs then had (:func:`legacy_defaults`)."""
+        kept = {k: v for k, v in legacy_defaults(values).items() if k not in RETIRED_KEYS}
         return cls(**coerce_values(kept, source=source))
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -230,6 +253,13 @@ class TrainConfig:
     def sam_family(self) -> bool:
         """True for the optimisers that take a two-pass (ascent, descent) step."""
         return self.opt != "adam"
+
+    @property
+    def backend_options(self) -> dict[str, Any]:
+        """Keyword options for ``build_backend`` that the config decides: ``freq_major`` for a freq-first LCNN."""
+        if self.backend == "lcnn" and self.lcnn_layout == "freq-first":
+            return {"freq_major": True}
+        return {}
 
     @property
     def needs_domains(self) -> bool:
@@ -244,6 +274,23 @@ def _plain(value: Any) -> Any:
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"training config: unknown {key} {value!r}; expected one of {', '.join(choices)}")
+
+
+def legacy_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved config dict with the fields it predates filled in as runs of that time behaved: an LCNN run without
+    ``lcnn_layout`` fed conv1 time-first (T, D), whatever its features."""
+    out = dict(values)
+    if out.get("backend") == "lcnn" and "lcnn_layout" not in out:
+        out["lcnn_layout"] = "time-first"
+    return out
+
+
+def resolve_lcnn_layout(config: TrainConfig, extractor: str) -> TrainConfig:
+    """``lcnn_layout`` "auto" made explicit for the run's features (``extractor``: the sets' extractor name): the
+    release's W2V2-LCNN layout, freq-first, on SSL features; its Mel-LCNN layout, time-first, on anything else."""
+    if config.backend != "lcnn" or config.lcnn_layout != "auto":
+        return config
+    return config.replace(lcnn_layout="freq-first" if extractor in SSL_EXTRACTORS else "time-first")
 
 
 def field_types() -> dict[str, Any]:
@@ -374,10 +421,15 @@ __all__ = [
     "TrainConfig",
     "ConfigError",
     "TASKS",
+    "TRACE_LEVELS",
     "OPTIMISERS",
     "RUNTIME_KEYS",
     "RETIRED_KEYS",
     "resolve_config",
+    "resolve_lcnn_layout",
+    "legacy_defaults",
+    "LCNN_LAYOUTS",
+    "CSAM_DRAWS",
     "load_preset",
     "parse_text",
     "coerce_values",

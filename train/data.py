@@ -269,7 +269,9 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
     if config.task == "trace":
         from codecfake.train.trace_labels import relabel_for_trace
 
-        train, dev, classes, weights = relabel_for_trace(sets, train, dev, config.hold_out)
+        train, dev, classes, weights = relabel_for_trace(
+            sets, train, dev, config.trace_level, hold_out=config.hold_out
+        )
     return TrainingData(
         list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec), classes, weights
     )

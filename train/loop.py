@@ -27,7 +27,14 @@ from codecfake.errors import CodecfakeError
 from codecfake.progress import NoProgress, Progress
 from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
-from codecfake.train.config import RUNTIME_KEYS, ConfigError, TrainConfig, default_run_name
+from codecfake.train.config import (
+    RUNTIME_KEYS,
+    ConfigError,
+    TrainConfig,
+    default_run_name,
+    legacy_defaults,
+    resolve_lcnn_layout,
+)
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
 from codecfake.train.fusion import fusion_weights, wrap_for_input
@@ -51,6 +58,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def deterministic_cudnn(device: torch.device) -> None:
+    """On CUDA, what the release's ``setup_seed`` sets: cuDNN's deterministic algorithms, no autotuning (whose
+    choice of kernels varies from run to run). Nothing on CPU."""
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
 def lr_at(config: TrainConfig, epoch: int) -> float:
     """The paper's step schedule: lr * decay ** (epoch // step)."""
     return config.lr * config.lr_decay ** (epoch // config.lr_step_epochs)
@@ -64,7 +79,7 @@ def build_model(
     ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head.
     A fused input (``config.array`` "L00+L05") wraps the back-end in ``FusedBackend`` (train/fusion.py); its weights
     start at 0 and draw no random numbers, so the back-end's initial weights equal a plain run's."""
-    kw = {"n_classes": n_classes} if n_classes else {}
+    kw = {"n_classes": n_classes, **config.backend_options} if n_classes else dict(config.backend_options)
     model = wrap_for_input((builder or default_builder)(config.backend, frame_shape, **kw), config.array)
     model.eval()
     try:
@@ -305,6 +320,7 @@ class Trainer:
 def _same_config(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Keys whose values differ; a key absent on one side (a run saved before the field existed) is its default."""
     d = TrainConfig().to_dict()
+    a = legacy_defaults(a)  # a saved run from before a field existed: the value it was trained with
     return sorted(
         k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k))
     )
@@ -357,10 +373,12 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    deterministic_cudnn(device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
     seed_everything(config.seed)
     config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
+    config = resolve_lcnn_layout(config, data.extractor.get("extractor", ""))  # recorded in config.json
     model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
     config = config.replace(
         features=tuple(fs.key for fs in data.sets),

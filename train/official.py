@@ -32,6 +32,7 @@ from codecfake.train.official_pickle import (
 __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
+    "release_input", "feature_kind", "RELEASE_RESAMPLER",
     "load_official", "file_sha256", "RELEASE_PREPROCESS", "hinted_extractor", "check_backend", "clear_run_folder", "load_importable",
     "write_official_run",
 ]  # fmt: skip
@@ -120,13 +121,25 @@ def map_release_state(
 
 
 def frame_shape_for(backend: str, release: Mapping[str, torch.Tensor]) -> tuple[int, int]:
-    """The input (T, D) the released weights imply: AASIST (201, D from ``LL``), Mel-LCNN (505, 80)."""
+    """The input (T, D) the released weights imply: AASIST (201, D from ``LL``), LCNN (505, 80) mel or (201, 1024)."""
+    return release_input(backend, release)[0]
+
+
+def release_input(
+    backend: str, release: Mapping[str, torch.Tensor]
+) -> tuple[tuple[int, int], dict[str, Any]]:
+    """(frame shape (T, D), ``build_backend`` options) of a release checkpoint.
+
+    The release feeds every back-end ``feat.transpose(2, 3)`` of its stored features (``main_train.py:271``,
+    ``generate_score.py``): mel stored (80, 505) reaches LCNN time-first as (505, 80); XLS-R stored (201, 1024)
+    reaches it frequency-first as (1024, 201). Both images flatten to sizes the fc1 weight tells apart:
+    4,960 (Mel-LCNN) and 24,576 (W2V2-LCNN, ``model.py``'s hard-coded ``Linear(24576, 160)``)."""
     if backend == "aasist":
-        return (201, int(release["LL.weight"].shape[1]))
+        return (201, int(release["LL.weight"].shape[1])), {}
     flat = int(release["out.1.weight"].shape[1])
-    for shape in ((505, 80), (201, 1024)):
-        if build_backend("lcnn", shape).flat_dim == flat:
-            return shape
+    for shape, options in (((505, 80), {}), ((201, 1024), {"freq_major": True})):
+        if build_backend("lcnn", shape, **options).flat_dim == flat:
+            return shape, options
     raise OfficialImportError(
         f"LCNN checkpoint: flattened size {flat} fits neither (505, 80) mel (4,960) nor "
         "(201, 1024) XLS-R (24,576) input"
@@ -142,7 +155,8 @@ def load_official(path: str | Path, backend: str) -> torch.nn.Module:
             f"{_RELEASE_CLASS[backend]}; use --backend "
             f"{next((b for b, c in _RELEASE_CLASS.items() if c == class_name), '?')}"
         )
-    model = build_backend(backend, frame_shape_for(backend, release))
+    shape, options = release_input(backend, release)
+    model = build_backend(backend, shape, **options)
     model.load_state_dict(map_release_state(release, backend, model, source=str(path)), strict=True)
     return model.eval()
 
@@ -163,30 +177,35 @@ RELEASE_PREPROCESS = {  # the preprocessing fields of the features every release
     "pad_rule": "repeat",
     "crop_rule": "first",
 }
-_ARRAY = {"aasist": "L05", "lcnn": "mel"}
-_EXTRACTOR_KIND = {"aasist": "xlsr", "lcnn": "mel"}
+_ARRAY = {"xlsr": "L05", "mel": "mel"}
+RELEASE_RESAMPLER = "kaiser_best"  # librosa 0.9.1's load(sr=16000), which made every release feature
+
+
+def feature_kind(frame_shape: tuple[int, int]) -> str:
+    """The release's features for a back-end input: mel (505, 80), else XLS-R layer 5."""
+    return "mel" if tuple(frame_shape) == (505, 80) else "xlsr"
 
 
 def hinted_extractor(
-    backend: str, store_root: str | Path, key: str, frame_shape: tuple[int, int]
+    kind: str, store_root: str | Path, key: str, frame_shape: tuple[int, int]
 ) -> dict[str, Any]:
     """Extractor fields copied from feature set `key`, checked to be the kind and shape the release expects."""
     from codecfake.store import FeatureStore
 
     fs = FeatureStore(store_root).open(key)
     spec = fs.spec.to_dict()
-    array = _ARRAY[backend]
-    want = _EXTRACTOR_KIND[backend]
+    array = _ARRAY[kind]
+    want = kind
     problems = []
     if spec.get("extractor") != want:
         problems.append(f"extractor {spec.get('extractor')!r} (want {want!r})")
     if array not in fs.arrays or tuple(fs.frame_shape(array)) != tuple(frame_shape):
         found = tuple(fs.frame_shape(array)) if array in fs.arrays else f"arrays {fs.arrays}"
         problems.append(f"array {array} {found} (want {frame_shape})")
-    if backend == "lcnn" and (spec.get("params") or {}).get("log"):
+    if kind == "mel" and (spec.get("params") or {}).get("log"):
         problems.append("log-mel (the release's Mel-LCNN takes mel power without log)")
     if problems:
-        wants = "xlsr --layers 5" if backend == "aasist" else "mel --mel-values power"
+        wants = "xlsr --layers 5" if kind == "xlsr" else "mel --mel-values power"
         raise OfficialImportError(
             f"feature set {key} in {store_root}: {'; '.join(problems)}; extract the "
             f"features the release expects (`codecfake features` with {wants})"
@@ -226,15 +245,9 @@ def clear_run_folder(run_dir: Path, force: bool) -> None:
 
 
 def load_importable(path: str | Path, backend: str) -> torch.nn.Module:
-    """:func:`load_official`, refusing what a run directory cannot record (a W2V2-LCNN)."""
+    """:func:`load_official` for ``--backend`` (checked): Mel-LCNN, W2V2-LCNN (frequency-first) or W2V2-AASIST."""
     check_backend(backend)
-    model = load_official(path, backend)
-    if backend == "lcnn" and model.frame_shape != (505, 80):
-        raise OfficialImportError(
-            f"{path}: a W2V2-LCNN (input {model.frame_shape}) is not supported: its release feeds "
-            "conv1 (D, T), which a run directory cannot record yet; only Mel-LCNN imports"
-        )
-    return model
+    return load_official(path, backend)
 
 
 def write_official_run(
@@ -252,7 +265,9 @@ def write_official_run(
 
     path = Path(path)
     task, opt = _infer_training(path)
-    config = TrainConfig(name=run_dir.name, task=task, backend=backend, opt=opt, array=_ARRAY[backend])
+    kind = feature_kind(model.frame_shape)
+    layout = {"lcnn_layout": "freq-first" if model.freq_major else "time-first"} if backend == "lcnn" else {}
+    config = TrainConfig(name=run_dir.name, task=task, backend=backend, opt=opt, array=_ARRAY[kind], **layout)
     source = {
         "kind": "official-release",
         "file": str(path.resolve()),
@@ -261,7 +276,7 @@ def write_official_run(
         "task_opt_inferred_from": "file name",
         "features_hint": features_hint or "",
     }
-    prov = make_provenance([], _ARRAY[backend], model.frame_shape, dict(extractor), source=source)
+    prov = make_provenance([], _ARRAY[kind], model.frame_shape, dict(extractor), source=source)
     write_run(run_dir, model, config, prov)
     log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], model.frame_shape, run_dir)
     return run_dir

@@ -176,9 +176,8 @@ def load_run(
     classes = [
         str(c) for c in prov.get("classes") or []
     ]  # task trace: the generator classes, bona fide first
-    model = (builder or default_builder)(
-        config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {})
-    )
+    kw = {"n_classes": len(classes)} if classes else {}
+    model = (builder or default_builder)(config.backend, frame_shape, **kw, **config.backend_options)
     model = wrap_for_input(model, str(prov["array"]))
     load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
     model.to(device).eval()

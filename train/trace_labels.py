@@ -36,8 +36,12 @@ class TraceLabelError(CodecfakeError):
     """A feature set's metadata cannot give every clip a generator label."""
 
 
-def generator_labels(meta: Mapping[str, np.ndarray], *, source: str = "feature set") -> np.ndarray:
-    """(N,) generator name per clip (object array of str): "bonafide" for label 0, else the ``method`` string."""
+def generator_labels(
+    meta: Mapping[str, np.ndarray], *, source: str = "feature set", level: str = "generator"
+) -> np.ndarray:
+    """(N,) generator name per clip (object array of str): "bonafide" for label 0, else the ``method`` string — or,
+    with ``level`` vq / aux / dec, that level of a CodecFake+ method ``<VQ>-<AUX>-<DEC>:<codec>`` ("?" where its
+    list leaves the level unlabelled)."""
     label = np.asarray(meta["label"]).astype(np.int64)
     spoof = label != 0
     if "method" in meta:
@@ -60,7 +64,24 @@ def generator_labels(meta: Mapping[str, np.ndarray], *, source: str = "feature s
             f"name (first: {first}); source tracing needs the manifest's method column filled for "
             "every spoof row"
         )
+    if level != "generator":
+        method = _taxonomy_level(method, spoof, level, source)
     return np.where(spoof, method, BONAFIDE).astype(object)
+
+
+def _taxonomy_level(method: np.ndarray, spoof: np.ndarray, level: str, source: str) -> np.ndarray:
+    from codecfake.corpus.codecfakeplus import taxonomy
+
+    levels = {m: taxonomy(m)[level] for m in set(method[spoof].tolist())}
+    bad = sorted(m for m, v in levels.items() if not v)
+    if bad:
+        raise TraceLabelError(
+            f"{source}: trace level {level!r} needs CodecFake+ methods '<VQ>-<AUX>-<DEC>:<codec>', found "
+            f"{bad[:3]}; trace these sets with --trace-level generator"
+        )
+    out = method.copy()
+    out[spoof] = [levels[m] for m in method[spoof].tolist()]
+    return out
 
 
 def derive_classes(train_generators: Sequence[str]) -> tuple[str, ...]:
@@ -88,13 +109,13 @@ def balanced_weights(ids: np.ndarray, n_classes: int) -> tuple[float, ...]:
     return tuple(float(v) for v in counts.sum() / (n_classes * counts))
 
 
-def split_generators(sets: Sequence, split) -> np.ndarray:
-    """(n,) generator names of a ``train.data.Split``'s positions across ``sets``."""
+def split_generators(sets: Sequence, split, level: str = "generator") -> np.ndarray:
+    """(n,) generator names (or taxonomy ``level`` labels) of a ``train.data.Split``'s positions across ``sets``."""
     out = np.empty(len(split), dtype=object)
     for s, fs in enumerate(sets):
         pos = np.flatnonzero(split.set_index == s)
         if len(pos):
-            out[pos] = generator_labels(fs.meta, source=fs.key)[split.local[pos]]
+            out[pos] = generator_labels(fs.meta, source=fs.key, level=level)[split.local[pos]]
     return out
 
 
@@ -146,14 +167,16 @@ def drop_held_out(sets: Sequence, train, dev, hold_out: Sequence[str]):
     return out[0], out[1]
 
 
-def relabel_for_trace(sets: Sequence, train, dev, hold_out: Sequence[str] = ()):
+def relabel_for_trace(sets: Sequence, train, dev, level: str = "generator", hold_out: Sequence[str] = ()):
     """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped.
-    ``hold_out``: generators whose train and dev fakes leave first (``drop_held_out``)."""
-    train, dev = drop_held_out(sets, train, dev, hold_out)
-    classes = derive_classes(split_generators(sets, train))
-    train_ids = class_ids(split_generators(sets, train), classes)
-    dev_ids = class_ids(split_generators(sets, dev), classes)
+    ``hold_out``: generators whose train and dev fakes leave first (``drop_held_out``; by generator whatever the
+    ``level`` the classes are taken at)."""
     from dataclasses import replace
+
+    train, dev = drop_held_out(sets, train, dev, hold_out)
+    classes = derive_classes(split_generators(sets, train, level))
+    train_ids = class_ids(split_generators(sets, train, level), classes)
+    dev_ids = class_ids(split_generators(sets, dev, level), classes)
 
     keep = dev_ids >= 0
     if not keep.all():
@@ -161,7 +184,7 @@ def relabel_for_trace(sets: Sequence, train, dev, hold_out: Sequence[str] = ()):
             "source tracing: %d dev clips are of generators not in training (%s); they are left out of the "
             "dev loss",
             int((~keep).sum()),
-            sorted(set(split_generators(sets, dev)[~keep].tolist())),
+            sorted(set(split_generators(sets, dev, level)[~keep].tolist())),
         )
     train = replace(train, labels=train_ids)
     dev = replace(_positions(dev, keep), labels=dev_ids[keep])

@@ -35,7 +35,9 @@ def test_openset_loo_trains_held_out_runs_chooses_and_writes_the_page(tmp_path: 
         classes = json.loads((run / "provenance.json").read_text())["classes"]
         assert g[1:] not in classes and len(classes) == 3
         assert loo["counts"][g] == [8 * 3, 8]  # known dev clips (bona fide + 2 generators) vs its 8 dev fakes
-        assert (run / "openset" / "held_out.json").is_file()  # its scores, reused by a rerun with the same weights
+        assert (
+            run / "openset" / "held_out.json"
+        ).is_file()  # its scores, reused by a rerun with the same weights
     trace = json.loads((tmp_path / "runs" / "trace-lcnn-adam-s688-mel" / "report" / "trace.json").read_text())
     assert trace["default"] == loo["chosen"] and trace["hold_out"] == []
     rows = {r["name"]: r for r in doc["test"]["rows"]}

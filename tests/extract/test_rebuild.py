@@ -41,8 +41,9 @@ def _other(value: Any) -> Any:
 
 
 MEL_FIELDS = [f.name for f in dataclasses.fields(MelConfig)]
-# MelExtractor's constructor: the config (every field above), the clip length, and the device the caller picks
-MEL_ARGS = {"config", "n_samples"}
+# MelExtractor's constructor: the config (every field above), the clip length, the resampler its clips are loaded
+# with (tested below), and the device the caller picks
+MEL_ARGS = {"config", "n_samples", "resampler"}
 
 
 def test_the_mel_constructor_has_no_parameter_these_tests_miss() -> None:
@@ -76,6 +77,13 @@ def test_every_mel_parameter_at_once_rebuilds_the_same_values() -> None:
     torch.testing.assert_close(rebuilt(wave)["mel"], ext(wave)["mel"], rtol=0, atol=0)
 
 
+def test_the_mel_resampler_round_trips() -> None:
+    ext = MelExtractor(MelConfig(), resampler="kaiser_best")
+    rebuilt = extractor_from_spec(_stored(ext), arrays=["mel"])
+    assert rebuilt.resampler == "kaiser_best" and extractor_spec(rebuilt) == extractor_spec(ext)
+    assert extractor_from_spec(_stored(MelExtractor(MelConfig())), arrays=["mel"]).resampler == "soxr_hq"
+
+
 def test_a_mel_setting_the_rebuild_cannot_make_is_refused() -> None:
     spec = _stored(build_extractor("mel")).to_dict()
     spec["params"] = {**spec["params"], "window": "hamming"}
@@ -84,7 +92,13 @@ def test_a_mel_setting_the_rebuild_cannot_make_is_refused() -> None:
 
 
 # SSLExtractor's constructor: kind (both are tested), the folder and device the caller gives, and these
-SSL_NON_DEFAULT = {"layers": (0, 2), "n_samples": 16000, "precision": "bf16"}
+SSL_NON_DEFAULT = {
+    "layers": (0, 2),
+    "n_samples": 16000,
+    "precision": "bf16",
+    "resampler": "kaiser_best",
+    "dtype": "float32",
+}
 
 
 def test_the_ssl_constructor_has_no_parameter_these_tests_miss() -> None:

@@ -42,10 +42,22 @@ def _cpu_model() -> str:
 def machine_line() -> str:
     import torch
 
-    return (
-        f"{_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
-        f"{platform.system()} {platform.release()}"
+    pinned = (
+        " (PORTABLE: AVX2 kernels, MKL CBWR COMPATIBLE)" if os.environ.get("MKL_CBWR") == "COMPATIBLE" else ""
     )
+    return (
+        f"{_cpu_model()}, {os.cpu_count()} cores{pinned}, Python {platform.python_version()}, torch "
+        f"{torch.__version__}, {platform.system()} {platform.release()}"
+    )
+
+
+REPRODUCIBLE = (
+    "Reproducible where: a rerun on this CPU model gives these numbers to the digit (two fresh clones did); another "
+    "CPU model changes training's float rounding (measured: on an AMD EPYC instead of an Intel Xeon the findings "
+    "held but cells moved by up to ~4 points; the features were bit-identical under every instruction set we could "
+    "force), so compare with this page on the same CPU model, or run `make demo PORTABLE=1`, which pins those code "
+    "paths (docs/paper-fidelity.md, Reproducibility)."
+)
 
 
 def _values(report: dict) -> dict[str, float]:
@@ -197,6 +209,8 @@ def _header(opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], slog: 
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_line()}. Stage time of this invocation "
         f"{slog.total_s / 60:.1f} min{reused}.",
         "",
+        REPRODUCIBLE,
+        "",
         "Corpus: the offline mini-Codecfake (`"
         + str(opts.demo_dir)
         + "/README.md`): real recorded speech, classical "
@@ -236,6 +250,26 @@ def _findings_lines(groups: Runs, backends: Sequence[str], baselines: Any, resam
     return lines
 
 
+def metrics_section(reports: Sequence[dict]) -> list[str]:
+    """minDCF / actDCF / Cllr of every configuration (seeds averaged) beside the EER tables; [] for reports
+    evaluated before these metrics existed."""
+    from codecfake.evaluate.detection_markdown import report_rows_table
+
+    table = report_rows_table(reports)
+    if not table:
+        return []
+    llr = sorted({c["llr"] for r in reports for c in (r.get("detection") or {}).get("conditions", [])})
+    return [
+        "## minDCF / actDCF / Cllr (ASVspoof 5 Track 1: P_spoof 0.05, C_miss 1, C_fa 10)",
+        "",
+        "minDCF: the cost of the best threshold, from the ranking alone; actDCF: the cost of the decisions the "
+        "scores make at the Bayes threshold −log 1.9 on LLRs; Cllr: the scores' quality as probabilities, in bits. "
+        f"LLRs used: {', '.join(llr)} (the demo does not calibrate its runs: `make calibrate RUN=runs/NAME` fits "
+        "a calibration on dev). Per condition and pooled set; intervals in each run's report.md.",
+        table,
+    ]
+
+
 def write_results(
     opts: Any, specs: Sequence[RunSpec], reports: Sequence[dict], baselines: Any, slog: Any
 ) -> Path:
@@ -266,6 +300,7 @@ def write_results(
         "The paper's tables report min(EER(s), EER(−s)); the same runs in that mode:",
         "",
         table_with_intervals(reports, paper_mode=True, resamples=resamples),
+        *metrics_section(reports),
         *trace_section(specs, reports),
         "## Corpus-sanity baselines (DESIGN §7)",
         "",
