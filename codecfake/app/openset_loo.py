@@ -27,7 +27,7 @@ from codecfake.cliargs import add_command, add_device, add_runs, add_store, posi
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "train_argv", "training_generators", "run_loo"]
+__all__ = ["register", "train_argv", "train_seconds", "training_generators", "run_loo"]
 
 
 def register(subparsers: Any) -> None:
@@ -97,6 +97,16 @@ def _base(args: argparse.Namespace) -> str:
     return f"trace-{args.backend}-{args.opt}-s{args.seed}-{args.extractor}"
 
 
+def train_seconds(run_dir: Path) -> float:
+    """Seconds the run spent in its training steps (from metrics.jsonl: steps x batch / clips per s per epoch;
+    dev scoring excluded), whether it was trained now or earlier and reused."""
+    batch = json.loads((run_dir / "config.json").read_text())["batch"]
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return float(
+        sum(r["steps"] * batch / r["clips_per_s"] for r in map(json.loads, lines) if r.get("clips_per_s"))
+    )
+
+
 def training_generators(args: argparse.Namespace) -> list[str]:
     """The spoof generators a trace run on the store would learn, as --hold-out names them (C1.., A01..)."""
     from codecfake.store import FeatureStore
@@ -129,17 +139,15 @@ def run_loo(args: argparse.Namespace) -> dict[str, Any]:
     results, seconds = [], {}
     for g in gens:
         argv = train_argv(args, g)
-        t0 = time.perf_counter()
         run_checked(argv, f"leave-one-generator-out run without {g}")
-        seconds[g] = time.perf_counter() - t0
+        seconds[g] = train_seconds(Path(args.runs) / argv[-1])
         run = load_run(Path(args.runs) / argv[-1], device=device)
         results.append(held_out_scores(run, store, device=device, keep=args.openset_keep, k=args.openset_k))
     table = loo_table(results, resamples=args.resamples, seed=args.ci_seed)
     log.info("leave-one-generator-out: %s has the best mean AUROC over %s", table.chosen, ", ".join(gens))
     full = Path(args.runs) / _base(args)
-    t0 = time.perf_counter()
     run_checked(train_argv(args), "the trace run on every training generator")
-    seconds["all"] = time.perf_counter() - t0
+    seconds["all"] = train_seconds(full)
     ev = ["evaluate", "--run", str(full), "--store", str(args.store), "--device", args.device]
     ev += ["--openset-scorer", table.chosen, "--openset-keep", str(args.openset_keep)]
     ev += [

@@ -23,7 +23,7 @@ def _loo_lines(loo: Any, seconds: dict[str, float]) -> list[str]:
     head = (
         "| held out | known / unseen dev clips | "
         + " | ".join(f"{s} AUROC" for s in scorers)
-        + " | train s |"
+        + " | training s |"
     )
     lines = [head, "|" + "---|" * (len(scorers) + 3)]
     for g in loo.generators:
@@ -93,8 +93,9 @@ def render_page(result: dict[str, Any]) -> str:
         '# Open-set source tracing: which scorer says "unknown generator" best',
         "",
         "Written by `" + shlex.join(result["argv"]) + "` (`make openset-loo`); do not edit by hand. "
-        f"Wall time {result['wall_s'] / 60:.1f} min on this machine (2 shared CPU cores; training times per run "
-        "below, 0 = an earlier run reused).",
+        f"Wall time of this command {result['wall_s'] / 60:.1f} min on this machine (2 shared CPU cores; it reuses "
+        "finished runs). Training time of each run (its steps, from metrics.jsonl; dev scoring excluded): in the "
+        f"table; the all-generator run {result['seconds'].get('all', 0):.0f} s.",
         "",
         "## 1. Choice: leave one training generator out (dev clips only)",
         "",

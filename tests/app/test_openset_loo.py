@@ -94,3 +94,11 @@ def test_resampled_auroc_and_fpr_equal_the_metrics_of_each_materialised_resample
     for r in range(25):
         k, u = np.repeat(known, counts[r, :30]), np.repeat(unknown, counts[r, 30:])
         assert aur[r] == pytest.approx(auroc(k, u)) and fpr[r] == pytest.approx(fpr_at_tpr(k, u))
+
+
+def test_the_code_default_is_the_scorer_the_committed_loo_table_chose() -> None:
+    """docs/openset-results.json is written by `codecfake openset-loo`; the default must be what it chose."""
+    from codecfake.evaluate.openset_scorers import DEFAULT_SCORER
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "openset-results.json"
+    assert json.loads(page.read_text())["loo"]["chosen"] == DEFAULT_SCORER
