@@ -101,7 +101,7 @@ def held_out_scores(
             f"run {run.run_dir}: leave-one-generator-out needs a run trained with one --hold-out generator, "
             f"found {list(held)}"
         )
-    g = held[0]
+    g = canonical_generator(held[0])
     key = _cache_key(run, g, keep, k)
     found = _cached(run, key)
     if found is not None:

@@ -37,9 +37,12 @@ from codecfake.train.config import (
 )
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
+from codecfake.train.feataug import apply as apply_feataug
+from codecfake.train.feataug import loss as feataug_loss
+from codecfake.train.feataug import parse_feataug
 from codecfake.train.fusion import fusion_weights, wrap_for_input
 from codecfake.train.input_arrays import array_names, input_shape
-from codecfake.train.losses import class_weight_tensor, weighted_ce
+from codecfake.train.losses import class_weight_tensor
 from codecfake.train.plan import make_sampler
 from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
@@ -143,16 +146,18 @@ class Trainer:
                 "--domain-ratio or --batch"
             ) from None
         self.class_weights = class_weight_tensor(data.class_weights or c.class_weights, device)  # trace: K
+        self.feataug = parse_feataug(c.feataug)
         self.state = RunState()
 
     # ---- one optimiser step ----
     def _loss(self, model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, y = batch
-        return weighted_ce(model(x)[1], y, self.class_weights)
+        return feataug_loss(model(x)[1], y, self.class_weights)  # y: labels, or mixup's soft targets
 
     def step(self, x: torch.Tensor, y: torch.Tensor, dom: torch.Tensor) -> float:
         x = x.to(self.device, non_blocking=True).float()  # (B, T, D) float16 -> float32 on the device
         y = y.to(self.device, non_blocking=True)
+        x, y = apply_feataug(self.feataug, x, y, dom, self.config.seed, self.state.global_step)
         if self.config.opt == "csam-pd":
             present = sorted(set(dom.tolist()))
             subs = [(x[dom == d], y[dom == d]) for d in present]
@@ -225,7 +230,7 @@ class Trainer:
                 g["lr"] = lr
             batches = self.sampler.epoch(s.epoch)
             self.model.train()
-            feeder = Prefetcher(self.data, self.data.train, batches[s.step :])
+            feeder = Prefetcher(self.data, self.data.epoch_split(s.epoch), batches[s.step :])
             progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
@@ -376,6 +381,10 @@ def train(
     deterministic_cudnn(device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
+    if config.augment or config.feataug:
+        from codecfake.train.variants import label_notes
+
+        config = config.replace(augment_labels=label_notes(config, data))
     seed_everything(config.seed)
     config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
     config = resolve_lcnn_layout(config, data.extractor.get("extractor", ""))  # recorded in config.json
@@ -412,6 +421,17 @@ def train(
                     else {}
                 ),
                 **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {}),
+                **(
+                    {
+                        "augment": {
+                            **data.variants.describe(),
+                            "variant_sets": [fs.key for fs in data.variants.sets],
+                        }
+                    }
+                    if data.variants is not None
+                    else {}
+                ),
+                **({"hold_out": list(config.hold_out)} if config.hold_out else {}),
             ),
         )
     _load_data(config, data)
@@ -424,7 +444,8 @@ def data_megabytes(data: TrainingData) -> float:
     """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels);
     N fused layers count N times."""
     itemsize = np.dtype(data.sets[0].dtype).itemsize
-    return (len(data.train) + len(data.dev)) * itemsize * math.prod(data.input_shape) / 2**20
+    n_variants = data.variants.n_variant_clips if data.variants is not None else 0
+    return (len(data.train) + len(data.dev) + n_variants) * itemsize * math.prod(data.input_shape) / 2**20
 
 
 def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
@@ -453,6 +474,10 @@ def _load_data(config: TrainConfig, data: TrainingData) -> None:
         t0 = time.perf_counter()
         load_into_memory(data, data.train)
         load_into_memory(data, data.dev)
+        if data.variants is not None:
+            from codecfake.train.variants import load_variants_into_memory
+
+            load_variants_into_memory(data)
         log.info(
             "loaded %d + %d clips (%.0f MB) into memory in %.1f s",
             len(data.train),

@@ -137,43 +137,11 @@ def _positions(split, keep: np.ndarray):
     )
 
 
-def drop_held_out(sets: Sequence, train, dev, hold_out: Sequence[str]):
-    """(train, dev) without the fakes of the held-out generators (``C3``, ``A01``; bona fide kept), so a trace
-    model never sees them and they are unseen at test time. Refuses a name no training fake carries (a typo would
-    hold out nothing), and checks the result independently of the filter."""
-    if not hold_out:
-        return train, dev
-    held = {canonical_generator(g) for g in hold_out}
-    found = {canonical_generator(g) for g in split_generators(sets, train).tolist()} - {BONAFIDE}
-    missing = sorted(held - found)
-    if missing:
-        raise TraceLabelError(
-            f"--hold-out {','.join(hold_out)}: no training fakes of {missing} in {[fs.key for fs in sets]}; the "
-            f"training generators are {', '.join(sorted(found))}"
-        )
-    out = []
-    for split in (train, dev):
-        gens = np.array(
-            [canonical_generator(g) for g in split_generators(sets, split).tolist()], dtype=object
-        )
-        out.append(_positions(split, ~np.isin(gens, sorted(held))))
-    for split in out:  # independent of the mask above: a wrong filter fails here, not in a result
-        left = {canonical_generator(g) for g in split_generators(sets, split).tolist()} & held
-        if left:
-            raise TraceLabelError(
-                f"held-out generators {sorted(left)} reached the training data (a filter bug)"
-            )
-    log.info("source tracing: held out %s (their train and dev fakes left out)", sorted(held))
-    return out[0], out[1]
-
-
-def relabel_for_trace(sets: Sequence, train, dev, level: str = "generator", hold_out: Sequence[str] = ()):
+def relabel_for_trace(sets: Sequence, train, dev, level: str = "generator"):
     """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped.
-    ``hold_out``: generators whose train and dev fakes leave first (``drop_held_out``; by generator whatever the
-    ``level`` the classes are taken at)."""
+    Held-out generators (``--hold-out``) have already left both splits (``train.holdout``), so they are no class."""
     from dataclasses import replace
 
-    train, dev = drop_held_out(sets, train, dev, hold_out)
     classes = derive_classes(split_generators(sets, train, level))
     train_ids = class_ids(split_generators(sets, train, level), classes)
     dev_ids = class_ids(split_generators(sets, dev, level), classes)
@@ -206,7 +174,6 @@ __all__ = [
     "derive_classes",
     "class_ids",
     "canonical_generator",
-    "drop_held_out",
     "balanced_weights",
     "split_generators",
     "relabel_for_trace",
