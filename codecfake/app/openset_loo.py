@@ -189,6 +189,7 @@ def _cli_args(args: argparse.Namespace) -> list[str]:
         ("--generators", args.generators),
         ("--features", args.features),
         ("--epochs", args.epochs),
+        ("--threads", args.threads),
     ):
         if value:
             out += [flag, str(value)]

@@ -79,7 +79,8 @@ def _speaker_lines(test: dict[str, Any]) -> list[str]:
     if b.get("recorded") and n < 30:
         lines.insert(
             -1,
-            f"On this corpus only {n} test bona fide clips come from speakers no training clip has (the demo's "
+            f"On this corpus only {n} test bona fide clip{'s come' if n != 1 else ' comes'} from speakers no "
+            "training clip has (the demo's "
             "speakers straddle its splits), so these shares are anecdotes, not estimates; the same report on a "
             "corpus with disjoint test speakers (Codecfake's, ITW) measures them.",
         )
