@@ -117,6 +117,11 @@ def render_page(result: dict[str, Any]) -> str:
         "",
         *_test_lines(test),
         "",
+        *(
+            [f"![score distributions of known and unseen test clips, every scorer]({result['figure']})", ""]
+            if result.get("figure")
+            else []
+        ),
         "## 3. Bona fide of new speakers",
         "",
         *_speaker_lines(test),
