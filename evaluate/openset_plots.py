@@ -20,6 +20,8 @@ from codecfake.train.trace_labels import BONAFIDE  # noqa: E402
 
 __all__ = ["score_groups", "plot_openset_scores"]
 
+_MIN_HIST = 10  # fewer clips than this are drawn as marks
+
 
 def score_groups(clips: Sequence[TraceClips], fit: OpenSetFit, scorer: str) -> dict[str, np.ndarray]:
     """{"known": ..., "unseen generator": ..., "unseen-speaker bona fide": ...} novelty scores of the test clips,
@@ -54,9 +56,11 @@ def plot_openset_scores(clips: Sequence[TraceClips], fit: OpenSetFit, path: Path
         lo, hi = np.percentile(values, [0.5, 99.5])
         bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 40)
         for g, v in groups.items():
-            if len(v):
+            if len(v) >= _MIN_HIST:
                 ax.hist(np.clip(v, bins[0], bins[-1]), bins=bins, density=True, alpha=0.45, color=colours[g],
                         label=f"{g} ({len(v)})")  # fmt: skip
+            elif len(v):  # a handful of clips: marks on the axis, not a density spike
+                ax.plot(v, np.zeros(len(v)), "|", ms=18, mew=2, color=colours[g], label=f"{g} ({len(v)})")
         ax.axvline(fit.thresholds[name], color="k", ls="--", lw=1, label="dev threshold")
         a = auroc(groups["known"], groups["unseen generator"])
         ax.set_title(f"{name}: AUROC {a:.3f} (each clip once)" if a == a else name, fontsize=9)

@@ -47,7 +47,7 @@ def _group_line(label: str, g: dict) -> str:
     gens = ", ".join(f"{k} {v}" for k, v in list(g["generators"].items())[:4]) or "none"
     unk = ", ".join(f"{s} {fmt_pct(v)} %" for s, v in g["called_unknown"].items())
     return (
-        f"- {label}: {g['n']} clips; traced as bona fide {fmt_pct(g['traced_bonafide'])} %, as a generator "
+        f"- {label}: {g['n']} clip{'s' if g['n'] != 1 else ''}; traced as bona fide {fmt_pct(g['traced_bonafide'])} %, as a generator "
         f"{fmt_pct(g['traced_generator'])} % (most: {gens}); called unknown: {unk}."
     )
 

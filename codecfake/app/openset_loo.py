@@ -177,6 +177,11 @@ def _run(args: argparse.Namespace) -> int:
     result = run_loo(args)
     result["wall_s"] = time.perf_counter() - t0
     result["argv"] = ["codecfake", "openset-loo", *_cli_args(args)]
+    figure = Path(result["full_run"]) / "report" / "openset_scores.png"
+    if figure.is_file():  # the all-generator run's score distributions, beside the page
+        target = args.out.with_suffix("") / "openset_scores.png"
+        write_atomic(target, figure.read_bytes())
+        result["figure"] = target.relative_to(args.out.parent).as_posix()
     write_atomic(args.out, render_page(result))
     write_atomic(args.out.with_suffix(".json"), json.dumps(page_json(result), indent=1, sort_keys=True))
     print(f"leave-one-generator-out: default scorer {result['loo'].chosen}; page: {args.out}")
@@ -189,6 +194,7 @@ def _cli_args(args: argparse.Namespace) -> list[str]:
         ("--generators", args.generators),
         ("--features", args.features),
         ("--epochs", args.epochs),
+        ("--threads", args.threads),
     ):
         if value:
             out += [flag, str(value)]

@@ -79,7 +79,8 @@ def _speaker_lines(test: dict[str, Any]) -> list[str]:
     if b.get("recorded") and n < 30:
         lines.insert(
             -1,
-            f"On this corpus only {n} test bona fide clips come from speakers no training clip has (the demo's "
+            f"On this corpus only {n} test bona fide clip{'s come' if n != 1 else ' comes'} from speakers no "
+            "training clip has (the demo's "
             "speakers straddle its splits), so these shares are anecdotes, not estimates; the same report on a "
             "corpus with disjoint test speakers (Codecfake's, ITW) measures them.",
         )
@@ -116,6 +117,11 @@ def render_page(result: dict[str, Any]) -> str:
         "",
         *_test_lines(test),
         "",
+        *(
+            [f"![score distributions of known and unseen test clips, every scorer]({result['figure']})", ""]
+            if result.get("figure")
+            else []
+        ),
         "## 3. Bona fide of new speakers",
         "",
         *_speaker_lines(test),
