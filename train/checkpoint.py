@@ -23,13 +23,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from codecfake.atomic import write_json_atomic
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import CheckpointError
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(CodecfakeError):
-    """A checkpoint pair is missing, torn, or does not fit the model."""
 
 
 def write_json(path: str | Path, doc: Any) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codecfake.common import OPTIMISERS
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import ConfigError
 
 TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace.py)
 DATA_MODES = ("auto", "memory", "stream")
@@ -31,10 +31,6 @@ DEV_LOSSES = ("exact", "batch-mean")
 DEMO_PRESET_KEYS = ("epochs", "batch", "lr", "lr_step_epochs", "rho")
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
-
-
-class ConfigError(CodecfakeError):
-    """A training configuration key is unknown, or its value has the wrong type or range."""
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ import torch
 
 from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
 from codecfake.common import extractor_fields
-from codecfake.errors import CodecfakeError
-from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
+from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
 from codecfake.train.config import TrainConfig
+from codecfake.train.errors import ExtractionMismatch, TrainDataError
 from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,6 @@ TASK_DOMAINS = {
     "cotrain": ("codec", "vocoder"),
     "trace": ("codec", "vocoder"),
 }
-
-
-class TrainDataError(CodecfakeError):
-    """The feature sets for a training run are missing, incomplete or do not fit together."""
-
-
-class ExtractionMismatch(TrainDataError, FeatureSetMismatch):
-    """Sets to train on together were extracted differently (``differences``: field -> (first set, other set))."""
 
 
 def _build_hint(domain: str) -> str:

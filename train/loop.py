@@ -25,13 +25,13 @@ import torch
 from codecfake.atomic import write_atomic
 from codecfake.common import RUNTIME_KEYS
 from codecfake.device import resolve_device
-from codecfake.errors import CodecfakeError
 from codecfake.progress import NoProgress, Progress
 from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import ConfigError, TrainConfig, default_run_name
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
+from codecfake.train.errors import TrainError
 from codecfake.train.fusion import fusion_weights, wrap_for_input
 from codecfake.train.layers import array_names, input_shape
 from codecfake.train.losses import class_weight_tensor, weighted_ce
@@ -41,10 +41,6 @@ from codecfake.train.sam import SAM, build_base_optimizer, plain_step
 from codecfake.train.validate import evaluate_dev
 
 log = logging.getLogger(__name__)
-
-
-class TrainError(CodecfakeError):
-    """A training run cannot start or continue as asked."""
 
 
 def seed_everything(seed: int) -> None:

@@ -25,7 +25,6 @@ from typing import Any
 
 import torch
 
-from codecfake.errors import CodecfakeError
 from codecfake.provenance import environment, git_commit, package_version
 from codecfake.train.checkpoint import (
     load_checkpoint,
@@ -35,15 +34,12 @@ from codecfake.train.checkpoint import (
     write_json,
 )
 from codecfake.train.config import TrainConfig
+from codecfake.train.errors import RunError
 
 log = logging.getLogger(__name__)
 
 Builder = Callable[[str, tuple[int, int]], torch.nn.Module]
 REQUIRED_PROVENANCE = ("feature_keys", "array", "frame_shape", "extractor")
-
-
-class RunError(CodecfakeError):
-    """A run directory is missing, incomplete or inconsistent."""
 
 
 @dataclass(frozen=True)
