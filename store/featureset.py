@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import zarr
 
-from codecfake.atomic import fsync_path
+from codecfake.atomic import fsync_path, remove_stale_temps
 from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
 from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
 from codecfake.store.records import ShardRecords
@@ -266,7 +266,8 @@ class FeatureSet:
         if root is None:
             arr[start:stop] = data
             return
-        path = Path(root, self.key, name, "c", str(shard_index), "0", "0")
+        path = self.shard_path(name, shard_index)
+        remove_stale_temps(path)  # a killed writer's; this call is the shard's one writer
         if data.dtype == arr.dtype and mmap_layout_ok(arr):
             write_shard_file(path, data, self.shard_size)  # (n, T, D) in Zarr's shard bytes, fdatasynced
             return
@@ -274,6 +275,12 @@ class FeatureSet:
         if path.exists():
             fsync_path(path)
             fsync_path(path.parent)
+
+    def shard_path(self, name: str, shard_index: int) -> Path:
+        """The shard's file on a local store (Zarr v3 sharding: one file ``<array>/c/<s>/0/0`` per shard)."""
+        if self.store.local_root is None:
+            raise ReadOnlyStore(f"{self.location}: not a local store; shards have no file path")
+        return Path(self.store.local_root, self.key, name, "c", str(shard_index), "0", "0")
 
     def flush_commits(self) -> int:
         """Make the commit records written since the last flush durable (one group fsync); returns how many.

@@ -26,7 +26,7 @@ from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
-from codecfake.atomic import fsync_path, write_atomic
+from codecfake.atomic import fsync_path, remove_stale_temps, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ class RecordIO:
         else:
             sync(self.store.delete(key))
 
+    def remove_stale_temps(self, key: str) -> int:
+        """Delete temp files a killed writer of ``key`` left (local stores; call as ``key``'s one writer)."""
+        return 0 if self.local_root is None else remove_stale_temps(self.local_root / key)
+
     def list_dir(self, prefix: str) -> list[str]:
         """Immediate children of ``prefix`` (no trailing slash: an HTTP listing gives folders as ``name/``)."""
         return sorted({k.rstrip("/") for k in sync(_collect(self.store.list_dir(prefix)))})
@@ -133,7 +137,9 @@ class ShardRecords:
         self.io.put(self._shard_key(array, shard), record, durable=durable)
 
     def uncommit(self, array: str, shard: int) -> None:
-        """Forget a shard before rewriting it, so a crash mid-rewrite leaves it uncommitted."""
+        """Forget a shard before rewriting it, so a crash mid-rewrite leaves it uncommitted (and drop the temp
+        record a killed writer of this shard left: the caller is its one writer now)."""
+        self.io.remove_stale_temps(self._shard_key(array, shard))
         folded = self.io.get(self._folded_key(array))
         if folded is not None and str(shard) in folded.get("shards", {}):
             # unfold: the others keep their per-shard records, then the folded file goes
