@@ -206,7 +206,7 @@ def bench_training(args) -> list[dict]:
 
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
-    from codecfake.train.loop import Trainer
+    from codecfake.train.trainer import Trainer
 
     batch, frame = (4, (16, 32)) if args.tiny else (TRAIN_BATCH, FRAME)
     device = torch.device(args.device)
@@ -248,7 +248,7 @@ def bench_loader(args, work: Path) -> dict:
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
     from codecfake.train.data import Prefetcher, load_training_data
-    from codecfake.train.loop import Trainer
+    from codecfake.train.trainer import Trainer
 
     batch, frame = (4, (16, 32)) if args.tiny else (TRAIN_BATCH, FRAME)
     n = args.loader_clips

@@ -126,7 +126,7 @@ def training_epoch(store, task: str, opt: str, data_mode: str) -> dict:
 
     from codecfake.train.config import TrainConfig
     from codecfake.train.data import load_training_data
-    from codecfake.train.loop import Trainer
+    from codecfake.train.trainer import Trainer
 
     config = TrainConfig(task=task, opt=opt, data_mode=data_mode, device="cpu")
     data = load_training_data(store, config)

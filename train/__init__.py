@@ -1,7 +1,8 @@
 """codecfake.train: back-ends trained from the feature store with Adam, SAM, ASAM, CSAM and csam-pd.
 
-Public API (docs/INTERFACES.md): ``TrainConfig``/``resolve_config`` (config.py), every error (errors.py), ``load_run``/``write_run``/
-``LoadedRun``/``make_provenance`` (rundir.py), ``train`` (loop.py), ``build_backend`` (backends.py).
+Public API (docs/INTERFACES.md): ``TrainConfig``/``resolve_config`` (config.py), every error (errors.py),
+``load_run``/``write_run``/``LoadedRun``/``make_provenance`` (rundir.py), ``train`` (loop.py), ``build_backend``
+(backends.py).
 Submodules are imported on demand so that ``import codecfake.train`` stays light.
 """
 

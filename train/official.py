@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -268,7 +267,6 @@ def import_official(
             )
         if not (run_dir / "config.json").is_file():
             raise OfficialImportError(f"{run_dir} exists and is not a run directory; refusing to replace it")
-        shutil.rmtree(run_dir)
     model = load_official(path, backend)
     frame_shape = model.frame_shape
     if backend == "lcnn" and frame_shape != (505, 80):
@@ -293,7 +291,7 @@ def import_official(
         "features_hint": features_hint or "",
     }
     prov = make_provenance([], _ARRAY[backend], frame_shape, extractor, source=source)
-    write_run(run_dir, model, config, prov)
+    write_run(run_dir, model, config, prov, force=force)  # replaces the old run only now, the new one ready
     log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], frame_shape, run_dir)
     return run_dir
 
