@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
+from codecfake.store.testing import make_spec
 
 T, D, SHARD, BATCH = 201, 1024, 256, 64
 HERE = Path(__file__).resolve().parent
@@ -68,14 +69,7 @@ def files_under(path: Path) -> int:
 
 
 def bench_ours(work: Path, n: int, seconds: float) -> dict:
-    spec = FeatureSetSpec(
-        corpus="bench",
-        manifest_sha256="0" * 64,
-        extractor="xlsr",
-        model_id="synthetic",
-        weights_sha256="",
-        params={"n": n},
-    )
+    spec = make_spec(corpus="bench", model_id="synthetic", params={"n": n})
     meta = {
         "utt_id": np.array([f"u{i}" for i in range(n)], dtype=object),
         "label": np.zeros(n, np.int8),

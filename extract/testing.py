@@ -38,17 +38,27 @@ TINY = dict(
 )
 
 
-def save_tiny_model(folder: Path, kind: str, stable: bool, seed: int = 0, preprocessor: bool = True) -> Path:
-    """A 3-layer random-weight Wav2Vec2 / WavLM checkpoint in ``folder`` (config.json + model.safetensors)."""
+# XLS-R-300m's layout shrunk to seconds on a CPU: the smoke-test size of the full-size benchmarks (`--tiny`)
+XLSR_SMOKE = dict(
+    XLSR_300M,
+    hidden_size=32,
+    num_attention_heads=2,
+    intermediate_size=64,
+    conv_dim=(16,) * 7,
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=4,
+)
+
+
+def save_random_model(
+    folder: Path, config: dict, *, kind: str = "xlsr", seed: int = 0, preprocessor: bool = True
+) -> Path:
+    """A random-weight Wav2Vec2 (``kind`` "xlsr") or WavLM checkpoint of ``config`` (e.g. ``XLSR_300M``) in ``folder``
+    (config.json + model.safetensors, + preprocessor_config.json): weights drawn after ``torch.manual_seed(seed)``."""
     from transformers import Wav2Vec2Config, Wav2Vec2Model, WavLMConfig, WavLMModel
 
     torch.manual_seed(seed)
-    if kind == "xlsr":
-        model = Wav2Vec2Model(Wav2Vec2Config(do_stable_layer_norm=stable, **TINY))
-    else:
-        model = WavLMModel(
-            WavLMConfig(do_stable_layer_norm=stable, num_buckets=32, max_bucket_distance=80, **TINY)
-        )
+    model = Wav2Vec2Model(Wav2Vec2Config(**config)) if kind == "xlsr" else WavLMModel(WavLMConfig(**config))
     model.save_pretrained(folder)
     if preprocessor:
         (folder / "preprocessor_config.json").write_text(
@@ -57,3 +67,10 @@ def save_tiny_model(folder: Path, kind: str, stable: bool, seed: int = 0, prepro
             )
         )
     return folder
+
+
+def save_tiny_model(folder: Path, kind: str, stable: bool, seed: int = 0, preprocessor: bool = True) -> Path:
+    """A 3-layer random-weight Wav2Vec2 / WavLM checkpoint in ``folder`` (config.json + model.safetensors)."""
+    extra = {} if kind == "xlsr" else {"num_buckets": 32, "max_bucket_distance": 80}
+    config = dict(do_stable_layer_norm=stable, **TINY, **extra)
+    return save_random_model(folder, config, kind=kind, seed=seed, preprocessor=preprocessor)

@@ -166,8 +166,12 @@ class RunWriter:
         """Remove everything in the folder but the lease (``--force``)."""
         log.warning("--force: removing the run in %s", self.run_dir)
         for child in self.run_dir.iterdir():
-            if child.name != LOCK_NAME:
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            if child.name == LOCK_NAME:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
     def prepare(self, config: TrainConfig, *, force: bool = False) -> str:
         """ "new", "resume" or "done"; a folder holding a run of another configuration is refused (``TrainError``)."""
