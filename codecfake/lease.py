@@ -42,6 +42,7 @@ __all__ = [
     "LeaseUnsupported",
     "acquire",
     "holder_of",
+    "own_lease",
     "read_holder",
 ]
 
@@ -233,6 +234,11 @@ def _lock(fd: int, path: Path) -> bool:
                 "locking (NFS without 'nolock'), or run one writer at a time"
             ) from None
         raise
+
+
+def own_lease(path: str | Path) -> Lease | None:
+    """The lease at ``path`` if this process holds it."""
+    return _HELD.get(str(Path(path)))
 
 
 def holder_of(path: str | Path, *, stale_s: float = STALE_S) -> Holder | None:

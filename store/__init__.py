@@ -12,6 +12,7 @@ from codecfake.lazy import lazy_exports
 _EXPORTS = {
     "BadShardInput": "errors",
     "CorruptShard": "errors",
+    "FeatureSetBusy": "errors",
     "FeatureSetExists": "errors",
     "FeatureSetMismatch": "errors",
     "FeatureSetNotFound": "errors",

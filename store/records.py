@@ -117,6 +117,7 @@ class ShardRecords:
         """Every committed shard's record (folded file first, then the per-shard files)."""
         folded = self.io.get(self._folded_key(array)) or {}
         out = {int(s): rec for s, rec in folded.get("shards", {}).items()}
+        vanished = False
         for name in self.io.list_dir(f"{self.base}/{array}"):
             if name.endswith(".json") and name[:-5].isdigit() and int(name[:-5]) not in out:
                 try:
@@ -131,7 +132,20 @@ class ShardRecords:
                     rec = None
                 if rec is not None:
                     out[int(name[:-5])] = rec
+                vanished = vanished or rec is None
+        if vanished:  # another process folded the records meanwhile: they are in the folded file now
+            folded = self.io.get(self._folded_key(array)) or {}
+            out.update({int(s): rec for s, rec in folded.get("shards", {}).items()})
         return out
+
+    def is_committed(self, array: str, shard: int) -> bool:
+        try:
+            if self.io.get(self._shard_key(array, shard)) is not None:
+                return True
+        except ValueError:  # torn: not committed
+            return False
+        folded = self.io.get(self._folded_key(array)) or {}
+        return str(shard) in folded.get("shards", {})
 
     def commit(self, array: str, shard: int, record: dict[str, Any], *, durable: bool = True) -> None:
         self.io.put(self._shard_key(array, shard), record, durable=durable)
