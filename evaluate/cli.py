@@ -22,6 +22,12 @@ def register(sub: Any) -> None:
         help="report min(EER(s), EER(-s)) as the paper's tables do (inverted cells stay marked)",
     )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument(
+        "--unfinished",
+        action="store_true",
+        help="evaluate a run whose training has not finished (still training in another process, or stopped "
+        "part-way) with its best checkpoint so far [refused]",
+    )
     _bootstrap_args(p)
     p.add_argument(
         "--asv-scores",
@@ -108,6 +114,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import run_cells
     from codecfake.evaluate.run_eval import evaluate_run
     from codecfake.progress import TqdmProgress
+    from codecfake.train.run_status import require_finished
+
+    if args.run.is_dir():  # a missing folder gets load_run's own message
+        require_finished(args.run, unfinished=args.unfinished)
 
     with TqdmProgress(leave=False) as progress:
         out = evaluate_run(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -67,15 +68,20 @@ def load_checkpoint(
             f"checkpoint {stem}: expected {st.name} and {js.name}; found "
             f"{[p.name for p in (js, st) if p.is_file()] or 'neither'}; rerun `codecfake train`"
         )
-    with open(js) as fh:
-        state = json.load(fh)
     prev = stem.with_name(f"{stem.name}.prev.safetensors")
-    for candidate in (st, prev):
-        if not candidate.is_file():
-            continue
-        with safe_open(str(candidate), framework="pt", device=str(device)) as fh:
-            if (fh.metadata() or {}).get("checkpoint_id") == state.get("checkpoint_id"):
-                return {key: fh.get_tensor(key) for key in fh.keys()}, state
+    for attempt in range(
+        3
+    ):  # a trainer may replace the pair while it is read (evaluate --unfinished): read again
+        with open(js) as fh:
+            state = json.load(fh)
+        for candidate in (st, prev):
+            try:
+                with safe_open(str(candidate), framework="pt", device=str(device)) as fh:
+                    if (fh.metadata() or {}).get("checkpoint_id") == state.get("checkpoint_id"):
+                        return {key: fh.get_tensor(key) for key in fh.keys()}, state
+            except FileNotFoundError:
+                continue
+        time.sleep(0.05 * (attempt + 1))
     raise CheckpointError(
         f"checkpoint {stem}: no tensor file matches {js.name} (checkpoint_id "
         f"{state.get('checkpoint_id')}); rerun with --force to start the run again"
