@@ -62,6 +62,8 @@ def score_rows(
     """P(bona fide) for the (n,) row ``indices`` of ``fs[array]``: (n,) float64. ``progress(k)`` after k clips.
 
     A fused ``array`` ("L00+L05") reads its layers together: batches (B, N, T, D) for the run's FusedBackend."""
+    for name in array_names(array):  # a shard changed on disk since it was written is refused before scoring
+        fs.check_shards(name, indices)
     reader = open_reader(fs, array)
     model.eval()
     out = np.empty(len(indices), dtype=np.float64)

@@ -88,6 +88,12 @@ def register(subparsers: Any) -> None:
     add_store(p)
     add_runs(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing run of the same name")
+    p.add_argument(
+        "--no-shard-check",
+        action="store_true",
+        help="skip comparing the shards read with their commit records' CRC-32 (done once per process before "
+        "reading; costs about one sequential read of them) [check]",
+    )
     for key in field_types():
         if key in NOT_OPTIONS:
             continue
@@ -136,6 +142,10 @@ def run_train(args: argparse.Namespace) -> int:
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
 
+    if args.no_shard_check:
+        from codecfake.store.verify import skip_shard_checks
+
+        skip_shard_checks()
     overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
     config = resolve_config(overrides)
     # what was set, by a flag or a backend/opt preset file: the rest may come from configs/demo.toml

@@ -257,6 +257,10 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
             )
         if split_name == "train" and len(set(split.labels.tolist())) < 2:
             raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
+    for s, fs in enumerate(sets):  # a shard changed on disk since it was written is refused before training
+        clips = np.concatenate([train.local[train.set_index == s], dev.local[dev.set_index == s]])
+        for name in array_names(array):
+            fs.check_shards(name, clips)
     classes, weights = (), ()
     if config.task == "trace":
         from codecfake.train.trace import relabel_for_trace

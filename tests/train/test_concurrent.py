@@ -176,9 +176,31 @@ def test_three_processes_started_on_a_training_run(tmp_path: Path, write_set) ->
     _finishes_undisturbed(holder, store, runs, tmp_path)
 
 
-def test_evaluate_of_a_run_that_stopped_part_way_needs_unfinished(tmp_path: Path, write_set, caplog) -> None:
+def _flip_a_byte(store: Path, corpus: str, shard_index: int = 0) -> None:
+    """Change one value in a shard of ``corpus``'s set (a disk or copy fault after it was written)."""
+    (shard,) = list(store.glob(f"{corpus}.*/mel/c/{shard_index}/0/0"))
+    data = bytearray(shard.read_bytes())
+    data[100] ^= 0x01
+    shard.write_bytes(bytes(data))
+
+
+def test_training_refuses_a_shard_that_changed_after_it_was_written(tmp_path: Path, write_set) -> None:
+    from codecfake.store import CorruptShard
+
+    store, runs, _, _ = _setup(tmp_path, write_set)
+    _flip_a_byte(store, "mini-19la")
+    cfg = TrainConfig(backend="lcnn", task="cotrain", epochs=1, batch=12, device="cpu", name="r")
+    with pytest.raises(CorruptShard, match=r"mini-19la.*shard 0 data does not match.*codecfake store verify"):
+        train(cfg, store, runs)
+    assert not (runs / "r").exists()
+
+
+def test_evaluate_of_a_run_that_stopped_part_way_needs_unfinished(
+    tmp_path: Path, write_set, caplog, monkeypatch
+) -> None:
     from codecfake.cli import main
     from codecfake.progress import NoProgress
+    from codecfake.store.verify import ENV_SKIP
 
     class StopInEpoch2(NoProgress):
         steps = 0
@@ -208,3 +230,14 @@ def test_evaluate_of_a_run_that_stopped_part_way_needs_unfinished(tmp_path: Path
     assert main([*argv, "--resamples", "0"]) == 0
     assert "evaluating the best checkpoint so far (epoch 1)" in caplog.text
     assert (runs / "r" / "report" / "report.json").is_file()
+    _flip_a_byte(
+        store, "mini-codecfake", 2
+    )  # the shard of its test clips (32..35, shards of 16): what evaluate reads
+    caplog.clear()
+    assert main([*argv, "--resamples", "0"]) == 2
+    assert (
+        "mel: shard 2 data does not match its commit record" in caplog.text
+        and "codecfake store verify" in caplog.text
+    )
+    monkeypatch.setenv(ENV_SKIP, "1")  # restored after the test: --no-shard-check below turns it off
+    assert main([*argv, "--resamples", "0", "--no-shard-check"]) == 0
