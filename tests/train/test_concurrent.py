@@ -184,8 +184,12 @@ def _flip_a_byte(store: Path, corpus: str, shard_index: int = 0) -> None:
     shard.write_bytes(bytes(data))
 
 
-def test_training_refuses_a_shard_that_changed_after_it_was_written(tmp_path: Path, write_set) -> None:
+def test_training_refuses_a_shard_that_changed_after_it_was_written(
+    tmp_path: Path, write_set, monkeypatch
+) -> None:
+    from codecfake.cli import main
     from codecfake.store import CorruptShard
+    from codecfake.store.verify import ENV_SKIP
 
     store, runs, _, _ = _setup(tmp_path, write_set)
     _flip_a_byte(store, "mini-19la")
@@ -193,6 +197,22 @@ def test_training_refuses_a_shard_that_changed_after_it_was_written(tmp_path: Pa
     with pytest.raises(CorruptShard, match=r"mini-19la.*shard 0 data does not match.*codecfake store verify"):
         train(cfg, store, runs)
     assert not (runs / "r").exists()
+    monkeypatch.setenv(ENV_SKIP, "1")  # restored after the test: --no-shard-check below turns it off
+    argv = [
+        "train",
+        "--store",
+        str(store),
+        "--runs",
+        str(runs),
+        "--backend",
+        "lcnn",
+        "--epochs",
+        "1",
+        "--batch",
+        "12",
+    ]
+    assert main([*argv, "--device", "cpu", "--name", "r", "--no-shard-check"]) == 0
+    assert (runs / "r" / "DONE").is_file()
 
 
 def test_evaluate_of_a_run_that_stopped_part_way_needs_unfinished(

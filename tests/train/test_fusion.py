@@ -16,9 +16,9 @@ from codecfake.train.backends import build_backend
 from codecfake.train.checkpoint import load_checkpoint
 from codecfake.train.config import ConfigError, TrainConfig, parse_text
 from codecfake.train.data import TrainDataError, fetch, load_into_memory, load_training_data
+from codecfake.train.errors import TrainError
 from codecfake.train.fusion import FusedBackend, LayerFusion, fusion_weights
 from codecfake.train.layers import StackedReader
-from codecfake.train.errors import TrainError
 from codecfake.train.loop import train
 from codecfake.train.rundir import RunWriter
 
