@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 TEMP_SUFFIX = ".tmp"
-_sync_data = getattr(os, "fdatasync", os.fsync)  # data + the size needed to read it back (Linux); fsync elsewhere
+_sync_data = getattr(
+    os, "fdatasync", os.fsync
+)  # data + the size needed to read it back (Linux); fsync elsewhere
 
 
 def fsync_path(path: str | Path) -> None:
