@@ -29,9 +29,8 @@ __all__ = [
 ]
 
 TEMP_SUFFIX = ".tmp"
-_sync_data = getattr(
-    os, "fdatasync", os.fsync
-)  # data + the size needed to read it back (Linux); fsync elsewhere
+# fdatasync: the data and the size needed to read it back (Linux); fsync where it does not exist
+_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def fsync_path(path: str | Path) -> None:

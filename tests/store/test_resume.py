@@ -103,9 +103,8 @@ def test_resume_after_kill_is_bit_identical(tmp_path: Path, hang: str) -> None:
     assert left == {"data_tmp": ["0"], "record_tmp": ["2"]}.get(hang, [])  # the killed writer's temp file
     again = _run(tmp_path / "run", "none")
     assert again.communicate(timeout=60)[0].strip() == "DONE"
-    assert not list(
-        (tmp_path / "run").rglob("*.tmp")
-    )  # the shard's next writer removed the killed one's temp file
+    # the shard's next writer removed the killed one's temp file
+    assert not list((tmp_path / "run").rglob("*.tmp"))
     want = FeatureStore(tmp_path / "ref").open(key)
     fs = store.open(key)
     assert fs.is_complete("L05")
