@@ -12,7 +12,8 @@ host, pid, start time, last renewal (a thread in the holding process rewrites it
 - **Released** by unlinking the file, then closing it. A waiter that opened the old file before the unlink finds, once
   it has the lock, that the path no longer leads to its file, and starts again: two holders never coexist.
 
-A filesystem without ``flock`` (some FUSE mounts) cannot make this safe: ``acquire`` raises ``LeaseUnsupported``.
+A filesystem without ``flock`` (some FUSE mounts) cannot make this safe: ``acquire`` raises ``LeaseUnsupported``
+(``CODECFAKE_NO_LOCKS=1`` goes on without locks, for one writer at a time).
 A lease is never opened twice in one process (closing a second descriptor would drop an NFS lock): this module keeps
 the process's leases and answers for them itself. A leaf module: imports nothing of ours but ``codecfake.errors``.
 """
@@ -53,6 +54,7 @@ STALE_S = (
     60.0  # another host's lease whose renewal is older than this is stale (only where locks miss that host)
 )
 _NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
+ENV_NO_LOCKS = "CODECFAKE_NO_LOCKS"  # "1": where flock is missing, go on without it (one writer at a time)
 _HOST = socket.gethostname()
 
 
@@ -227,13 +229,20 @@ def _lock(fd: int, path: Path) -> bool:
     except BlockingIOError:
         return False
     except OSError as err:
-        if err.errno in _NO_LOCKS:
-            raise LeaseUnsupported(
-                f"{path}: this filesystem offers no file locks (flock: {os.strerror(err.errno)}), so two "
-                "processes could not be kept from writing one thing at once; use a local disk or a mount with "
-                "locking (NFS without 'nolock'), or run one writer at a time"
-            ) from None
-        raise
+        if err.errno not in _NO_LOCKS:
+            raise
+        if os.environ.get(ENV_NO_LOCKS) == "1":  # the user runs one writer at a time, by hand
+            log.warning(
+                "%s: no file locks on this filesystem; %s=1: nothing keeps two writers apart",
+                path,
+                ENV_NO_LOCKS,
+            )
+            return True
+        raise LeaseUnsupported(
+            f"{path}: this filesystem offers no file locks (flock: {os.strerror(err.errno)}), so two processes "
+            "could not be kept from writing one thing at once; use a local disk or a mount with locking (NFS "
+            f"without 'nolock'), or run one writer at a time with {ENV_NO_LOCKS}=1"
+        ) from None
 
 
 def own_lease(path: str | Path) -> Lease | None:

@@ -89,3 +89,24 @@ def test_a_lease_whose_file_was_replaced_is_lost(tmp_path: Path) -> None:
         lease.check()
     lease.release()
     assert path.read_text() == "{}"  # not ours: left alone
+
+
+def test_a_filesystem_without_locks_is_refused_unless_the_user_runs_one_writer(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import errno
+    import fcntl
+
+    from codecfake.lease import ENV_NO_LOCKS, LeaseUnsupported
+
+    def no_flock(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    monkeypatch.delenv(ENV_NO_LOCKS, raising=False)
+    with pytest.raises(LeaseUnsupported, match=f"no file locks.*{ENV_NO_LOCKS}=1"):
+        acquire(tmp_path / "0")
+    monkeypatch.setenv(ENV_NO_LOCKS, "1")
+    lease = acquire(tmp_path / "0")
+    assert isinstance(lease, Lease)
+    lease.release()
