@@ -202,9 +202,10 @@ def check_shards(fs: FeatureSet, name: str, clips: Sequence[int] | np.ndarray | 
 
 
 def _file_key(fs: FeatureSet, name: str, s: int) -> tuple[str, int, int] | None:
-    """(path, size, mtime) of a local shard file: the check is redone when the file changes; None off local disk."""
+    """(path, size, mtime) of a local shard file, so the check is redone when the file changes; off a local disk
+    (a remote, read-only store) the shard's address alone: once per process."""
     if fs.store.local_root is None:
-        return None
+        return (f"{fs.location}/{name}/{s}", 0, 0)
     try:
         st = fs.shard_path(name, s).stat()
     except OSError:
