@@ -81,13 +81,29 @@ def corpus(tmp_path_factory) -> Path:
     return out / "codec"
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left():
+    """A failed assertion must not leave a worker blocked on its GO file."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def _start(script: Path, corpus: Path, store: Path, hold: str, go: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, str(script), str(corpus), str(store), hold, str(go)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    _STARTED.append(proc)
+    return proc
 
 
 def _wrote(proc: subprocess.Popen) -> set[int]:

@@ -87,6 +87,20 @@ def _setup(tmp_path: Path, write_set) -> tuple[Path, Path, Path, Path]:
     return store, runs, go, script
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left():
+    """A failed assertion must not leave a trainer blocked on its GO file."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def _hold(script: Path, store: Path, runs: Path, go: Path) -> subprocess.Popen:
     """The first trainer, stopped mid-epoch 1 with the run's lock held until ``go`` exists."""
     holder = subprocess.Popen(
@@ -95,6 +109,7 @@ def _hold(script: Path, store: Path, runs: Path, go: Path) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _STARTED.append(holder)
     assert holder.stdout.readline().strip() == "TRAINING"
     return holder
 
