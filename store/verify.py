@@ -116,12 +116,15 @@ def shard_problem(fs: FeatureSet, reader: ShardReader, name: str, s: int, record
     """Read one committed shard and compare its CRC-32 with its commit record: None, or what is wrong."""
     a, b = fs.shard_bounds(s)
     try:
-        block = reader.shard_block(s, b - a)  # (n, T, D) fs.dtype, one read of the shard file
-        if block is None:  # clips not back to back in order: read them one by one
-            block = reader.batch(range(a, b))
+        crc = reader.shard_crc32(s, b - a)  # on the shard file's memory map, no copy
+        if crc is None:
+            block = reader.shard_block(s, b - a)  # (n, T, D) fs.dtype, one read of the shard file
+            if block is None:  # clips not back to back in order: read them one by one
+                block = reader.batch(range(a, b))
+            crc = zlib.crc32(memoryview(np.ascontiguousarray(block)).cast("B"))
     except Exception as err:  # noqa: BLE001 - any read failure is a verify finding
         return f"{name}: shard {s} unreadable: {err}"
-    if zlib.crc32(memoryview(np.ascontiguousarray(block)).cast("B")) != record["crc32"]:
+    if crc != record["crc32"]:
         return f"{name}: shard {s} data does not match its commit record (CRC-32)"
     return None
 
