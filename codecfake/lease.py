@@ -245,6 +245,16 @@ def _lock(fd: int, path: Path) -> bool:
         ) from None
 
 
+def _holder_once_written(fd: int) -> Holder:
+    """The holder named in a locked lease file; its holder may have locked it a moment ago and not written yet."""
+    for attempt in range(20):
+        holder = _parse(os.pread(fd, 4096, 0))
+        if holder is not None:
+            return holder
+        time.sleep(0.005 * (attempt + 1))
+    return Holder("(unknown)", 0, 0.0, 0.0)
+
+
 def own_lease(path: str | Path) -> Lease | None:
     """The lease at ``path`` if this process holds it."""
     return _HELD.get(str(Path(path)))
@@ -265,7 +275,7 @@ def holder_of(path: str | Path, *, stale_s: float = STALE_S) -> Holder | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # succeeds only while nobody holds it exclusively
         except BlockingIOError:
-            return holder or Holder("?", 0, 0.0, 0.0)
+            return holder or _holder_once_written(fd)
         except OSError as err:
             if err.errno not in _NO_LOCKS:
                 raise
@@ -285,10 +295,16 @@ def acquire(path: str | Path, *, purpose: str = "", stale_s: float = STALE_S) ->
         return _HELD[str(path)].holder
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except (
+            FileNotFoundError
+        ):  # the folder was removed meanwhile (a holder tidying up an empty run folder)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            continue
         try:
             if not _lock(fd, path):
-                holder = _parse(os.pread(fd, 4096, 0)) or Holder("?", 0, 0.0, 0.0)
+                holder = _holder_once_written(fd)
                 os.close(fd)
                 return holder
             try:

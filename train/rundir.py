@@ -153,8 +153,11 @@ class RunWriter:
     def release(self) -> None:
         """Give the lease back; a folder left empty (a run refused before it wrote anything) is removed."""
         self.lease.release()
-        if self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
-            self.run_dir.rmdir()
+        try:
+            if not any(self.run_dir.iterdir()):
+                self.run_dir.rmdir()
+        except OSError:  # gone, or another process has just claimed it: leave it
+            pass
 
     def has_run(self) -> bool:
         return (self.run_dir / "config.json").is_file()
