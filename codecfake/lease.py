@@ -131,6 +131,7 @@ class Lease:
         self.path, self.fd, self.holder = path, fd, holder
         self.previous = previous  # the stale holder taken over, if any
         self.lost = False
+        self._lock = threading.Lock()  # the renewer thread never writes through a descriptor release() closed
 
     def __enter__(self) -> Lease:
         return self
@@ -146,34 +147,42 @@ class Lease:
 
     def check(self) -> None:
         """Raise ``LeaseLost`` when the lease file is no longer this holder's."""
-        if self.fd < 0 or self.lost or not self._ours():
+        with self._lock:
+            if self.fd >= 0 and not self.lost and self._ours():
+                return
             self.lost = True
-            raise LeaseLost(
-                f"{self.path}: this process ({self.holder.describe()}) lost its lease to "
-                f"{(read_holder(self.path) or self.holder).describe()}; its work was not committed"
-            )
+        try:
+            now = _parse(self.path.read_bytes())
+        except OSError:
+            now = None
+        raise LeaseLost(
+            f"{self.path}: this process ({self.holder.describe()}) lost its lease"
+            f"{' to ' + now.describe() if now else ''}; what it was writing there was not committed"
+        )
 
     def renew(self) -> None:
         """Rewrite the renewal time (the holding process's renewer thread calls this every ``RENEW_S``)."""
-        if self.fd < 0:
-            return
-        if not self._ours():
-            self.lost = True
-            return
-        self.holder = Holder(**{**self.holder.to_json(), "renewed_unix": time.time()})
-        _write(self.fd, self.holder)
+        with self._lock:
+            if self.fd < 0:
+                return
+            if not self._ours():
+                self.lost = True
+                return
+            self.holder = Holder(**{**self.holder.to_json(), "renewed_unix": time.time()})
+            _write(self.fd, self.holder)
 
     def release(self) -> None:
         """Unlink the file (if still ours), then close it; idempotent."""
-        if self.fd < 0:
-            return
-        _HELD.pop(str(self.path), None)
-        try:
-            if self._ours():
-                self.path.unlink(missing_ok=True)
-        finally:
-            os.close(self.fd)
-            self.fd = -1
+        with self._lock:
+            if self.fd < 0:
+                return
+            _HELD.pop(str(self.path), None)
+            try:
+                if self._ours():
+                    self.path.unlink(missing_ok=True)
+            finally:
+                os.close(self.fd)
+                self.fd = -1
 
 
 _HELD: dict[str, Lease] = {}  # this process's leases by path
@@ -209,6 +218,7 @@ def _forget_in_child() -> None:
         except OSError:
             pass
         lease.fd = -1
+        lease._lock = threading.Lock()  # copied as the parent's renewer may have held it
     _HELD.clear()
     _renewer = None
 
