@@ -211,6 +211,7 @@ def main() -> None:
     )  # fp16 torch.stack with 2 intra-op threads was pathological on this machine class
     work = args.work / "store"
     work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()  # other work on the machine (1, 5, 15 min)
     try:
         ours = bench_ours(work, args.n, args.seconds)
         memmap = bench_memmap(work, args.n, args.seconds)
@@ -225,6 +226,8 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
         },
         "ours_shard_mmap": {
             k: ours[k] for k in ("write_mb_s", "seq_read_mb_s", "ours_clips_s", "files_per_layer")

@@ -234,6 +234,8 @@ class FeatureSet:
         own = self.leases.own(shard_index) if self.leases is not None else None
         lease = own or self._claim_for_write(shard_index, where)  # None off a local store
         try:
+            if lease is not None and lease.previous is not None:  # a writer of this shard died holding it
+                self.records.remove_stale_temps(name, shard_index)
             self.records.uncommit(name, shard_index)
             self._write_data(arr, name, shard_index, start, stop, cast.data)
             if lease is not None:

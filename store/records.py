@@ -150,10 +150,13 @@ class ShardRecords:
     def commit(self, array: str, shard: int, record: dict[str, Any], *, durable: bool = True) -> None:
         self.io.put(self._shard_key(array, shard), record, durable=durable)
 
+    def remove_stale_temps(self, array: str, shard: int) -> int:
+        """Drop the temp record a writer of this shard left when it was killed (the caller is its one writer now;
+        listing the folder of every record is why this runs only after a takeover, not on every write)."""
+        return self.io.remove_stale_temps(self._shard_key(array, shard))
+
     def uncommit(self, array: str, shard: int) -> None:
-        """Forget a shard before rewriting it, so a crash mid-rewrite leaves it uncommitted (and drop the temp
-        record a killed writer of this shard left: the caller is its one writer now)."""
-        self.io.remove_stale_temps(self._shard_key(array, shard))
+        """Forget a shard before rewriting it, so a crash mid-rewrite leaves it uncommitted."""
         folded = self.io.get(self._folded_key(array))
         if folded is not None and str(shard) in folded.get("shards", {}):
             # unfold: the others keep their per-shard records, then the folded file goes
