@@ -16,7 +16,12 @@ MODEL     ?= mel
 MODEL_DIR ?=
 LAYERS    ?= 5
 PRECISION ?=
+RESAMPLER ?=
+STORE_DTYPE ?=
+DEV_LOSS  ?=
+CSAM_DRAW ?=
 MEL       ?=
+PRESET    ?=
 STORE     ?= features
 BATCH     ?=
 DEVICE    ?= auto
@@ -42,39 +47,65 @@ B         ?=
 PARTS     ?=
 ALLOW_MISSING ?=
 ASV_SCORES ?=
+FUSE      ?=
+OUT       ?=
 
 opt = $(if $(2),$(1) $(2))
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-scale bench-gpu bench-fusion demo-data features train evaluate report compare demo experiments clean-demo
+# PORTABLE=1: the CPU code paths that decide float rounding pinned to what every x86-64 server CPU since 2013 runs
+# (AVX2 kernels in torch and oneDNN, MKL's vendor-independent branch), so training numerics do not follow the
+# machine's instruction sets; measured in bench/results/cpu_repro.json (docs/paper-fidelity.md, Reproducibility)
+PORTABLE  ?=
+ifneq ($(PORTABLE),)
+export ATEN_CPU_CAPABILITY := avx2
+export ONEDNN_MAX_CPU_ISA := AVX2
+export MKL_CBWR := COMPATIBLE
+endif
+
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion demo-data features corpus-check train evaluate calibrate fuse export report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables (default in brackets):"
-	@echo "  DATA=demo|codecfake|asvspoof2019|itw|csv   corpus for 'features' [demo]"
-	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, or a CSV path)"
+	@echo "  DATA=demo|codecfake|asvspoof2019|itw|csv|asvspoof5|asvspoof2021la|asvspoof2021df|codecfakeplus"
+	@echo "                 corpus for 'features' and 'corpus-check' [demo]"
+	@echo "  ROOT=DIR       dataset root on disk (Codecfake/, LA/, release_in_the_wild/, the ASVspoof 5 / 2021 or"
+	@echo "                 CodecFake+ folder, or a CSV path)"
 	@echo "  MODEL=mel|xlsr|wavlm   extractor [mel]; MODEL_DIR=DIR local HF checkpoint folder (never downloaded)"
 	@echo "  LAYERS=5       SSL hidden_states indices, comma separated [5]; on train: layers to fuse (learned"
 	@echo "                 softmax weights), e.g. LAYERS=0,3,5 [not given: the sets' one array]"
 	@echo "  PRECISION=fp32|bf16|fp16   SSL forward precision (recorded in the set's spec) [fp32, the release's]"
-	@echo "  MEL=power|log  mel values [power, the release's; log for DATA=demo and make demo (configs/demo.toml)]"
+	@echo "  RESAMPLER=kaiser_best|soxr_hq   audio not at 16 kHz [kaiser_best, the release's; DATA=demo: soxr_hq]"
+	@echo "  STORE_DTYPE=float16|float32   SSL features as stored [float16; float32 as the release, e.g. test PARTS]"
+	@echo "  MEL=power|log  mel values [power, the release's; log with the demo preset (DATA=demo, make demo)]"
+	@echo "  PRESET=NAME    configs/NAME.toml's values for the options not given; none: the paper's [features: demo"
+	@echo "                 for DATA=demo, else none; train: the one its feature sets record (features --preset)]"
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract: CPU 8, CUDA the largest that fits /"
-	@echo "                 train 128, on the demo features configs/demo.toml's]"
+	@echo "                 train 128, or the preset's: on the demo features configs/demo.toml's]"
 	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
 	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
-	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on the demo features (mini-codecfake,"
-	@echo "                 mini-19la) EPOCHS, BATCH, LR not given are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
+	@echo "  EPOCHS= LR= SEED= NAME=   training overrides (paper: 10, 5e-4, 688; on sets made with a preset, EPOCHS,"
+	@echo "                 BATCH, LR not given are the preset's: the demo's are configs/demo.toml's, as is Mel-LCNN's SAM radius)"
+	@echo "  DEV_LOSS=exact|batch-mean   model selection: exact weighted dev loss, or the release's mean of shuffled"
+	@echo "                 dev-batch means [exact]"
+	@echo "  CSAM_DRAW=exact|release   csam batches: exact per-domain counts, or the release's CSAMSampler draw [exact]"
 	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
 	@echo "  PARTS=train,dev,C1,...   dataset parts for 'features' (Codecfake label files train,dev,C1..C7,C3-1..C4-3,"
-	@echo "                 A1..A3; ASVspoof 2019 LA train,dev,eval) [every part found]; one feature set per part"
+	@echo "                 A1..A3; ASVspoof 2019 LA and ASVspoof 5 train,dev,eval; ASVspoof 2021 progress,eval,hidden;"
+	@echo "                 CodecFake+ train,dev,CoRS,CoSG) [every part found]; one feature set per part"
+	@echo "  FUSE=\"runs/a runs/b\" NAME=F   runs to fuse into runs/F ('fuse');  OUT=DIR  export folder [RUN/export]"
 	@echo "  ALLOW_MISSING=1  extract parts whose audio is partly absent, the absent clips kept as rejects [refuse]"
 	@echo "  SIZE=small|default  demo corpus size [default];  FORCE=1 overwrite instead of resume"
+	@echo "  PORTABLE=1     pin CPU numerics to AVX2 kernels + MKL's vendor-independent branch (features, train, demo):"
+	@echo "                 removes the instruction-set dependence of training (measured on one CPU model; keep the"
+	@echo "                 thread count too; other CPU vendors untested) [off]"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
 
 $(VENV)/.done: pyproject.toml
@@ -100,7 +131,7 @@ lint: venv ## ruff: lint rules, import order (first-party codecfake) and formatt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: bench-store bench-extract bench-train bench-bootstrap bench-fusion ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap bench-metrics bench-fusion ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -120,11 +151,14 @@ bench-train: venv ## loader + epoch benchmark, ours vs .pt per clip -> bench/res
 bench-bootstrap: venv ## bootstrap EER intervals, vectorised vs a compute_eer loop -> bench/results/bootstrap.json
 	$(PY) bench/bootstrap.py
 
+bench-metrics: venv ## EER/minDCF/actDCF/Cllr/minCllr + intervals on 680,774 trials, vectorised vs a loop -> bench/results/metrics.json
+	$(PY) bench/metrics.py
+
 bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio) -> bench/results/scale.json
 	$(PY) bench/scale.py
 
 bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
-	$(PY) bench/gpu.py
+	$(PY) -m bench.gpu
 
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py
@@ -132,23 +166,41 @@ bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-lay
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
 
-features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=)
-	$(CLI) features --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
-	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
+features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=, PRESET=)
+	$(CLI) features $(call opt,--preset,$(or $(PRESET),$(if $(filter demo,$(DATA)),demo))) --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
+	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--resampler,$(RESAMPLER)) \
+	  $(call opt,--store-dtype,$(STORE_DTYPE)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
 	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
 	  --demo-dir $(DEMO_DIR) --size $(SIZE) $(call opt,--parts,$(PARTS)) $(if $(ALLOW_MISSING),--allow-missing) \
 	  $(if $(FORCE),--force)
 
-train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, ...)
+corpus-check: venv ## ingest check of a dataset on disk: listed vs found, rates, durations, silence, duplicates, leakage (DATA=, ROOT=)
+	@test -n "$(ROOT)" || { echo "usage: make corpus-check DATA=asvspoof5 ROOT=DIR"; exit 2; }
+	$(CLI) corpus check $(DATA) $(ROOT) $(call opt,--parts,$(PARTS))
+
+train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=, EPOCHS=, LAYERS=, PRESET=, DEV_LOSS=, ...)
 	$(CLI) train --backend $(BACKEND) --opt $(OPT) --task $(TASK) --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force) \
-	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS))
+	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) $(call opt,--preset,$(PRESET)) \
+	  $(call opt,--dev-loss,$(DEV_LOSS)) $(call opt,--csam-draw,$(CSAM_DRAW))
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
 	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES)) \
 	  $(call opt,--asv-scores,$(ASV_SCORES)) $(if $(PAPER),--paper)
+
+calibrate: venv ## fit RUN's calibration on its dev scores: LLRs beside the scores, actDCF/Cllr on them (RUN=runs/NAME)
+	@test -n "$(RUN)" || { echo "usage: make calibrate RUN=runs/NAME"; exit 2; }
+	$(CLI) calibrate $(RUN) $(call opt,--resamples,$(RESAMPLES))
+
+fuse: venv ## score fusion of evaluated runs, fitted on dev, written as runs/NAME (FUSE="runs/a runs/b" NAME=F)
+	@test -n "$(FUSE)" -a -n "$(NAME)" || { echo 'usage: make fuse FUSE="runs/a runs/b" NAME=F'; exit 2; }
+	$(CLI) fuse $(FUSE) --name $(NAME) --runs-dir $(RUNS) $(call opt,--resamples,$(RESAMPLES))
+
+export: venv ## RUN's scores for the Speech Anti-Spoofing Arena and Speech-DF-Arena, with checksums (RUN=, OUT=)
+	@test -n "$(RUN)" || { echo "usage: make export RUN=runs/NAME"; exit 2; }
+	$(CLI) export $(RUN) $(call opt,--out,$(OUT))
 
 report: venv ## one table over several runs (RUNS=DIR)
 	$(CLI) report $(RUNS)/*/ $(call opt,--resamples,$(RESAMPLES))

@@ -23,7 +23,7 @@ import numpy as np
 
 from codecfake.store import FeatureStore
 from codecfake.store.testing import make_spec
-from codecfake.train.layers import StackedReader
+from codecfake.train.input_arrays import StackedReader
 
 HERE = Path(__file__).resolve().parent
 FRAME = (201, 1024)

@@ -9,7 +9,7 @@
 No weights are downloaded: models are built from configs. Without CUDA it stops at once with a message, unless
 ``--tiny`` (tiny models, a few clips, any device: the CPU smoke test of this script; its result is not written).
 
-    python bench/gpu.py [--out bench/results/gpu.json] [--seconds 8] [--tiny --device cpu]
+    python -m bench.gpu [--out bench/results/gpu.json] [--seconds 8] [--tiny --device cpu]   (from the repository)
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from gpu_lib import (  # noqa: E402
+from bench.gpu_lib import (
     GFLOP_PER_CLIP_L5,
     NoCuda,
     bench_extraction,
@@ -34,6 +31,8 @@ from gpu_lib import (  # noqa: E402
     flop_share,
     gpu_info,
 )
+
+HERE = Path(__file__).resolve().parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -75,7 +75,7 @@ class Steps:
 
 def cli(*argv: str) -> str:
     """Run ``codecfake store …`` in this process (parser + handler, stdout captured); raises on a non-zero exit."""
-    from codecfake.cli import build_parser, stages_for
+    from codecfake.app.cli import build_parser, stages_for
 
     args = build_parser(stages_for(["store"])).parse_args(["store", *argv])
     buf = io.StringIO()

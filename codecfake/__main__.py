@@ -1,5 +1,5 @@
 import sys
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 
 sys.exit(main())

@@ -6,7 +6,7 @@ step, so every step page-faults them in again (three AASIST steps at batch 128 o
 faults, most of the step in the kernel). ``keep_freed_memory()`` makes the allocator keep them: no mmap for
 allocations, no trimming. Memory stays at the peak of one step, which training reaches anyway.
 
-Called once at start-up by every entry point (``codecfake.cli.main``, dask workers in ``codecfake.extract.distributed``,
+Called once at start-up by every entry point (``codecfake.app.cli.main``, dask workers in ``codecfake.extract.distributed``,
 DataLoader workers through ``worker_init``). It also exports the equivalent ``MALLOC_*_`` variables so child processes
 (spawned DataLoader or dask workers) start with the same setting. Set ``CODECFAKE_MALLOC=default`` to leave glibc's
 defaults alone. No effect (returns False) on other C libraries (macOS, musl).

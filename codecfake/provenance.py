@@ -7,6 +7,7 @@ adds its own fields (the spec, the training sets) beside ``environment()``. A le
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import subprocess
 import sys
@@ -14,7 +15,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dist_version", "package_version", "git_commit", "library_versions", "environment"]
+__all__ = ["dist_version", "package_version", "git_commit", "library_versions", "cpu", "environment"]
+
+# environment variables that choose the CPU code paths of torch's kernels, oneDNN and MKL, and their thread count:
+# results are bit-reproducible only where these (and the CPU model) agree (docs/paper-fidelity.md, Reproducibility)
+NUMERICS_ENV = (
+    "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "MKL_CBWR",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "OMP_NUM_THREADS",
+)
 
 _REPO = Path(__file__).resolve().parent.parent  # the checkout holding codecfake/ (editable install)
 
@@ -67,6 +78,20 @@ def library_versions() -> dict[str, str | None]:
     }
 
 
+def cpu() -> dict[str, Any]:
+    """The CPU model (Linux: /proc/cpuinfo), logical cores, and the numerics variables that are set."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    env = {k: os.environ[k] for k in NUMERICS_ENV if k in os.environ}
+    return {"model": model, "cores": os.cpu_count(), "numerics_env": env}
+
+
 def environment() -> dict[str, Any]:
     """The shared provenance fields: package version, git commit, versions, command, UTC creation time, host."""
     return {
@@ -76,4 +101,5 @@ def environment() -> dict[str, Any]:
         "command": list(sys.argv),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
+        "cpu": cpu(),
     }

@@ -24,8 +24,16 @@ from codecfake.corpus.audio import (
     load_clip,
     load_clips,
 )
-from codecfake.corpus.manifest import FIELDS, LABELS, SPLITS, Manifest, ManifestError, ManifestRow
-from codecfake.corpus.protocols import load_manifest, parse_asvspoof2019, parse_codecfake, parse_itw
+from codecfake.corpus.manifest import (
+    FIELDS,
+    LABELS,
+    SPLITS,
+    Manifest,
+    ManifestError,
+    ManifestRow,
+    load_manifest,
+)
+from codecfake.corpus.protocols import parse_asvspoof2019, parse_codecfake, parse_itw
 
 __all__ = [
     "FIELDS",

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+from codecfake.corpus.containers import truncation
+from codecfake.corpus.resample import DEFAULT_RESAMPLER, RESAMPLERS, UnknownResampler, resample
 from codecfake.errors import CodecfakeError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,17 @@ class UnsupportedFormat(AudioError):
     """The container/codec is not one soundfile decodes (wav, flac, ogg/opus, mp3)."""
 
 
+def _read_all(f: sf.SoundFile) -> np.ndarray:
+    """Every frame as (n, channels) float32; files libsndfile cannot seek in (GSM 6.10 in WAV) are read in blocks,
+    since a read to the end needs a known length there."""
+    if f.seekable():
+        return f.read(dtype="float32", always_2d=True)
+    blocks = []
+    while len(block := f.read(1 << 16, dtype="float32", always_2d=True)):
+        blocks.append(block)
+    return np.concatenate(blocks) if blocks else np.zeros((0, f.channels), np.float32)
+
+
 def _decode(path: Path) -> tuple[np.ndarray, int]:
     if not path.exists():
         raise MissingAudio(path, "file not found", "Check the manifest root/path or rebuild the corpus.")
@@ -64,7 +76,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(str(path)) as f:
             container, header_frames = f.format, f.frames
-            x, sr = f.read(dtype="float32", always_2d=True), f.samplerate  # (n, channels)
+            x, sr = _read_all(f), f.samplerate  # (n, channels)
     except sf.LibsndfileError as err:
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
             raise CorruptAudio(
@@ -79,59 +91,31 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         raise CorruptAudio(
             path, f"cannot decode ({err})", "The header or data is damaged: re-copy the file."
         ) from err
-    declared = declared_frames(path, container, header_frames)
-    if declared is not None and x.shape[0] != declared:
+    cut = truncation(path, container, header_frames, x.shape[0])
+    if cut is not None:
         raise CorruptAudio(
             path,
-            f"decodes to {x.shape[0]} samples but its header declares {declared} "
-            f"({x.shape[0] / sr:.3f} s of {declared / sr:.3f} s at {sr} Hz)",
+            f"decodes to {x.shape[0]} samples but {cut} ({x.shape[0] / sr:.3f} s decoded at {sr} Hz)",
             "The file is truncated or damaged (e.g. an interrupted copy or a bad archive): re-copy or re-download it",
         )
     return x, int(sr)
 
 
-_WAV_EXACT_TAGS = (1, 3, 6, 7)  # PCM, IEEE float, A-law, mu-law: frames = data bytes // block align
-_UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # streaming writers leave the data size unset
+def load_audio(
+    path: str | Path,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    resampler: str = DEFAULT_RESAMPLER,
+    max_samples: int | None = None,
+) -> np.ndarray:
+    """Decode ``path`` to a mono float32 array of shape (n,) at ``sample_rate_hz``.
 
-
-def _wav_declared_frames(path: Path) -> int | None:
-    """Frames the RIFF header's ``data`` chunk declares, for uncompressed WAV; None when it says nothing exact."""
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None  # RF64 / RIFX / others: libsndfile's own length is all there is
-        tag = block_align = None
-        while True:
-            chunk = fh.read(8)
-            if len(chunk) < 8:
-                return None
-            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
-            if cid == b"fmt ":
-                fmt = fh.read(min(size, 40))
-                tag, block_align = int.from_bytes(fmt[0:2], "little"), int.from_bytes(fmt[12:14], "little")
-                if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
-                    tag = int.from_bytes(fmt[24:26], "little")
-                fh.seek(size - len(fmt) + (size & 1), 1)
-            elif cid == b"data":
-                if tag not in _WAV_EXACT_TAGS or not block_align or size in _UNKNOWN_SIZES:
-                    return None
-                return size // block_align
-            else:
-                fh.seek(size + (size & 1), 1)
-
-
-def declared_frames(path: Path, container: str, header_frames: int) -> int | None:
-    """The length the file's header declares, where it is exact: uncompressed WAV (its data chunk) and FLAC
-    (STREAMINFO's total samples, 0 = unknown). None for other formats, whose lengths are estimates."""
-    if container in ("WAV", "WAVEX"):
-        return _wav_declared_frames(path)
-    if container == "FLAC":
-        return header_frames or None
-    return None
-
-
-def load_audio(path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
-    """Decode ``path`` to a mono float32 array of shape (n,) at ``sample_rate_hz`` (soxr resampling)."""
+    ``resampler``: "soxr_hq" (soxr's default quality) or "kaiser_best" (the release's librosa 0.9.1 load, length
+    ``ceil(n * 16000 / sr)``). ``max_samples``: kaiser_best may stop after that many output samples (the same values;
+    a first-N crop needs no more)."""
+    if resampler not in RESAMPLERS:
+        raise UnknownResampler(
+            f"resampler {resampler!r} is not known; expected one of {', '.join(RESAMPLERS)}"
+        )
     path = Path(path)
     x, sr = _decode(path)
     if x.shape[0] == 0 or x.shape[1] == 0:
@@ -143,7 +127,7 @@ def load_audio(path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.nda
         )
     mono = x.mean(axis=1) if x.shape[1] > 1 else x[:, 0]  # (n,)
     if sr != sample_rate_hz:
-        mono = soxr.resample(mono, sr, sample_rate_hz)
+        mono = resample(mono, sr, sample_rate_hz, resampler, max_samples)
     if mono.shape[0] == 0:
         raise EmptyAudio(
             path, f"too short to resample from {sr} Hz", "Remove the row or regenerate the file."
@@ -161,10 +145,13 @@ def fix_length(x: np.ndarray, n_samples: int = N_SAMPLES) -> np.ndarray:
 
 
 def load_clip(
-    path: str | Path, sample_rate_hz: int = SAMPLE_RATE_HZ, n_samples: int = N_SAMPLES
+    path: str | Path,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    n_samples: int = N_SAMPLES,
+    resampler: str = DEFAULT_RESAMPLER,
 ) -> np.ndarray:
     """``fix_length(load_audio(path))``: (n_samples,) float32."""
-    return fix_length(load_audio(path, sample_rate_hz), n_samples)
+    return fix_length(load_audio(path, sample_rate_hz, resampler, max_samples=n_samples), n_samples)
 
 
 @dataclass(frozen=True)

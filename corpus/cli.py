@@ -1,4 +1,4 @@
-"""``codecfake corpus demo|ls|info|synth``."""
+"""``codecfake corpus demo|ls|info|check|synth``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
         q.add_argument("--csv", type=Path, default=None, help="also write the manifest as CSV here")
         q.set_defaults(func=_ls if name == "ls" else _info)
+
+    c = add_command(
+        sub,
+        "check",
+        help="ingest check: files listed vs found, unreadable, sample rates, durations, near-silence, duplicate "
+        "audio, label balance, train/test leakage (JSON + summary; refuses nothing)",
+    )
+    c.add_argument("kind", choices=KINDS, help="protocol kind")
+    c.add_argument("root", type=Path, help="dataset root (the CSV file for kind csv)")
+    c.add_argument("--parts", default=None, help="parts, comma separated [every part found]")
+    c.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="write the JSON report here [ingest-<kind>.json in this folder]",
+    )
+    c.add_argument("--quick", action="store_true", help="read header and content of a sample of files only")
+    c.add_argument("--sample", type=int, default=2000, help="files per part probed with --quick")
+    c.add_argument("--workers", type=int, default=4, help="threads reading audio")
+    c.add_argument("--silence-db", type=float, default=-60.0, help="near-silent below this RMS, dBFS")
+    c.set_defaults(func=_check)
 
     s = add_command(sub, "synth", help="write a Codecfake-format set: reals + one fake set per --codec")
     s.add_argument(
@@ -145,12 +166,38 @@ def _info(args: argparse.Namespace) -> int:
         c = Counter(getattr(r, field) for r in m)
         top = ", ".join(f"{k or '-'}:{v}" for k, v in c.most_common(12))
         print(f"{field}s ({len(c)}): {top}{' …' if len(c) > 12 else ''}")
+    from codecfake.corpus.parted_readers import READERS
+
+    reader = READERS.get(args.kind)
+    if reader is not None and reader.factors is not None:  # protocol columns the manifest does not carry
+        for factor, values in reader.factors(args.root, parts=None).items():
+            c = Counter(values.values())
+            print(f"{factor} ({len(c)}): " + ", ".join(f"{k}:{v}" for k, v in c.most_common(12)))
     sample = [m.rows[i] for i in range(0, len(m), max(1, len(m) // 20))][:20]
     rep = load_clips(sample, m.root)
     print(f"audio check on {len(sample)} rows: {rep.summary()}")
     for r in rep.rejects:
         print(f"  rejected {r.utt_id}: {r.reason}")
     return 0 if not rep.rejects else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from codecfake.corpus.ingest_check import CheckConfig, check_corpus, render_summary
+    from codecfake.corpus.parts import load_parts, parse_parts
+
+    parts = load_parts(args.kind, args.root, parse_parts(args.parts), allow_missing=True)
+    cfg = CheckConfig(
+        silence_dbfs=args.silence_db, quick=args.quick, sample=args.sample, workers=args.workers
+    )
+    rep = check_corpus([(p.name, p.manifest) for p in parts], corpus=args.kind, root=args.root, config=cfg)
+    out = args.json or Path(f"ingest-{args.kind}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep.to_dict(), indent=1) + "\n")
+    print(render_summary(rep), end="")
+    print(f"report: {out}")
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:

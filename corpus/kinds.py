@@ -29,6 +29,12 @@ CORPUS_KINDS: tuple[CorpusKind, ...] = (
     CorpusKind(
         "demo-vocoder", "mini-19la", display="19LA"
     ),  # the demo's vocoder domain, ASVspoof 2019 LA style
+    # parted readers (corpus/parted_readers.py): codec conditions shared by bona fide and spoof, so their test sets
+    # are reported per condition; the display name titles the corpus' pooled set (one threshold over all its trials)
+    CorpusKind("asvspoof5", "asvspoof5", display="ASV5"),
+    CorpusKind("asvspoof2021la", "asvspoof2021la", display="LA21"),
+    CorpusKind("asvspoof2021df", "asvspoof2021df", display="DF21"),
+    CorpusKind("codecfakeplus", "codecfakeplus", display="CFP"),
 )
 KINDS: tuple[str, ...] = tuple(k.kind for k in CORPUS_KINDS)
 DEMO_KINDS: tuple[str, ...] = (

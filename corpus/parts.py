@@ -3,6 +3,8 @@
 Parts (``--parts`` / ``PARTS=``):
 - Codecfake: one per ``label/<part>.txt`` found — ``train, dev, C1..C7, C3-1..C3-4, C4-1..C4-3, A1..A3``.
 - ASVspoof 2019 LA: one per CM protocol — ``train, dev, eval`` (eval rows have split "test").
+- ASVspoof 5: ``train, dev, eval``; ASVspoof 2021 LA / DF: the key's subsets ``progress, eval, hidden``; CodecFake+:
+  ``train, dev, CoRS, CoSG`` (``corpus.parted_readers``).
 - In-the-Wild and CSV: one part, the whole file (no ``--parts``).
 
 A part whose label file names audio that is not on disk is refused (``MissingPartAudio``: the part, how many files,
@@ -15,16 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from codecfake.corpus.manifest import Manifest, ManifestError
-from codecfake.corpus.protocols import (
-    CODECFAKE_PARTS,
-    LA_PARTS,
-    load_manifest,
-    parse_asvspoof2019,
-    parse_codecfake,
-)
+from codecfake.corpus.manifest import Manifest, ManifestError, load_manifest
+from codecfake.corpus.parted_readers import READERS
+from codecfake.corpus.protocols import CODECFAKE_PARTS, LA_PARTS, parse_asvspoof2019, parse_codecfake
 
-PARTED_KINDS = ("codecfake", "asvspoof2019")
+PARTED_KINDS = ("codecfake", "asvspoof2019", *READERS)
 
 
 class MissingPartAudio(ManifestError):
@@ -51,6 +48,8 @@ def available_parts(kind: str, root: str | Path) -> tuple[str, ...]:
         return tuple(p for p in CODECFAKE_PARTS if (root / "label" / f"{p}.txt").is_file())
     if kind == "asvspoof2019":
         return tuple(p for p in LA_PARTS if _la_protocol_exists(root, p))
+    if kind in READERS:
+        return READERS[kind].parts(root)
     return ("",)
 
 
@@ -73,6 +72,8 @@ def _part_manifest(kind: str, root: Path, part: str) -> Manifest:
         m = parse_codecfake(root, parts=(part,))
     elif kind == "asvspoof2019":
         m = parse_asvspoof2019(root, splits=(LA_PARTS[part],))
+    elif kind in READERS:
+        m = READERS[kind].parse(root, parts=(part,))
     else:
         return load_manifest(kind, root, check_paths=False)
     return m.validate(check_paths=False)
@@ -101,7 +102,12 @@ def load_parts(
         chosen: tuple[str, ...] = ("",)
     else:
         if not found:  # the parser's own message: what it looked for and where
-            parse_codecfake(root) if kind == "codecfake" else parse_asvspoof2019(root)
+            if kind in READERS:
+                READERS[kind].parse(root)
+            elif kind == "codecfake":
+                parse_codecfake(root)
+            else:
+                parse_asvspoof2019(root)
         unknown = [p for p in parts or () if p not in found]
         if unknown:
             raise UnknownPart(

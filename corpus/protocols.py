@@ -12,8 +12,7 @@ import csv
 import re
 from pathlib import Path
 
-from codecfake.corpus.kinds import KINDS, corpus_kind
-from codecfake.corpus.manifest import FIELDS, Manifest, ManifestError, ManifestRow
+from codecfake.corpus.rows import FIELDS, Manifest, ManifestError, ManifestRow
 
 # The release's codec-configuration variant test sets (result/C3-1_result.txt …): conditions when label/C3-1.txt exists.
 CODECFAKE_VARIANTS: tuple[str, ...] = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
@@ -266,42 +265,3 @@ def parse_itw(root: Path, *, corpus: str = "itw") -> Manifest:
                 )
             )
     return Manifest(rows, root, corpus)
-
-
-def load_manifest(
-    kind: str, root: str | Path, *, name: str | None = None, check_paths: bool = True
-) -> Manifest:
-    """Parse a dataset into a validated manifest.
-
-    kind: "codecfake" (root = Codecfake/), "asvspoof2019" (root = LA/), "itw" (root = release_in_the_wild/),
-    "csv" (root = the CSV file), "demo-codec" / "demo-vocoder" (root = the demo folder, e.g. data/mini-codecfake).
-    ``name`` overrides the corpus name.
-    """
-    root = Path(root)
-    entry = corpus_kind(kind)
-    if entry is None:
-        raise ManifestError(
-            f"unknown manifest kind {kind!r}; expected {', '.join(KINDS[:-1])} or {KINDS[-1]}"
-        )
-    corpus = name or entry.corpus
-    if kind == "codecfake":
-        m = parse_codecfake(root, corpus=corpus)
-    elif kind == "asvspoof2019":
-        m = parse_asvspoof2019(root, corpus=corpus)
-    elif kind == "itw":
-        m = parse_itw(root, corpus=corpus)
-    elif kind == "csv":
-        m = Manifest.read_csv(root, name=corpus)
-    elif kind == "demo-codec":
-        m = parse_codecfake(_demo_part(root, "codec"), corpus=corpus)
-    else:  # demo-vocoder
-        m = parse_asvspoof2019(_demo_part(root, "vocoder"), corpus=corpus)
-    return m.validate(check_paths=check_paths)
-
-
-def _demo_part(root: Path, part: str) -> Path:
-    if (root / part).is_dir():
-        return root / part
-    raise ManifestError(
-        f"{root / part} not found: build the demo corpus with `codecfake corpus demo --out {root}` (or `make demo-data`)"
-    )

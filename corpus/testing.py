@@ -66,3 +66,35 @@ def row_by_row_hash(rows: Iterable[ManifestRow]) -> str:
         h.update(json.dumps([getattr(row, f) for f in FIELDS_BUT_PATH], ensure_ascii=True).encode())
         h.update(b"\n")
     return h.hexdigest()
+
+
+# ---- small fabricated trees in the ASVspoof 5 / 2021 and CodecFake+ formats (tests of parsers and the ingest check)
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> Path:
+    """A protocol / label file with one line per item (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def write_tone(
+    path: Path, *, seed: int = 0, seconds: float = 0.25, rate_hz: int = 16000, level: float = 0.1
+) -> Path:
+    """A short noisy tone (distinct per seed; ``level`` 0 writes digital silence) as wav / flac by suffix."""
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    x = level * (np.sin(2 * np.pi * rng.uniform(100, 400) * t) + 0.1 * rng.standard_normal(t.size))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, x.astype(np.float32), rate_hz)
+    return path
+
+
+def asv5_line(utt: str, *, speaker: str = "E_0001", codec: str = "-", attack: str = "bonafide") -> str:
+    """One ASVspoof 5 Track 1 protocol line (ten space-separated columns)."""
+    key = "bonafide" if attack == "bonafide" else "spoof"
+    q, seed = ("-", "-") if codec == "-" else ("3", utt)
+    return f"{speaker} {utt} F {codec} {q} {seed} {'-' if key == 'bonafide' else 'AC1'} {attack} {key} -"

@@ -1,4 +1,4 @@
-"""Corpus-sanity baselines (DESIGN §7), computed from mel feature sets in the store.
+"""Corpus-sanity baselines, computed from mel feature sets in the store.
 
 (a) **HF energy**: the log energy in the mel bands whose centre lies above 3.4 kHz, used directly as a score (no
     training). Reported in its better orientation; a condition it separates (EER < ``artefact_eer`` %) is flagged as a
@@ -23,12 +23,21 @@ from sklearn.preprocessing import StandardScaler
 
 from codecfake.common import SAMPLE_RATE_HZ
 from codecfake.eer import eer_both
-from codecfake.evaluate.conditions import group_test_rows, qualify_collisions, sort_conditions
+from codecfake.evaluate.conditions import SetCondition, conditions_of, sort_conditions
 from codecfake.evaluate.errors import EvaluationError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BaselineRow", "BaselineTable", "band_centres_hz", "clip_statistics", "run_baselines"]
+__all__ = [
+    "BaselineRow",
+    "BaselineTable",
+    "band_centres_hz",
+    "clip_statistics",
+    "baseline_sets",
+    "fit_floor_models",
+    "baseline_row",
+    "run_baselines",
+]
 
 CUTOFF_HZ = 3400.0
 
@@ -127,16 +136,8 @@ def _fit_lr(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
     return model.fit(x, y)
 
 
-def run_baselines(
-    store: Any,
-    feature_sets: Sequence[str] | None = None,
-    *,
-    array: str = "mel",
-    artefact_eer: float = 5.0,
-    batch: int = 256,
-    seed: int = 0,
-) -> BaselineTable:
-    """Both baselines on every test condition of ``feature_sets`` (keys; default: every mel set with ``array``)."""
+def baseline_sets(store: Any, feature_sets: Sequence[str] | None, array: str) -> list[Any]:
+    """The feature sets ``feature_sets`` (keys; default: every mel set with ``array``), each checked to be mel."""
     keys = list(feature_sets) if feature_sets else store.find(extractor="mel", array=array)
     if not keys:
         raise EvaluationError(
@@ -150,6 +151,12 @@ def run_baselines(
                 f"{fs.key}: baselines need a mel feature set with array {array!r}, found "
                 f"extractor {fs.spec.extractor!r} with arrays {fs.arrays}"
             )
+    return sets
+
+
+def fit_floor_models(sets: Sequence[Any], array: str, *, batch: int, seed: int) -> dict[str, Any]:
+    """The LR mean/std model of each set with both classes among its valid train rows (by key), and "*" trained on
+    all of those rows pooled (for sets without train rows); empty when no set has any."""
     models: dict[str, Any] = {}
     pooled_x, pooled_y = [], []
     for fs in sets:
@@ -162,43 +169,61 @@ def run_baselines(
             pooled_y.append(y)
     if pooled_x:
         models["*"] = _fit_lr(np.concatenate(pooled_x), np.concatenate(pooled_y), seed)
-    groups = [(fs, g) for fs in sets for g in group_test_rows(fs.spec.corpus, fs.meta)]
-    names = qualify_collisions([g for _, g in groups])
-    rows = []
-    for i, (fs, g) in enumerate(groups):
-        idx = g.indices[fs.valid(array)[g.indices]]
-        y = np.asarray(fs.meta["label"]).astype(np.int64)[idx]
-        hf, x = _set_statistics(fs, array, idx, batch)
-        hf_both = eer_both(hf, y)
-        lr_key = fs.key if fs.key in models else ("*" if "*" in models else None)
-        lr = (
-            float("nan")
-            if lr_key is None
-            else 100 * eer_both(models[lr_key].predict_proba(x)[:, 0], y).plain.eer
+    return models
+
+
+def baseline_row(
+    c: SetCondition, models: dict[str, Any], array: str, *, batch: int, artefact_eer: float
+) -> BaselineRow:
+    """Both baselines on the valid clips of one test condition; an HF-energy EER below ``artefact_eer`` % is
+    warned about as a corpus artefact."""
+    fs = c.fs
+    idx = c.rows.indices[fs.valid(array)[c.rows.indices]]
+    y = np.asarray(fs.meta["label"]).astype(np.int64)[idx]
+    hf, x = _set_statistics(fs, array, idx, batch)
+    hf_both = eer_both(hf, y)
+    lr_key = fs.key if fs.key in models else ("*" if "*" in models else None)
+    lr = (
+        float("nan") if lr_key is None else 100 * eer_both(models[lr_key].predict_proba(x)[:, 0], y).plain.eer
+    )
+    best = 100 * hf_both.paper
+    if best < artefact_eer:
+        log.warning(
+            "baseline HF energy separates %s (%s) at EER %.2f %%: a corpus artefact, not a codec; "
+            "fix the corpus (same processing chain for bona fide and spoof)",
+            c.name,
+            fs.key,
+            best,
         )
-        best = 100 * hf_both.paper
-        if best < artefact_eer:
-            log.warning(
-                "baseline HF energy separates %s (%s) at EER %.2f %%: a corpus artefact, not a codec; "
-                "fix the corpus (same processing chain for bona fide and spoof)",
-                names[i],
-                fs.key,
-                best,
-            )
-        rows.append(
-            BaselineRow(
-                condition=names[i],
-                corpus=g.corpus,
-                feature_key=fs.key,
-                n_bonafide=int((y == 0).sum()),
-                n_spoof=int((y == 1).sum()),
-                hf_eer=best,
-                hf_flipped=hf_both.inverted,
-                artefact=best < artefact_eer,
-                lr_eer=lr,
-                lr_trained_on={None: "–", "*": "all train splits"}.get(lr_key, f"{fs.spec.corpus} train"),
-            )
-        )
+    return BaselineRow(
+        condition=c.name,
+        corpus=c.rows.corpus,
+        feature_key=fs.key,
+        n_bonafide=int((y == 0).sum()),
+        n_spoof=int((y == 1).sum()),
+        hf_eer=best,
+        hf_flipped=hf_both.inverted,
+        artefact=best < artefact_eer,
+        lr_eer=lr,
+        lr_trained_on={None: "–", "*": "all train splits"}.get(lr_key, f"{fs.spec.corpus} train"),
+    )
+
+
+def run_baselines(
+    store: Any,
+    feature_sets: Sequence[str] | None = None,
+    *,
+    array: str = "mel",
+    artefact_eer: float = 5.0,
+    batch: int = 256,
+    seed: int = 0,
+) -> BaselineTable:
+    """Both baselines on every test condition of ``feature_sets`` (keys; default: every mel set with ``array``)."""
+    sets = baseline_sets(store, feature_sets, array)
+    models = fit_floor_models(sets, array, batch=batch, seed=seed)
+    rows = [
+        baseline_row(c, models, array, batch=batch, artefact_eer=artefact_eer) for c in conditions_of(sets)
+    ]
     order = {n: k for k, n in enumerate(sort_conditions([r.condition for r in rows]))}
     rows.sort(key=lambda r: order[r.condition])
     return BaselineTable(rows=tuple(rows), artefact_eer=artefact_eer)

@@ -1,13 +1,17 @@
-"""``codecfake evaluate | report | score | baselines``: the evaluate stage's commands (Makefile: evaluate, report)."""
+"""``codecfake evaluate | report | score | baselines | compare | eer | import-official``: the evaluate stage's commands
+(Makefile: evaluate, report, compare)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from codecfake.cliargs import add_command, add_device, add_store, positive_int
+from codecfake.atomic import write_atomic
+from codecfake.cliargs import add_command, add_device, add_runs, add_store, positive_int
+from codecfake.json_text import write_json_text
 
 
 def register(sub: Any) -> None:
@@ -43,25 +47,18 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_evaluate)
 
+    from codecfake.evaluate.score_commands import add_metrics_file_args, register_score_commands
+
     p = add_command(
         sub,
         "eer",
-        help="EER per condition from score files: ours (scores/*.tsv) or the release's result/*.txt",
+        help="the same as `codecfake metrics` (kept for its old name): EER, minDCF, actDCF, Cllr from score files",
         description="Reads each FILE (our TSV with a header, or the release's `name score label` lines, condition "
         "from the file name: C1_result.txt, C3-1_result.txt, L1_result.txt = A1, 19LA_result.txt …) and prints "
-        "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG.",
+        "EER(s), EER(-s) per condition and the paper-shaped row with CAVG and AVG, then the ASVspoof 5 metrics.",
     )
-    p.add_argument("files", nargs="+", help="score files")
-    p.add_argument(
-        "--paper", action="store_true", help="report min(EER(s), EER(-s)) as the paper's tables do"
-    )
-    p.add_argument(
-        "--asv-scores",
-        default=None,
-        help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt: also the min "
-        "t-DCF of the 19LA file (as the release's evaluate_tDCF_asvspoof19.py)",
-    )
-    p.set_defaults(func=cmd_eer)
+    add_metrics_file_args(p)
+    register_score_commands(sub)
 
     p = add_command(
         sub, "report", help="one EER table over several evaluated runs (seeds aggregated as mean ± std)"
@@ -72,7 +69,12 @@ def register(sub: Any) -> None:
     _bootstrap_args(p)
     p.set_defaults(func=cmd_report)
 
-    p = add_command(sub, "score", help="P(bona fide) of audio files with a trained run (verdict at 0.5)")
+    p = add_command(
+        sub,
+        "score",
+        help="P(bona fide) of audio files with a trained run (verdict at 0.5; a calibrated or fused run: the LLR and "
+        "the decision at its operating point)",
+    )
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3 …)")
     p.add_argument("--run", type=Path, required=True, help="run directory")
     p.add_argument(
@@ -100,6 +102,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, help="write the table here (FILE.md; FILE.json beside it)")
     p.set_defaults(func=cmd_baselines)
     register_compare(sub)
+    register_official(sub)
 
 
 def _bootstrap_args(p: argparse.ArgumentParser) -> None:
@@ -145,20 +148,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     print(render_table([(out.report["run"], run_cells(out.report, args.paper))], run_columns(out.report)))
     if "trace" in out.report:
-        from codecfake.evaluate.trace_run import trace_table
+        from codecfake.evaluate.trace_report import trace_table
 
         print("source tracing (closed-set accuracy / macro-F1; open set at the dev threshold):")
         print(trace_table(out.report))
     if out.report["inverted"]:
         print(f"WARNING: inverted (EER(-s) < EER(s)) on {', '.join(out.report['inverted'])}", file=sys.stderr)
     print(f"report: {out.report_dir / 'report.md'}")
-    return 0
-
-
-def cmd_eer(args: argparse.Namespace) -> int:
-    from codecfake.evaluate.eer_files import eer_files, render_eer_files
-
-    print(render_eer_files(eer_files(args.files, args.asv_scores), paper_mode=args.paper), end="")
     return 0
 
 
@@ -180,31 +176,51 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"none of {args.runs} has report/report.json; run `codecfake evaluate --run RUN` first"
         )
     text = table_with_intervals(reports, paper_mode=args.paper, resamples=args.resamples, seed=args.ci_seed)
+    from codecfake.evaluate.detection_markdown import report_rows_table
+
+    text += report_rows_table(reports)
     print(text, end="")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        write_atomic(args.out, text)
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     from codecfake.device import resolve_device
     from codecfake.evaluate.score_audio import build_run_extractor, score_files
+    from codecfake.evaluate.score_fusion import is_fused_run
     from codecfake.train.rundir import load_run
 
     device = resolve_device(args.device)
+    if is_fused_run(args.run):  # a score-fusion run: every member scores, the fusion map decides
+        from codecfake.evaluate.score_decisions import fused_decisions, operating_threshold, render_decisions
+
+        rows = fused_decisions(
+            args.files, args.run, model_dir=args.model_dir, device=device, batch=args.batch
+        )
+        print(render_decisions(rows, operating_threshold(args.run)), end="")
+        return 1 if any(r.error is not None for r in rows) else 0
     run = load_run(args.run, device=device)
     extractor = build_run_extractor(run, model_dir=args.model_dir, device=device)
     if run.classes:  # a source-tracing run: the most probable generators
-        from codecfake.evaluate.trace_score import render_trace_scores, trace_score_files
+        from codecfake.evaluate.trace_score_audio import render_trace_scores, trace_score_files
 
         traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
         print(render_trace_scores(traced), end="")
         return 1 if any(r.error is not None for r in traced) else 0
     results = score_files(args.files, run, extractor, device=device, batch=args.batch)
-    print("file\tP(bonafide)\tverdict")
-    for r in results:
-        print(f"{r.path}\t{'–' if r.score is None else f'{r.score:.6f}'}\t{r.verdict}")
+    from codecfake.evaluate.run_calibration import load_calibration
+
+    cmap = load_calibration(args.run)
+    if cmap is not None:  # a calibrated run: the LLR and the decision at the operating point, not P > 0.5
+        from codecfake.evaluate.score_decisions import decide, operating_threshold, render_decisions
+
+        thr = operating_threshold(args.run)
+        print(render_decisions(decide(results, cmap, thr), thr), end="")
+    else:
+        print("file\tP(bonafide)\tverdict")
+        for r in results:
+            print(f"{r.path}\t{'–' if r.score is None else f'{r.score:.6f}'}\t{r.verdict}")
     n_bad = sum(r.error is not None for r in results)
     if n_bad:
         print(f"{n_bad} of {len(results)} files could not be scored (see the errors above)", file=sys.stderr)
@@ -213,7 +229,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_baselines(args: argparse.Namespace) -> int:
     from codecfake.evaluate.baselines import run_baselines
-    from codecfake.evaluate.report import as_json
     from codecfake.store import FeatureStore
 
     keys = [k for k in (args.features or "").split(",") if k]
@@ -223,10 +238,8 @@ def cmd_baselines(args: argparse.Namespace) -> int:
     md = table.to_markdown()
     print(md, end="")
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md)
-        out.with_suffix(".json").write_text(as_json(table.to_dict()) + "\n")
+        write_atomic(args.out, md)
+        write_json_text(Path(args.out).with_suffix(".json"), table.to_dict())
     artefacts = [r.condition for r in table.rows if r.artefact]
     if artefacts:
         print(f"WARNING: HF energy alone separates {', '.join(artefacts)}: corpus artefacts", file=sys.stderr)
@@ -252,16 +265,53 @@ def register_compare(sub: Any) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from codecfake.evaluate.compare import compare_runs, render_comparison
-    from codecfake.evaluate.report import as_json
 
     side = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     cmp = compare_runs(
         side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed, paper=args.paper
     )
     md = render_comparison(cmp)
+    payload = cmp.to_dict()
+    if args.resamples > 0:  # minDCF / actDCF / Cllr / minCllr deltas on the same resamples
+        from codecfake.evaluate.compare_metrics import compare_metrics, render_metric_deltas
+
+        deltas = compare_metrics(
+            side(args.run_a), side(args.run_b), resamples=args.resamples, seed=args.ci_seed
+        )
+        md += render_metric_deltas(deltas)
+        payload["metric_deltas"] = {m: {k: d.to_dict() for k, d in v.items()} for m, v in deltas.items()}
     print(md, end="")
-    for path, text in ((args.out, md), (args.json, as_json(cmp.to_dict()) + "\n")):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text)
+    if args.out:
+        write_atomic(args.out, md)
+    if args.json:
+        write_json_text(args.json, payload)
     return 0
+
+
+def register_official(subparsers: Any) -> None:
+    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (evaluate/official_import.py)."""
+    p = add_command(
+        subparsers,
+        "import-official",
+        help="import a released Codecfake back-end (.pt) as a run, safely",
+        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
+        "read by a restricted unpickler that calls nothing outside its allow-list.",
+    )
+    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
+    p.add_argument(
+        "--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)"
+    )
+    p.add_argument("--name", required=True, help="run folder name under --runs")
+    add_runs(p)
+    p.add_argument(
+        "--features-hint",
+        default=None,
+        metavar="KEY|DIR",
+        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
+        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
+    )
+    add_store(p, help="feature store for --features-hint")
+    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
+    p.set_defaults(
+        func=lambda args: importlib.import_module("codecfake.evaluate.official_import").run_import(args)
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,9 @@ __all__ = [
     "AVG_CONDITIONS",
     "VARIANT_CONDITIONS",
     "ConditionRows",
+    "SetCondition",
     "group_test_rows",
+    "conditions_of",
     "averages",
 ]
 
@@ -101,6 +104,22 @@ def qualify_collisions(groups: list[ConditionRows]) -> dict[int, str]:
             )
         out[i] = f"{g.corpus}:{g.name}" if clash else g.name
     return out
+
+
+@dataclass(frozen=True)
+class SetCondition:
+    """One evaluation condition of one feature set: its table name (corpus-qualified on a clash) and its rows."""
+
+    name: str
+    fs: Any
+    rows: ConditionRows
+
+
+def conditions_of(sets: Sequence[Any]) -> list[SetCondition]:
+    """Every test condition of the feature sets ``sets``, in set order, named as the tables show them."""
+    groups = [(fs, g) for fs in sets for g in group_test_rows(fs.spec.corpus, fs.meta)]
+    names = qualify_collisions([g for _, g in groups])
+    return [SetCondition(names[i], fs, g) for i, (fs, g) in enumerate(groups)]
 
 
 def averages(eer_by_condition: Mapping[str, float]) -> dict[str, dict]:

@@ -2,8 +2,8 @@
 
 Formats (detected per file): our TSV (header ``utt_id score label condition``; its condition column decides the
 condition) or the release's ``<name> <P(real)> <real|fake|bonafide|spoof>`` lines, whose condition comes from the file
-name: ``C1_result.txt`` → C1, ``C3-1_result.txt`` (or ``C3_1_…``) → C3-1, ``L1_result.txt`` → A1 (the release writes
-A1..A3 as L1..L3), ``19LA_result.txt`` / ``19LA.txt`` → 19LA, ``ITW_result.txt`` → ITW, ``codec_mellcnn.C2.txt`` → C2.
+name: ``C1_result.txt`` → C1, ``C3-1_result.txt`` (or ``C3_1_…``) → C3-1, ``L1_result.txt`` → A1 (the released result files
+name A1..A3 L1..L3; ``generate_score.py`` at HEAD writes ``A1_result.txt``, read as is), ``19LA_result.txt`` / ``19LA.txt`` → 19LA, ``ITW_result.txt`` → ITW, ``codec_mellcnn.C2.txt`` → C2.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from codecfake.evaluate.bootstrap import (
 )
 from codecfake.evaluate.conditions import averages
 from codecfake.evaluate.errors import RunReportError, TrialMismatch
+from codecfake.evaluate.run_outputs import RunOutputs
 from codecfake.evaluate.score_tsv import Scores, read_scores
 
 log = logging.getLogger(__name__)
@@ -108,10 +109,10 @@ def attach_intervals(
 
 def load_run_scores(run_dir: str | Path, report: dict) -> dict[str, Scores]:
     """The score files of every condition of an evaluated run (``runs/X/scores/<condition>.tsv``)."""
-    run_dir = Path(run_dir)
+    outputs = RunOutputs(Path(run_dir))
     out = {}
     for c in report["conditions"]:
-        path = run_dir / "scores" / f"{c['name'].replace(':', '_')}.tsv"
+        path = outputs.score_file(c["name"])
         if not path.is_file():
             raise RunReportError(
                 f"{path}: score file of condition {c['name']} not found; rerun `codecfake evaluate --run {run_dir}`"

@@ -1,9 +1,11 @@
-"""PNG figures of one run's evaluation (matplotlib, Agg backend): DET curves, EER bars, confusion heat maps."""
+"""PNG figures of one run's evaluation (matplotlib, Agg backend): DET curves, EER bars, confusion heat maps (the
+detector's 2 x 2 ones and source tracing's K-class ones, drawn by one plotter)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -16,10 +18,19 @@ from scipy.stats import norm  # noqa: E402
 from codecfake.eer import det_curve  # noqa: E402
 from codecfake.evaluate.results import ConditionResult  # noqa: E402
 from codecfake.evaluate.score_tsv import Scores  # noqa: E402
+from codecfake.evaluate.trace_report import fmt_pct  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-__all__ = ["plot_det", "plot_eer_bars", "plot_confusions", "write_figures"]
+__all__ = [
+    "plot_det",
+    "plot_eer_bars",
+    "ConfusionPanel",
+    "plot_confusion_grid",
+    "plot_confusions",
+    "plot_trace_confusions",
+    "write_figures",
+]
 
 _TICKS = np.array([0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99])
 
@@ -76,32 +87,79 @@ def plot_eer_bars(results: Sequence[ConditionResult], path: Path, *, paper_mode:
     return path
 
 
-def plot_confusions(results: Sequence[ConditionResult], path: Path) -> Path:
-    """Heat maps of the 0.5-threshold confusion matrix per condition (row-normalised colour, counts written)."""
-    n = len(results)
-    cols = min(n, 5)
+@dataclass(frozen=True)
+class ConfusionPanel:
+    """One heat map: ``matrix`` (R, K) counts, rows = true classes, columns = predicted classes."""
+
+    title: str
+    matrix: Sequence[Sequence[int]]
+    rows: Sequence[str]
+    cols: Sequence[str]
+
+
+def plot_confusion_grid(
+    panels: Sequence[ConfusionPanel], path: Path, *, xlabel: str, ylabel: str, max_cols: int
+) -> Path:
+    """Heat maps of confusion matrices in a grid (row-normalised colour, counts written): the binary 2 x 2 ones of a
+    detector and the K-class ones of source tracing. Panels grow with K; more than two classes get small labels."""
+    n = len(panels)
+    cols = min(n, max_cols)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
+    k = max(len(p.cols) for p in panels)
+    size = max(2.6, 0.45 * k + 1.5)  # inches per panel: room for K class names
+    small = k > 2
+    text = {"fontsize": 6} if small else {}
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.axis("off")
-    for ax, r in zip(axes.flat, results):
-        m = np.array(r.confusion_05["matrix"], dtype=float)
+    for ax, p in zip(axes.flat, panels):
+        m = np.array(p.matrix, dtype=float).reshape(-1, len(p.cols))  # (R, K)
         frac = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-        ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
-        for i in range(2):
-            for j in range(2):
-                ax.text(
-                    j, i, f"{int(m[i, j])}", ha="center", va="center", color="k" if frac[i, j] < 0.6 else "w"
-                )
-        ax.set_xticks([0, 1], ["real", "fake"])
-        ax.set_yticks([0, 1], ["real", "fake"])
-        ax.set_title(f"{r.name} acc {100 * r.confusion_05['accuracy']:.1f}%", fontsize=9)
-    fig.supxlabel("predicted (P(bona fide) > 0.5)")
-    fig.supylabel("true")
+        ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, **({"aspect": "auto"} if small else {}))
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                colour = "k" if frac[i, j] < 0.6 else "w"
+                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", color=colour, **text)
+        ax.set_xticks(range(len(p.cols)), p.cols, **({"rotation": 90} | text if small else {}))
+        ax.set_yticks(range(m.shape[0]), p.rows, **text)
+        ax.set_title(p.title, fontsize=8 if small else 9)
+    fig.supxlabel(xlabel)
+    fig.supylabel(ylabel)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_confusions(results: Sequence[ConditionResult], path: Path) -> Path:
+    """The 0.5-threshold confusion matrix of each condition."""
+    panels = [
+        ConfusionPanel(
+            f"{r.name} acc {100 * r.confusion_05['accuracy']:.1f}%",
+            r.confusion_05["matrix"],
+            ("real", "fake"),
+            ("real", "fake"),
+        )
+        for r in results
+    ]
+    return plot_confusion_grid(
+        panels, path, xlabel="predicted (P(bona fide) > 0.5)", ylabel="true", max_cols=5
+    )
+
+
+def plot_trace_confusions(summary: dict, path: Path) -> Path:
+    """The generator confusion matrix of each condition of a trace evaluation (trace.json's content)."""
+    panels = [
+        ConfusionPanel(
+            f"{c['name']} acc {fmt_pct(c['closed_set']['accuracy'])}%",
+            c["closed_set"]["matrix"],
+            c["closed_set"]["rows"],
+            summary["classes"],
+        )
+        for c in summary["conditions"]
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return plot_confusion_grid(panels, path, xlabel="predicted (argmax)", ylabel="true generator", max_cols=4)
 
 
 def write_figures(

@@ -1,4 +1,4 @@
-"""Reports: one run's ``report.md`` / ``report.json``, and one table over many runs (seeds aggregated).
+"""EER tables: the cells of one run's report.json, and one table over many runs (seeds aggregated).
 
 Table shape = the paper's: rows = runs, columns = conditions (19LA, ITW, C1..C7, A1..A3, others), CAVG, AVG; EER %.
 A cell marked ``⚠inv`` is a condition where EER(-s) < EER(s); in paper mode its value is the flipped EER.
@@ -11,21 +11,23 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from codecfake.common import RUNTIME_KEYS
-from codecfake.evaluate.conditions import VARIANT_CONDITIONS, averages, sort_conditions
+from codecfake.evaluate.conditions import averages, sort_conditions
 from codecfake.evaluate.errors import RunReportError
 from codecfake.evaluate.results import INVERTED_MARK
+from codecfake.evaluate.run_outputs import RunOutputs
+from codecfake.train.config import RUNTIME_KEYS
 
 __all__ = [
     "multi_run_markdown",
     "run_cells",
     "run_columns",
     "render_table",
-    "render_run_report",
+    "fmt_eer",
+    "ci_note",
+    "TDCF_SUFFIX",
     "load_report",
     "aggregate_runs",
     "SEED_FREE_IGNORED",
@@ -35,11 +37,8 @@ __all__ = [
 SEED_FREE_IGNORED = frozenset({"seed", "name", *RUNTIME_KEYS})
 
 
-def _mat(m: Sequence[Sequence[int]] | None) -> str:
-    return "–" if m is None else f"[[{m[0][0]}, {m[0][1]}], [{m[1][0]}, {m[1][1]}]]"
-
-
-def _fmt(v: float) -> str:
+def fmt_eer(v: float) -> str:
+    """An EER % cell: 3 decimals, "–" when undefined."""
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
@@ -57,15 +56,6 @@ def render_table(rows: Sequence[tuple[str, dict[str, str]]], columns: Sequence[s
         "| " + name + " | " + " | ".join(cells.get(c, "–") for c in columns) + " |" for name, cells in rows
     ]
     return "\n".join([head, sep, *body])
-
-
-def _avg_note(avgs: dict) -> str:
-    parts = []
-    for name, a in avgs.items():
-        over = ", ".join(a["over"]) or "nothing"
-        miss = f"; missing {', '.join(a['missing'])}" if a["missing"] else ""
-        parts.append(f"{name} = mean over {over}{miss}")
-    return "; ".join(parts)
 
 
 TDCF_SUFFIX = " min t-DCF"
@@ -91,10 +81,12 @@ def run_cells(report: dict, paper_mode: bool, ci: dict[str, list[float]] | None 
     """Formatted cells of one run: EER % [95 % interval] (``ci``: default the report's own intervals)."""
     ci = stored_intervals(report, paper_mode) if ci is None else ci
     vals, inv = cell_values(report, paper_mode)
-    cells = {k: _fmt(v) + _ci(ci.get(k)) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()}
+    cells = {
+        k: fmt_eer(v) + _ci(ci.get(k)) + (f" {INVERTED_MARK}" if k in inv else "") for k, v in vals.items()
+    }
     avgs = averages(vals)
     cells |= {
-        k: _fmt(a["value"]) + ("*" if a["missing"] and a["over"] else "") + _ci(ci.get(k))
+        k: fmt_eer(a["value"]) + ("*" if a["missing"] and a["over"] else "") + _ci(ci.get(k))
         for k, a in avgs.items()
     }
     for name, t in (report.get("tdcf") or {}).items():
@@ -122,112 +114,9 @@ def run_columns(report: dict) -> list[str]:
     return [*cols, "CAVG", "AVG"]
 
 
-def _extra_notes(report: dict) -> list[str]:
-    names = {c["name"] for c in report["conditions"]}
-    out = []
-    variants = [n for n in VARIANT_CONDITIONS if n in names]
-    if variants:
-        out.append(
-            f"Codec-configuration variants {', '.join(variants)} are reported per condition and kept out of "
-            "CAVG/AVG (the paper's CAVG is C1..C7)."
-        )
-    for name, t in (report.get("tdcf") or {}).items():
-        p = t["plain"]
-        out.append(
-            f"{name} min t-DCF: ASVspoof 2019 LA cost model, ASV scores `{p['asv_file']}` (ASV EER threshold "
-            f"{p['asv_threshold']:.4g}: P_fa {p['p_fa_asv']:.4f}, P_miss {p['p_miss_asv']:.4f}, "
-            f"P_miss,spoof {p['p_miss_spoof_asv']:.4f}); plain {p['min_tdcf']:.4f}, "
-            f"paper orientation {t['paper']['min_tdcf']:.4f}."
-        )
-    for name, why in (report.get("skipped") or {}).items():
-        out.append(f"Not evaluated: {name} — {why}.")
-    return out
-
-
-def fusion_note(fusion: dict) -> str:
-    """The learned layer weights of a fused-layer run, one line (report.json ``fusion``)."""
-    cells = ", ".join(f"`{a}` {w:.3f}" for a, w in zip(fusion["arrays"], fusion["weights"], strict=True))
-    return (
-        f"Layer fusion: softmax weights of the best checkpoint {cells} (y = Σ w_l · x_l before the back-end)."
-    )
-
-
-def render_run_report(report: dict, figures: Sequence[str] = ()) -> str:
-    """``report.md`` of one run: the table, the averages' membership, inverted warnings, confusion matrices."""
-    paper = bool(report["paper_mode"])
-    names = sort_conditions([c["name"] for c in report["conditions"]])
-    vals, inv = cell_values(report, paper)
-    lines = [
-        f"# Evaluation of run `{report['run']}`",
-        "",
-        f"Checkpoint: best; array `{report['array']}`; extractor `{report['extractor'].get('extractor')}` "
-        f"(`{report['extractor'].get('model_id')}`). EER % by the ASVspoof algorithm, bona fide = target, "
-        f"score = P(bona fide). Mode: {'paper (min(EER(s), EER(-s)))' if paper else 'plain EER(s)'}.",
-        "",
-        render_table([(report["run"], run_cells(report, paper))], run_columns(report)),
-        "",
-        f"Averages: {_avg_note(averages(vals))}. `*` = averaged over fewer conditions than the paper.",
-    ]
-    if report.get("bootstrap"):
-        lines += ["", ci_note(report["bootstrap"])]
-    if report.get("fusion"):
-        lines += ["", fusion_note(report["fusion"])]
-    lines += [x for note in _extra_notes(report) for x in ("", note)]
-    if inv:
-        lines += [
-            "",
-            f"**⚠ INVERTED ({INVERTED_MARK}) on {', '.join(sort_conditions(list(inv)))}**: EER(-s) < EER(s), "
-            "the detector ranks these conditions backwards."
-            + (
-                " Paper mode reports the flipped value."
-                if paper
-                else " `--paper` would report the flipped value."
-            ),
-        ]
-    lines += [
-        "",
-        "## Per condition",
-        "",
-        "| condition | corpus | bona fide | spoof | EER(s) | EER(-s) | EER thr | acc@0.5 | [[rr, rf], [fr, ff]]@0.5 "
-        "| acc@dev-EER thr | [[rr, rf], [fr, ff]]@dev |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    by_name = {c["name"]: c for c in report["conditions"]}
-    for n in names:
-        c = by_name[n]
-        dev = c["confusion_dev"]
-        dev_acc = "–" if dev is None else f"{100 * dev['accuracy']:.2f} %"
-        lines.append(
-            f"| {n} | {c['corpus']} | {c['n_bonafide']} | {c['n_spoof']} | {_fmt(c['eer'])} | {_fmt(c['eer_flipped'])} "
-            f"| {c['eer_threshold']:.4g} | {100 * c['confusion_05']['accuracy']:.2f} % | {_mat(c['confusion_05']['matrix'])} "
-            f"| {dev_acc} | {_mat(None if dev is None else dev['matrix'])} |"
-        )
-    thr = report.get("dev_threshold")
-    lines += [
-        "",
-        f"Dev-EER threshold: {'not available (no dev rows)' if thr is None else f'{thr:.6g}'}; "
-        "prediction = bona fide when P(bona fide) > threshold.",
-    ]
-    details = [(c["name"], c["detail"]) for c in report["conditions"] if c["detail"]]
-    for name, detail in details:
-        lines += [
-            "",
-            f"### {name} per attack (each attack's spoofs vs all bona fide)",
-            "",
-            "| attack | spoof | EER(s) | EER(-s) |",
-            "|---|---|---|---|",
-        ]
-        for a, d in detail.items():
-            mark = f" {INVERTED_MARK}" if d["inverted"] else ""
-            lines.append(f"| {a} | {d['n_spoof']} | {_fmt(d['eer'])}{mark} | {_fmt(d['eer_flipped'])} |")
-    if figures:
-        lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figures]
-    return "\n".join(lines) + "\n"
-
-
 def load_report(run_dir: str | Path) -> dict:
     """``runs/<name>/report/report.json`` of an evaluated run."""
-    path = Path(run_dir) / "report" / "report.json"
+    path = RunOutputs(Path(run_dir)).report_json
     if not path.is_file():
         raise RunReportError(
             f"{path}: not found; evaluate the run first with `codecfake evaluate --run {run_dir}`"
@@ -328,18 +217,3 @@ def multi_run_markdown(
         + render_table(rows, cols)
         + "\n"
     )
-
-
-def as_json(obj: Any) -> str:
-    """JSON with NaN written as null."""
-
-    def fix(x: Any) -> Any:
-        if isinstance(x, float) and math.isnan(x):
-            return None
-        if isinstance(x, dict):
-            return {k: fix(v) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return [fix(v) for v in x]
-        return x
-
-    return json.dumps(fix(obj), indent=1, sort_keys=False)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from codecfake.eer import EerBoth, eer_both
+from codecfake.evaluate.conditions import sort_conditions
 from codecfake.evaluate.confusion import Confusion, confusion_at
 from codecfake.evaluate.score_tsv import Scores
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ConditionResult", "evaluate_condition", "INVERTED_MARK"]
+__all__ = ["ConditionResult", "evaluate_condition", "condition_results", "INVERTED_MARK"]
 
 INVERTED_MARK = "⚠inv"  # appended to a table cell whose condition the detector ranks backwards
 
@@ -93,3 +96,19 @@ def evaluate_condition(
         confusion_dev=None if dev is None else dev.to_dict(),
         detail=_attack_detail(sc) if pooled else {},
     )
+
+
+def condition_results(scored: Sequence[Any], *, dev_threshold: float | None) -> list[ConditionResult]:
+    """Metrics of every scored condition (``score_features.ScoredCondition``), in the paper's column order."""
+    results = [
+        evaluate_condition(
+            s.name,
+            s.condition.rows.corpus,
+            s.scores,
+            pooled=s.condition.rows.pooled,
+            dev_threshold=dev_threshold,
+        )
+        for s in scored
+    ]
+    order = {n: k for k, n in enumerate(sort_conditions([r.name for r in results]))}
+    return sorted(results, key=lambda r: order[r.name])

@@ -1,8 +1,8 @@
 """Score audio files with a trained run: corpus loading rules, the run's own extractor on the fly, P(bona fide).
 
-The extractor is rebuilt from the run's provenance (extractor name, params, layer from the array name) and its spec
-fields are checked against the run's, so a file is scored through exactly the features the model was trained on —
-including the float16 rounding of the store.
+The extractor is rebuilt from the spec the run's provenance records (every parameter; the layers from the array name;
+SSL weights from ``--model-dir``, checked against the recorded hash), so a file is scored through exactly the
+features the model was trained on — including the float16 rounding of the store.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import numpy as np
 import torch
 
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
-from codecfake.evaluate.errors import EvaluationError
 from codecfake.train.fusion import model_input
-from codecfake.train.layers import array_names, layer_indices
+from codecfake.train.input_arrays import array_names
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FileScore", "build_run_extractor", "score_files"]
+__all__ = ["FileScore", "build_run_extractor", "run_resampler", "score_files"]
 
 
 @dataclass(frozen=True)
@@ -44,58 +43,33 @@ class FileScore:
 def build_run_extractor(
     run: Any, *, model_dir: str | Path | None = None, device: str | torch.device = "cpu"
 ) -> Any:
-    """The extractor that made the run's training features (refuses one whose spec fields differ); a fused-layer run
-    gets one extractor computing all its layers in one forward."""
-    from codecfake.extract import build_extractor
+    """The extractor that made the run's training features, rebuilt from the spec its provenance records
+    (``extract.rebuild.extractor_from_spec``: refuses one whose spec differs); a fused-layer run gets one extractor
+    computing all its layers in one forward. ``model_dir``: the local SSL checkpoint folder."""
+    from codecfake.extract.rebuild import extractor_from_spec
 
-    spec = dict(run.extractor)
-    name = spec.get("extractor")
-    params = dict(spec.get("params") or {})
-    n_samples = int(spec.get("n_samples", N_SAMPLES))
-    if name == "mel":
-        ext = build_extractor(
-            "mel",
-            device=device,
-            log=bool(params.get("log", True)),
-            hop_samples=int(params.get("hop_samples", 128)),
-            n_samples=n_samples,
-        )
-    else:
-        layers = layer_indices(run.array)
-        if layers is None:
-            raise EvaluationError(
-                f"run {run.run_dir}: array {run.array!r} is not an SSL layer name like 'L05' (or 'L00+L05')"
-            )
-        if model_dir is None:
-            raise EvaluationError(
-                f"run {run.run_dir} uses {name} features ({spec.get('model_id')}); pass the local checkpoint folder "
-                "with --model-dir DIR (the same one used for `codecfake features`)"
-            )
-        ext = build_extractor(name, model_dir=model_dir, layers=layers, device=device, n_samples=n_samples)
-    got = ext.spec_fields()
-    diff = {
-        k: (spec.get(k), got.get(k))
-        for k in ("model_id", "weights_sha256", "params")
-        if spec.get(k) != got.get(k)
-    }
-    if diff:
-        raise EvaluationError(
-            f"run {run.run_dir}: the rebuilt {name} extractor differs from the one the run was trained on "
-            f"(run vs now: {diff}); use the same --model-dir checkpoint and extractor settings"
-        )
-    if any(a not in ext.arrays() for a in array_names(run.array)):
-        raise EvaluationError(
-            f"run {run.run_dir}: extractor gives arrays {list(ext.arrays())}, run needs {run.array}"
-        )
-    return ext
+    return extractor_from_spec(
+        run.extractor,
+        arrays=array_names(run.array),
+        model_dir=model_dir,
+        device=device,
+        source=f"run {run.run_dir}",
+    )
 
 
-def _load_all(paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int) -> Iterator[tuple[str, Any]]:
+def run_resampler(run: Any) -> str:
+    """The resampler of the run's features (soxr_hq for sets made before the spec recorded one)."""
+    return str((run.extractor.get("params") or {}).get("resampler", "soxr_hq"))
+
+
+def _load_all(
+    paths: Sequence[str | Path], sample_rate_hz: int, n_samples: int, resampler: str
+) -> Iterator[tuple[str, Any]]:
     from codecfake.corpus import AudioError, load_clip
 
     for p in paths:
         try:
-            yield str(p), load_clip(p, sample_rate_hz=sample_rate_hz, n_samples=n_samples)  # (S,) float32
+            yield str(p), load_clip(p, sample_rate_hz, n_samples, resampler)  # (S,) float32
         except AudioError as err:
             yield str(p), err
 
@@ -112,7 +86,7 @@ def score_files(
     """P(bona fide) per file; a bad file gets the corpus layer's error and the others are still scored."""
     sr = int(run.extractor.get("sample_rate_hz", SAMPLE_RATE_HZ))
     n = int(run.extractor.get("n_samples", N_SAMPLES))
-    loaded = list(_load_all(paths, sr, n))
+    loaded = list(_load_all(paths, sr, n, run_resampler(run)))
     out: dict[str, FileScore] = {}
     good = [(p, x) for p, x in loaded if isinstance(x, np.ndarray)]
     for p, x in loaded:

@@ -18,8 +18,10 @@ more rejected trial per step). The minimum over that walk is the min t-DCF. ASV 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +37,9 @@ __all__ = [
     "asv_error_rates",
     "min_tdcf",
     "find_asv_scores",
+    "asv_file_for",
+    "condition_tdcf",
+    "run_tdcf",
     "ASV_SCORE_DIR",
 ]
 
@@ -196,3 +201,14 @@ def condition_tdcf(score: np.ndarray, label: np.ndarray, asv_path: str | Path) -
     flip = compute_eer(bona, spoof).eer >= compute_eer(-bona, -spoof).eer
     paper = min_tdcf(-bona, -spoof, asv) if flip else plain
     return {"plain": plain.to_dict(), "paper": paper.to_dict() | {"flipped": bool(flip)}}
+
+
+def run_tdcf(scored: Sequence[Any], asv_scores: str | Path | None = None) -> dict[str, dict]:
+    """``{condition: condition_tdcf}`` for each pooled scored condition (``score_features.ScoredCondition``) whose
+    ASV score file is known (``asv_scores``, else found under the dataset root recorded at extraction)."""
+    out = {}
+    for s in scored:
+        asv = asv_file_for(s.condition.fs, asv_scores) if s.condition.rows.pooled else None
+        if asv is not None:
+            out[s.name] = condition_tdcf(s.scores.score, s.scores.label, asv)
+    return out

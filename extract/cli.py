@@ -13,10 +13,22 @@ from pathlib import Path
 
 from codecfake.cliargs import EXTRACTORS, add_command, add_demo_dir, add_device, add_size, add_store
 from codecfake.extract.errors import ExtractError
+from codecfake.presets import PROVENANCE_KEY, Preset, read_preset
 
 log = logging.getLogger(__name__)
 
-DATA_KINDS = ("demo", "codecfake", "asvspoof2019", "itw", "csv")
+DATA_KINDS = (
+    "demo",
+    "codecfake",
+    "asvspoof2019",
+    "itw",
+    "csv",
+    "asvspoof5",
+    "asvspoof2021la",
+    "asvspoof2021df",
+    "codecfakeplus",
+)
+INGEST_SAMPLE = 200  # files per part whose header and content the automatic ingest check reads
 PRECISIONS = (
     "fp32",
     "bf16",
@@ -63,8 +75,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--mel-values",
         choices=("power", "log"),
-        help="mel: power (the release's, stored float32) or "
-        "natural-log mels (float16) [power; with --data demo: the demo preset's, configs/demo.toml]",
+        help="mel: power (the release's, stored float32) or natural-log mels (float16) [power, or --preset's]",
     )
     p.add_argument("--no-log", action="store_true", help="same as --mel-values power")
     p.add_argument(
@@ -75,23 +86,44 @@ def register(subparsers) -> None:
         "bf16/fp16 autocast (faster on GPUs; recorded in the set's spec, so sets never mix) [fp32]",
     )
     p.add_argument(
+        "--resampler",
+        choices=("kaiser_best", "soxr_hq"),
+        help="how audio not at 16 kHz is resampled: kaiser_best (the release's librosa 0.9.1 load; "
+        "recorded in the set's spec) or soxr_hq (~100x faster) [kaiser_best; with --data demo, whose audio is "
+        "all 16 kHz: soxr_hq, the resampler its sets were keyed with]",
+    )
+    p.add_argument(
+        "--store-dtype",
+        choices=("float16", "float32"),
+        default="float16",
+        help="xlsr/wavlm: dtype of the stored hidden states: float16 (half the disk) or float32 (the release's; "
+        "e.g. for test parts: evaluation prefers a float32 test set over a float16 one of the same part) [float16]",
+    )
+    p.add_argument(
         "--mel-hop",
         type=int,
-        help="mel hop in samples [128, the paper's: 505 frames; with --data demo: "
-        "the demo preset's, configs/demo.toml]",
+        help="mel hop in samples [128, the paper's: 505 frames; or --preset's]",
     )
     p.add_argument(
         "--mel-n-fft",
         type=int,
-        help="mel FFT size = window length in samples [512, the paper's; with --data demo: "
-        "the demo preset's, configs/demo.toml]",
+        help="mel FFT size = window length in samples [512, the paper's; or --preset's]",
+    )
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="take configs/NAME.toml's [features] values (mel hop, FFT size, values) for the --mel-* flags not "
+        "given, and record NAME in each set's provenance (not in its key), so that `codecfake train` on these sets "
+        "takes the preset's training values too; `make features` passes --preset demo for DATA=demo "
+        "[none: the paper's]",
     )
     add_demo_dir(p)
-    add_size(p)
+    add_size(p, help="demo corpus size: --data demo first runs `codecfake corpus demo --size SIZE`")
     p.add_argument(
         "--parts",
         help="dataset parts, comma separated (PARTS=): Codecfake train,dev,C1..C7,C3-1..C4-3,"
-        "A1..A3; ASVspoof 2019 LA train,dev,eval [every part whose label file / protocol exists]",
+        "A1..A3; ASVspoof 2019 LA and ASVspoof 5 train,dev,eval; ASVspoof 2021 LA/DF progress,eval,hidden; "
+        "CodecFake+ train,dev,CoRS,CoSG [every part whose label file / protocol exists]",
     )
     p.add_argument(
         "--allow-missing",
@@ -100,7 +132,7 @@ def register(subparsers) -> None:
         "recording the absent clips as rejects (ALLOW_MISSING=1) [refuse such a part]",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing feature sets instead of resuming")
-    p.set_defaults(func=run_features)
+    p.set_defaults(func=run_features, prerequisites=demo_corpus_first)
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -113,46 +145,25 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return layers
 
 
-def ensure_demo_corpus(demo_dir: Path, size: str) -> None:
-    """Build the demo corpus with `codecfake corpus demo` (as `make demo-data` does) unless it is complete.
-
-    The corpus stage checks its completion marker (written last) against the parameters: a finished corpus of the
-    same size returns at once; one of another size is refused with the fix, never silently extracted."""
-    log.info(
-        "demo corpus %s (size %s): checking / building it (codecfake corpus demo --out %s --size %s)",
-        demo_dir,
-        size,
-        demo_dir,
-        size,
-    )
-    from codecfake.cli import build_parser
-
-    try:
-        args = build_parser().parse_args(["corpus", "demo", "--out", str(demo_dir), "--size", size])
-        rc = int(args.func(args) or 0)
-    except SystemExit as err:  # argparse: the corpus stage lacks the subcommand
-        rc = int(err.code or 2)
-    if rc != 0:
-        raise ExtractError(
-            f"building the demo corpus in {demo_dir} failed (exit {rc}); run `make demo-data` to see why"
-        )
+def demo_corpus_first(args: argparse.Namespace) -> list[list[str]]:
+    """The commands ``features`` needs run first: for ``--data demo``, ``codecfake corpus demo`` (as ``make
+    demo-data``), which builds the demo corpus or returns at once when a finished one of the same size is there (a
+    corpus of another size is refused with the fix, never silently extracted)."""
+    if args.data != "demo":
+        return []
+    return [["corpus", "demo", "--out", str(args.demo_dir), "--size", args.size]]
 
 
-def mel_params(args: argparse.Namespace) -> dict:
-    """Mel extractor parameters from the flags: only what was asked for; the rest are MelConfig's (the paper's)."""
+def mel_params(args: argparse.Namespace, preset: Preset | None = None) -> dict:
+    """Mel extractor parameters from the flags, then the preset's [features] for the flags not given; the rest are
+    MelConfig's (the paper's: hop 128, FFT 512, power)."""
+    chosen = preset.features if preset is not None else {}
     values = "power" if args.no_log else args.mel_values
-    hop, n_fft = args.mel_hop, args.mel_n_fft
+    values = chosen.get("mel_values") if values is None else values
+    hop = chosen.get("mel_hop") if args.mel_hop is None else args.mel_hop
+    n_fft = chosen.get("mel_n_fft") if args.mel_n_fft is None else args.mel_n_fft
     if hop is not None and hop < 1:
         raise ExtractError(f"--mel-hop {hop}: expected a positive number of samples")
-    if args.data == "demo":
-        # the demo corpus comes with the demo's settings (one home: configs/demo.toml), so `make features` and
-        # `make demo` build the same sets and `make train` on them finds one set per domain
-        from codecfake.demo.preset import load_demo_preset
-
-        preset = load_demo_preset()
-        values = preset.mel_values if values is None else values
-        hop = preset.mel_hop if hop is None else hop
-        n_fft = preset.mel_n_fft if n_fft is None else n_fft
     params: dict = {"log": values == "log"}
     if hop is not None:
         params["hop_samples"] = hop
@@ -161,6 +172,14 @@ def mel_params(args: argparse.Namespace) -> dict:
             raise ExtractError(f"--mel-n-fft {n_fft}: expected an FFT size of at least 2 samples")
         params["n_fft"] = params["win_length"] = n_fft
     return params
+
+
+def resampler_for(args: argparse.Namespace) -> str:
+    """The paper path resamples as the release does (kaiser_best); the demo corpus is 16 kHz throughout, so nothing
+    is resampled there and soxr_hq, the resampler its feature sets were keyed with, keeps their keys."""
+    if getattr(args, "resampler", None):
+        return str(args.resampler)
+    return "soxr_hq" if args.data == "demo" else "kaiser_best"
 
 
 def _jobs(args) -> list[tuple[str, Path, list[str]]]:
@@ -207,7 +226,29 @@ def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[st
                 len(p.missing),
                 len(p.manifest),
             )
+    _ingest_summary(kind, root, [(p.name, p.manifest) for p in parts])
     return [(p.name, p.manifest) for p in parts]
+
+
+def _ingest_summary(kind: str, root: Path, parts: list) -> None:
+    """The quick ingest check before extracting (every row's presence, labels, speakers; audio of a sample):
+    logged, never refusing (`codecfake corpus check` reads every file)."""
+    from codecfake.corpus.ingest_check import CheckConfig, check_corpus
+
+    rep = check_corpus(parts, corpus=kind, root=root, config=CheckConfig(quick=True, sample=INGEST_SAMPLE))
+    listed = sum(p["listed"] for p in rep.parts.values())
+    found = sum(p["found"] for p in rep.parts.values())
+    log.info(
+        "ingest check %s: %d parts, %d listed, %d found; %d warnings%s (full report: codecfake corpus check %s %s)",
+        kind,
+        len(rep.parts),
+        listed,
+        found,
+        len(rep.warnings),
+        "" if rep.warnings else ", nothing unusual",
+        kind,
+        root,
+    )
 
 
 def run_features(args: argparse.Namespace) -> int:
@@ -225,12 +266,17 @@ def run_features(args: argparse.Namespace) -> int:
             "--parts (PARTS=) selects parts of --data codecfake / asvspoof2019; the demo is one "
             "set per demo corpus: drop PARTS="
         )
-    if args.data == "demo":
-        ensure_demo_corpus(args.demo_dir, args.size)
+    preset = read_preset(args.preset) if args.preset else None
+    notes = {PROVENANCE_KEY: preset.name} if preset is not None else {}
     jobs = _jobs(args)
     built = {}  # extractors first: a missing checkpoint fails before a large corpus is parsed
     for model in dict.fromkeys(m for _, _, models in jobs for m in models):
-        params = mel_params(args) if model == "mel" else {"precision": args.precision}
+        params = (
+            mel_params(args, preset)
+            if model == "mel"
+            else {"precision": args.precision, "dtype": getattr(args, "store_dtype", "float16")}
+        )
+        params["resampler"] = resampler_for(args)
         built[model] = build_extractor(
             model, model_dir=args.model_dir, layers=layers, device=args.device, **params
         )
@@ -254,6 +300,7 @@ def run_features(args: argparse.Namespace) -> int:
                     progress=progress,
                     num_workers=args.num_workers,
                     part=part,
+                    notes=notes,
                 )
             finally:
                 progress.close()

@@ -4,12 +4,12 @@
 each when CUDA exists); ``--cluster tcp://HOST:8786`` (or ``--scheduler``) joins a running scheduler whose workers
 were started e.g. as ``dask worker HOST:8786 --nworkers 1 --resources GPU=1`` per GPU. Every worker must see the
 store's folder (a shared filesystem on several machines). Each task computes one whole shard and commits it itself
-(one writer per shard), so a lost worker costs one shard and a rerun resumes.
+(one writer per shard), so a lost worker costs one shard and a rerun resumes. A worker rebuilds the set's extractor
+from the set's own spec (``rebuild.extractor_from_spec``), so it computes exactly what the spec records or refuses.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -20,16 +20,18 @@ import numpy as np
 import torch
 
 from codecfake.alloc import keep_freed_memory
-from codecfake.common import N_SAMPLES
 from codecfake.extract.claims import ShardClaims
 from codecfake.extract.errors import ExtractError
-from codecfake.extract.extractors import Extractor, build_extractor
-from codecfake.extract.loading import ShardJob, load_wave
+from codecfake.extract.extractors import Extractor
+from codecfake.extract.loading import ShardJob, load_wave, resampler_of
+from codecfake.extract.rebuild import extractor_from_spec, recorded_fields
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
 log = logging.getLogger(__name__)
 
-_WORKER_CACHE: dict[str, Extractor] = {}  # one model per worker process, rebuilt only when the recipe changes
+_WORKER_CACHE: dict[
+    str, Extractor
+] = {}  # one model per worker process, rebuilt only when the extractor changes
 
 
 def _worker_device(device: str) -> str:
@@ -47,58 +49,50 @@ def _worker_device(device: str) -> str:
         return device
 
 
-def worker_extractor(recipe: dict[str, Any]) -> Extractor:
-    """The extractor built from ``recipe`` (``build_extractor`` kwargs), cached for the life of the process."""
-    cache_key = json.dumps(recipe, sort_keys=True, default=str)
+def worker_extractor(fs: Any, arrays: Sequence[str], model_dir: str | None, device: str) -> Extractor:
+    """The extractor of feature set ``fs`` rebuilt from its spec (``rebuild.extractor_from_spec``), computing
+    ``arrays``; cached for the life of the process (the parts of one corpus share it)."""
+    cache_key = json.dumps(
+        [recorded_fields(fs.spec), list(arrays), model_dir, device], sort_keys=True, default=str
+    )
     if cache_key not in _WORKER_CACHE:
         _WORKER_CACHE.clear()
-        kwargs = dict(recipe)
-        kwargs["device"] = _worker_device(str(kwargs.get("device", "cpu")))
-        _WORKER_CACHE[cache_key] = build_extractor(**kwargs)
+        _WORKER_CACHE[cache_key] = extractor_from_spec(
+            fs.spec,
+            arrays=arrays,
+            model_dir=model_dir,
+            device=_worker_device(device),
+            source=f"{fs.location} (dask worker)",
+        )
     return _WORKER_CACHE[cache_key]
 
 
-def _check_rebuilt(extractor: Extractor, fs) -> None:
-    """The worker's extractor must make the set's values: same spec fields, n_samples, dtype and frame shapes."""
-    rebuilt = dataclasses.replace(
-        fs.spec,
-        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
-        dtype=str(getattr(extractor, "dtype", "float16")),
-        **extractor.spec_fields(),
-    )
-    diff: dict[str, Any] = dict(fs.spec.differences(rebuilt))
-    diff.update(
-        {
-            f"{n}.frame_shape": (fs.frame_shape(n), tuple(shape))
-            for n, shape in extractor.arrays().items()
-            if n in fs.arrays and fs.frame_shape(n) != tuple(shape)
-        }
-    )
-    if diff:
-        raise ExtractError(
-            f"{fs.location}: the dask worker's rebuilt {extractor.name} extractor differs from the set "
-            f"(stored, rebuilt: {diff}); its recipe lost a constructor argument — a bug to report"
-        )
-
-
 def extract_shard_task(
-    recipe: dict[str, Any], store_root: str, key: str, job: ShardJob, batch: int, n_samples: int
+    store_root: str,
+    key: str,
+    job: ShardJob,
+    batch: int,
+    arrays: Sequence[str],
+    model_dir: str | None,
+    device: str,
 ) -> tuple[int, int] | None:
     """Run on a worker: claim, decode, extract and commit one whole shard. Returns (clips, rejected clips), or None
     when another process holds the shard or has finished it (``extract/claims.py``)."""
     from codecfake.store.featurestore import FeatureStore
 
     keep_freed_memory()  # once per worker process (idempotent)
-    extractor = worker_extractor(recipe)
     fs = FeatureStore(store_root).open(key, nonfinite="reject")
-    _check_rebuilt(extractor, fs)
     claims = ShardClaims(fs)
     if not claims.claim(job):
         return None
     try:
+        extractor = worker_extractor(fs, arrays, model_dir, device)
         buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
         for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
-            loaded = [load_wave(p, n_samples) for p in job.paths[lo : lo + batch]]
+            loaded = [
+                load_wave(p, fs.spec.n_samples, fs.spec.sample_rate_hz, resampler_of(extractor))
+                for p in job.paths[lo : lo + batch]
+            ]
             waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
             buf.add(lo, extractor(waves), [r for _, r in loaded])
         n_rejected = write_buffer(fs, buf)
@@ -158,7 +152,6 @@ def run_dask(
         workers = client.scheduler_info()["workers"].values()
         has_gpu = any(w.get("resources", {}).get("GPU") for w in workers)
         resources = {"GPU": 1} if has_gpu else None
-        n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
         log.info(
             "dask %s: %d workers%s, %d shard tasks",
             cluster,
@@ -169,12 +162,13 @@ def run_dask(
         futures = [
             client.submit(
                 extract_shard_task,
-                extractor.recipe,
                 str(store.local_root),
                 fs.key,
                 job,
                 batch,
-                n_samples,
+                list(extractor.arrays()),
+                extractor.model_dir,
+                str(extractor.device),
                 resources=resources,
                 pure=False,
                 key=f"extract-{fs.key}-shard-{job.shard_index}",

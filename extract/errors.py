@@ -15,3 +15,7 @@ class MissingCheckpoint(ExtractError):
 
 class UnknownExtractor(ExtractError):
     """An extractor name or parameter that this stage does not know."""
+
+
+class ExtractorMismatch(ExtractError):
+    """A rebuilt extractor would not make the features its recorded spec describes (other weights, a lost param)."""

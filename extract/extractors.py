@@ -1,4 +1,5 @@
-"""``build_extractor``: the one factory every caller uses (CLI, pipeline, dask workers, evaluate)."""
+"""``build_extractor``: the one factory of extractors from settings (CLI, pipeline, benches). Rebuilding the
+extractor a feature set or a run recorded goes through ``extract/rebuild.py`` (dask workers, ``codecfake score``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 import torch
 
 from codecfake.common import N_SAMPLES
+from codecfake.corpus.resample import DEFAULT_RESAMPLER
 from codecfake.device import resolve_device
 from codecfake.extract.errors import UnknownExtractor
 
@@ -21,9 +23,10 @@ class Extractor(Protocol):
 
     name: str
     dtype: str  # the store dtype of its arrays: "float16" or "float32"
-
-    @property
-    def recipe(self) -> dict[str, Any]: ...  # build_extractor(**recipe) rebuilds it (dask workers do)
+    n_samples: int  # clip length in samples it is built for
+    sample_rate_hz: int  # the rate its input waves must have
+    device: torch.device
+    model_dir: str | None  # local checkpoint folder (SSL); None when the spec alone rebuilds it (mel)
 
     def spec_fields(self) -> dict[str, Any]: ...
     def arrays(self) -> dict[str, tuple[int, int]]: ...
@@ -48,27 +51,31 @@ def build_extractor(
     """Build "mel" or "xlsr" / "wavlm" (local folder ``model_dir``, ``layers``).
 
     mel params: any ``MelConfig`` field (``log`` [False: the release's power mel], ``hop_samples`` [128], ``n_mels``
-    …) and ``n_samples``; SSL params: ``n_samples`` and ``precision`` (fp32 | bf16 | fp16, [fp32]).
-    Every extractor's ``recipe`` holds exactly these arguments, so ``build_extractor(**ext.recipe)`` rebuilds it."""
+    …) and ``n_samples``; SSL params: ``n_samples``, ``precision`` (fp32 | bf16 | fp16, [fp32]) and ``dtype`` (the
+    store's: float16 | float32 [float16]). Both: ``resampler`` (soxr_hq | kaiser_best [soxr_hq]; the release's is
+    kaiser_best, which ``codecfake features`` passes on the paper path).
+    ``rebuild.extractor_from_spec`` rebuilds one from the spec a feature set recorded."""
     dev = resolve_device(device)
     if name == "mel":
         from codecfake.extract.mel import MelConfig, MelExtractor
 
-        known = _mel_fields() | {"n_samples"}
+        known = _mel_fields() | {"n_samples", "resampler"}
         unknown = set(params) - known
         if unknown:
             raise UnknownExtractor(
                 f"mel extractor: unknown parameters {sorted(unknown)}; known: {sorted(known)}"
             )
         n_samples = int(params.pop("n_samples", N_SAMPLES))
-        return MelExtractor(MelConfig(**params), device=dev, n_samples=n_samples)
+        resampler = str(params.pop("resampler", DEFAULT_RESAMPLER))
+        return MelExtractor(MelConfig(**params), device=dev, n_samples=n_samples, resampler=resampler)
     if name in ("xlsr", "wavlm"):
         from codecfake.extract.ssl import SSLExtractor
 
-        unknown = set(params) - {"n_samples", "precision"}
+        unknown = set(params) - {"n_samples", "precision", "resampler", "dtype"}
         if unknown:
             raise UnknownExtractor(
-                f"{name} extractor: unknown parameters {sorted(unknown)}; known: n_samples, precision"
+                f"{name} extractor: unknown parameters {sorted(unknown)}; known: n_samples, precision, resampler, "
+                "dtype"
             )
         return SSLExtractor(
             name,
@@ -77,5 +84,7 @@ def build_extractor(
             dev,
             n_samples=int(params.get("n_samples", N_SAMPLES)),
             precision=str(params.get("precision", "fp32")),
+            resampler=str(params.get("resampler", DEFAULT_RESAMPLER)),
+            dtype=str(params.get("dtype", "float16")),
         )
     raise UnknownExtractor(f"extractor {name!r} is not known; expected one of {', '.join(EXTRACTORS)}")

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from codecfake.alloc import worker_init
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.corpus import AudioError, load_clip
+from codecfake.corpus.resample import DEFAULT_RESAMPLER
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,17 @@ class ShardJob:
         return self.stop - self.start
 
 
-def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
-    """``(n_samples,)`` float32 clip and "" — or zeros and the reason the audio was rejected."""
+def resampler_of(extractor: object) -> str:
+    """The resampler an extractor's clips are loaded with (an extractor without one: the library default)."""
+    return str(getattr(extractor, "resampler", DEFAULT_RESAMPLER))
+
+
+def load_wave(
+    path: str, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ, resampler: str = DEFAULT_RESAMPLER
+) -> tuple[np.ndarray, str]:
+    """``(n_samples,)`` float32 clip at ``sample_rate_hz`` and "" — or zeros and the reason the audio was rejected."""
     try:
-        return load_clip(path, SAMPLE_RATE_HZ, n_samples), ""
+        return load_clip(path, sample_rate_hz, n_samples, resampler), ""
     except AudioError as err:
         return np.zeros(n_samples, dtype=np.float32), f"{type(err).__name__}: {err.problem}"
 
@@ -45,15 +53,23 @@ def load_wave(path: str, n_samples: int) -> tuple[np.ndarray, str]:
 class ClipDataset(Dataset):
     """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
 
-    def __init__(self, paths: Sequence[str], n_samples: int = N_SAMPLES):
+    def __init__(
+        self,
+        paths: Sequence[str],
+        n_samples: int = N_SAMPLES,
+        sample_rate_hz: int = SAMPLE_RATE_HZ,
+        resampler: str = DEFAULT_RESAMPLER,
+    ):
         self.paths = list(paths)
         self.n_samples = n_samples
+        self.sample_rate_hz = sample_rate_hz
+        self.resampler = resampler
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray, str]:
-        wave, reason = load_wave(self.paths[i], self.n_samples)
+        wave, reason = load_wave(self.paths[i], self.n_samples, self.sample_rate_hz, self.resampler)
         return i, wave, reason
 
 
@@ -110,6 +126,8 @@ def make_loader(
     num_workers: int,
     n_samples: int,
     pin_memory: bool = False,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    resampler: str = DEFAULT_RESAMPLER,
     claim: Callable[[ShardJob], bool] | None = None,
 ) -> DataLoader:
     """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
@@ -125,7 +143,7 @@ def make_loader(
         else ClaimedBatches(jobs, batch, offset_of, claim)
     )
     return DataLoader(
-        ClipDataset(paths, n_samples),
+        ClipDataset(paths, n_samples, sample_rate_hz, resampler),
         batch_sampler=sampler,  # type: ignore[arg-type]
         num_workers=num_workers,
         collate_fn=collate,

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+from codecfake.corpus.resample import DEFAULT_RESAMPLER, RESAMPLERS, UnknownResampler
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_FREQ_Q = 2595.0
@@ -69,14 +71,38 @@ class MelConfig:
         return n_samples // self.hop_samples + 1
 
 
+def mel_config_from_spec(fields: Mapping[str, Any]) -> MelConfig:
+    """The ``MelConfig`` that a set's spec fields record (:meth:`MelExtractor.spec_fields` plus the spec's own
+    ``sample_rate_hz``): every field is read back, so the inverse of ``spec_fields`` lives beside it. A field the
+    spec lacks (a set made before it was recorded) keeps its default; the caller checks the result's spec."""
+    params = dict(fields.get("params") or {})
+    recorded = {**params, "sample_rate_hz": fields.get("sample_rate_hz")}
+    values = {}
+    for f in dataclasses.fields(MelConfig):
+        v = recorded.get(f.name)
+        if v is not None:  # log_floor is recorded as None for power mels: the default then
+            default = f.default
+            values[f.name] = type(default)(v) if isinstance(default, bool | int | float) else v
+    return MelConfig(**values)
+
+
 class MelExtractor:
     """``(B, n_samples)`` float32 waves at 16 kHz -> ``{"mel": (B, T, n_mels)}`` float32 (time-major)."""
 
     name = "mel"
 
     def __init__(
-        self, config: MelConfig = MelConfig(), device: str | torch.device = "cpu", n_samples: int = N_SAMPLES
+        self,
+        config: MelConfig = MelConfig(),
+        device: str | torch.device = "cpu",
+        n_samples: int = N_SAMPLES,
+        resampler: str = DEFAULT_RESAMPLER,
     ):
+        if resampler not in RESAMPLERS:
+            raise UnknownResampler(
+                f"resampler {resampler!r} is not known; expected one of {', '.join(RESAMPLERS)}"
+            )
+        self.resampler = resampler  # how clips not at 16 kHz are loaded (corpus/resample.py)
         self.config = config
         self.device = torch.device(device)
         self.n_samples = n_samples
@@ -92,14 +118,11 @@ class MelExtractor:
         return "float16" if self.config.log else "float32"
 
     @property
-    def recipe(self) -> dict[str, Any]:
-        """``build_extractor`` kwargs that rebuild this extractor: every ``MelConfig`` field, ``n_samples``, device."""
-        return {
-            "name": "mel",
-            "device": str(self.device),
-            "n_samples": self.n_samples,
-            **dataclasses.asdict(self.config),
-        }
+    def sample_rate_hz(self) -> int:
+        """The sample rate the filterbank assumes its input has (the spec's ``sample_rate_hz``)."""
+        return self.config.sample_rate_hz
+
+    model_dir = None  # no checkpoint: the spec alone rebuilds a mel extractor
 
     @property
     def model_id(self) -> str:
@@ -125,6 +148,8 @@ class MelExtractor:
             "log": c.log,
             "log_floor": c.log_floor if c.log else None,
         }
+        if self.resampler != DEFAULT_RESAMPLER:  # soxr, every set's resampler before the field, adds nothing
+            params["resampler"] = self.resampler
         return {"model_id": self.model_id, "weights_sha256": "", "params": params}
 
     def arrays(self) -> dict[str, tuple[int, int]]:

@@ -10,18 +10,18 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from codecfake.common import N_SAMPLES
 from codecfake.corpus.manifest import LABELS
 from codecfake.extract.claims import ShardClaims, wait_for_others
 from codecfake.extract.extractors import Extractor
-from codecfake.extract.loading import ShardJob, job_offsets, make_loader
+from codecfake.extract.loading import ShardJob, job_offsets, make_loader, resampler_of
+from codecfake.extract.rebuild import extractor_spec
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
 from codecfake.progress import LogProgress, NoProgress, Progress
@@ -39,11 +39,8 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureS
     return FeatureSetSpec(
         corpus=corpus,
         manifest_sha256=manifest.content_hash(),
-        extractor=extractor.name,
-        n_samples=int(getattr(extractor, "n_samples", N_SAMPLES)),
-        dtype=str(getattr(extractor, "dtype", "float16")),
         part=part,
-        **extractor.spec_fields(),
+        **extractor_spec(extractor),
     )
 
 
@@ -77,13 +74,20 @@ def _provenance(extractor: Extractor) -> dict[str, Any]:
 
 
 def open_feature_set(
-    manifest, extractor: Extractor, store: FeatureStore, mode: str, shard_size: int, part: str = ""
+    manifest,
+    extractor: Extractor,
+    store: FeatureStore,
+    mode: str,
+    shard_size: int,
+    part: str = "",
+    notes: Mapping[str, Any] | None = None,
 ) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
     extra = {
         "extractor": _provenance(extractor),
         "dataset_root": str(Path(manifest.root).resolve()),
         "part": part,
+        **(notes or {}),
     }
     fs = store.create(
         feature_set_spec(manifest, extractor, part),
@@ -121,10 +125,18 @@ def run_local(
     batches (``decode_wait_s``), spent in the forward pass plus the fp16 copy back (``forward_s``), waited on a full
     writer queue (``write_wait_s``), and the writer thread's own busy time (``write_s``)."""
     frame_shapes = extractor.arrays()
-    n_samples = int(getattr(extractor, "n_samples", N_SAMPLES))
-    on_cuda = torch.device(getattr(extractor, "device", "cpu")).type == "cuda"
+    on_cuda = torch.device(extractor.device).type == "cuda"
     claims = ShardClaims(fs)
-    loader = make_loader(jobs, batch, num_workers, n_samples, pin_memory=on_cuda, claim=claims.claim)
+    loader = make_loader(
+        jobs,
+        batch,
+        num_workers,
+        fs.spec.n_samples,
+        pin_memory=on_cuda,
+        sample_rate_hz=fs.spec.sample_rate_hz,
+        resampler=resampler_of(extractor),
+        claim=claims.claim,
+    )
     starts = sorted((offset, i) for i, offset in enumerate(job_offsets(jobs).values()))
     batches = iter(loader)  # start the workers before the writer thread exists
     writer = ShardWriter(fs, on_written=claims.release)
@@ -173,6 +185,7 @@ def extract_manifest(
     num_workers: int | None = None,
     part: str = "",
     timings: dict[str, float] | None = None,
+    notes: Mapping[str, Any] | None = None,
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
 
@@ -183,10 +196,11 @@ def extract_manifest(
     ``tuning.default_batch``: 8 on CPU, on CUDA the largest power of two that fits). ``num_workers``: DataLoader
     decode workers (default: available cores - 1). ``timings``: a dict to receive the per-stage seconds of a local
     run (see ``run_local``). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
-    spec and the key.
+    spec and the key. ``notes``: more entries for the set's provenance attributes (never its key or values), e.g. the
+    preset the command line applied (``{"preset": "demo"}``); written when the set is created.
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part)
+    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part, notes)
     names = list(extractor.arrays())
     jobs = plan_jobs(manifest, fs, names)
     if not jobs:

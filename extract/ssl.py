@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from codecfake.common import N_SAMPLES
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
+from codecfake.corpus.resample import DEFAULT_RESAMPLER, RESAMPLERS
 from codecfake.extract.errors import UnknownExtractor
 from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+_LAYER_NAME = re.compile(r"L(\d+)")
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,12 @@ def normalise_waves(wave: torch.Tensor, eps: float = NORM_EPS) -> torch.Tensor:
 def layer_name(k: int) -> str:
     """Store array name of ``hidden_states[k]``: 5 -> "L05"."""
     return f"L{k:02d}"
+
+
+def layer_index(name: str) -> int | None:
+    """The inverse of :func:`layer_name`: "L05" -> 5; None for a name that is not ``L<k>``."""
+    m = _LAYER_NAME.fullmatch(name)
+    return int(m.group(1)) if m else None
 
 
 def _load_model(kind: str, info: CheckpointInfo) -> torch.nn.Module:
@@ -62,7 +71,17 @@ class SSLExtractor:
         device: str | torch.device = "cpu",
         n_samples: int = N_SAMPLES,
         precision: str = "fp32",
+        resampler: str = DEFAULT_RESAMPLER,
+        dtype: str = "float16",
     ):
+        if resampler not in RESAMPLERS:
+            raise UnknownExtractor(
+                f"resampler {resampler!r} is not known; expected one of {', '.join(RESAMPLERS)}"
+            )
+        if dtype not in ("float16", "float32"):
+            raise UnknownExtractor(f"store dtype {dtype!r} is not known; expected float16 or float32")
+        self.resampler = resampler
+        self.dtype = dtype  # float16 (half the disk) or float32 (the release's .pt files; e.g. for test sets)
         if precision not in PRECISIONS:
             raise UnknownExtractor(
                 f"precision {precision!r} is not known; expected one of {', '.join(PRECISIONS)}"
@@ -106,19 +125,12 @@ class SSLExtractor:
             precision,
         )
 
-    dtype = "float16"  # store dtype of the hidden states
+    sample_rate_hz = SAMPLE_RATE_HZ  # XLS-R and WavLM take 16 kHz input
 
     @property
-    def recipe(self) -> dict[str, Any]:
-        """``build_extractor`` kwargs that rebuild this extractor (every constructor argument)."""
-        return {
-            "name": self.name,
-            "model_dir": str(self.info.folder),
-            "layers": self.layers,
-            "device": str(self.device),
-            "n_samples": self.n_samples,
-            "precision": self.precision,
-        }
+    def model_dir(self) -> str:
+        """The local checkpoint folder (what a rebuild from the spec needs besides the spec)."""
+        return str(self.info.folder)
 
     def _normalisation(self) -> tuple[bool, str]:
         pre = self.info.preprocessor
@@ -158,6 +170,10 @@ class SSLExtractor:
             self.precision != "fp32"
         ):  # fp32 (the release's) adds nothing, so fp32 keys made before the field stay
             params["precision"] = self.precision
+        if (
+            self.resampler != DEFAULT_RESAMPLER
+        ):  # likewise soxr, the resampler of every set made before the field
+            params["resampler"] = self.resampler
         return {"model_id": self.info.model_id, "weights_sha256": self.info.weights_sha256, "params": params}
 
     def arrays(self) -> dict[str, tuple[int, int]]:

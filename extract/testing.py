@@ -49,6 +49,12 @@ XLSR_SMOKE = dict(
     num_conv_pos_embedding_groups=4,
 )
 
+# XLS-R's layer-5 output shape (201, 1024) at 64,600 samples with little else: 5 layers, a 32-wide FFN, 16-channel
+# convolutions (~22 M parameters, a fraction of a second per clip): for back-ends that need D = 1024 (W2V2-LCNN)
+WIDE = dict(
+    TINY, hidden_size=1024, num_hidden_layers=5, intermediate_size=32, num_conv_pos_embedding_groups=16
+)
+
 
 def save_random_model(
     folder: Path, config: dict, *, kind: str = "xlsr", seed: int = 0, preprocessor: bool = True
@@ -69,8 +75,18 @@ def save_random_model(
     return folder
 
 
-def save_tiny_model(folder: Path, kind: str, stable: bool, seed: int = 0, preprocessor: bool = True) -> Path:
-    """A 3-layer random-weight Wav2Vec2 / WavLM checkpoint in ``folder`` (config.json + model.safetensors)."""
-    extra = {} if kind == "xlsr" else {"num_buckets": 32, "max_bucket_distance": 80}
-    config = dict(do_stable_layer_norm=stable, **TINY, **extra)
-    return save_random_model(folder, config, kind=kind, seed=seed, preprocessor=preprocessor)
+def save_tiny_model(
+    folder: Path,
+    kind: str,
+    stable: bool,
+    seed: int = 0,
+    preprocessor: bool = True,
+    config: dict | None = None,
+) -> Path:
+    """A 3-layer random-weight Wav2Vec2 / WavLM checkpoint in ``folder`` (config.json + model.safetensors);
+    ``config`` (xlsr): another Wav2Vec2Config, e.g. ``WIDE``."""
+    if kind == "xlsr":
+        full = dict(do_stable_layer_norm=stable, **(config or TINY))
+    else:
+        full = dict(do_stable_layer_norm=stable, num_buckets=32, max_bucket_distance=80, **TINY)
+    return save_random_model(folder, full, kind=kind, seed=seed, preprocessor=preprocessor)

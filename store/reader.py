@@ -300,7 +300,7 @@ class ShardReader:
             return out
         if self.mode == "mmap":
             if out.dtype == self.dtype and (out.flags.c_contiguous or out[0].flags.c_contiguous):
-                # contiguous clips, e.g. a layer's plane out[:, l] of a fused (B, N, T, D) batch (train/layers.py)
+                # contiguous clips, e.g. a layer's plane out[:, l] of a fused (B, N, T, D) batch (train/input_arrays.py)
                 self._pread_batch(idx, out)
             else:  # another dtype or a strided view: read into our own buffer, then cast/copy once
                 out[...] = self.batch(idx)

@@ -102,3 +102,24 @@ class FeatureSetSpec:
         if "part" in theirs and "part" not in mine:
             diff["part"] = ("", theirs["part"])
         return diff
+
+
+# FeatureSetSpec fields that decide whether feature sets fit one model: everything but corpus, manifest hash and
+# part. Training refuses sets that differ in any; evaluation scores a run only on test sets that agree on all.
+EXTRACTOR_FIELDS = (
+    "extractor",
+    "model_id",
+    "weights_sha256",
+    "params",
+    "dtype",
+    "sample_rate_hz",
+    "n_samples",
+    "pad_rule",
+    "crop_rule",
+)
+
+
+def extractor_fields(spec: FeatureSetSpec | Mapping[str, Any]) -> dict[str, Any]:
+    """The EXTRACTOR_FIELDS of a FeatureSetSpec or of a mapping (a spec's dict, a run's recorded extractor)."""
+    d = spec.to_dict() if isinstance(spec, FeatureSetSpec) else dict(spec)  # a mapping: a copy
+    return {k: d[k] for k in EXTRACTOR_FIELDS if k in d}

@@ -3,15 +3,12 @@ result's shape from the --tiny smoke run on CPU. The real run is ``make bench-gp
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import gpu  # noqa: E402
-import gpu_lib  # noqa: E402
+from bench import gpu, gpu_lib
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from codecfake.cli import build_parser
+from codecfake.app.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,6 +103,16 @@ CASES = {
             "cuda",
         ],
     ),
+    "calibrate": ("RUN=runs/x", ["calibrate", "runs/x"]),
+    "fuse": (
+        'FUSE="runs/a runs/b" NAME=f',
+        ["fuse", "runs/a", "runs/b", "--name", "f", "--runs-dir", "runs"],
+    ),
+    "export": ("RUN=runs/x OUT=exp", ["export", "runs/x", "--out", "exp"]),
+    "corpus-check": (
+        "DATA=asvspoof5 ROOT=/d PARTS=eval",
+        ["corpus", "check", "asvspoof5", "/d", "--parts", "eval"],
+    ),
     "clean-demo": (
         "",
         ["demo", "--clean", "--store", "features", "--runs", "runs", "--demo-dir", "data/mini-codecfake"],
@@ -147,3 +158,64 @@ def test_every_phony_target_has_a_rule() -> None:
         line.split(":", 1)[0] for line in text.splitlines() if line and not line[0].isspace() and ":" in line
     }
     assert [t for t in phony if t not in rules] == []
+
+
+@pytest.mark.parametrize(
+    ("target", "variables", "preset"),
+    [
+        ("features", "", "demo"),  # DATA=demo: the demo's own mel settings, recorded in the sets
+        ("features", "DATA=itw ROOT=/d", None),  # another corpus: the paper's
+        ("features", "PRESET=none", "none"),
+        ("train", "", None),  # train takes the preset its feature sets record
+        ("train", "PRESET=none", "none"),
+    ],
+)
+def test_make_passes_a_preset_where_the_docs_say(target: str, variables: str, preset: str | None) -> None:
+    argv = _make_cli_argv(target, variables)
+    assert (argv[argv.index("--preset") + 1] if "--preset" in argv else None) == preset
+    assert build_parser().parse_args(argv).preset == preset
+
+
+@pytest.mark.parametrize(
+    ("target", "variables", "options"),
+    [
+        (
+            "train",
+            "DEV_LOSS=batch-mean CSAM_DRAW=release",
+            ["--dev-loss", "batch-mean", "--csam-draw", "release"],
+        ),
+        (
+            "features",
+            "RESAMPLER=soxr_hq STORE_DTYPE=float32",
+            ["--resampler", "soxr_hq", "--store-dtype", "float32"],
+        ),
+    ],
+)
+def test_release_fidelity_variables_map_to_one_option_each(
+    target: str, variables: str, options: list[str]
+) -> None:
+    argv = _make_cli_argv(target, variables)
+    assert all(argv[argv.index(options[i]) + 1] == options[i + 1] for i in range(0, len(options), 2))
+    args = build_parser().parse_args(argv)
+    if target == "train":
+        assert (args.cfg_dev_loss, args.cfg_csam_draw) == ("batch-mean", "release")
+    else:
+        assert (args.resampler, args.store_dtype) == ("soxr_hq", "float32")
+
+
+@pytest.mark.parametrize(("variables", "expected"), [([], ""), (["PORTABLE=1"], "avx2 AVX2 COMPATIBLE")])
+def test_portable_pins_the_cpu_code_paths_of_every_target(variables: list[str], expected: str) -> None:
+    probe = "probe-env: ; @echo $$ATEN_CPU_CAPABILITY $$ONEDNN_MAX_CPU_ISA $$MKL_CBWR"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
+    }
+    out = subprocess.run(
+        ["make", "-s", "-C", str(REPO), "--eval", probe, "probe-env", *variables],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    assert out.strip() == expected

@@ -35,6 +35,10 @@ COMMANDS = {
     "import-official",
     "evaluate",
     "eer",
+    "metrics",
+    "calibrate",
+    "fuse",
+    "export",
     "report",
     "score",
     "baselines",
@@ -63,7 +67,7 @@ def test_cli_lists_every_stage_command() -> None:
 
 def test_help_imports_neither_torch_nor_zarr() -> None:
     code = (
-        "import sys, contextlib, io\nfrom codecfake.cli import main\n"
+        "import sys, contextlib, io\nfrom codecfake.app.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
         "print(sorted(m for m in ('torch', 'zarr', 'transformers', 'dask') if m in sys.modules))"

@@ -4,11 +4,42 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from codecfake.progress import LogProgress, NoProgress, Progress, TqdmProgress
 
 
-def test_every_implementation_follows_the_protocol() -> None:
-    assert all(isinstance(p, Progress) for p in (NoProgress(), LogProgress(), TqdmProgress()))
+def _drive(p: Progress) -> None:
+    """What library code and its creator do with a Progress: two tasks (the second resumed), status, close twice."""
+    p.start("mini/mel", 3, "clip")
+    p.advance(2, loss=0.5)
+    p.advance()
+    p.start("epoch 2/2", 4, "step", done=1)
+    p.advance(3)
+    p.close()
+    p.close()  # idempotent
+
+
+@pytest.mark.parametrize(
+    ("make", "lines"),
+    [
+        (NoProgress, []),  # reports nothing
+        (
+            lambda: LogProgress(every_s=3600),
+            ["mini/mel: 3/3 clips", "epoch 2/2: 4/4 steps"],
+        ),  # each task's end
+        (
+            TqdmProgress,
+            ["mini/mel: 3/3 clips", "epoch 2/2: 4/4 steps"],
+        ),  # no terminal here: log lines instead
+    ],
+)
+def test_every_implementation_takes_the_protocols_calls(make, lines: list[str], caplog, capsys) -> None:
+    with caplog.at_level(logging.INFO, logger="codecfake.progress"):
+        _drive(make())
+    done = [m.split(",")[0] for m in caplog.messages if ("3/3" in m or "4/4" in m)]  # the lines at completion
+    assert done == lines
+    assert capsys.readouterr().err == ""  # no bar without a terminal; nothing printed
 
 
 def test_log_progress_reports_completion_and_status(caplog) -> None:

@@ -1,46 +1,43 @@
-"""``codecfake train`` (the Makefile's ``train`` target): every TrainConfig field is a ``--key value`` option.
-
-Also registers ``codecfake import-official`` from ``codecfake.train.official`` when that module is present.
-"""
+"""``codecfake train`` (the Makefile's ``train`` target): every TrainConfig field is a ``--key value`` option, and
+``--preset NAME`` (resolved in ``codecfake.train.cli_config``)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from codecfake.cliargs import add_command, add_runs, add_store
 from codecfake.train.config import ConfigError, field_types, parse_text
 
 log = logging.getLogger(__name__)
-NOT_OPTIONS = ("from_demo_preset",)  # TrainConfig fields that `codecfake train` sets itself
+NOT_OPTIONS = ("sources",)  # TrainConfig fields that `codecfake train` sets itself
 
-DEMO = "demo features: configs/demo.toml"
+PRESET = "or --preset's"
 HELP = {
     "backend": "back-end: aasist | lcnn [aasist]",
     "opt": "optimiser: adam | sam | asam | csam | csam-pd [adam, also make's OPT: the one optimiser that fits every "
     "--task; csam and csam-pd need the two domains of --task cotrain, as in `make train OPT=csam`]",
     "task": "vocoder | codec | cotrain: which training domains; trace: source tracing over the generator classes "
     "of codec + vocoder sets [cotrain]",
+    "trace_level": "--task trace: the class of a spoof, its generator (the manifest's method) or a CodecFake+ "
+    "taxonomy level: vq (MVQ/SVQ/SQ), aux (Trad/SEM/Disent), dec (TIME/FREQ) [generator]",
     "features": "feature-set keys KEY[,KEY] (default: per training domain, the sets of the one dataset that holds its train/dev "
     "clips; two datasets for a domain are refused with their keys)",
     "extractor": "with no --features: use the sets of this extractor (mel | xlsr | wavlm) when several exist",
     "array": "feature array, e.g. L05 or mel (default: the sets' only array)",
     "layers": "SSL layers to fuse with learned softmax weights, e.g. 0,3,5 (arrays L00+L03+L05; one layer = --array "
     "L05) [none]",
-    "epochs": f"epochs [paper: 10; {DEMO}]",
-    "batch": f"clips per step [paper: 128; {DEMO}]",
-    "lr": f"initial learning rate [paper: 5e-4; {DEMO}]",
+    "epochs": f"epochs [paper: 10; {PRESET}]",
+    "batch": f"clips per step [paper: 128; {PRESET}]",
+    "lr": f"initial learning rate [paper: 5e-4; {PRESET}]",
     "lr_decay": "lr factor every --lr-step-epochs epochs [0.5]",
-    "lr_step_epochs": f"epochs per lr step [paper: 2; {DEMO}]",
+    "lr_step_epochs": f"epochs per lr step [paper: 2; {PRESET}]",
     "weight_decay": "Adam L2 weight decay [5e-4]",
     "seed": "random seed [688]",
     "name": "run folder under --runs [<task>-<backend>-<opt>-s<seed>-<extractor>]",
     "class_weights": "cross-entropy weights bona fide,spoof [10,1]",
-    "rho": "SAM radius [paper: 0.05; demo features: configs/demo.toml's [train.sam_rho] of the back-end, "
-    "where listed]",
+    "rho": "SAM radius [paper: 0.05; or --preset's [train.sam_rho] value of the back-end, where listed]",
     "adaptive": "true|false: ASAM scaling (implied by --opt asam) [false]",
     "same_dropout": "true|false: SAM pass two reuses pass one's dropout masks (false: re-drawn, the release) [false]",
     "domain_ratio": "csam/csam-pd batch shares per domain in name order (codec,vocoder), e.g. 0.5,0.5 or 0.5 [by domain size]",
@@ -50,6 +47,11 @@ HELP = {
     "memory_limit_mb": "auto data mode loads sets smaller than this (MB as stored: float16, float32 power mels) [2048]",
     "csam_epoch": "csam/csam-pd epoch length: release (K x ceil(largest domain/batch) steps, streams carried "
     "across epochs, as the release) | pass (each clip at least once) [release]",
+    "csam_draw": "csam batches: exact (the same per-domain counts in every batch, each domain's stream carried "
+    "across epochs) | release (the release's CSAMSampler: groups of int(share x batch) clips per domain cut into "
+    "batches of --batch, new random samplers every pass, so each pass skips a random part of each domain) [exact]",
+    "lcnn_layout": "lcnn input image: time-first (T, D) | freq-first (D, T) | auto: freq-first on SSL features "
+    "(the release's W2V2-LCNN), time-first on mel (its Mel-LCNN); the run records the resolved layout [auto]",
     "shuffle": "adam/sam/asam batches: uniform (exact, as the release) | block (shard windows: faster streamed "
     "reads, skewed domain mix, logged) [uniform]",
     "shuffle_window_shards": "with --shuffle block: shuffle shards, then clips within windows of this many "
@@ -73,17 +75,18 @@ def _typed(key: str):
 
 
 def register(subparsers: Any) -> None:
-    """Add ``train`` (and ``import-official`` when available) to the top-level CLI."""
+    """Add ``train`` to the top-level CLI."""
     p = add_command(
         subparsers,
         "train",
         help="train a back-end from the feature store (make train)",
         description="Train LCNN/AASIST from cached features with Adam, SAM, ASAM, CSAM or csam-pd. Defaults are "
-        "the paper's; on the demo's feature sets (mini-codecfake, mini-19la, as `make features` builds them) "
-        "--epochs, --batch, --lr, --lr-step-epochs and --rho not given take configs/demo.toml's values (logged, "
-        "recorded in the run's config.json as from_demo_preset). A preset configs/backend/<backend>.toml or "
-        "configs/opt/<opt>.toml, when present, changes them (none ships); every option overrides all of these. "
-        "Rerunning the same command resumes an interrupted run and reuses a finished one.",
+        "the paper's. A preset (--preset NAME, or the one every training set records: `make features` makes the "
+        "demo's sets with --preset demo) gives --epochs, --batch, --lr, --lr-step-epochs and --rho not given its "
+        "values (logged). A file configs/backend/<backend>.toml or configs/opt/<opt>.toml, when present, changes "
+        "them again (none ships); every option overrides all of these. The run's config.json records each value "
+        "and its source. Rerunning the same command resumes an interrupted run and reuses a finished one (keeping "
+        "its own values).",
     )
     add_store(p)
     add_runs(p)
@@ -93,6 +96,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="skip comparing the shards read with their commit records' CRC-32 (done once per process before "
         "reading; costs about one sequential read of them) [check]",
+    )
+    p.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="take configs/NAME.toml's [train] values for the options above not given; none (or paper): the "
+        "paper's [the preset every training set records (codecfake features --preset), else none]",
     )
     for key in field_types():
         if key in NOT_OPTIONS:
@@ -106,39 +115,11 @@ def register(subparsers: Any) -> None:
             help=HELP.get(key, ""),
         )
     p.set_defaults(func=run_train)
-    _register_official(subparsers)
-
-
-def _register_official(subparsers: Any) -> None:
-    """``codecfake import-official FILE.pt --backend aasist|lcnn --name NAME`` (handler in train/official.py)."""
-    p = add_command(
-        subparsers,
-        "import-official",
-        help="import a released Codecfake back-end (.pt) as a run, safely",
-        description="Import the paper's released back-ends (whole pickled torch.nn.Module files) as ordinary runs, "
-        "read by a restricted unpickler that calls nothing outside its allow-list.",
-    )
-    p.add_argument("file", type=Path, help="the release's anti-spoofing_feat_model.pt")
-    p.add_argument(
-        "--backend", required=True, choices=("aasist", "lcnn"), help="aasist (W2V2-AASIST) or lcnn (Mel-LCNN)"
-    )
-    p.add_argument("--name", required=True, help="run folder name under --runs")
-    add_runs(p)
-    p.add_argument(
-        "--features-hint",
-        default=None,
-        metavar="KEY|DIR",
-        help="feature-set key in --store whose extractor spec the run records, or (aasist) the local "
-        "XLS-R model folder; evaluate/score then find and rebuild the matching features",
-    )
-    add_store(p, help="feature store for --features-hint")
-    p.add_argument("--force", action="store_true", help="replace an existing run folder of that name")
-    p.set_defaults(func=lambda args: importlib.import_module("codecfake.train.official")._cmd_import(args))
 
 
 def run_train(args: argparse.Namespace) -> int:
     from codecfake.progress import TqdmProgress
-    from codecfake.train.config import load_preset, resolve_config
+    from codecfake.train.cli_config import config_from_args
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
 
@@ -146,12 +127,9 @@ def run_train(args: argparse.Namespace) -> int:
         from codecfake.store.verify import skip_shard_checks
 
         skip_shard_checks()
-    overrides = {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
-    config = resolve_config(overrides)
-    # what was set, by a flag or a backend/opt preset file: the rest may come from configs/demo.toml
-    given = {*overrides, *load_preset("backend", config.backend), *load_preset("opt", config.opt)}
+    config = config_from_args(args)
     with TqdmProgress() as bar:
-        run_dir = train(config, args.store, args.runs, force=args.force, progress=bar, given=given)
+        run_dir = train(config, args.store, args.runs, force=args.force, progress=bar)
     rows = read_metrics(run_dir)
     if rows:
         best = min(rows, key=lambda r: r["dev_loss"])

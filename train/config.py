@@ -10,7 +10,6 @@ holds only what departs from the defaults for that back-end or optimiser. Unknow
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import tomllib
 import types
 import typing
@@ -19,18 +18,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codecfake.common import OPTIMISERS
+from codecfake.presets import CONFIG_DIR
 from codecfake.train.errors import ConfigError
 
-TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace.py)
+TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace_labels.py)
+# task trace: a spoof's class is its generator (the manifest's method) or one level of CodecFake+'s codec taxonomy
+TRACE_LEVELS = ("generator", "vq", "aux", "dec")
+OPTIMISERS = ("adam", "sam", "asam", "csam", "csam-pd")  # the paper's Table III order
 DATA_MODES = ("auto", "memory", "stream")
 SHUFFLES = ("uniform", "block")
 CSAM_EPOCHS = ("release", "pass")
 DEV_LOSSES = ("exact", "batch-mean")
-# The keys `codecfake train` takes from configs/demo.toml on the demo's feature sets when not given (train/demo_defaults.py)
-DEMO_PRESET_KEYS = ("epochs", "batch", "lr", "lr_step_epochs", "rho")
-# Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
-CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent
+CSAM_DRAWS = ("exact", "release")
+# LCNN input image: time-first (T, D) as the release's Mel-LCNN, freq-first (D, T) as its W2V2-LCNN (it feeds XLS-R
+# features transposed, (1024, 201)); auto picks the release's layout for the run's features
+LCNN_LAYOUTS = ("auto", "time-first", "freq-first")
+SSL_EXTRACTORS = ("xlsr", "wavlm")
+# Keys older runs' config.json may hold that are no settings any more: read and ignored. `from_demo_preset` listed
+# the values `codecfake train` took from the demo preset, which `sources` now records for every key.
+RETIRED_KEYS = ("from_demo_preset",)
+# Keys that change how a run executes, never what it learns: a resumed run may change them, and runs differing only
+# in these (plus seed and name) are one row of a report. `sources` only notes where each value came from.
+RUNTIME_KEYS = (
+    "device",
+    "threads",
+    "data_mode",
+    "memory_limit_mb",
+    "eval_batch",
+    "save_every_steps",
+    "sources",
+    *RETIRED_KEYS,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +57,11 @@ class TrainConfig:
 
     name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
     task: str = "cotrain"  # vocoder | codec | cotrain | trace (generator classes, codec + vocoder domains)
+    trace_level: str = "generator"  # task trace: generator | vq | aux | dec (CodecFake+ taxonomy levels)
     backend: str = "aasist"  # aasist | lcnn (train/backends.py)
+    # lcnn only: auto -> freq-first on SSL features, time-first on mel (the release's two LCNNs); a run's config.json
+    # holds the resolved value (resolve_lcnn_layout); config.json files without it are time-first (legacy_defaults)
+    lcnn_layout: str = "auto"
     opt: str = "adam"  # adam | sam | asam | csam | csam-pd
     features: tuple[str, ...] = ()  # feature-set keys; () -> found in the store by the task's domains
     extractor: str = (
@@ -70,6 +92,9 @@ class TrainConfig:
         float, ...
     ] = ()  # csam/csam-pd batch share per domain (sorted names); () -> by domain size
     csam_epoch: str = "release"  # csam/csam-pd epoch: release (K * ceil(largest/batch) steps, carried) | pass
+    # csam batches: exact (the same per-domain counts in every batch, streams carried across epochs) | release
+    # (the release's CSAMSampler: groups of int(share * batch) per domain cut into batches, fresh samplers each pass)
+    csam_draw: str = "exact"
     seed: int = 688
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads; 0 -> all cores of this process
@@ -86,17 +111,20 @@ class TrainConfig:
         "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
     )
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
-    # A note, not a setting: the DEMO_PRESET_KEYS whose values came from configs/demo.toml (demo features, flag not
-    # given) instead of the paper's defaults; set by `codecfake train`, never an option
-    from_demo_preset: tuple[str, ...] = ()
+    # A note, not a setting: key -> where its value came from ("default", "command line", "preset demo", a
+    # configs/backend|opt file, "run folder"); set by `codecfake train`, never an option, ignored by comparisons
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_choice("task", self.task, TASKS)
+        _check_choice("trace_level", self.trace_level, TRACE_LEVELS)
         _check_choice("opt", self.opt, OPTIMISERS)
         _check_choice("data_mode", self.data_mode, DATA_MODES)
         _check_choice("shuffle", self.shuffle, SHUFFLES)
         _check_choice("csam_epoch", self.csam_epoch, CSAM_EPOCHS)
         _check_choice("dev_loss", self.dev_loss, DEV_LOSSES)
+        _check_choice("lcnn_layout", self.lcnn_layout, LCNN_LAYOUTS)
+        _check_choice("csam_draw", self.csam_draw, CSAM_DRAWS)
         if self.opt == "asam" and not self.adaptive:
             object.__setattr__(self, "adaptive", True)  # asam *is* sam with the adaptive (|w|-scaled) ascent
         positive = {
@@ -138,10 +166,15 @@ class TrainConfig:
                 f"training config: `domain_ratio` needs non-negative shares with a positive sum, "
                 f"found {list(self.domain_ratio)}"
             )
-        if set(self.from_demo_preset) - set(DEMO_PRESET_KEYS):
+        if self.csam_draw == "release" and (self.opt != "csam" or self.csam_epoch != "release"):
             raise ConfigError(
-                f"training config: `from_demo_preset` lists keys of {list(DEMO_PRESET_KEYS)}, "
-                f"found {list(self.from_demo_preset)}"
+                f"training config: `csam_draw` release is the release's CSAMSampler, for --opt csam with its "
+                f"epoch (csam_epoch release); found opt {self.opt!r}, csam_epoch {self.csam_epoch!r}"
+            )
+        if set(self.sources) - {f.name for f in dataclasses.fields(self)}:
+            raise ConfigError(
+                f"training config: `sources` names keys that are no config keys: "
+                f"{sorted(set(self.sources) - {f.name for f in dataclasses.fields(self)})}"
             )
         self._resolve_layers()
         if self.name and ("/" in self.name or self.name.startswith(".")):
@@ -149,7 +182,7 @@ class TrainConfig:
 
     def _resolve_layers(self) -> None:
         """``layers`` (0, 3, 5) <-> ``array`` "L00+L03+L05": either may be given, they must agree; sorted."""
-        from codecfake.train.layers import fused_array_name, layer_indices
+        from codecfake.train.input_arrays import fused_array_name, layer_indices
 
         layers = self.layers
         if not layers and "+" in self.array:
@@ -177,16 +210,16 @@ class TrainConfig:
 
     # ---- (de)serialisation ----
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        return {
-            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-            for f in dataclasses.fields(self)
-        }
+        """JSON-ready dict (tuples become lists, mappings dicts)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, source: str = "config") -> TrainConfig:
-        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError`."""
-        return cls(**coerce_values(values, source=source))
+        """Strictly typed construction: unknown keys and wrong types raise :class:`ConfigError` (RETIRED_KEYS,
+        which older runs' config.json may hold, are dropped); a saved config from before a field existed gets the
+        value runs then had (:func:`legacy_defaults`)."""
+        kept = {k: v for k, v in legacy_defaults(values).items() if k not in RETIRED_KEYS}
+        return cls(**coerce_values(kept, source=source))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with `changes` applied (type-checked like every other override)."""
@@ -198,14 +231,42 @@ class TrainConfig:
         return self.opt != "adam"
 
     @property
+    def backend_options(self) -> dict[str, Any]:
+        """Keyword options for ``build_backend`` that the config decides: ``freq_major`` for a freq-first LCNN."""
+        if self.backend == "lcnn" and self.lcnn_layout == "freq-first":
+            return {"freq_major": True}
+        return {}
+
+    @property
     def needs_domains(self) -> bool:
         """True for the optimisers that stratify batches by training domain."""
         return self.opt in ("csam", "csam-pd")
 
 
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) else value
+
+
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"training config: unknown {key} {value!r}; expected one of {', '.join(choices)}")
+
+
+def legacy_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A saved config dict with the fields it predates filled in as runs of that time behaved: an LCNN run without
+    ``lcnn_layout`` fed conv1 time-first (T, D), whatever its features."""
+    out = dict(values)
+    if out.get("backend") == "lcnn" and "lcnn_layout" not in out:
+        out["lcnn_layout"] = "time-first"
+    return out
+
+
+def resolve_lcnn_layout(config: TrainConfig, extractor: str) -> TrainConfig:
+    """``lcnn_layout`` "auto" made explicit for the run's features (``extractor``: the sets' extractor name): the
+    release's W2V2-LCNN layout, freq-first, on SSL features; its Mel-LCNN layout, time-first, on anything else."""
+    if config.backend != "lcnn" or config.lcnn_layout != "auto":
+        return config
+    return config.replace(lcnn_layout="freq-first" if extractor in SSL_EXTRACTORS else "time-first")
 
 
 def field_types() -> dict[str, Any]:
@@ -285,6 +346,11 @@ def _coerce(key: str, value: Any, kind: Any, source: str) -> Any:
             raise bad()
         return value
     origin = typing.get_origin(kind)
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise bad()
+        item = typing.get_args(kind)[1]
+        return {k: _coerce(key, v, item, source) for k, v in value.items()}
     if origin is tuple or isinstance(kind, types.GenericAlias):
         item = typing.get_args(kind)[0]
         if not isinstance(value, list | tuple):
@@ -331,9 +397,15 @@ __all__ = [
     "TrainConfig",
     "ConfigError",
     "TASKS",
+    "TRACE_LEVELS",
     "OPTIMISERS",
-    "DEMO_PRESET_KEYS",
+    "RUNTIME_KEYS",
+    "RETIRED_KEYS",
     "resolve_config",
+    "resolve_lcnn_layout",
+    "legacy_defaults",
+    "LCNN_LAYOUTS",
+    "CSAM_DRAWS",
     "load_preset",
     "parse_text",
     "coerce_values",

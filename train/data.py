@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from codecfake.common import EXTRACTOR_FIELDS as _MATCH_FIELDS
-from codecfake.common import extractor_fields
 from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
+from codecfake.store.spec import EXTRACTOR_FIELDS as _MATCH_FIELDS
+from codecfake.store.spec import extractor_fields
 from codecfake.train.config import TrainConfig
 from codecfake.train.errors import ExtractionMismatch, TrainDataError
-from codecfake.train.layers import array_names, has_arrays, input_shape, open_reader, valid_mask
+from codecfake.train.input_arrays import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
 
@@ -208,14 +208,14 @@ class TrainingData:
     extractor: dict
     classes: tuple[
         str, ...
-    ] = ()  # task trace: generator classes, "bonafide" first (train/trace.py); () binary
+    ] = ()  # task trace: generator classes, "bonafide" first (train/trace_labels.py); () binary
     class_weights: tuple[
         float, ...
     ] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """One clip as the model takes it: (T, D), or (N, T, D) for N fused layers (train/layers.py)."""
+        """One clip as the model takes it: (T, D), or (N, T, D) for N fused layers (train/input_arrays.py)."""
         return input_shape(self.array, self.frame_shape)
 
     def readers(self) -> list:
@@ -263,9 +263,9 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
             fs.check_shards(name, clips)
     classes, weights = (), ()
     if config.task == "trace":
-        from codecfake.train.trace import relabel_for_trace
+        from codecfake.train.trace_labels import relabel_for_trace
 
-        train, dev, classes, weights = relabel_for_trace(sets, train, dev)
+        train, dev, classes, weights = relabel_for_trace(sets, train, dev, config.trace_level)
     return TrainingData(
         list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec), classes, weights
     )

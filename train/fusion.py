@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from codecfake.train.layers import array_names
+from codecfake.train.input_arrays import array_names
 
 
 class LayerFusion(nn.Module):

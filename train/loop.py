@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,13 @@ import torch
 from codecfake.device import resolve_device
 from codecfake.progress import Progress
 from codecfake.store import FeatureStore
-from codecfake.train.config import ConfigError, TrainConfig, default_run_name
+from codecfake.train.config import ConfigError, TrainConfig, default_run_name, resolve_lcnn_layout
 from codecfake.train.data import TASK_DOMAINS, TrainingData, load_training_data
 from codecfake.train.data_mode import load_for_mode
 from codecfake.train.errors import TrainError
 from codecfake.train.fusion import wrap_for_input
-from codecfake.train.layers import array_names, input_shape
-from codecfake.train.rundir import Builder, RunWriter, default_builder, make_provenance, read_json
+from codecfake.train.input_arrays import array_names, input_shape
+from codecfake.train.rundir import Builder, RunWriter, default_builder, make_provenance
 from codecfake.train.trainer import Trainer
 
 log = logging.getLogger(__name__)
@@ -39,6 +38,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def deterministic_cudnn(device: torch.device) -> None:
+    """On CUDA, what the release's ``setup_seed`` sets: cuDNN's deterministic algorithms, no autotuning (whose
+    choice of kernels varies from run to run). Nothing on CPU."""
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
 def build_model(
     config: TrainConfig, frame_shape: tuple[int, int], builder: Builder | None, n_classes: int = 0
 ) -> torch.nn.Module:
@@ -47,7 +54,7 @@ def build_model(
     ``n_classes``: the trace task's K (the builder gets ``n_classes=K``); 0 = the binary head.
     A fused input (``config.array`` "L00+L05") wraps the back-end in ``FusedBackend`` (train/fusion.py); its weights
     start at 0 and draw no random numbers, so the back-end's initial weights equal a plain run's."""
-    kw = {"n_classes": n_classes} if n_classes else {}
+    kw = {"n_classes": n_classes, **config.backend_options} if n_classes else dict(config.backend_options)
     model = wrap_for_input((builder or default_builder)(config.backend, frame_shape, **kw), config.array)
     model.eval()
     try:
@@ -90,33 +97,25 @@ def train(
     builder: Builder | None = None,
     force: bool = False,
     progress: Progress | None = None,
-    given: Collection[str] | None = None,
 ) -> Path:
-    """Train (or resume, or reuse a finished) run; returns ``runs/<name>``. All checks happen before training.
-
-    ``given``: the config keys set explicitly (``codecfake train`` passes its flags); on demo feature sets the
-    other epochs/batch/lr/lr_step_epochs/rho then come from configs/demo.toml (train/demo_defaults.py). None: the
-    config is used as it is."""
+    """Train (or resume, or reuse a finished) run of ``config`` as it is; returns ``runs/<name>``. All checks happen
+    before training."""
     check_domain_ratio(config)
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    deterministic_cudnn(device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
     seed_everything(config.seed)
     config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
+    config = resolve_lcnn_layout(config, data.extractor.get("extractor", ""))  # recorded in config.json
     model = build_model(config, data.frame_shape, builder, len(data.classes))  # seeded: same weights on rerun
     config = config.replace(
         features=tuple(fs.key for fs in data.sets),
         name=config.name or default_run_name(config, data.extractor.get("extractor", "")),
     )
     run_dir = Path(runs) / config.name
-    if given is not None:
-        from codecfake.train.demo_defaults import with_demo_defaults
-
-        saved = run_dir / "config.json"
-        saved_config = read_json(saved) if saved.is_file() and not force else None
-        config = with_demo_defaults(config, [fs.spec.corpus for fs in data.sets], given, saved_config)
     with RunWriter.claim(run_dir) as writer:
         status = writer.prepare(config, force=force)
         if status == "done":

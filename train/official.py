@@ -4,7 +4,8 @@ The release's ``anti-spoofing_feat_model.pt`` files are read by ``codecfake.trai
 unpickler with an allow-list: nothing the pickle names outside ``ALLOWED`` is ever called; its public names are
 re-exported here). Parameters and buffers (batch-norm running statistics included) collected from it are then
 renamed onto our modules through an explicit table checked complete in both directions, and the result is written
-as a run directory (``codecfake import-official``).
+as a run directory. The command ``codecfake import-official`` lives in ``codecfake.evaluate.official_import``: it
+also builds the extractor whose features the run records, and training never imports the extract stage.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from codecfake.train.official_pickle import (
 __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
-    "load_official", "file_sha256", "default_extractor", "hinted_extractor", "model_dir_extractor",
-    "import_official",
+    "release_input", "feature_kind", "RELEASE_RESAMPLER",
+    "load_official", "file_sha256", "RELEASE_PREPROCESS", "hinted_extractor", "check_backend", "check_run_folder", "load_importable",
+    "write_official_run",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -118,13 +120,25 @@ def map_release_state(
 
 
 def frame_shape_for(backend: str, release: Mapping[str, torch.Tensor]) -> tuple[int, int]:
-    """The input (T, D) the released weights imply: AASIST (201, D from ``LL``), Mel-LCNN (505, 80)."""
+    """The input (T, D) the released weights imply: AASIST (201, D from ``LL``), LCNN (505, 80) mel or (201, 1024)."""
+    return release_input(backend, release)[0]
+
+
+def release_input(
+    backend: str, release: Mapping[str, torch.Tensor]
+) -> tuple[tuple[int, int], dict[str, Any]]:
+    """(frame shape (T, D), ``build_backend`` options) of a release checkpoint.
+
+    The release feeds every back-end ``feat.transpose(2, 3)`` of its stored features (``main_train.py:271``,
+    ``generate_score.py``): mel stored (80, 505) reaches LCNN time-first as (505, 80); XLS-R stored (201, 1024)
+    reaches it frequency-first as (1024, 201). Both images flatten to sizes the fc1 weight tells apart:
+    4,960 (Mel-LCNN) and 24,576 (W2V2-LCNN, ``model.py``'s hard-coded ``Linear(24576, 160)``)."""
     if backend == "aasist":
-        return (201, int(release["LL.weight"].shape[1]))
+        return (201, int(release["LL.weight"].shape[1])), {}
     flat = int(release["out.1.weight"].shape[1])
-    for shape in ((505, 80), (201, 1024)):
-        if build_backend("lcnn", shape).flat_dim == flat:
-            return shape
+    for shape, options in (((505, 80), {}), ((201, 1024), {"freq_major": True})):
+        if build_backend("lcnn", shape, **options).flat_dim == flat:
+            return shape, options
     raise OfficialImportError(
         f"LCNN checkpoint: flattened size {flat} fits neither (505, 80) mel (4,960) nor "
         "(201, 1024) XLS-R (24,576) input"
@@ -140,7 +154,8 @@ def load_official(path: str | Path, backend: str) -> torch.nn.Module:
             f"{_RELEASE_CLASS[backend]}; use --backend "
             f"{next((b for b, c in _RELEASE_CLASS.items() if c == class_name), '?')}"
         )
-    model = build_backend(backend, frame_shape_for(backend, release))
+    shape, options = release_input(backend, release)
+    model = build_backend(backend, shape, **options)
     model.load_state_dict(map_release_state(release, backend, model, source=str(path)), strict=True)
     return model.eval()
 
@@ -153,83 +168,52 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-# ---- import as a run directory -----------------------------------------------------------------------------------
-_PREPROCESS = {
+# ---- import as a run directory (the command, which also builds extractors, is codecfake.evaluate.official_import) --
+RELEASE_PREPROCESS = {  # the preprocessing fields of the features every release back-end takes
     "dtype": "float16",
     "sample_rate_hz": SAMPLE_RATE_HZ,
     "n_samples": N_SAMPLES,
     "pad_rule": "repeat",
     "crop_rule": "first",
 }
-_ARRAY = {"aasist": "L05", "lcnn": "mel"}
-_EXTRACTOR_KIND = {"aasist": "xlsr", "lcnn": "mel"}
+_ARRAY = {"xlsr": "L05", "mel": "mel"}
+RELEASE_RESAMPLER = "kaiser_best"  # librosa 0.9.1's load(sr=16000), which made every release feature
 
 
-def default_extractor(backend: str) -> dict[str, Any]:
-    """The features the release expects: XLS-R layer 5 (AASIST) or mel power without log (Mel-LCNN).
-
-    For XLS-R the local weights' sha256 and the extractor's params are unknown here (""/{}): pin them with
-    ``--features-hint KEY`` (a feature set) or ``--features-hint DIR`` (the local XLS-R folder).
-    """
-    if backend == "lcnn":
-        from codecfake.extract.extractors import build_extractor
-
-        mel = build_extractor("mel", log=False)
-        return {
-            "extractor": "mel",
-            **mel.spec_fields(),
-            **_PREPROCESS,
-            "dtype": mel.dtype,
-        }  # power mel: float32
-    return {
-        "extractor": "xlsr",
-        "model_id": "facebook/wav2vec2-xls-r-300m",
-        "weights_sha256": "",
-        "params": {},
-        **_PREPROCESS,
-    }
+def feature_kind(frame_shape: tuple[int, int]) -> str:
+    """The release's features for a back-end input: mel (505, 80), else XLS-R layer 5."""
+    return "mel" if tuple(frame_shape) == (505, 80) else "xlsr"
 
 
 def hinted_extractor(
-    backend: str, store_root: str | Path, key: str, frame_shape: tuple[int, int]
+    kind: str, store_root: str | Path, key: str, frame_shape: tuple[int, int]
 ) -> dict[str, Any]:
     """Extractor fields copied from feature set `key`, checked to be the kind and shape the release expects."""
     from codecfake.store import FeatureStore
 
     fs = FeatureStore(store_root).open(key)
     spec = fs.spec.to_dict()
-    array = _ARRAY[backend]
-    want = _EXTRACTOR_KIND[backend]
+    array = _ARRAY[kind]
+    want = kind
     problems = []
     if spec.get("extractor") != want:
         problems.append(f"extractor {spec.get('extractor')!r} (want {want!r})")
     if array not in fs.arrays or tuple(fs.frame_shape(array)) != tuple(frame_shape):
         found = tuple(fs.frame_shape(array)) if array in fs.arrays else f"arrays {fs.arrays}"
         problems.append(f"array {array} {found} (want {frame_shape})")
-    if backend == "lcnn" and (spec.get("params") or {}).get("log"):
+    if kind == "mel" and (spec.get("params") or {}).get("log"):
         problems.append("log-mel (the release's Mel-LCNN takes mel power without log)")
     if problems:
-        wants = "xlsr --layers 5" if backend == "aasist" else "mel --mel-values power"
+        wants = "xlsr --layers 5" if kind == "xlsr" else "mel --mel-values power"
         raise OfficialImportError(
             f"feature set {key} in {store_root}: {'; '.join(problems)}; extract the "
             f"features the release expects (`codecfake features` with {wants})"
         )
     return {
-        k: spec[k] for k in ("extractor", "model_id", "weights_sha256", "params", *_PREPROCESS) if k in spec
+        k: spec[k]
+        for k in ("extractor", "model_id", "weights_sha256", "params", *RELEASE_PREPROCESS)
+        if k in spec
     }
-
-
-def model_dir_extractor(model_dir: str | Path) -> dict[str, Any]:
-    """Extractor fields of the local XLS-R folder `model_dir` at layer 5, checked to give (201, 1024) frames."""
-    from codecfake.extract.extractors import build_extractor
-
-    ext = build_extractor("xlsr", model_dir=model_dir, layers=(5,))
-    if ext.arrays().get("L05") != (201, 1024):
-        raise OfficialImportError(
-            f"{model_dir}: layer 5 gives frames {ext.arrays().get('L05')}, the release's AASIST takes "
-            "(201, 1024) from facebook/wav2vec2-xls-r-300m; point --features-hint at that model's local folder"
-        )
-    return {"extractor": "xlsr", **ext.spec_fields(), **_PREPROCESS}
 
 
 def _infer_training(path: Path) -> tuple[str, str]:
@@ -242,46 +226,49 @@ def _infer_training(path: Path) -> tuple[str, str]:
     return task, opt
 
 
-def import_official(
-    path: str | Path,
-    backend: str,
-    name: str,
-    *,
-    runs: str | Path = "runs",
-    features_hint: str | None = None,
-    store: str | Path = "features",
-    force: bool = False,
-) -> Path:
-    """Write runs/<name>/ from a release checkpoint: weights (safetensors), config, provenance. Returns the folder."""
-    from codecfake.train.config import TrainConfig
-    from codecfake.train.rundir import make_provenance, write_run
-
-    path = Path(path)
+def check_backend(backend: str) -> None:
     if backend not in _RELEASE_CLASS:
         raise OfficialImportError(f"--backend {backend!r}: expected one of {', '.join(_RELEASE_CLASS)}")
-    run_dir = Path(runs) / name
-    if run_dir.exists() and any(run_dir.iterdir()):
+
+
+def check_run_folder(run_dir: Path, force: bool) -> None:
+    """Refuse, before the release is read, a run folder that exists (unless ``force``) or that holds no run; with
+    ``force`` the old run is replaced only once the new one is ready (``write_official_run``)."""
+    if run_dir.exists() and any(p.name != ".lock" for p in run_dir.iterdir()):
         if not force:
             raise OfficialImportError(
                 f"{run_dir} already exists; choose another --name or --force to replace it"
             )
         if not (run_dir / "config.json").is_file():
             raise OfficialImportError(f"{run_dir} exists and is not a run directory; refusing to replace it")
-    model = load_official(path, backend)
-    frame_shape = model.frame_shape
-    if backend == "lcnn" and frame_shape != (505, 80):
-        raise OfficialImportError(
-            f"{path}: a W2V2-LCNN (input {frame_shape}) is not supported: its release feeds "
-            "conv1 (D, T), which a run directory cannot record yet; only Mel-LCNN imports"
-        )
-    if not features_hint:
-        extractor = default_extractor(backend)
-    elif backend == "aasist" and Path(features_hint).is_dir():
-        extractor = model_dir_extractor(features_hint)
-    else:
-        extractor = hinted_extractor(backend, store, features_hint, frame_shape)
+
+
+def load_importable(path: str | Path, backend: str) -> torch.nn.Module:
+    """:func:`load_official` for ``--backend`` (checked): Mel-LCNN, W2V2-LCNN (frequency-first) or W2V2-AASIST."""
+    check_backend(backend)
+    return load_official(path, backend)
+
+
+def write_official_run(
+    run_dir: Path,
+    path: str | Path,
+    backend: str,
+    model: torch.nn.Module,
+    extractor: Mapping[str, Any],
+    features_hint: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Write ``run_dir`` from a loaded release model: weights (safetensors), config (task and optimiser read from
+    the release's file name), provenance (``extractor``: the features the run records, and the source file), through
+    the run folder's one writer (``write_run``; ``force`` replaces a run there)."""
+    from codecfake.train.config import TrainConfig
+    from codecfake.train.rundir import make_provenance, write_run
+
+    path = Path(path)
     task, opt = _infer_training(path)
-    config = TrainConfig(name=name, task=task, backend=backend, opt=opt, array=_ARRAY[backend])
+    kind = feature_kind(model.frame_shape)
+    layout = {"lcnn_layout": "freq-first" if model.freq_major else "time-first"} if backend == "lcnn" else {}
+    config = TrainConfig(name=run_dir.name, task=task, backend=backend, opt=opt, array=_ARRAY[kind], **layout)
     source = {
         "kind": "official-release",
         "file": str(path.resolve()),
@@ -290,21 +277,7 @@ def import_official(
         "task_opt_inferred_from": "file name",
         "features_hint": features_hint or "",
     }
-    prov = make_provenance([], _ARRAY[backend], frame_shape, extractor, source=source)
-    write_run(run_dir, model, config, prov, force=force)  # replaces the old run only now, the new one ready
-    log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], frame_shape, run_dir)
+    prov = make_provenance([], _ARRAY[kind], model.frame_shape, dict(extractor), source=source)
+    write_run(run_dir, model, config, prov, force=force)
+    log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], model.frame_shape, run_dir)
     return run_dir
-
-
-def _cmd_import(args: Any) -> int:
-    run_dir = import_official(
-        args.file,
-        args.backend,
-        args.name,
-        runs=args.runs,
-        features_hint=args.features_hint,
-        store=args.store,
-        force=args.force,
-    )
-    print(f"imported {args.file} -> {run_dir} (evaluate with `codecfake evaluate --run {run_dir}`)")
-    return 0

@@ -1,6 +1,7 @@
 """Which batches a run draws: the sampler for a configuration and its training clips (train/sampler.py).
 
-csam/csam-pd: exact per-domain counts, the release's epoch length by default. adam/sam/asam: uniform batches whether
+csam/csam-pd: exact per-domain counts, the release's epoch length by default; csam with ``csam_draw = "release"``: the
+release's own CSAMSampler draw. adam/sam/asam: uniform batches whether
 the clips are held in memory or streamed from disk, so the data mode never changes the batches (a resume in another
 mode sees the same ones); block-shuffled batches only with ``shuffle = "block"``, with a logged warning that names the
 domain mix they produce.
@@ -17,6 +18,7 @@ from codecfake.train.data import Split, TrainingData
 from codecfake.train.sampler import (
     BlockBatches,
     RandomBatches,
+    ReleaseCSAMBatches,
     StratifiedBatches,
     domain_mix,
     uniform_missing_share,
@@ -25,8 +27,12 @@ from codecfake.train.sampler import (
 log = logging.getLogger(__name__)
 
 
-def make_sampler(c: TrainConfig, data: TrainingData) -> RandomBatches | StratifiedBatches:
+def make_sampler(
+    c: TrainConfig, data: TrainingData
+) -> RandomBatches | StratifiedBatches | ReleaseCSAMBatches:
     """The run's sampler (module docstring)."""
+    if c.csam_draw == "release":
+        return ReleaseCSAMBatches(data.train.domains, c.batch, c.seed, list(c.domain_ratio) or None)
     if c.needs_domains:
         min_count = (
             2 if c.opt == "csam-pd" else 1

@@ -29,7 +29,6 @@ from typing import Any
 
 import torch
 
-from codecfake.common import RUNTIME_KEYS
 from codecfake.lease import Holder, Lease, acquire
 from codecfake.provenance import environment, git_commit, package_version
 from codecfake.train.checkpoint import (
@@ -39,7 +38,7 @@ from codecfake.train.checkpoint import (
     save_checkpoint,
     write_json,
 )
-from codecfake.train.config import TrainConfig
+from codecfake.train.config import RUNTIME_KEYS, TrainConfig, legacy_defaults
 from codecfake.train.errors import RunBusy, RunError, TrainError
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ class LoadedRun:
     model: torch.nn.Module  # eval mode, best weights, on CPU
     config: TrainConfig
     feature_keys: tuple[str, ...]
-    array: str  # "L05", "mel", …; fused layers "L00+L03+L05" (train/layers.py)
+    array: str  # "L05", "mel", …; fused layers "L00+L03+L05" (train/input_arrays.py)
     frame_shape: tuple[int, int]  # (T, D) of each array (the model takes (B, T, D), fused (B, N, T, D))
     extractor: dict[
         str, Any
@@ -112,6 +111,7 @@ def _check_provenance(prov: Mapping[str, Any], source: str) -> None:
 def _config_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     """Keys whose values differ; a key absent on one side (a run saved before the field existed) is its default."""
     d = TrainConfig().to_dict()
+    a = legacy_defaults(dict(a))  # a saved run from before a field existed: the value it was trained with
     return sorted(
         k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k))
     )
@@ -283,9 +283,8 @@ def load_run(
     classes = [
         str(c) for c in prov.get("classes") or []
     ]  # task trace: the generator classes, bona fide first
-    model = (builder or default_builder)(
-        config.backend, frame_shape, **({"n_classes": len(classes)} if classes else {})
-    )
+    kw = {"n_classes": len(classes)} if classes else {}
+    model = (builder or default_builder)(config.backend, frame_shape, **kw, **config.backend_options)
     model = wrap_for_input(model, str(prov["array"]))
     load_model_tensors(model, tensors, str(stem.with_suffix(".safetensors")))
     model.to(device).eval()

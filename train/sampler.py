@@ -17,9 +17,16 @@ that a resume drawing different batches is refused (train/trainer.py).
   about two passes); ``epoch_mode="pass"``: the smallest number of batches in which every clip of every domain
   appears at least once, with fresh streams per epoch.
 
+- :class:`ReleaseCSAMBatches` (csam with ``csam_draw="release"``): the official ``CSAMSampler`` draw itself.
+
 The official ``CSAMSampler`` emits groups of ``int(r_c*128)`` + ``int(r_v*128)`` = 127 indices that the DataLoader
 then cuts into batches of 128, so batches are misaligned with the groups and their counts drift: at Codecfake scale
-a batch holds 4 or 5 19LA clips (5 in 180 of the 5,743 batches of a pass), and a pass ends on a batch of 100. Here the counts are exact in every batch; only the epoch length is the release's.
+a batch holds 4 or 5 19LA clips (5 in 180 of the 5,743 batches of a pass), and a pass ends on a batch of 100. Each
+pass (each time the DataLoader's iterator is re-created) builds new ``RandomSampler`` s per domain; a pass takes
+5,788 x 123 codec and 5,788 x 4 19LA indices, fewer than either domain holds, so neither sampler is ever exhausted and
+every pass skips a fresh random ~28,800 codec and ~2,200 19LA clips. ``StratifiedBatches`` keeps the counts exact in
+every batch and carries each domain's stream across epochs (every clip once before any clip twice); only the epoch
+length is the release's.
 """
 
 from __future__ import annotations
@@ -221,4 +228,74 @@ class StratifiedBatches:
             "counts": list(self.counts),
             "pool_sizes": [len(p) for p in self.pools],
             "steps_per_epoch": len(self),
+        }
+
+
+class ReleaseCSAMBatches:
+    """The release's CSAM draw (``CSAM.py`` ``CSAMSampler`` under a DataLoader of ``batch``), reproducible per seed.
+
+    A *pass* is what one iterator over the release's DataLoader yields: ``ceil(largest domain / batch)`` groups, each
+    ``int(share_d * batch)`` clips of every domain d in domain order (a new random permutation per domain and pass,
+    re-drawn only if a pass needs more clips than the domain holds), the flat list cut into batches of ``batch`` (the
+    last one short). An epoch is the release's ``len(DataLoader)`` = K x ceil(largest / batch) steps taken from one
+    iterator that restarts at a new pass when it runs out, so global step g is batch ``g % pass_batches`` of pass
+    ``g // pass_batches``. `ratio`: the shares (default: domain sizes, as the release's ``train_*_weight``)."""
+
+    def __init__(self, domains: np.ndarray, batch: int, seed: int, ratio: Sequence[float] | None = None):
+        domains = np.asarray(domains, dtype=np.int64)
+        n_domains = int(domains.max()) + 1 if domains.size else 0
+        self.pools = [np.flatnonzero(domains == d) for d in range(n_domains)]
+        sizes = np.array([len(p) for p in self.pools], dtype=np.float64)
+        shares = np.asarray(ratio, dtype=np.float64) if ratio else sizes
+        if len(shares) == 1 and n_domains == 2 and 0.0 < shares[0] < 1.0:
+            shares = np.array([shares[0], 1.0 - shares[0]])
+        if len(shares) != n_domains or shares.sum() <= 0:
+            raise ValueError(
+                f"domain_ratio {list(shares)} does not give {n_domains} domains a positive total"
+            )
+        self.grab = [int(s / shares.sum() * batch) if len(p) else 0 for s, p in zip(shares, self.pools)]
+        if sum(self.grab) == 0:
+            raise ValueError(f"batch {batch}: int(share x batch) is 0 for every domain; raise --batch")
+        self.batch, self.seed = int(batch), int(seed)
+        self.groups = math.ceil(max(len(p) for p in self.pools) / self.batch)
+        self.pass_batches = math.ceil(self.groups * sum(self.grab) / self.batch)
+        self._cache: tuple[int, list[np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return sum(1 for p in self.pools if len(p)) * self.groups
+
+    def _pass(self, k: int) -> list[np.ndarray]:
+        """The batches of pass k (int64 positions)."""
+        if self._cache is not None and self._cache[0] == k:
+            return self._cache[1]
+        rng = np.random.default_rng([self.seed, 0xC5A, k])
+        per_domain = []
+        for pool, grab in zip(self.pools, self.grab):
+            need = grab * self.groups
+            reps = math.ceil(need / len(pool)) if need else 0
+            stream = np.concatenate([pool[rng.permutation(len(pool))] for _ in range(reps)] or [pool[:0]])
+            per_domain.append(stream[:need].reshape(self.groups, grab))
+        flat = np.concatenate(per_domain, axis=1).reshape(
+            -1
+        )  # group by group: domain 0's clips, then domain 1's
+        batches = [flat[i : i + self.batch] for i in range(0, len(flat), self.batch)]
+        self._cache = (k, batches)
+        return batches
+
+    def epoch(self, epoch: int) -> list[np.ndarray]:
+        """The batches of `epoch`: global steps epoch * len(self) ... from consecutive passes."""
+        out = []
+        for g in range(epoch * len(self), (epoch + 1) * len(self)):
+            out.append(self._pass(g // self.pass_batches)[g % self.pass_batches])
+        return out
+
+    def describe(self) -> dict:
+        return {
+            "kind": type(self).__name__,
+            "seed": self.seed,
+            "batch": self.batch,
+            "grab": list(self.grab),
+            "pool_sizes": [len(p) for p in self.pools],
+            "steps_per_epoch": len(self),
+            "pass_batches": self.pass_batches,
         }

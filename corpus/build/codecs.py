@@ -2,33 +2,22 @@
 
 A codec maps (n,) float32 at its ``rate_hz`` to (m,) float32 at the same rate (m ≈ n; decoder delay is removed later
 by alignment in ``chain.align``). All run in memory through PyPI wheels: PyAV (bundled FFmpeg), soundfile
-(libsndfile) and pycodec2's libcodec2 (``codec2_isolated``). Neural codecs (transformers) register themselves from ``codecfake.corpus.build.neural``.
+(libsndfile) and pycodec2's libcodec2 (``codec2_isolated``). The neural codecs (transformers) come from
+``codecfake.corpus.build.neural``; what a codec and a registry entry are, from ``codecfake.corpus.build.codec_spec``.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
 import av
 import numpy as np
 import soundfile as sf
 import soxr
 
-from codecfake.errors import CodecfakeError
-
-
-class CodecError(CodecfakeError):
-    """Unknown codec name, bad option, or a codec that failed on a clip."""
-
-
-class Codec(Protocol):
-    name: str
-    rate_hz: int
-
-    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+from codecfake.corpus.build.codec_spec import Codec, CodecError, CodecSpec
+from codecfake.corpus.build.neural import NEURAL_CODECS
 
 
 def _to_float(a: np.ndarray) -> np.ndarray:
@@ -121,15 +110,6 @@ class Codec2Codec:
         return (round_trip(pcm, self.mode).astype(np.float32) / 32768.0)[: len(x)]
 
 
-@dataclass(frozen=True)
-class CodecSpec:
-    """A registry entry: a factory taking keyword options, and its documented defaults."""
-
-    factory: Callable[..., Codec]
-    defaults: dict = field(default_factory=dict)
-    doc: str = ""
-
-
 REGISTRY: dict[str, CodecSpec] = {
     "opus": CodecSpec(
         lambda bitrate, rate: PyAVCodec(f"opus-{bitrate // 1000}k", "libopus", "ogg", bitrate, rate, "flt"),
@@ -167,14 +147,13 @@ REGISTRY: dict[str, CodecSpec] = {
     "codec2": CodecSpec(
         lambda mode: Codec2Codec(f"codec2-{mode}", mode), {"mode": 1300}, "Codec 2 (pycodec2), 8 kHz"
     ),
+    **NEURAL_CODECS,
 }
 
 
 def get_codec(spec: str) -> Codec:
     """``NAME[:key=value,…]`` → a codec, e.g. ``opus:bitrate=12000``, ``codec2:mode=700``, ``encodec:model_dir=DIR``."""
     name, _, opts = spec.partition(":")
-    if name not in REGISTRY:
-        from codecfake.corpus.build import neural  # noqa: F401  (registers the transformers codecs)
     if name not in REGISTRY:
         raise CodecError(f"unknown codec {name!r} in {spec!r}; known: {sorted(REGISTRY)}")
     entry = REGISTRY[name]

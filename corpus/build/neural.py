@@ -3,7 +3,7 @@
 Nothing is downloaded: ``from_pretrained(model_dir, local_files_only=True)``. With random weights (the tests save a
 random-weight config to a temp folder) the output is unrelated noise, NOT a codec fake: measured spectral correlation
 with the input is about 0.05–0.1 (reference/offline-data.md §2b). Use real checkpoints for real fakes.
-Registered in ``codecs.REGISTRY`` as ``encodec``, ``dac``, ``mimi`` with the option ``model_dir``.
+``NEURAL_CODECS`` (part of ``codecs.REGISTRY``): ``encodec``, ``dac``, ``mimi``, each with the option ``model_dir``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from codecfake.corpus.build.codecs import REGISTRY, CodecError, CodecSpec
+from codecfake.corpus.build.codec_spec import CodecError, CodecSpec
 
 log = logging.getLogger(__name__)
 _CLASSES = {"encodec": "EncodecModel", "dac": "DacModel", "mimi": "MimiModel"}
@@ -63,9 +63,11 @@ def _factory(kind: str):
     return make
 
 
-for _kind in _CLASSES:
-    REGISTRY[_kind] = CodecSpec(
-        _factory(_kind),
+NEURAL_CODECS: dict[str, CodecSpec] = {
+    kind: CodecSpec(
+        _factory(kind),
         {"model_dir": ""},
-        f"{_CLASSES[_kind]} (transformers, local weights; random weights give noise, not fakes)",
+        f"{cls} (transformers, local weights; random weights give noise, not fakes)",
     )
+    for kind, cls in _CLASSES.items()
+}

@@ -18,7 +18,7 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def demo_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`codecfake corpus demo --size small` into a temp folder; downloads go to the repo's cache/ (reused)."""
-    from codecfake.cli import main
+    from codecfake.app.cli import main
 
     out = tmp_path_factory.mktemp("demo") / "mini-codecfake"
     assert main(["corpus", "demo", "--out", str(out), "--size", "small", "--cache", str(REPO / "cache")]) == 0

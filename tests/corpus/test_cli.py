@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.corpus import load_manifest
 from codecfake.corpus.build.tiny import synth_voice
 

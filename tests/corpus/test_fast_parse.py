@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codecfake.corpus import Manifest, ManifestError, ManifestRow
-from codecfake.corpus import manifest as manifest_mod
+from codecfake.corpus import rows as manifest_mod
 from codecfake.corpus.protocols import parse_codecfake
 from codecfake.corpus.testing import row_by_row_hash as reference_hash
 from codecfake.corpus.testing import row_by_row_part as reference_part

@@ -37,13 +37,30 @@ def test_load_manifest_names_each_corpus_as_its_kind_says(tiny_corpus: tuple[Pat
             m = load_manifest(kind.kind, roots[kind.kind])
             assert {r.corpus for r in m} == {kind.corpus} and m.name == kind.corpus
     assert {r.corpus for r in load_manifest("demo-vocoder", demo, name="other")} == {"other"}
-    assert CLI_KINDS == KINDS == ("codecfake", "asvspoof2019", "itw", "csv", "demo-codec", "demo-vocoder")
+    assert (
+        CLI_KINDS
+        == KINDS
+        == (
+            "codecfake",
+            "asvspoof2019",
+            "itw",
+            "csv",
+            "demo-codec",
+            "demo-vocoder",
+            "asvspoof5",
+            "asvspoof2021la",
+            "asvspoof2021df",
+            "codecfakeplus",
+        )
+    )
 
 
 def test_unknown_kind_lists_the_known_ones() -> None:
     from codecfake.corpus import ManifestError
 
     with pytest.raises(
-        ManifestError, match="expected codecfake, asvspoof2019, itw, csv, demo-codec or demo-vocoder"
+        ManifestError,
+        match="expected codecfake, asvspoof2019, itw, csv, demo-codec, demo-vocoder, asvspoof5, asvspoof2021la, "
+        "asvspoof2021df or codecfakeplus",
     ):
         load_manifest("timit", ".")

@@ -1,135 +1,14 @@
-"""Tiny synthetic feature sets written straight into a real store, and a run written through train's write_run."""
+"""Fixtures of the evaluate tests (the helpers they call live in ``codecfake.evaluate.testing``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
 import pytest
 import torch
 
-FRAME = (12, 80)  # (T, D): small, but 80 "mel" bands so the baselines' band arithmetic applies
-MEL_PARAMS = {"n_mels": 80, "n_fft": 512, "hop": 128, "power": 2.0, "log": False, "f_max_hz": 8000}
-
-
-def mel_spec(corpus: str, params: dict | None = None):
-    from codecfake.store import FeatureSetSpec
-
-    return FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256="0" * 64,
-        extractor="mel",
-        model_id="mel-80-512-128",
-        weights_sha256="",
-        params=params or MEL_PARAMS,
-    )
-
-
-def _features(labels: np.ndarray, rng: np.random.Generator, hf_cut: np.ndarray) -> np.ndarray:
-    """(N, T, 80) power 'mel': bona fide has energy in every band, spoofs lose bands >= hf_cut (a codec artefact)."""
-    x = rng.gamma(2.0, 1.0, size=(len(labels), *FRAME)).astype(np.float32)
-    for i, y in enumerate(labels):
-        if y == 1:
-            x[i, :, hf_cut[i] :] *= 1e-3
-    return x
-
-
-def write_set(
-    store,
-    corpus: str,
-    rows: list[tuple[str, int, str, str]],
-    *,
-    seed: int,
-    hf_cut: int = 60,
-    params: dict | None = None,
-    array: str = "mel",
-):
-    """rows: (utt_id, label, condition, split); returns the FeatureSet (shard size 8, all shards committed)."""
-    rng = np.random.default_rng(seed)
-    utt, lab, cond, split = (np.array(c) for c in zip(*rows))
-    lab = lab.astype(np.int64)
-    meta = {
-        "utt_id": utt,
-        "label": lab,
-        "domain": np.full(len(rows), "codec"),
-        "condition": cond,
-        "split": split,
-    }
-    fs = store.create(mel_spec(corpus, params), meta, shard_size=8)
-    fs.ensure_array(array, FRAME)
-    cuts = np.full(len(rows), hf_cut)
-    cuts[np.char.startswith(cond.astype(str), "A")] = (
-        78  # A-attacks: band-limited only at the very top (harder)
-    )
-    data = _features(lab, rng, cuts)
-    for s in range(fs.n_shards):
-        a, b = fs.shard_bounds(s)
-        fs.write_shard(array, s, data[a:b])
-    return fs
-
-
-def codec_rows(conditions=("C1", "C2", "A1"), n=6) -> list[tuple[str, int, str, str]]:
-    rows = [(f"train/{i}", i % 2, "train", "train") for i in range(16)]
-    rows += [(f"dev/{i}", i % 2, "dev", "dev") for i in range(8)]
-    for c in conditions:
-        rows += [(f"{c}/{i}", i % 2, c, "test") for i in range(2 * n)]
-    return rows
-
-
-def la_rows(n=6) -> list[tuple[str, int, str, str]]:
-    rows = [(f"LA_T_{i}", i % 2, "bonafide" if i % 2 == 0 else "A01", "train") for i in range(8)]
-    rows += [(f"LA_E_b{i}", 0, "bonafide", "test") for i in range(n)]
-    rows += [(f"LA_E_s{i}", 1, ("A07", "A08")[i % 2], "test") for i in range(n)]
-    return rows
-
-
-@dataclass
-class Env:
-    root: Path
-    store_root: Path
-    run_dir: Path
-    keys: dict[str, str]
-
-
-def make_run(
-    run_dir: Path, store, train_key: str, *, seed: int = 1, name: str | None = None, torch_seed: int = 0
-):
-    from codecfake.common import extractor_fields
-    from codecfake.train.backends import build_backend
-    from codecfake.train.config import TrainConfig
-    from codecfake.train.rundir import make_provenance, write_run
-
-    torch.manual_seed(torch_seed)
-    model = build_backend("aasist", FRAME)
-    cfg = TrainConfig(
-        name=name or run_dir.name,
-        task="codec",
-        backend="aasist",
-        opt="adam",
-        features=(train_key,),
-        array="mel",
-        seed=seed,
-        batch=8,
-    )
-    prov = make_provenance([train_key], "mel", FRAME, extractor_fields(store.open(train_key).spec))
-    return write_run(run_dir, model.eval(), cfg, prov, metrics={"epoch": 1})
+from codecfake.evaluate.testing import Env, make_env
 
 
 @pytest.fixture(scope="session")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
-    from codecfake.store import FeatureStore
-
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("eval")
-    store = FeatureStore(root / "features")
-    codec = write_set(store, "mini-codecfake", codec_rows(), seed=1)
-    la = write_set(store, "mini-19la", la_rows(), seed=2)
-    other = write_set(store, "other-params", codec_rows(("C3",)), seed=3, params=MEL_PARAMS | {"log": True})
-    run_dir = make_run(root / "runs" / "codec-aasist-adam-s1", store, codec.key)
-    return Env(
-        root=root,
-        store_root=root / "features",
-        run_dir=run_dir,
-        keys={"codec": codec.key, "la": la.key, "other": other.key},
-    )
+    return make_env(tmp_path_factory.mktemp("eval"))

@@ -11,9 +11,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from codecfake.cli import main
-
-from .conftest import FRAME, make_run
+from codecfake.app.cli import main
+from codecfake.evaluate.testing import FRAME, make_run
 
 
 def test_evaluate_and_report_cli(env, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -50,8 +49,12 @@ def test_evaluate_and_report_cli(env, tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["report", *map(str, sorted(runs.iterdir())), "--out", str(md)]) == 0
     table = md.read_text()
     assert table == capsys.readouterr().out
-    lines = [x for x in table.splitlines() if x.startswith("| codec")]
+    eer_table, metrics_table = table.split("minDCF / actDCF / Cllr per condition")
+    lines = [x for x in eer_table.splitlines() if x.startswith("| codec")]
     assert len(lines) == 2
+    assert (
+        len([x for x in metrics_table.splitlines() if x.startswith("| codec")]) == 2
+    )  # grouped the same way
     agg = next(x for x in lines if "seeds 1, 2" in x)
     # mean ± sample std of the two runs' C1 cells
     c1 = [

@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.eer import compute_eer
 from codecfake.evaluate.bootstrap import bootstrap_eers, condition_rng, percentile_interval
 from codecfake.evaluate.compare import compare_runs, paired_delta
 from codecfake.evaluate.conditions import averages
 from codecfake.evaluate.errors import TrialMismatch
 from codecfake.evaluate.intervals import attach_intervals, group_intervals
-from codecfake.evaluate.report import as_json, load_report
+from codecfake.evaluate.report import load_report
 from codecfake.evaluate.results import evaluate_condition
 from codecfake.evaluate.score_tsv import Scores, write_scores
+from codecfake.json_text import as_json
 
 R = 200
 

@@ -12,12 +12,11 @@ import pytest
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.run_eval import evaluate_run
 from codecfake.evaluate.tdcf import condition_tdcf
+from codecfake.evaluate.testing import FRAME, la_rows, make_run, mel_spec, synthetic_features
 from codecfake.store import FeatureSetSpec, FeatureStore
 
 
-def _part_set(
-    store, conftest, corpus: str, part: str, rows, *, seed: int, rejects=(), root: Path | None = None
-):
+def _part_set(store, corpus: str, part: str, rows, *, seed: int, rejects=(), root: Path | None = None):
     """One per-part set (spec.part, provenance dataset_root) in the evaluate tests' synthetic mel format."""
     rng = np.random.default_rng(seed)
     utt, lab, cond, split = (np.array(c) for c in zip(*rows, strict=True))
@@ -29,11 +28,11 @@ def _part_set(
         "condition": cond,
         "split": split,
     }
-    base = conftest.mel_spec(corpus).to_dict()
+    base = mel_spec(corpus).to_dict()
     spec = FeatureSetSpec.from_dict(base | {"manifest_sha256": f"{seed:064d}", "part": part})
     fs = store.create(spec, meta, shard_size=8, extra={"dataset_root": str(root or ""), "part": part})
-    fs.ensure_array("mel", conftest.FRAME)
-    data = conftest._features(lab, rng, np.full(len(rows), 60))
+    fs.ensure_array("mel", FRAME)
+    data = synthetic_features(lab, rng, np.full(len(rows), 60))
     for s in range(fs.n_shards):
         a, b = fs.shard_bounds(s)
         fs.write_shard(
@@ -47,16 +46,6 @@ def _part_set(
 
 @pytest.fixture(scope="module")
 def parts_env(tmp_path_factory):
-    import importlib.util
-    import sys
-
-    # the evaluate tests' helpers (importlib import mode: conftest is not importable by name)
-    spec = importlib.util.spec_from_file_location(
-        "_evaluate_conftest", Path(__file__).with_name("conftest.py")
-    )
-    conftest = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = conftest
-    spec.loader.exec_module(conftest)
     root = tmp_path_factory.mktemp("eval-parts")
     store = FeatureStore(root / "features")
     la_root = root / "LA"
@@ -71,23 +60,18 @@ def parts_env(tmp_path_factory):
     )
     train = _part_set(
         store,
-        conftest,
         "codecfake",
         "train",
         [(f"train/{i}", i % 2, "train", "train") for i in range(16)],
         seed=1,
     )
-    _part_set(
-        store, conftest, "codecfake", "dev", [(f"dev/{i}", i % 2, "dev", "dev") for i in range(8)], seed=2
-    )
+    _part_set(store, "codecfake", "dev", [(f"dev/{i}", i % 2, "dev", "dev") for i in range(8)], seed=2)
     for k, c in enumerate(("C1", "C3-1", "C4-2")):
-        _part_set(
-            store, conftest, "codecfake", c, [(f"{c}/{i}", i % 2, c, "test") for i in range(12)], seed=3 + k
-        )
+        _part_set(store, "codecfake", c, [(f"{c}/{i}", i % 2, c, "test") for i in range(12)], seed=3 + k)
     a3 = [(f"A3/{i}", i % 2, "A3", "test") for i in range(12)]
-    _part_set(store, conftest, "codecfake", "A3", a3, seed=9, rejects=[i for i in range(12) if i % 2 == 0])
-    _part_set(store, conftest, "asvspoof2019la", "eval", conftest.la_rows(), seed=10, root=la_root)
-    run_dir = conftest.make_run(root / "runs" / "codec-parts", store, train.key)
+    _part_set(store, "codecfake", "A3", a3, seed=9, rejects=[i for i in range(12) if i % 2 == 0])
+    _part_set(store, "asvspoof2019la", "eval", la_rows(), seed=10, root=la_root)
+    run_dir = make_run(root / "runs" / "codec-parts", store, train.key)
     return root, run_dir
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 
 N_SAMPLES = 16000  # 1 s clips -> 49 frames of 32 dims
 

@@ -10,7 +10,7 @@ CLASSES = ("bonafide", "1", "2")
 
 
 def test_accuracy_macro_f1_and_confusion_by_hand():
-    from codecfake.evaluate.trace import closed_set
+    from codecfake.evaluate.trace_metrics import closed_set
 
     true = ["bonafide", "bonafide", "1", "1", "2", "2", "7", "7"]
     pred = np.array([0, 1, 1, 1, 2, 0, 1, 1])
@@ -24,7 +24,7 @@ def test_accuracy_macro_f1_and_confusion_by_hand():
 
 
 def test_auroc_and_detection_rate_by_hand():
-    from codecfake.evaluate.trace import auroc, open_set
+    from codecfake.evaluate.trace_metrics import auroc, open_set
 
     # unknown 0.7 is below 2 of 3 known MSPs, unknown 0.5 below all 3: (2 + 3) / 6
     assert auroc([0.9, 0.8, 0.6], [0.7, 0.5]) == pytest.approx(5 / 6)
@@ -36,7 +36,7 @@ def test_auroc_and_detection_rate_by_hand():
 
 
 def test_threshold_keeps_the_dev_share():
-    from codecfake.evaluate.trace import open_set_threshold
+    from codecfake.evaluate.trace_metrics import open_set_threshold
 
     msp = np.random.default_rng(0).permutation(np.arange(1, 21) / 100)  # 0.01 .. 0.20
     thr = open_set_threshold(msp, keep=0.95)
@@ -111,15 +111,22 @@ def _run(tmp_path, key):
 
 
 def test_open_set_threshold_comes_from_dev_only(tmp_path):
-    from codecfake.evaluate.trace_run import evaluate_trace
+    from codecfake.evaluate.conditions import conditions_of
+    from codecfake.evaluate.run_eval import write_trace_outputs
+    from codecfake.evaluate.run_outputs import RunOutputs
 
     base_store, fs = _store(tmp_path / "a", dev_seed=1, test_seed=10)
     run = _run(tmp_path, fs.key)
     out = {}
     for name, (dev_seed, test_seed) in {"a": (1, 10), "other_test": (1, 11), "other_dev": (2, 10)}.items():
         store, fs = _store(tmp_path / f"s_{name}", dev_seed, test_seed)
-        out[name], _ = evaluate_trace(
-            run, store, [fs], tmp_path / f"rep_{name}", device="cpu", figures=name == "a"
+        out[name], _ = write_trace_outputs(
+            run,
+            store,
+            conditions_of([fs]),
+            RunOutputs(tmp_path / f"rep_{name}"),
+            device="cpu",
+            figures=name == "a",
         )
     a, t, d = out["a"], out["other_test"], out["other_dev"]
     assert a["threshold"] == t["threshold"]  # new test features: the same threshold
@@ -131,6 +138,6 @@ def test_open_set_threshold_comes_from_dev_only(tmp_path):
     assert [c["name"] for c in a["conditions"]] == ["C7", "ALL"]
     assert (
         a["figures"] == ["trace_confusion.png"]
-        and (tmp_path / "rep_a" / "trace_confusion.png").stat().st_size
+        and (tmp_path / "rep_a" / "report" / "trace_confusion.png").stat().st_size
     )
-    assert "## Source tracing" in (tmp_path / "rep_a" / "trace.md").read_text()
+    assert "## Source tracing" in (tmp_path / "rep_a" / "report" / "trace.md").read_text()

@@ -9,7 +9,7 @@ import pytest
 
 
 def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from codecfake.cli import main
+    from codecfake.app.cli import main
     from codecfake.corpus.build.tiny import make_tiny_corpus
     from codecfake.store import FeatureStore
 

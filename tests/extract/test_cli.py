@@ -7,11 +7,12 @@ import logging
 
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.corpus.build.mini_codecfake import MARKER, DemoParams
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.extract.cli import parse_layers
 from codecfake.extract.errors import ExtractError
+from codecfake.presets import read_preset, recorded_preset
 from codecfake.store.featurestore import FeatureStore
 
 
@@ -31,6 +32,8 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     store = tmp_path / "features"
     argv = [
         "features",
+        "--preset",
+        "demo",
         "--data",
         "demo",
         "--extractor",
@@ -52,17 +55,16 @@ def test_makefile_arguments_end_to_end(tmp_path, caplog):
     infos = {i.corpus: i for i in FeatureStore(store).list()}
     assert set(infos) == {"mini-codecfake", "mini-19la"}  # both demo corpora, one mel set each
     assert all(i.arrays == {"mel": True} for i in infos.values())
-    for fs in (
-        FeatureStore(store).open(i.key) for i in infos.values()
-    ):  # the demo preset's log-mel sets (FFT 1024, hop 1024)
+    want = read_preset("demo").features  # the preset's values fill the --mel-* flags not given
+    for fs in (FeatureStore(store).open(i.key) for i in infos.values()):
         p = fs.spec.params
-        assert (p["log"], p["hop_samples"], p["n_fft"], p["win_length"], fs.spec.dtype) == (
-            True,
-            1024,
-            1024,
-            1024,
-            "float16",
+        assert (p["log"], p["hop_samples"], p["n_fft"], p["win_length"]) == (
+            want["mel_values"] == "log",
+            want["mel_hop"],
+            want["mel_n_fft"],
+            want["mel_n_fft"],
         )
+        assert recorded_preset(fs.provenance) == "demo"  # in the provenance attributes, not in the key
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert main(argv) == 0
@@ -124,3 +126,29 @@ def test_real_dataset_defaults_to_the_release_power_mel_and_log_on_request(tmp_p
         key=str,
     )
     assert specs == [(False, 128, "float32"), (True, 128, "float16")]
+
+
+def test_a_preset_fills_the_mel_flags_not_given_and_is_recorded_outside_the_key(
+    tmp_path, monkeypatch, caplog
+):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "hop.toml").write_text('[features]\nmel_hop = 256\nmel_values = "log"\n')
+    monkeypatch.setattr("codecfake.presets.CONFIG_DIR", configs)
+    codec, _ = make_tiny_corpus(tmp_path / "corpus", clips_per_speaker=1)
+    base = ["features", "--data", "codecfake", "--root", str(codec), "--num-workers", "0", "--parts", "train"]
+    preset, flags = tmp_path / "preset", tmp_path / "flags"
+    assert main([*base, "--store", str(preset), "--preset", "hop"]) == 0
+    assert main([*base, "--store", str(flags), "--mel-hop", "256", "--mel-values", "log"]) == 0
+    (made,) = (FeatureStore(preset).open(k) for k in FeatureStore(preset).keys())
+    (typed,) = (FeatureStore(flags).open(k) for k in FeatureStore(flags).keys())
+    assert made.key == typed.key and made.spec == typed.spec  # the same values, the same set
+    assert (made.spec.params["hop_samples"], made.spec.params["log"]) == (256, True)
+    assert (recorded_preset(made.provenance), recorded_preset(typed.provenance)) == ("hop", None)
+    assert main([*base, "--store", str(preset), "--preset", "hop", "--mel-hop", "512"]) == 0  # a flag wins
+    hops = sorted(
+        FeatureStore(preset).open(k).spec.params["hop_samples"] for k in FeatureStore(preset).keys()
+    )
+    assert hops == [256, 512]
+    assert main([*base, "--store", str(preset), "--preset", "nope"]) == 2
+    assert "preset 'nope' not found; known presets: hop" in caplog.text

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
-from codecfake.common import extractor_fields
+from codecfake.app.cli import main
 from codecfake.corpus.build.tiny import make_tiny_corpus
 from codecfake.corpus.parts import MissingPartAudio, UnknownPart, available_parts, load_parts
 from codecfake.evaluate.conditions import group_test_rows
 from codecfake.evaluate.score_features import find_test_sets
 from codecfake.store.featurestore import FeatureStore
+from codecfake.store.spec import extractor_fields
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import find_sets, load_training_data
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.store import CorruptShard, FeatureStore
 from codecfake.store.testing import make_data, make_meta, make_spec, write_all
 from codecfake.store.verify import ENV_SKIP, check_shards

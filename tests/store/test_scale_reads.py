@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import _STAGES, stages_for
+from codecfake.app.cli import _STAGES, stages_for
 from codecfake.store import FeatureStore
 from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all
 from codecfake.store.verify import verify
@@ -58,7 +58,7 @@ def test_store_command_registers_the_store_stage_only() -> None:
 
 def test_codecfake_store_ls_does_not_import_torch(fs) -> None:
     code = (
-        "import sys; from codecfake.cli import main; rc = main(['store', 'ls', sys.argv[1]]); "
+        "import sys; from codecfake.app.cli import main; rc = main(['store', 'ls', sys.argv[1]]); "
         "print('torch' in sys.modules, rc)"
     )
     done = subprocess.run(

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 from codecfake.store import FeatureStore
 from codecfake.store.stats import compute_stats
 from codecfake.store.testing import SHARD, make_data, make_meta, make_spec, write_all

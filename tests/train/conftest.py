@@ -57,8 +57,10 @@ def write_feature_set(
     rejects: tuple[int, ...] = (),
     shard_size: int = 16,
     utt_prefix: str = "",
+    extra: dict | None = None,
 ) -> str:
-    """A small labelled feature set straight into a store: spoof clips are shifted by +0.8 (learnable)."""
+    """A small labelled feature set straight into a store: spoof clips are shifted by +0.8 (learnable). ``extra``:
+    provenance entries (``{"preset": NAME}``: the set was made with ``codecfake features --preset NAME``)."""
     import numpy as np
 
     from codecfake.store import FeatureSetSpec, FeatureStore
@@ -82,7 +84,7 @@ def write_feature_set(
         weights_sha256="",
         params={"n_mels": frame_shape[1]},
     )
-    fs = FeatureStore(root).create(spec, meta, shard_size=shard_size)
+    fs = FeatureStore(root).create(spec, meta, shard_size=shard_size, extra=extra)
     fs.ensure_array(array, frame_shape)
     x = rng.normal(size=(n, *frame_shape)).astype(np.float32) + 0.8 * label[:, None, None]
     for s in range(fs.n_shards):

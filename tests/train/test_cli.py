@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codecfake.cli import main
+from codecfake.app.cli import main
 
 
 def test_make_train_command_line_runs_and_reuses(tmp_path: Path, write_set, caplog) -> None:

@@ -126,7 +126,7 @@ def _finishes_undisturbed(holder: subprocess.Popen, store: Path, runs: Path, tmp
 def test_a_second_trainer_and_evaluate_are_refused_while_a_run_trains(
     tmp_path: Path, write_set, caplog
 ) -> None:
-    from codecfake.cli import main
+    from codecfake.app.cli import main
 
     store, runs, go, script = _setup(tmp_path, write_set)
     holder = _hold(script, store, runs, go)
@@ -202,7 +202,7 @@ def _flip_a_byte(store: Path, corpus: str, shard_index: int = 0) -> None:
 def test_training_refuses_a_shard_that_changed_after_it_was_written(
     tmp_path: Path, write_set, monkeypatch
 ) -> None:
-    from codecfake.cli import main
+    from codecfake.app.cli import main
     from codecfake.store import CorruptShard
     from codecfake.store.verify import ENV_SKIP
 
@@ -233,7 +233,7 @@ def test_training_refuses_a_shard_that_changed_after_it_was_written(
 def test_evaluate_of_a_run_that_stopped_part_way_needs_unfinished(
     tmp_path: Path, write_set, caplog, monkeypatch
 ) -> None:
-    from codecfake.cli import main
+    from codecfake.app.cli import main
     from codecfake.progress import NoProgress
     from codecfake.store.verify import ENV_SKIP
 

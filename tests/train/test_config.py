@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,11 @@ def test_booleans_are_booleans() -> None:
         ({"task": "both"}, "unknown task 'both'"),
         ({"batch": 1}, "batch"),
         ({"class_weights": [1.0]}, "class_weights"),
+        (
+            {"sources": {"epochz": "command line"}},
+            r"`sources` names keys that are no config keys: \['epochz'\]",
+        ),
+        ({"sources": {"epochs": 3}}, "`sources` must be"),
     ],
 )
 def test_bad_values_fail_early(values: dict, match: str) -> None:
@@ -88,3 +94,16 @@ def test_json_round_trip_and_run_name() -> None:
     c = resolve_config({"opt": "csam", "features": ("k1", "k2"), "seed": 1})
     assert TrainConfig.from_dict(c.to_dict()) == c
     assert default_run_name(c, "mel") == "cotrain-aasist-csam-s1-mel"
+
+
+def test_sources_round_trip_and_an_older_runs_note_is_ignored() -> None:
+    c = resolve_config({"epochs": 3}).replace(sources={"epochs": "command line", "batch": "preset demo"})
+    saved = json.loads(json.dumps(c.to_dict()))  # as config.json holds it
+    assert saved["sources"] == {"epochs": "command line", "batch": "preset demo"}
+    assert TrainConfig.from_dict(saved) == c
+    older = {
+        **TrainConfig(batch=32).to_dict(),
+        "from_demo_preset": ["batch"],
+    }  # config.json of a run made before
+    older.pop("sources")
+    assert TrainConfig.from_dict(older) == TrainConfig(batch=32)

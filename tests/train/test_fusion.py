@@ -1,4 +1,4 @@
-"""Multi-layer fusion (train/fusion.py, train/layers.py): learned softmax layer weights before the back-end, and the
+"""Multi-layer fusion (train/fusion.py, train/input_arrays.py): learned softmax layer weights before the back-end, and the
 loader reading a batch's N layers into one (B, N, T, D) buffer."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from codecfake.train.config import ConfigError, TrainConfig, parse_text
 from codecfake.train.data import TrainDataError, fetch, load_into_memory, load_training_data
 from codecfake.train.errors import TrainError
 from codecfake.train.fusion import FusedBackend, LayerFusion, fusion_weights
-from codecfake.train.layers import StackedReader
+from codecfake.train.input_arrays import StackedReader
 from codecfake.train.loop import train
 from codecfake.train.rundir import RunWriter
 

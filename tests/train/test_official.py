@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +13,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from codecfake.evaluate.official_import import import_official
 from codecfake.train.backends import build_backend
 from codecfake.train.official import (
     AASIST_NAME_MAP,
     LCNN_NAME_MAP,
     OfficialImportError,
-    import_official,
     load_official,
     map_release_state,
     our_name,
     read_release_checkpoint,
 )
+from codecfake.train.testing import save_release_pickle
 
 torch.set_num_threads(1)
 
@@ -161,7 +161,7 @@ def test_import_writes_a_loadable_run(tmp_path: Path) -> None:
 
 @needs_release
 def test_import_cli_names_task_and_optimiser(tmp_path: Path) -> None:
-    from codecfake.cli import build_parser
+    from codecfake.app.cli import build_parser
     from codecfake.train.rundir import load_run
 
     args = build_parser().parse_args(
@@ -192,7 +192,7 @@ def test_import_cli_names_task_and_optimiser(tmp_path: Path) -> None:
 
 @needs_release
 def test_codecfake_cli_has_import_official(tmp_path: Path) -> None:
-    from codecfake.cli import build_parser, main
+    from codecfake.app.cli import build_parser, main
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -271,83 +271,12 @@ def test_features_hint_pins_the_store_spec_and_refuses_log_mel(tmp_path: Path) -
 
 
 # ---- DataParallel-wrapped release pickles, built here in the release's shape from the shipped random weights ----
-_RELEASE_CLASSES = (
-    "W2VAASIST",
-    "LCNN",
-    "Residual_block",
-    "GraphAttentionLayer",
-    "HtrgGraphAttentionLayer",
-    "GraphPool",
-    "MaxFeatureMap2D",
-)
-_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-def _node_class(tensors: dict, children: set, release: types.ModuleType) -> type:
-    """A plausible class for one module of the tree (the importer reads names and tensors, not the classes' code)."""
-    if children and not tensors:
-        return torch.nn.Sequential if all(c.isdigit() for c in children) else release.Residual_block
-    if children:
-        return release.GraphAttentionLayer
-    if "running_mean" in tensors:
-        return torch.nn.BatchNorm2d
-    weight = tensors.get("weight")
-    if weight is not None and weight.dim() == 4:
-        return torch.nn.Conv2d
-    return torch.nn.Linear if weight is not None else release.GraphPool
-
-
-def _release_module(state: dict, root_class: type, release: types.ModuleType) -> torch.nn.Module:
-    """A module tree whose every parameter and buffer sits under its release name (e.g. encoder.0.conv1.weight)."""
-    tree: dict = {}
-    for key, value in state.items():
-        node = tree
-        *path, leaf = key.split(".")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-
-    def build(node: dict, cls: type) -> torch.nn.Module:
-        module = cls.__new__(cls)
-        torch.nn.Module.__init__(module)
-        for name, value in node.items():
-            if isinstance(value, dict):
-                tensors = {k: v for k, v in value.items() if isinstance(v, torch.Tensor)}
-                children = {k for k, v in value.items() if isinstance(v, dict)}
-                module.add_module(name, build(value, _node_class(tensors, children, release)))
-            elif name in _BUFFERS:
-                module.register_buffer(name, value.clone())
-            else:
-                module.register_parameter(name, torch.nn.Parameter(value.clone()))
-        return module
-
-    return build(tree, root_class)
-
-
-def _data_parallel_pickle(path: Path, backend: str, monkeypatch) -> dict:
-    """torch.save(DataParallel(model.<class>), path) as on a 2-GPU machine; returns the release state dict."""
-    release = types.ModuleType("model")
-    for name in _RELEASE_CLASSES:
-        setattr(release, name, type(name, (torch.nn.Module,), {"__module__": "model", "__qualname__": name}))
-    monkeypatch.setitem(sys.modules, "model", release)
-    state = load_file(str(FIXTURES / f"random_{backend}.safetensors"))
-    inner = _release_module(state, release.W2VAASIST if backend == "aasist" else release.LCNN, release)
-    wrapper = torch.nn.DataParallel.__new__(torch.nn.DataParallel)
-    torch.nn.Module.__init__(wrapper)
-    wrapper.dim, wrapper.module = 0, inner
-    wrapper.device_ids, wrapper.output_device = [0, 1], 0
-    wrapper.src_device_obj = torch.device("cuda", 0)
-    torch.save(wrapper, path)
-    return state
-
-
 @pytest.mark.parametrize("backend", ["aasist", "lcnn"])
-def test_data_parallel_release_pickle_imports_and_reproduces_goldens(
-    backend: str, tmp_path: Path, monkeypatch
-) -> None:
+def test_data_parallel_release_pickle_imports_and_reproduces_goldens(backend: str, tmp_path: Path) -> None:
     path = tmp_path / "anti-spoofing_feat_model.pt"
-    state = _data_parallel_pickle(path, backend, monkeypatch)
-    monkeypatch.delitem(sys.modules, "model")  # the importer must not need the release's classes
+    state = load_file(str(FIXTURES / f"random_{backend}.safetensors"))
+    save_release_pickle(path, state, "W2VAASIST" if backend == "aasist" else "LCNN", data_parallel=True)
+    assert "model" not in sys.modules  # the importer must not need the release's classes
     with open(path, "rb") as fh:
         raw = fh.read()
     assert b"DataParallel" in raw and b"src_device_obj" in raw and b"module.W2VAASIST" not in raw
