@@ -24,6 +24,7 @@ from codecfake.evaluate.errors import EvaluationError, NoTestSets
 from codecfake.evaluate.score_tsv import Scores
 from codecfake.progress import Progress
 from codecfake.store.spec import extractor_fields
+from codecfake.store.verify import check_shards
 from codecfake.train.input_arrays import array_names, has_arrays, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def score_rows(
 
     A fused ``array`` ("L00+L05") reads its layers together: batches (B, N, T, D) for the run's FusedBackend."""
     for name in array_names(array):  # a shard changed on disk since it was written is refused before scoring
-        fs.check_shards(name, indices)
+        check_shards(fs, name, indices)
     reader = open_reader(fs, array)
     model.eval()
     out = np.empty(len(indices), dtype=np.float64)

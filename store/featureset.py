@@ -400,13 +400,6 @@ class FeatureSet:
         """Stored per-dimension statistics of ``name`` (see ``codecfake.store.stats``), or None."""
         return self.attrs.get("stats", {}).get(name)
 
-    def check_shards(self, name: str, clips: Any = None) -> int:
-        """Compare the shards holding ``clips`` (default all) with their commit records' CRC-32 once per process
-        before training or evaluation reads them; ``CorruptShard`` names the ones that differ (store/verify.py)."""
-        from codecfake.store.verify import check_shards
-
-        return check_shards(self, name, clips)
-
     # ---- reading -------------------------------------------------------------------------------------------------
     def reader(self, name: str, *, mode: str = "auto") -> ShardReader:
         """Clip reader: zero-copy shard mmap over uncompressed local shards, Zarr per-item reads otherwise."""

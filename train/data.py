@@ -23,6 +23,7 @@ import torch
 from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
 from codecfake.store.spec import EXTRACTOR_FIELDS as _MATCH_FIELDS
 from codecfake.store.spec import extractor_fields
+from codecfake.store.verify import check_shards
 from codecfake.train.config import TrainConfig
 from codecfake.train.errors import ExtractionMismatch, TrainDataError
 from codecfake.train.input_arrays import array_names, has_arrays, input_shape, open_reader, valid_mask
@@ -260,7 +261,7 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
     for s, fs in enumerate(sets):  # a shard changed on disk since it was written is refused before training
         clips = np.concatenate([train.local[train.set_index == s], dev.local[dev.set_index == s]])
         for name in array_names(array):
-            fs.check_shards(name, clips)
+            check_shards(fs, name, clips)
     classes, weights = (), ()
     if config.task == "trace":
         from codecfake.train.trace_labels import relabel_for_trace

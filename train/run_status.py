@@ -63,6 +63,8 @@ def require_finished(run_dir: str | Path, *, unfinished: bool = False) -> RunSta
     status = run_status(run_dir)
     if status.finished:
         return status
+    if status.holder is None and not (Path(run_dir) / "config.json").is_file():
+        return status  # no training run (e.g. scores fused from runs): nothing to finish; evaluate decides
     if status.holder is not None:
         what = f"{run_dir} is still training in {status.holder.describe()} ({status.describe()})"
         fix = "wait for it to finish"
