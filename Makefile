@@ -49,6 +49,11 @@ ALLOW_MISSING ?=
 ASV_SCORES ?=
 FUSE      ?=
 OUT       ?=
+AUGMENT   ?=
+CLEAN_PROB ?=
+FEATAUG   ?=
+HOLD_OUT  ?=
+DEGRADE   ?=
 
 opt = $(if $(2),$(1) $(2))
 
@@ -62,7 +67,7 @@ export ONEDNN_MAX_CPU_ISA := AVX2
 export MKL_CBWR := COMPATIBLE
 endif
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion demo-data features corpus-check train evaluate calibrate fuse export report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-augment demo-data features corpus-check train evaluate robustness calibrate fuse export report compare demo experiments clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -107,6 +112,13 @@ help: ## this list
 	@echo "                 removes the instruction-set dependence of training (measured on one CPU model; keep the"
 	@echo "                 thread count too; other CPU vendors untested) [off]"
 	@echo "  PAPER=1        evaluate: report min(EER(s), EER(-s)) as the paper's tables do"
+	@echo "  AUGMENT=rawboost:3,codec:2   features: also V augmented variants of the training clips (codecfake augment;"
+	@echo "                 FORCE=1 then only overrides the disk check); train: read one stored copy per clip per epoch"
+	@echo "                 [none: the paper's]; families rawboost, codec, resample, lowpass, noise (docs/augment.md)"
+	@echo "  CLEAN_PROB=0.5 train with AUGMENT: probability of the clean copy [uniform over a clip's copies]"
+	@echo "  FEATAUG=tmask:8,fmask:10,mixup:0.2   train: zero-disk augmentation of the cached features [none]"
+	@echo "  HOLD_OUT=C3    train without these generators' fakes (C1..C7, A01..A06); evaluate reports them as unseen"
+	@echo "  DEGRADE=mp3:32k,opus:12k,amr,resample:8k,noise:20db   robustness: the laundering conditions [these]"
 
 $(VENV)/.done: pyproject.toml
 	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
@@ -160,14 +172,17 @@ bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio)
 bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
 	$(PY) -m bench.gpu
 
+bench-augment: venv ## augmentation clips/s per core per family vs decode, GPU feed share, streamed data wait -> bench/results/augment.json
+	$(PY) bench/augment.py
+
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py
 
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
 
-features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=, PRESET=)
-	$(CLI) features $(call opt,--preset,$(or $(PRESET),$(if $(filter demo,$(DATA)),demo))) --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
+features: venv ## extract features into the store (DATA=, ROOT=, MODEL=, MODEL_DIR=, LAYERS=, STORE=, PARTS=, PRESET=, AUGMENT=)
+	$(CLI) $(if $(AUGMENT),augment --augment $(AUGMENT),features) $(call opt,--preset,$(or $(PRESET),$(if $(filter demo,$(DATA)),demo))) --data $(DATA) $(call opt,--root,$(ROOT)) --extractor $(MODEL) $(call opt,--model-dir,$(MODEL_DIR)) \
 	  --layers $(LAYERS) $(call opt,--precision,$(PRECISION)) $(call opt,--resampler,$(RESAMPLER)) \
 	  $(call opt,--store-dtype,$(STORE_DTYPE)) $(call opt,--mel-values,$(MEL)) --store $(STORE) --device $(DEVICE) \
 	  $(call opt,--batch,$(BATCH)) $(call opt,--cluster,$(CLUSTER)) \
@@ -183,12 +198,19 @@ train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=
 	  $(if $(FEATURES),--features $(FEATURES),--extractor $(MODEL)) $(call opt,--epochs,$(EPOCHS)) $(call opt,--batch,$(BATCH)) \
 	  $(call opt,--lr,$(LR)) $(call opt,--seed,$(SEED)) $(call opt,--name,$(NAME)) $(if $(FORCE),--force) \
 	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) $(call opt,--preset,$(PRESET)) \
-	  $(call opt,--dev-loss,$(DEV_LOSS)) $(call opt,--csam-draw,$(CSAM_DRAW))
+	  $(call opt,--dev-loss,$(DEV_LOSS)) $(call opt,--csam-draw,$(CSAM_DRAW)) \
+	  $(call opt,--augment,$(AUGMENT)) $(call opt,--clean-prob,$(CLEAN_PROB)) $(call opt,--feataug,$(FEATAUG)) \
+	  $(call opt,--hold-out,$(HOLD_OUT))
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }
 	$(CLI) evaluate --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--resamples,$(RESAMPLES)) \
 	  $(call opt,--asv-scores,$(ASV_SCORES)) $(if $(PAPER),--paper)
+
+robustness: venv ## EER of a run on its test sets laundered by DEGRADE= (RUN=runs/NAME) -> RUN/robustness/
+	@test -n "$(RUN)" || { echo "usage: make robustness RUN=runs/NAME [DEGRADE=mp3:32k,opus:12k,amr,resample:8k,noise:20db]"; exit 2; }
+	$(CLI) robustness --run $(RUN) --store $(STORE) --device $(DEVICE) $(call opt,--degrade,$(DEGRADE)) \
+	  $(call opt,--resamples,$(RESAMPLES)) $(call opt,--model-dir,$(MODEL_DIR)) $(if $(FORCE),--force)
 
 calibrate: venv ## fit RUN's calibration on its dev scores: LLRs beside the scores, actDCF/Cllr on them (RUN=runs/NAME)
 	@test -n "$(RUN)" || { echo "usage: make calibrate RUN=runs/NAME"; exit 2; }

@@ -137,8 +137,9 @@ def _fit_lr(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
 
 
 def baseline_sets(store: Any, feature_sets: Sequence[str] | None, array: str) -> list[Any]:
-    """The feature sets ``feature_sets`` (keys; default: every mel set with ``array``), each checked to be mel."""
-    keys = list(feature_sets) if feature_sets else store.find(extractor="mel", array=array)
+    """The feature sets ``feature_sets`` (keys; default: every clean mel set with ``array``: augmented or degraded
+    variants are not the corpus the baselines describe), each checked to be mel."""
+    keys = list(feature_sets) if feature_sets else store.find(extractor="mel", array=array, augment={})
     if not keys:
         raise EvaluationError(
             f"store {store!r}: no mel feature set with array {array!r}; make one with "

@@ -103,6 +103,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_baselines)
     register_compare(sub)
     register_official(sub)
+    from codecfake.evaluate.robustness_cli import register_robustness
+
+    register_robustness(sub)
 
 
 def _bootstrap_args(p: argparse.ArgumentParser) -> None:

@@ -141,6 +141,14 @@ def evaluate_run(
     if results:  # minDCF, actDCF, Cllr, minCllr per condition and set; the per-attack table; the calibration
         methods = {s.name: s.methods for s in scores.scored if s.methods is not None}
         attach_detection(report, by_name, outputs.run_dir, metrics, methods)
+    held_md = ""
+    if (
+        run.config.hold_out
+    ):  # trained without these generators' fakes: their EER is the unseen-generator number
+        from codecfake.evaluate.held_out import held_out_markdown, held_out_results
+
+        report["held_out"] = held_out_results(run.config.hold_out, by_name, resamples=resamples, seed=ci_seed)
+        held_md = held_out_markdown(report["held_out"])
     outputs.report_dir.mkdir(parents=True, exist_ok=True)
     if is_trace_run(run):  # source tracing: accuracy, macro-F1, confusion, open set
         report["trace"], _ = write_trace_outputs(
@@ -154,6 +162,6 @@ def evaluate_run(
     report["figures"] = [p.name for p in fig_paths]
     if (outputs.report_dir / "reliability.png").is_file():  # drawn by `codecfake calibrate`
         report["figures"].append("reliability.png")
-    outputs.write_report(report, report_markdown(report, report["figures"]))
+    outputs.write_report(report, report_markdown(report, report["figures"]) + held_md)
     log.info("%s: %d conditions evaluated -> %s", run_dir, len(results), outputs.report_dir / "report.md")
     return EvaluationOutput(report=report, score_files=files, report_dir=outputs.report_dir)

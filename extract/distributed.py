@@ -23,7 +23,7 @@ from codecfake.alloc import keep_freed_memory
 from codecfake.extract.claims import ShardClaims
 from codecfake.extract.errors import ExtractError
 from codecfake.extract.extractors import Extractor
-from codecfake.extract.loading import ShardJob, load_wave, resampler_of
+from codecfake.extract.loading import ShardJob, resampler_of
 from codecfake.extract.rebuild import extractor_from_spec, recorded_fields
 from codecfake.extract.writer import ShardBuffer, write_buffer
 
@@ -89,9 +89,10 @@ def extract_shard_task(
         extractor = worker_extractor(fs, arrays, model_dir, device)
         buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
         for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
+            hi = min(lo + batch, job.n_clips)
+            resampler = resampler_of(extractor)
             loaded = [
-                load_wave(p, fs.spec.n_samples, fs.spec.sample_rate_hz, resampler_of(extractor))
-                for p in job.paths[lo : lo + batch]
+                job.wave(k, fs.spec.n_samples, fs.spec.sample_rate_hz, resampler) for k in range(lo, hi)
             ]
             waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
             buf.add(lo, extractor(waves), [r for _, r in loaded])

@@ -29,10 +29,22 @@ class ShardJob:
     stop: int
     paths: tuple[str, ...]
     array_names: tuple[str, ...]  # arrays this shard still lacks
+    # augmented variants (codecfake.augment.variant.Variant): (wave, utt_id) -> (wave, reject reason), and the ids
+    transform: Callable[[np.ndarray, str], tuple[np.ndarray, str]] | None = None
+    utt_ids: tuple[str, ...] = ()
 
     @property
     def n_clips(self) -> int:
         return self.stop - self.start
+
+    def wave(
+        self, k: int, n_samples: int, sample_rate_hz: int = SAMPLE_RATE_HZ, resampler: str = DEFAULT_RESAMPLER
+    ) -> tuple[np.ndarray, str]:
+        """Clip k of this shard as the set stores it: decoded, fixed length, then the variant's transform if any."""
+        wave, reason = load_wave(self.paths[k], n_samples, sample_rate_hz, resampler)
+        if self.transform is not None and not reason:
+            wave, reason = self.transform(wave, self.utt_ids[k])
+        return wave, reason
 
 
 def resampler_of(extractor: object) -> str:
@@ -51,25 +63,26 @@ def load_wave(
 
 
 class ClipDataset(Dataset):
-    """Item i -> (i, wave (n_samples,) float32, reject reason or "")."""
+    """Item i -> (i, wave (n_samples,) float32, reject reason or ""); ``items`` are (shard job, clip in it)."""
 
     def __init__(
         self,
-        paths: Sequence[str],
+        items: Sequence[tuple[ShardJob, int]],
         n_samples: int = N_SAMPLES,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
         resampler: str = DEFAULT_RESAMPLER,
     ):
-        self.paths = list(paths)
+        self.items = list(items)
         self.n_samples = n_samples
         self.sample_rate_hz = sample_rate_hz
         self.resampler = resampler
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.items)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray, str]:
-        wave, reason = load_wave(self.paths[i], self.n_samples, self.sample_rate_hz, self.resampler)
+        job, k = self.items[i]
+        wave, reason = job.wave(k, self.n_samples, self.sample_rate_hz, self.resampler)
         return i, wave, reason
 
 
@@ -135,7 +148,7 @@ def make_loader(
     Items are ``(positions, waves, reasons)``; ``job_offsets(jobs)`` maps positions back to jobs. ``claim``: called
     for each job as the loader reaches it; a job it refuses is skipped (``ClaimedBatches``). ``pin_memory``: batches
     come back in page-locked memory, so the copy to a CUDA device can be non-blocking."""
-    paths = [p for job in jobs for p in job.paths]
+    items = [(job, k) for job in jobs for k in range(job.n_clips)]
     offset_of = job_offsets(jobs)
     sampler = (
         shard_batches(jobs, batch, offset_of)
@@ -143,7 +156,7 @@ def make_loader(
         else ClaimedBatches(jobs, batch, offset_of, claim)
     )
     return DataLoader(
-        ClipDataset(paths, n_samples, sample_rate_hz, resampler),
+        ClipDataset(items, n_samples, sample_rate_hz, resampler),
         batch_sampler=sampler,  # type: ignore[arg-type]
         num_workers=num_workers,
         collate_fn=collate,

@@ -32,14 +32,16 @@ from codecfake.store.spec import FeatureSetSpec
 log = logging.getLogger(__name__)
 
 
-def feature_set_spec(manifest, extractor: Extractor, part: str = "") -> FeatureSetSpec:
-    """The store spec of (manifest, extractor): corpus, manifest hash, model id, weights hash, params, part."""
+def feature_set_spec(manifest, extractor: Extractor, part: str = "", variant: Any = None) -> FeatureSetSpec:
+    """The store spec of (manifest, extractor): corpus, manifest hash, model id, weights hash, params, part, and
+    for an augmented variant (``codecfake.augment.variant.Variant``) its ``spec_entry()``."""
     corpora = sorted(set(manifest.column("corpus")))
     corpus = corpora[0] if len(corpora) == 1 else (manifest.name or "+".join(corpora))
     return FeatureSetSpec(
         corpus=corpus,
         manifest_sha256=manifest.content_hash(),
         part=part,
+        augment=variant.spec_entry() if variant is not None else {},
         **extractor_spec(extractor),
     )
 
@@ -54,8 +56,9 @@ def manifest_meta(manifest) -> dict[str, np.ndarray]:
     return meta
 
 
-def plan_jobs(manifest, fs: FeatureSet, array_names: list[str]) -> list[ShardJob]:
-    """Shards that still lack a commit for at least one of ``array_names`` (only those arrays are rewritten)."""
+def plan_jobs(manifest, fs: FeatureSet, array_names: list[str], variant: Any = None) -> list[ShardJob]:
+    """Shards that still lack a commit for at least one of ``array_names`` (only those arrays are rewritten);
+    with a ``variant`` each job carries it and its clips' ids, so decode workers augment what they decode."""
     committed = {name: fs.committed(name) for name in array_names}
     jobs = []
     for s in range(fs.n_shards):
@@ -63,7 +66,8 @@ def plan_jobs(manifest, fs: FeatureSet, array_names: list[str]) -> list[ShardJob
         if missing:
             start, stop = fs.shard_bounds(s)
             paths = tuple(str(manifest.resolve(manifest[i])) for i in range(start, stop))
-            jobs.append(ShardJob(s, start, stop, paths, missing))
+            ids = tuple(manifest[i].utt_id for i in range(start, stop)) if variant is not None else ()
+            jobs.append(ShardJob(s, start, stop, paths, missing, variant, ids))
     return jobs
 
 
@@ -81,6 +85,7 @@ def open_feature_set(
     shard_size: int,
     part: str = "",
     notes: Mapping[str, Any] | None = None,
+    variant: Any = None,
 ) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
     extra = {
@@ -90,7 +95,7 @@ def open_feature_set(
         **(notes or {}),
     }
     fs = store.create(
-        feature_set_spec(manifest, extractor, part),
+        feature_set_spec(manifest, extractor, part, variant),
         manifest_meta(manifest),
         mode=mode,
         shard_size=shard_size,
@@ -186,6 +191,7 @@ def extract_manifest(
     part: str = "",
     timings: dict[str, float] | None = None,
     notes: Mapping[str, Any] | None = None,
+    variant: Any = None,
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
 
@@ -197,12 +203,14 @@ def extract_manifest(
     decode workers (default: available cores - 1). ``timings``: a dict to receive the per-stage seconds of a local
     run (see ``run_local``). ``part``: the dataset part the manifest holds ("" = the whole corpus), recorded in the
     spec and the key. ``notes``: more entries for the set's provenance attributes (never its key or values), e.g. the
-    preset the command line applied (``{"preset": "demo"}``); written when the set is created.
+    preset the command line applied (``{"preset": "demo"}``); written when the set is created. ``variant``: a
+    ``codecfake.augment.variant.Variant`` whose copy of every clip the set holds (applied in the decode workers after
+    the fixed-length cut; a failing clip is a reject with its reason).
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part, notes)
+    fs = open_feature_set(manifest, extractor, store, mode, shard_size, part, notes, variant)
     names = list(extractor.arrays())
-    jobs = plan_jobs(manifest, fs, names)
+    jobs = plan_jobs(manifest, fs, names, variant)
     if not jobs:
         log.info("%s: all %d shards of %s already committed; nothing to do", fs.location, fs.n_shards, names)
         return fs

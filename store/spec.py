@@ -53,18 +53,25 @@ class FeatureSetSpec:
     pad_rule: str = "repeat"
     crop_rule: str = "first"
     part: str = ""  # "" = the whole corpus; else "train", "dev", "C1", … "eval" (one label file / protocol)
+    # {} = the clean audio; else the augmented *variant* of a clean set (codecfake.augment.variant.Variant.spec_entry:
+    # tag, recipe, index, seed, the clean set's key "of", which rows): left out of the digest when empty
+    augment: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             raise ValueError(f"FeatureSetSpec.dtype: one of {DTYPES} is stored (got {self.dtype!r})")
         json.dumps(_canonical(dict(self.params)))  # params must be JSON-serialisable
+        json.dumps(_canonical(dict(self.augment)))
 
     def to_dict(self) -> dict[str, Any]:
         """Canonical JSON-ready dict (params sorted)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["params"] = _canonical(dict(self.params))
+        out["augment"] = _canonical(dict(self.augment))
         if not self.part:
             del out["part"]  # keys and digests of whole-corpus sets are what they were before parts existed
+        if not self.augment:
+            del out["augment"]  # clean sets keep the keys they had before variants existed
         return out
 
     @classmethod
@@ -83,9 +90,16 @@ class FeatureSetSpec:
 
     @property
     def key(self) -> str:
-        """``<corpus>.<extractor>.<12 hex>``: deterministic over every field; layers are not in it."""
+        """``<corpus>[.<part>].<extractor>[.<variant tag>].<12 hex>``: deterministic over every field; layers are not
+        in it."""
         part = f"{_SAFE.sub('-', self.part)}." if self.part else ""
-        return f"{_SAFE.sub('-', self.corpus)}.{part}{_SAFE.sub('-', self.extractor)}.{self.digest[:12]}"
+        tag = f"{_SAFE.sub('-', str(self.augment.get('tag', 'variant')))}." if self.augment else ""
+        return f"{_SAFE.sub('-', self.corpus)}.{part}{_SAFE.sub('-', self.extractor)}.{tag}{self.digest[:12]}"
+
+    @property
+    def is_variant(self) -> bool:
+        """True for an augmented / degraded copy of a clean set (training and evaluation skip it by default)."""
+        return bool(self.augment)
 
     def differences(self, other: FeatureSetSpec) -> dict[str, tuple[Any, Any]]:
         """Fields whose values differ: ``{name: (self value, other value)}``; params are compared per entry."""
@@ -97,10 +111,12 @@ class FeatureSetSpec:
                     a, b = mine["params"].get(p), theirs["params"].get(p)
                     if a != b:
                         diff[f"params.{p}"] = (a, b)
-            elif mine[name] != theirs.get(name, ""):
-                diff[name] = (mine[name], theirs.get(name, ""))
+            elif mine[name] != theirs.get(name, {} if name == "augment" else ""):
+                diff[name] = (mine[name], theirs.get(name, {} if name == "augment" else ""))
         if "part" in theirs and "part" not in mine:
             diff["part"] = ("", theirs["part"])
+        if "augment" in theirs and "augment" not in mine:
+            diff["augment"] = ({}, theirs["augment"])
         return diff
 
 

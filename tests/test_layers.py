@@ -28,6 +28,7 @@ LAYER_OF = {
     "codecfake.corpus.build": "corpus.build",
     "codecfake.corpus.cli": "corpus.build",  # the corpus commands build corpora too (`corpus demo`, `corpus synth`)
     "codecfake.store": "store",
+    "codecfake.augment": "augment",  # augmentations as store variants (RawBoost, codecs, noise …)
     "codecfake.extract": "extract",
     "codecfake.train": "train",
     "codecfake.evaluate": "evaluate",
@@ -40,10 +41,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "corpus": ("leaf",),
     "corpus.build": ("corpus", "leaf"),
     "store": ("leaf",),
-    "extract": ("corpus", "store", "leaf"),
-    "train": ("store", "corpus", "leaf"),
-    "evaluate": ("store", "train", "corpus", "extract", "leaf"),
-    "app": ("evaluate", "train", "extract", "store", "corpus.build", "corpus", "leaf"),
+    "augment": ("corpus.build", "corpus", "leaf"),
+    "extract": ("augment", "corpus", "store", "leaf"),
+    "train": ("augment", "store", "corpus", "leaf"),
+    "evaluate": ("augment", "store", "train", "corpus", "extract", "leaf"),
+    "app": ("evaluate", "train", "extract", "augment", "store", "corpus.build", "corpus", "leaf"),
 }
 
 
@@ -314,7 +316,7 @@ def test_a_forbidden_edge_is_reported_with_its_file_and_line() -> None:
     known = ["codecfake.extract.cli", "codecfake.app.cli"]
     assert forbidden(edges, known) == [
         "extract/cli.py:2: codecfake.extract.cli (extract) imports codecfake.app.cli (app); "
-        "extract may import corpus, store, leaf"
+        "extract may import augment, corpus, store, leaf"
     ]
     stale = [Edge("codecfake.app.cli", "codecfake.cli", "codecfake/app/cli.py:9")]
     assert forbidden(stale, known) == [

@@ -64,6 +64,20 @@ CASES = {
             "3",
         ],
     ),
+    "robustness": (
+        "RUN=runs/x DEGRADE=mp3:32k,noise:20db",
+        [
+            "robustness",
+            "--run",
+            "runs/x",
+            "--store",
+            "features",
+            "--device",
+            "auto",
+            "--degrade",
+            "mp3:32k,noise:20db",
+        ],
+    ),
     "evaluate": (
         "RUN=runs/x PAPER=1",
         ["evaluate", "--run", "runs/x", "--store", "features", "--device", "auto", "--paper"],
@@ -141,6 +155,17 @@ def test_make_target_is_the_documented_cli_command(target: str) -> None:
     assert argv == expected
     args = build_parser().parse_args(argv)  # the CLI accepts every option the Makefile passes
     assert callable(args.func)
+
+
+def test_make_augment_variables_reach_the_cli() -> None:
+    argv = _make_cli_argv("features", "AUGMENT=rawboost:3,codec:2 FORCE=1")
+    assert argv[:3] == ["augment", "--augment", "rawboost:3,codec:2"] and argv[-1] == "--force"
+    assert callable(build_parser().parse_args(argv).func)
+    argv = _make_cli_argv("train", "AUGMENT=rawboost:3 CLEAN_PROB=0.5 FEATAUG=tmask:8 HOLD_OUT=C3,A01")
+    tail = ["--augment", "rawboost:3", "--clean-prob", "0.5", "--feataug", "tmask:8", "--hold-out", "C3,A01"]
+    assert argv[-len(tail) :] == tail
+    args = build_parser().parse_args(argv)
+    assert (args.cfg_augment, args.cfg_clean_prob, args.cfg_hold_out) == ("rawboost:3", 0.5, ("C3", "A01"))
 
 
 def test_make_train_and_codecfake_train_share_the_optimiser_default() -> None:

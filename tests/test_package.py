@@ -31,6 +31,7 @@ COMMANDS = {
     "corpus",
     "store",
     "features",
+    "augment",
     "train",
     "import-official",
     "evaluate",
@@ -43,6 +44,7 @@ COMMANDS = {
     "score",
     "baselines",
     "compare",
+    "robustness",
     "demo",
 }
 

@@ -11,7 +11,7 @@ from codecfake.cliargs import add_command, add_runs, add_store
 from codecfake.train.config import ConfigError, field_types, parse_text
 
 log = logging.getLogger(__name__)
-NOT_OPTIONS = ("sources",)  # TrainConfig fields that `codecfake train` sets itself
+NOT_OPTIONS = ("sources", "augment_labels")  # TrainConfig fields that `codecfake train` sets itself
 
 PRESET = "or --preset's"
 HELP = {
@@ -60,6 +60,15 @@ HELP = {
     "dev_loss": "model selection on exact (weighted mean over every dev clip) | batch-mean (the release's mean of "
     "per-batch means over shuffled dev batches of --batch clips) [exact]",
     "save_every_steps": "also checkpoint every N steps within an epoch, 0 = epoch ends only [0]",
+    "augment": "stored augmented variants to train on (AUGMENT=, the text `make features AUGMENT=` extracted, e.g. "
+    "rawboost:3,codec:2): each epoch every training clip is read as one of its copies [none: the paper's]",
+    "augment_seed": "the variants' extraction seed [1234]",
+    "clean_prob": "with --augment: probability of reading the clean copy (CLEAN_PROB=) [-1: uniform over a "
+    "clip's copies, clean included]",
+    "feataug": "zero-disk feature augmentation (FEATAUG=): tmask:W[:N], fmask:W[:N], mixup:ALPHA, e.g. "
+    "tmask:8,fmask:10,mixup:0.2 [none]",
+    "hold_out": "generators whose fakes leave train and dev, bona fide kept (HOLD_OUT=): C1..C7 (Codecfake, the "
+    "demo), A01..A06 (ASVspoof 2019 LA) [none]",
 }
 
 

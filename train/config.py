@@ -111,6 +111,16 @@ class TrainConfig:
         "exact"  # selection: exact weighted mean over dev | batch-mean (the release's, shuffled batches)
     )
     save_every_steps: int = 0  # also checkpoint "last" every N steps inside an epoch (0: at epoch ends only)
+    # Augmentation (docs/augment.md). `augment`: the stored variants to read (the AUGMENT= text `codecfake augment`
+    # extracted, e.g. "rawboost:3,codec:2"); each epoch every training clip is read as one of its copies
+    augment: str = ""
+    augment_seed: int = 1234  # the variants' extraction seed (in their keys)
+    clean_prob: float = -1.0  # < 0: uniform over a clip's copies, clean included; else P(clean copy)
+    feataug: str = ""  # zero-disk feature-space augmentation: "tmask:8,fmask:10,mixup:0.2" (train/feataug.py)
+    # generators whose fakes leave train and dev, bona fide kept (C3, A01, …; train/holdout.py); any task
+    hold_out: tuple[str, ...] = ()
+    # A note, not a setting: the label consequence of each augmentation on these training domains (set by train())
+    augment_labels: tuple[str, ...] = ()
     # A note, not a setting: key -> where its value came from ("default", "command line", "preset demo", a
     # configs/backend|opt file, "run folder"); set by `codecfake train`, never an option, ignored by comparisons
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -176,9 +186,28 @@ class TrainConfig:
                 f"training config: `sources` names keys that are no config keys: "
                 f"{sorted(set(self.sources) - {f.name for f in dataclasses.fields(self)})}"
             )
+        self._check_augmentation()
         self._resolve_layers()
         if self.name and ("/" in self.name or self.name.startswith(".")):
             raise ConfigError(f"training config: `name` must be a plain folder name, found {self.name!r}")
+
+    def _check_augmentation(self) -> None:
+        """Bad AUGMENT / FEATAUG texts fail here, naming the known names or the parameter's range."""
+        from codecfake.augment.recipe import parse_augment
+        from codecfake.train.feataug import parse_feataug
+
+        if self.augment:
+            parse_augment(self.augment)
+        if self.feataug:
+            parse_feataug(self.feataug)
+        if self.clean_prob != -1.0 and not 0.0 <= self.clean_prob <= 1.0:
+            raise ConfigError(
+                f"training config: `clean_prob` is a probability in [0, 1] (or -1: uniform), found {self.clean_prob}"
+            )
+        if self.clean_prob != -1.0 and not self.augment:
+            raise ConfigError(
+                "training config: `clean_prob` needs `augment` (the stored variants to draw from)"
+            )
 
     def _resolve_layers(self) -> None:
         """``layers`` (0, 3, 5) <-> ``array`` "L00+L03+L05": either may be given, they must agree; sorted."""

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from codecfake.store.spec import extractor_fields
 from codecfake.store.verify import check_shards
 from codecfake.train.config import TrainConfig
 from codecfake.train.errors import ExtractionMismatch, TrainDataError
+from codecfake.train.holdout import assert_never_held_out, check_hold_out, held_out_mask
 from codecfake.train.input_arrays import array_names, has_arrays, input_shape, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,9 @@ def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
     preferred over a real dataset, nor the other way round, without the user saying so (``FEATURES=KEY,KEY``)."""
     if config.features:
         return _open_keys(store, config.features)
-    opened = [store.open(k) for k in store.keys()]
+    opened = [
+        fs for fs in (store.open(k) for k in store.keys()) if not fs.spec.is_variant
+    ]  # variants: --augment
     chosen: list[FeatureSet] = []
     for domain in TASK_DOMAINS[config.task]:
         cands = [
@@ -193,6 +197,9 @@ class Split:
     labels: np.ndarray  # (n,) int64, 0 bona fide / 1 spoof (task trace: class index, bona fide 0)
     domains: np.ndarray  # (n,) int64 into TrainingData.domains
     x: np.ndarray | None = None  # (n, T, D) float16 when loaded into memory (fused: (n, N, T, D))
+    rows: np.ndarray | None = (
+        None  # (n,) row of x per position when x holds augmented variants too (train/variants.py)
+    )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -213,6 +220,13 @@ class TrainingData:
     class_weights: tuple[
         float, ...
     ] = ()  # task trace: balanced CE weights per class; () -> config.class_weights
+    variants: Any = None  # train/variants.py VariantTable with --augment: the stored variants of train clips
+
+    def epoch_split(self, epoch: int) -> Split:
+        """The training split as read in ``epoch`` (with variants: each clip's drawn copy; else ``train``)."""
+        from codecfake.train.variants import epoch_split
+
+        return epoch_split(self, epoch)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -220,14 +234,19 @@ class TrainingData:
         return input_shape(self.array, self.frame_shape)
 
     def readers(self) -> list:
-        return [open_reader(fs, self.array) for fs in self.sets]  # fused: one StackedReader per set
+        variant_sets = self.variants.sets if self.variants is not None else []
+        return [
+            open_reader(fs, self.array) for fs in [*self.sets, *variant_sets]
+        ]  # fused: a StackedReader each
 
 
-def _split(sets: Sequence[FeatureSet], array: str, name: str, domains: list[str]) -> Split:
+def _split(
+    sets: Sequence[FeatureSet], array: str, name: str, domains: list[str], hold_out: Sequence[str] = ()
+) -> Split:
     parts = []
     for s, fs in enumerate(sets):
         meta = fs.meta
-        keep = (meta["split"] == name) & valid_mask(fs, array)
+        keep = (meta["split"] == name) & valid_mask(fs, array) & ~held_out_mask(meta, hold_out)
         idx = np.flatnonzero(keep)
         dom = meta["domain"][idx]
         dom_ids = np.array([domains.index(d) if d in domains else -1 for d in dom], dtype=np.int64)
@@ -249,7 +268,15 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
             f"{[fs.key for fs in sets]} hold only {domains}; add the other domain's set "
             "(--features KEY,KEY; e.g. `make features` builds both demo sets) or use --task/--opt adam"
         )
-    train, dev = _split(sets, array, "train", domains), _split(sets, array, "dev", domains)
+    check_hold_out([fs.meta for fs in sets], config.hold_out, f"{[fs.key for fs in sets]}")
+    train = _split(sets, array, "train", domains, config.hold_out)
+    dev = _split(sets, array, "dev", domains, config.hold_out)
+    for split in (train, dev):  # the guard is independent of the filter above: a wrong filter fails here
+        assert_never_held_out(
+            [fs.meta for fs in sets],
+            [split.local[split.set_index == s] for s in range(len(sets))],
+            config.hold_out,
+        )
     for split_name, split in (("train", train), ("dev", dev)):
         if len(split) < 2:
             raise TrainDataError(
@@ -267,9 +294,17 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
         from codecfake.train.trace_labels import relabel_for_trace
 
         train, dev, classes, weights = relabel_for_trace(sets, train, dev, config.trace_level)
-    return TrainingData(
+    data = TrainingData(
         list(sets), array, frame_shape, domains, train, dev, extractor_fields(sets[0].spec), classes, weights
     )
+    if config.augment:  # stored variants of the training clips (train/variants.py)
+        from codecfake.train.variants import find_variants
+
+        data.variants = find_variants(store, data, config.augment, config.augment_seed, config.clean_prob)
+        for fs in data.variants.sets:  # read too: checked like the clean sets
+            for name in array_names(array):
+                check_shards(fs, name)
+    return data
 
 
 def load_into_memory(data: TrainingData, split: Split, chunk: int = 256) -> None:
@@ -293,9 +328,8 @@ def fetch(data: TrainingData, split: Split, positions: np.ndarray, readers: list
     x stays float16 until it reaches the device (half the bytes to copy; the step casts it to float32 there)."""
     positions = np.asarray(positions, dtype=np.int64)
     if split.x is not None:
-        x = torch.from_numpy(
-            split.x[positions]
-        )  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
+        rows = positions if split.rows is None else split.rows[positions]
+        x = torch.from_numpy(split.x[rows])  # (B, T, D) fp16; numpy gather beats torch's fp16 index_select
     else:
         buf = np.empty((len(positions), *data.input_shape), dtype=data.sets[0].dtype)
         for s, reader in enumerate(readers):

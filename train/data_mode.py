@@ -20,10 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def data_megabytes(data: TrainingData) -> float:
-    """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels);
-    N fused layers count N times."""
+    """Size of the train + dev clips (and stored augmented variants) in the sets' dtype (2 bytes a value for float16,
+    4 for float32 power mels); N fused layers count N times."""
     itemsize = np.dtype(data.sets[0].dtype).itemsize
-    return (len(data.train) + len(data.dev)) * itemsize * math.prod(data.input_shape) / 2**20
+    n_variants = data.variants.n_variant_clips if data.variants is not None else 0
+    return (len(data.train) + len(data.dev) + n_variants) * itemsize * math.prod(data.input_shape) / 2**20
 
 
 def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
@@ -40,6 +41,10 @@ def load_for_mode(config: TrainConfig, data: TrainingData) -> None:
     t0 = time.perf_counter()
     load_into_memory(data, data.train)
     load_into_memory(data, data.dev)
+    if data.variants is not None:  # --augment: the stored variants of the train clips too
+        from codecfake.train.variants import load_variants_into_memory
+
+        load_variants_into_memory(data)
     log.info(
         "loaded %d + %d clips (%.0f MB) into memory in %.1f s",
         len(data.train),

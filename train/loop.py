@@ -107,6 +107,10 @@ def train(
     deterministic_cudnn(device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
+    if config.augment or config.feataug:
+        from codecfake.train.variants import label_notes
+
+        config = config.replace(augment_labels=label_notes(config, data))
     seed_everything(config.seed)
     config = config.replace(array=data.array)  # the array found (fused: as asked) decides the model's input
     config = resolve_lcnn_layout(config, data.extractor.get("extractor", ""))  # recorded in config.json
@@ -147,4 +151,10 @@ def run_provenance(config: TrainConfig, data: TrainingData) -> dict[str, Any]:
             {"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {}
         ),
         **({"arrays": list(arrays)} if len(arrays) > 1 else {}),
+        **(
+            {"augment": {**data.variants.describe(), "variant_sets": [fs.key for fs in data.variants.sets]}}
+            if data.variants is not None
+            else {}
+        ),
+        **({"hold_out": list(config.hold_out)} if config.hold_out else {}),
     )

@@ -28,8 +28,11 @@ from codecfake.train.config import TrainConfig
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import Prefetcher, TrainingData
 from codecfake.train.errors import TrainError
+from codecfake.train.feataug import apply as apply_feataug
+from codecfake.train.feataug import loss as feataug_loss
+from codecfake.train.feataug import parse_feataug
 from codecfake.train.fusion import fusion_weights
-from codecfake.train.losses import class_weight_tensor, weighted_ce
+from codecfake.train.losses import class_weight_tensor
 from codecfake.train.plan import make_sampler
 from codecfake.train.sam import SAM, build_base_optimizer, plain_step
 from codecfake.train.validate import evaluate_dev
@@ -87,17 +90,19 @@ class Trainer:
                 "--domain-ratio or --batch"
             ) from None
         self.class_weights = class_weight_tensor(data.class_weights or c.class_weights, device)  # trace: K
+        self.feataug = parse_feataug(c.feataug)
         self.state = RunState()
         self.lease: Lease | None = None
 
     # ---- one optimiser step ----
     def _loss(self, model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, y = batch
-        return weighted_ce(model(x)[1], y, self.class_weights)
+        return feataug_loss(model(x)[1], y, self.class_weights)  # y: labels, or mixup's soft targets
 
     def step(self, x: torch.Tensor, y: torch.Tensor, dom: torch.Tensor) -> float:
         x = x.to(self.device, non_blocking=True).float()  # (B, T, D) float16 -> float32 on the device
         y = y.to(self.device, non_blocking=True)
+        x, y = apply_feataug(self.feataug, x, y, dom, self.config.seed, self.state.global_step)
         if self.config.opt == "csam-pd":
             present = sorted(set(dom.tolist()))
             subs = [(x[dom == d], y[dom == d]) for d in present]
@@ -177,7 +182,7 @@ class Trainer:
                 g["lr"] = lr
             batches = self.sampler.epoch(s.epoch)
             self.model.train()
-            feeder = Prefetcher(self.data, self.data.train, batches[s.step :])
+            feeder = Prefetcher(self.data, self.data.epoch_split(s.epoch), batches[s.step :])
             progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
