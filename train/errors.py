@@ -15,6 +15,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "ExtractionMismatch",
+    "HoldOutError",
     "OfficialImportError",
     "RunBusy",
     "RunError",
@@ -23,6 +24,7 @@ __all__ = [
     "TrainError",
     "UnknownBackend",
     "UnsafeCheckpoint",
+    "VariantsMissing",
 ]
 
 
@@ -80,3 +82,11 @@ class OfficialImportError(CodecfakeError):
 
 class UnsafeCheckpoint(OfficialImportError):
     """The pickle references something outside the allow-list; nothing it names was called."""
+
+
+class HoldOutError(CodecfakeError):
+    """A held-out generator is unknown to the training sets, or its fakes reached the training data."""
+
+
+class VariantsMissing(CodecfakeError):
+    """A training set lacks a variant set that ``--augment`` asks for (extract it with ``codecfake augment``)."""
