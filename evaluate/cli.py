@@ -27,6 +27,18 @@ def register(sub: Any) -> None:
         help="report min(EER(s), EER(-s)) as the paper's tables do (inverted cells stay marked)",
     )
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument(
+        "--unfinished",
+        action="store_true",
+        help="evaluate a run whose training has not finished (still training in another process, or stopped "
+        "part-way) with its best checkpoint so far [refused]",
+    )
+    p.add_argument(
+        "--no-shard-check",
+        action="store_true",
+        help="skip comparing the shards read with their commit records' CRC-32 (done once per process before "
+        "reading; costs about one sequential read of them) [check]",
+    )
     _bootstrap_args(p)
     p.add_argument(
         "--asv-scores",
@@ -145,6 +157,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import run_cells
     from codecfake.evaluate.run_eval import OpenSetOptions, evaluate_run
     from codecfake.progress import TqdmProgress
+    from codecfake.store.verify import skip_shard_checks
+    from codecfake.train.run_status import require_finished
+
+    if args.run.is_dir():  # a missing folder gets load_run's own message
+        require_finished(args.run, unfinished=args.unfinished)
+    if args.no_shard_check:
+        skip_shard_checks()
 
     with TqdmProgress(leave=False) as progress:
         out = evaluate_run(

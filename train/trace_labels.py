@@ -23,17 +23,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import TraceLabelError
 
 log = logging.getLogger(__name__)
 
 BONAFIDE = "bonafide"
 UNKNOWN = "unknown"  # what the open-set decision calls a clip of a generator never seen in training
 _SPLIT_NAMES = ("train", "dev", "test")
-
-
-class TraceLabelError(CodecfakeError):
-    """A feature set's metadata cannot give every clip a generator label."""
 
 
 def generator_labels(
