@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from codecfake.extract.testing import XLSR_300M
+from codecfake.extract.testing import XLSR_300M, XLSR_SMOKE, save_random_model
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,32 +33,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-TINY = dict(
-    XLSR_300M,
-    hidden_size=32,
-    num_attention_heads=2,
-    intermediate_size=64,
-    conv_dim=(16,) * 7,
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=4,
-)  # --tiny: a smoke test of this script
-
-
 def prepare(work: Path, n_clips: int, tiny: bool = False) -> tuple[Path, Path]:
     """Random-weight XLS-R-300m-shaped checkpoint + n four-second wav clips (speech-like test signals)."""
     import numpy as np
     import soundfile as sf
-    import torch
-    from transformers import Wav2Vec2Config, Wav2Vec2Model
 
     from codecfake.corpus.build.tiny import synth_voice
 
-    ckpt = work / "xlsr-random"
-    torch.manual_seed(0)
-    model = Wav2Vec2Model(Wav2Vec2Config(**(TINY if tiny else XLSR_300M)))
-    model.save_pretrained(ckpt)
-    (ckpt / "preprocessor_config.json").write_text(json.dumps({"do_normalize": True, "sampling_rate": 16000}))
-    del model
+    ckpt = save_random_model(work / "xlsr-random", XLSR_SMOKE if tiny else XLSR_300M, seed=0)
     audio = work / "clips"
     audio.mkdir()
     rng = np.random.default_rng(0)

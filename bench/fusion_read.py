@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
+from codecfake.store.testing import make_spec
 from codecfake.train.input_arrays import StackedReader
 
 HERE = Path(__file__).resolve().parent
@@ -36,14 +37,7 @@ def write_store(root: Path, n: int, layers: int) -> object:
         "condition": np.array(["train"] * n),
         "split": np.array(["train"] * n),
     }
-    spec = FeatureSetSpec(
-        corpus="bench",
-        manifest_sha256="0" * 64,
-        extractor="xlsr",
-        model_id="bench",
-        weights_sha256="",
-        params={},
-    )
+    spec = make_spec(corpus="bench", model_id="synthetic", params={})
     fs = FeatureStore(root).create(spec, meta)
     rng = np.random.default_rng(0)
     for k in range(layers):

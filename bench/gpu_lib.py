@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from pathlib import Path
 
@@ -107,23 +106,12 @@ def prepare_audio(work: Path, n_files: int = 64) -> list[Path]:
 
 
 def random_xlsr(work: Path, tiny: bool) -> Path:
-    """A random-weight XLS-R-300m-shaped checkpoint folder (bench/extract.py's configs)."""
-    import importlib.util
-
-    import torch
-    from transformers import Wav2Vec2Config, Wav2Vec2Model
-
-    spec = importlib.util.spec_from_file_location("bench_extract", Path(__file__).with_name("extract.py"))
-    configs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(configs)  # bench/extract.py: the XLSR_300M and TINY configs
+    """A random-weight XLS-R-300m-shaped checkpoint folder (``XLSR_SMOKE`` with ``tiny``), made once per work folder."""
+    from codecfake.extract.testing import XLSR_300M, XLSR_SMOKE, save_random_model
 
     ckpt = work / "xlsr-random"
     if not ckpt.exists():
-        torch.manual_seed(0)
-        Wav2Vec2Model(Wav2Vec2Config(**(configs.TINY if tiny else configs.XLSR_300M))).save_pretrained(ckpt)
-        (ckpt / "preprocessor_config.json").write_text(
-            json.dumps({"do_normalize": True, "sampling_rate": 16000})
-        )
+        save_random_model(ckpt, XLSR_SMOKE if tiny else XLSR_300M, seed=0)
     return ckpt
 
 
@@ -206,7 +194,7 @@ def bench_training(args) -> list[dict]:
 
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
-    from codecfake.train.loop import Trainer
+    from codecfake.train.trainer import Trainer
 
     batch, frame = (4, (16, 32)) if args.tiny else (TRAIN_BATCH, FRAME)
     device = torch.device(args.device)
@@ -244,11 +232,12 @@ def bench_loader(args, work: Path) -> dict:
     import numpy as np
     import torch
 
-    from codecfake.store import FeatureSetSpec, FeatureStore
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import make_spec
     from codecfake.train.backends import build_backend
     from codecfake.train.config import TrainConfig
     from codecfake.train.data import Prefetcher, load_training_data
-    from codecfake.train.loop import Trainer
+    from codecfake.train.trainer import Trainer
 
     batch, frame = (4, (16, 32)) if args.tiny else (TRAIN_BATCH, FRAME)
     n = args.loader_clips
@@ -260,12 +249,11 @@ def bench_loader(args, work: Path) -> dict:
         "condition": ["train"] * n,
         "split": ["train" if i % 8 else "dev" for i in range(n)],
     }
-    spec = FeatureSetSpec(
+    spec = make_spec(
         corpus="gpu-loader",
-        manifest_sha256="0" * 64,
         extractor="random",
         model_id="random",
-        weights_sha256="",
+        params={},
     )
     fs = store.create(spec, meta)
     fs.ensure_array("L05", frame)

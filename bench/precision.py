@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from codecfake.extract.testing import XLSR_300M as FULL_XLSR_300M
+from codecfake.extract.testing import save_random_model
 
 HERE = Path(__file__).resolve().parent
 CKPT = HERE.parent.parent / "shared" / "reference" / "checkpoints" / "cotrain_w2v2aasist_CSAM.pt"
@@ -46,14 +47,7 @@ def clips(folders: list[Path], n: int) -> list[Path]:
 
 
 def random_xlsr(folder: Path) -> Path:
-    from transformers import Wav2Vec2Config, Wav2Vec2Model
-
-    torch.manual_seed(0)
-    Wav2Vec2Model(Wav2Vec2Config(**XLSR_300M)).save_pretrained(folder)
-    (folder / "preprocessor_config.json").write_text(
-        json.dumps({"do_normalize": True, "sampling_rate": 16000})
-    )
-    return folder
+    return save_random_model(folder, XLSR_300M, seed=0)
 
 
 def features(model_dir: Path, waves: torch.Tensor, precision: str, batch: int) -> tuple[torch.Tensor, float]:

@@ -90,14 +90,15 @@ def build_set(store, manifest, writers: int, steps: Steps, tag: str, reuse: bool
     """Create the set of ``manifest`` with a tiny array; commit every shard with ``writers`` threads; fold.
     ``reuse``: open a complete set of the same spec left in ``--dir`` by an earlier run instead (no write steps)."""
     from codecfake.extract.pipeline import manifest_meta
-    from codecfake.store import FeatureSetSpec
+    from codecfake.store.testing import make_spec
 
-    spec = FeatureSetSpec(
+    spec = make_spec(  # the manifest's real hash: a later run reuses the set it finds under this key
         corpus=manifest.name,
         manifest_sha256=manifest.content_hash(),
         extractor="dry",
         model_id="tiny-1x4",
         weights_sha256="",
+        params={},
     )
     if reuse and store.exists(spec.key) and store.open(spec.key).is_complete("L05"):
         return steps(f"{tag}.reused_from_earlier_run", lambda: store.open(spec.key))
@@ -126,7 +127,7 @@ def training_epoch(store, task: str, opt: str, data_mode: str) -> dict:
 
     from codecfake.train.config import TrainConfig
     from codecfake.train.data import load_training_data
-    from codecfake.train.loop import Trainer
+    from codecfake.train.trainer import Trainer
 
     config = TrainConfig(task=task, opt=opt, data_mode=data_mode, device="cpu")
     data = load_training_data(store, config)

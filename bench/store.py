@@ -8,7 +8,8 @@ most one copy (~N × 412 KB) is on disk. "warm" = the files were just read seque
     python bench/store.py [--n 4096] [--seconds 2.5] [--work bench/work] [--out bench/results/store.json]
 
 Targets (issue 2): ours >= 0.5x memmap and >= 3x .pt-per-clip on warm random batches of 64; files per layer
-<= N/256 + 20.
+<= N/256 + 20. Also the cost of the shard CRC check that training and evaluation run once per process before they
+read a set, against one epoch's reads of every clip (issue 22: <= 5 %, or an option to skip it).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
+from codecfake.store.testing import make_spec
 
 T, D, SHARD, BATCH = 201, 1024, 256, 64
 HERE = Path(__file__).resolve().parent
@@ -68,14 +70,7 @@ def files_under(path: Path) -> int:
 
 
 def bench_ours(work: Path, n: int, seconds: float) -> dict:
-    spec = FeatureSetSpec(
-        corpus="bench",
-        manifest_sha256="0" * 64,
-        extractor="xlsr",
-        model_id="synthetic",
-        weights_sha256="",
-        params={"n": n},
-    )
+    spec = make_spec(corpus="bench", model_id="synthetic", params={"n": n})
     meta = {
         "utt_id": np.array([f"u{i}" for i in range(n)], dtype=object),
         "label": np.zeros(n, np.int8),
@@ -102,9 +97,12 @@ def bench_ours(work: Path, n: int, seconds: float) -> dict:
     for _s, a, block in shards(min(n, 2 * SHARD)):  # bit-exact check on two shards
         assert np.array_equal(reader.batch(range(a, a + len(block))), block)
     arr = fs.array("L05")
+    epoch_s, check_s = shard_check_cost(fs, n)
     out = {
         "write_mb_s": nbytes / t_write / 1e6,
         "seq_read_mb_s": seq,
+        "epoch_read_s": epoch_s,
+        "shard_check_s": check_s,
         "ours_clips_s": timed_batches(reader.batch, n, seconds),
         "zarr_per_item_clips_s": timed_batches(lambda idx: np.stack([arr[int(i)] for i in idx]), n, seconds),
         "files_per_layer": files_under(work / "zarr" / fs.key / "L05")
@@ -113,6 +111,27 @@ def bench_ours(work: Path, n: int, seconds: float) -> dict:
     }
     shutil.rmtree(work / "zarr")
     return out
+
+
+def shard_check_cost(fs, n: int) -> tuple[float, float]:
+    """Seconds of one epoch's reads (every clip once, in random batches of 64 sorted clips, as a streamed epoch
+    reads them) and of the CRC check that training does once per process before it (every shard read and compared
+    with its commit record), warm page cache, both best of 3."""
+    from codecfake.store import verify
+
+    reader = fs.reader("L05")
+    epoch, check = [], []
+    for r in range(3):
+        perm = np.random.default_rng(r).permutation(n)
+        t0 = time.perf_counter()
+        for i in range(0, n, BATCH):
+            reader.batch(np.sort(perm[i : i + BATCH]))
+        epoch.append(time.perf_counter() - t0)
+        verify._CHECKED.clear()  # as in a fresh process
+        t0 = time.perf_counter()
+        assert verify.check_shards(fs, "L05") == fs.n_shards
+        check.append(time.perf_counter() - t0)
+    return min(epoch), min(check)
 
 
 def bench_memmap(work: Path, n: int, seconds: float) -> dict:
@@ -192,6 +211,7 @@ def main() -> None:
     )  # fp16 torch.stack with 2 intra-op threads was pathological on this machine class
     work = args.work / "store"
     work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()  # other work on the machine (1, 5, 15 min)
     try:
         ours = bench_ours(work, args.n, args.seconds)
         memmap = bench_memmap(work, args.n, args.seconds)
@@ -206,10 +226,21 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
         },
         "ours_shard_mmap": {
             k: ours[k] for k in ("write_mb_s", "seq_read_mb_s", "ours_clips_s", "files_per_layer")
         },
+        "shard_check": {
+            "what": "CRC-32 check of every shard before training/evaluation (once per process) vs one epoch's reads "
+            "of every clip in random batches of 64, warm, best of 3 each",
+            "baseline_epoch_read_s": ours["epoch_read_s"],
+            "ours_check_s": ours["shard_check_s"],
+            "target_max_share_of_epoch": 0.05,
+            "skip_option": "--no-shard-check (codecfake train / evaluate), CODECFAKE_SHARD_CHECK=0",
+        },
+        "ratio_shard_check_vs_epoch_read": ours["shard_check_s"] / ours["epoch_read_s"],
         "zarr_per_item": {"clips_s": ours["zarr_per_item_clips_s"]},
         "numpy_memmap": memmap,
         "pt_per_clip": pt,
@@ -234,6 +265,10 @@ def main() -> None:
         f"ratios: vs memmap {res['ratio_ours_vs_memmap']:.2f} (>= 0.5), vs .pt {res['ratio_ours_vs_pt_per_clip']:.2f}"
         f" (>= 3), vs zarr per-item {res['ratio_ours_vs_zarr_per_item']:.2f}; files/layer {ours['files_per_layer']}"
         f" (<= {n / SHARD + 20:.0f}); write {ours['write_mb_s']:.0f} MB/s; seq read {ours['seq_read_mb_s']:.0f} MB/s"
+    )
+    print(
+        f"shard check before training: {ours['shard_check_s']:.2f} s vs one epoch's reads {ours['epoch_read_s']:.2f} s "
+        f"= {res['ratio_shard_check_vs_epoch_read']:.2f} (target <= 0.05, else --no-shard-check)"
     )
     print(f"-> {args.out}")
 

@@ -29,8 +29,9 @@ import numpy as np
 import torch
 
 from codecfake.alloc import keep_freed_memory
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
 from codecfake.store.reader import ShardReader
+from codecfake.store.testing import make_spec
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Prefetcher, load_training_data
 from codecfake.train.sampler import BlockBatches, RandomBatches
@@ -63,14 +64,7 @@ def write_set(root: Path, n: int) -> tuple[FeatureStore, dict]:
         "condition": split.copy(),
         "split": split,
     }
-    spec = FeatureSetSpec(
-        corpus="bench-ooc",
-        manifest_sha256="0" * 64,
-        extractor="xlsr",
-        model_id="synthetic",
-        weights_sha256="",
-        params={"n": n},
-    )
+    spec = make_spec(corpus="bench-ooc", model_id="synthetic", params={"n": n})
     store = FeatureStore(root)
     fs = store.create(spec, meta, shard_size=SHARD, mode="overwrite")
     fs.ensure_array("L05", (T, D))

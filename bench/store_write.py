@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
 from codecfake.store.cast import check_and_cast
 from codecfake.store.records import fsync_path
+from codecfake.store.testing import make_spec
 
 T, D, SHARD = 201, 1024, 256
 HERE = Path(__file__).resolve().parent
@@ -36,12 +37,9 @@ HERE = Path(__file__).resolve().parent
 
 def make_set(root: Path, n_shards: int, frame: tuple[int, int]):
     n = n_shards * SHARD
-    spec = FeatureSetSpec(
+    spec = make_spec(
         corpus="bench-write",
-        manifest_sha256="0" * 64,
-        extractor="xlsr",
         model_id="synthetic",
-        weights_sha256="",
         params={"n": n, "frame": list(frame)},
     )
     meta = {

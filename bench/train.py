@@ -38,7 +38,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
+from codecfake.store.testing import make_spec
 from codecfake.train.backends import build_backend
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import fetch, load_into_memory, load_training_data
@@ -74,12 +75,9 @@ def write_data(work: Path, n: int, n_train: int) -> tuple[FeatureStore, Path, np
         "condition": split.copy(),
         "split": split,
     }
-    spec = FeatureSetSpec(
+    spec = make_spec(
         corpus="bench-train",
-        manifest_sha256="0" * 64,
-        extractor="xlsr",
         model_id="synthetic",
-        weights_sha256="",
         params={"layer": 5},
     )
     store = FeatureStore(work / "store")

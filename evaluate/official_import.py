@@ -17,7 +17,7 @@ from codecfake.train.official import (
     RELEASE_RESAMPLER,
     OfficialImportError,
     check_backend,
-    clear_run_folder,
+    check_run_folder,
     feature_kind,
     hinted_extractor,
     load_importable,
@@ -75,7 +75,7 @@ def import_official(
     local XLS-R folder; none: :func:`default_extractor`."""
     check_backend(backend)
     run_dir = Path(runs) / name
-    clear_run_folder(run_dir, force)
+    check_run_folder(run_dir, force)
     model = load_importable(path, backend)
     kind = feature_kind(model.frame_shape)  # W2V2-LCNN: XLS-R, like W2V2-AASIST
     if not features_hint:
@@ -84,7 +84,7 @@ def import_official(
         extractor = model_dir_extractor(features_hint)
     else:
         extractor = hinted_extractor(kind, store, features_hint, model.frame_shape)
-    return write_official_run(run_dir, path, backend, model, extractor, features_hint)
+    return write_official_run(run_dir, path, backend, model, extractor, features_hint, force=force)
 
 
 def run_import(args: Any) -> int:

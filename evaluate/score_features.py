@@ -24,6 +24,7 @@ from codecfake.evaluate.errors import EvaluationError, NoTestSets
 from codecfake.evaluate.score_tsv import Scores
 from codecfake.progress import Progress
 from codecfake.store.spec import extractor_fields
+from codecfake.store.verify import check_shards
 from codecfake.train.input_arrays import array_names, has_arrays, open_reader, valid_mask
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ def score_rows(
     """P(bona fide) for the (n,) row ``indices`` of ``fs[array]``: (n,) float64. ``progress(k)`` after k clips.
 
     A fused ``array`` ("L00+L05") reads its layers together: batches (B, N, T, D) for the run's FusedBackend."""
+    for name in array_names(array):  # a shard changed on disk since it was written is refused before scoring
+        check_shards(fs, name, indices)
     reader = open_reader(fs, array)
     model.eval()
     out = np.empty(len(indices), dtype=np.float64)

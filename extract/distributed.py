@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from codecfake.alloc import keep_freed_memory
+from codecfake.extract.claims import ShardClaims
 from codecfake.extract.errors import ExtractError
 from codecfake.extract.extractors import Extractor
 from codecfake.extract.loading import ShardJob, resampler_of
@@ -74,22 +75,31 @@ def extract_shard_task(
     arrays: Sequence[str],
     model_dir: str | None,
     device: str,
-) -> tuple[int, int]:
-    """Run on a worker: decode, extract and commit one whole shard. Returns (clips, rejected clips)."""
+) -> tuple[int, int] | None:
+    """Run on a worker: claim, decode, extract and commit one whole shard. Returns (clips, rejected clips), or None
+    when another process holds the shard or has finished it (``extract/claims.py``)."""
     from codecfake.store.featurestore import FeatureStore
 
     keep_freed_memory()  # once per worker process (idempotent)
     fs = FeatureStore(store_root).open(key, nonfinite="reject")
-    extractor = worker_extractor(fs, arrays, model_dir, device)
-    buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
-    for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
-        hi = min(lo + batch, job.n_clips)
-        resampler = resampler_of(extractor)
-        loaded = [job.wave(k, fs.spec.n_samples, fs.spec.sample_rate_hz, resampler) for k in range(lo, hi)]
-        waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
-        buf.add(lo, extractor(waves), [r for _, r in loaded])
-    n_rejected = write_buffer(fs, buf)
-    fs.flush_commits()  # the task's commit records are durable before it reports done
+    claims = ShardClaims(fs)
+    if not claims.claim(job):
+        return None
+    try:
+        extractor = worker_extractor(fs, arrays, model_dir, device)
+        buf = ShardBuffer(job, extractor.arrays(), dtype=fs.spec.dtype)
+        for lo in range(0, job.n_clips, batch):  # same batch boundaries as the single-process path
+            hi = min(lo + batch, job.n_clips)
+            resampler = resampler_of(extractor)
+            loaded = [
+                job.wave(k, fs.spec.n_samples, fs.spec.sample_rate_hz, resampler) for k in range(lo, hi)
+            ]
+            waves = torch.from_numpy(np.stack([w for w, _ in loaded]))  # (B, n_samples)
+            buf.add(lo, extractor(waves), [r for _, r in loaded])
+        n_rejected = write_buffer(fs, buf)
+        fs.flush_commits()  # the task's commit records are durable before it reports done
+    finally:
+        claims.release_all()
     return job.n_clips, n_rejected
 
 
@@ -168,10 +178,12 @@ def run_dask(
         ]
         n_written = n_rejected = 0
         for fut in as_completed(futures):
-            n_clips, n_rej = fut.result()
+            done = fut.result()
+            if done is None:  # another process's shard
+                continue
             n_written += 1
-            n_rejected += n_rej
-            on_clips(n_clips)
+            n_rejected += done[1]
+            on_clips(done[0])
         return n_written, n_rejected
     finally:
         client.close()

@@ -7,7 +7,7 @@ batch composition — and therefore every float — is the same in a fresh run, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +105,34 @@ def shard_batches(jobs: Sequence[ShardJob], batch: int, offset_of: dict[int, int
     return out
 
 
+class ClaimedBatches:
+    """Batch sampler over ``jobs`` in order that asks ``claim(job)`` when it reaches a job (the loader runs a few
+    batches ahead, so a shard is claimed just before its audio is decoded) and skips the jobs it refuses."""
+
+    def __init__(
+        self,
+        jobs: Sequence[ShardJob],
+        batch: int,
+        offset_of: dict[int, int],
+        claim: Callable[[ShardJob], bool],
+    ):
+        self.jobs, self.batch, self.offset_of, self.claim = list(jobs), batch, offset_of, claim
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for job in self.jobs:
+            if self.claim(job):
+                yield from shard_batches([job], self.batch, self.offset_of)
+
+
+def job_offsets(jobs: Sequence[ShardJob]) -> dict[int, int]:
+    """Position of each job's first clip in the loader's dataset (its jobs' clips back to back, in order)."""
+    offsets, n = {}, 0
+    for job in jobs:
+        offsets[job.shard_index] = n
+        n += job.n_clips
+    return offsets
+
+
 def make_loader(
     jobs: Sequence[ShardJob],
     batch: int,
@@ -113,18 +141,23 @@ def make_loader(
     pin_memory: bool = False,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
     resampler: str = DEFAULT_RESAMPLER,
+    claim: Callable[[ShardJob], bool] | None = None,
 ) -> DataLoader:
     """A DataLoader over the clips of ``jobs`` in order; decoding/resampling/padding run in ``num_workers`` workers.
 
-    ``pin_memory``: batches come back in page-locked memory, so the copy to a CUDA device can be non-blocking."""
-    items: list[tuple[ShardJob, int]] = []
-    offset_of: dict[int, int] = {}
-    for job in jobs:
-        offset_of[job.shard_index] = len(items)
-        items.extend((job, k) for k in range(job.n_clips))
+    Items are ``(positions, waves, reasons)``; ``job_offsets(jobs)`` maps positions back to jobs. ``claim``: called
+    for each job as the loader reaches it; a job it refuses is skipped (``ClaimedBatches``). ``pin_memory``: batches
+    come back in page-locked memory, so the copy to a CUDA device can be non-blocking."""
+    items = [(job, k) for job in jobs for k in range(job.n_clips)]
+    offset_of = job_offsets(jobs)
+    sampler = (
+        shard_batches(jobs, batch, offset_of)
+        if claim is None
+        else ClaimedBatches(jobs, batch, offset_of, claim)
+    )
     return DataLoader(
         ClipDataset(items, n_samples, sample_rate_hz, resampler),
-        batch_sampler=shard_batches(jobs, batch, offset_of),
+        batch_sampler=sampler,  # type: ignore[arg-type]
         num_workers=num_workers,
         collate_fn=collate,
         worker_init_fn=worker_init,  # workers keep freed buffers too (codecfake/alloc.py)

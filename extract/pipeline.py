@@ -7,6 +7,7 @@ the result is bit-identical to an uninterrupted run.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -17,8 +18,9 @@ import numpy as np
 import torch
 
 from codecfake.corpus.manifest import LABELS
+from codecfake.extract.claims import ShardClaims, wait_for_others
 from codecfake.extract.extractors import Extractor
-from codecfake.extract.loading import ShardJob, make_loader, resampler_of
+from codecfake.extract.loading import ShardJob, job_offsets, make_loader, resampler_of
 from codecfake.extract.rebuild import extractor_spec
 from codecfake.extract.tuning import default_batch, default_num_workers
 from codecfake.extract.writer import ShardBuffer, ShardWriter
@@ -123,11 +125,13 @@ def run_local(
 ) -> tuple[int, int]:
     """Single process: DataLoader workers decode, this thread runs the model, a writer thread commits shards.
 
-    ``timings`` (if given) receives seconds this thread waited for decoded batches (``decode_wait_s``), spent in the
-    forward pass plus the fp16 copy back (``forward_s``), waited on a full writer queue (``write_wait_s``), and the
-    writer thread's own busy time (``write_s``)."""
+    Each shard is claimed (``extract/claims.py``) as the loader reaches it; shards other processes hold are skipped.
+    Returns (shards written, clips rejected). ``timings`` (if given) receives seconds this thread waited for decoded
+    batches (``decode_wait_s``), spent in the forward pass plus the fp16 copy back (``forward_s``), waited on a full
+    writer queue (``write_wait_s``), and the writer thread's own busy time (``write_s``)."""
     frame_shapes = extractor.arrays()
     on_cuda = torch.device(extractor.device).type == "cuda"
+    claims = ShardClaims(fs)
     loader = make_loader(
         jobs,
         batch,
@@ -136,26 +140,38 @@ def run_local(
         pin_memory=on_cuda,
         sample_rate_hz=fs.spec.sample_rate_hz,
         resampler=resampler_of(extractor),
+        claim=claims.claim,
     )
+    starts = sorted((offset, i) for i, offset in enumerate(job_offsets(jobs).values()))
     batches = iter(loader)  # start the workers before the writer thread exists
-    writer = ShardWriter(fs)
+    writer = ShardWriter(fs, on_written=claims.release)
     t = {"decode_wait_s": 0.0, "forward_s": 0.0, "write_wait_s": 0.0}
+    buf: ShardBuffer | None = None
     try:
-        for job in jobs:
-            buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
-            while not buf.full:
-                t0 = time.perf_counter()
-                _, waves, reasons = next(batches)  # (B, n_samples); never straddles a shard
-                t1 = time.perf_counter()
-                buf.add(buf.n_filled, extractor(waves), reasons)  # the copy to the host waits for the device
-                t["decode_wait_s"] += t1 - t0
-                t["forward_s"] += time.perf_counter() - t1
-                on_clips(len(reasons))
+        while True:
             t0 = time.perf_counter()
-            writer.put(buf)
-            t["write_wait_s"] += time.perf_counter() - t0
+            item = next(batches, None)  # (positions, waves (B, n_samples), reasons); never straddles a shard
+            if item is None:
+                break
+            positions, waves, reasons = item
+            t1 = time.perf_counter()
+            if buf is None:
+                job = jobs[starts[bisect.bisect_right(starts, (positions[0], len(jobs))) - 1][1]]
+                buf = ShardBuffer(job, frame_shapes, dtype=fs.spec.dtype)
+            buf.add(buf.n_filled, extractor(waves), reasons)  # the copy to the host waits for the device
+            t["decode_wait_s"] += t1 - t0
+            t["forward_s"] += time.perf_counter() - t1
+            on_clips(len(reasons))
+            if buf.full:
+                t0 = time.perf_counter()
+                writer.put(buf)
+                t["write_wait_s"] += time.perf_counter() - t0
+                buf = None
     finally:
-        writer.close()
+        try:
+            writer.close()
+        finally:
+            claims.release_all()  # shards not written (an error): free for the next process
     if timings is not None:
         timings.update(t, write_s=writer.busy_s)
     return writer.n_written, writer.n_rejected
@@ -214,24 +230,30 @@ def extract_manifest(
     bar.start(
         f"{manifest.name or fs.spec.corpus}{'/' + part if part else ''}/{extractor.name}", n_todo, "clip"
     )
-    on_clips = bar.advance
-    if cluster:
-        from codecfake.extract.distributed import run_dask
+    n_planned, n_written, n_rejected = len(jobs), 0, 0
+    while jobs:  # rounds: claim what is free; then wait for shards other processes hold, take over dead ones
+        if cluster:
+            from codecfake.extract.distributed import run_dask
 
-        n_written, n_rejected = run_dask(extractor, store, fs, jobs, batch, cluster, on_clips)
-    else:
-        workers = default_num_workers() if num_workers is None else num_workers
-        n_written, n_rejected = run_local(extractor, fs, jobs, batch, workers, on_clips, timings)
+            written, rejected = run_dask(extractor, store, fs, jobs, batch, cluster, bar.advance)
+        else:
+            workers = default_num_workers() if num_workers is None else num_workers
+            written, rejected = run_local(extractor, fs, jobs, batch, workers, bar.advance, timings)
+        n_written, n_rejected = n_written + written, n_rejected + rejected
+        jobs = plan_jobs(manifest, fs, names)
+        if jobs and not written:
+            wait_for_others(fs, jobs)
     elapsed = time.perf_counter() - t0
     for name in names:
         fs.finalize(name)
     log.info(
-        "%s: wrote %d shards, %d clips (%d rejected) in %.1f s, %.1f clips/s",
+        "%s: wrote %d of %d shards (%d rejected clips; %d by other processes) in %.1f s, %.1f clips/s",
         fs.location,
         n_written,
-        n_todo,
+        n_planned,
         n_rejected,
+        n_planned - n_written,
         elapsed,
-        n_todo / max(elapsed, 1e-9),
+        n_todo / max(elapsed, 1e-9),  # the clips planned: this process's and others'
     )
     return fs

@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,8 +61,15 @@ class ShardWriter:
     shard); an error in one surfaces at the next ``put``/``close``. Several threads overlap one shard's fsync with
     the next one's bytes; commit records are made durable in groups and once more at ``close``."""
 
-    def __init__(self, feature_set, max_pending: int = 2, threads: int = 1):
+    def __init__(
+        self,
+        feature_set,
+        max_pending: int = 2,
+        threads: int = 1,
+        on_written: Callable[[int], None] | None = None,
+    ):
         self.feature_set = feature_set
+        self.on_written = on_written  # shard index, once its arrays are committed (releases its lease)
         self.queue: queue.Queue[ShardBuffer | None] = queue.Queue(maxsize=max_pending + threads - 1)
         self.error: BaseException | None = None
         self.n_written = 0
@@ -84,6 +92,8 @@ class ShardWriter:
                     with self._lock:
                         self.n_rejected += n_rej
                         self.n_written += 1
+                    if self.on_written is not None:
+                        self.on_written(buf.job.shard_index)
                 except BaseException as err:  # re-raised in the main thread
                     self.error = err
                 with self._lock:

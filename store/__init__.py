@@ -1,6 +1,6 @@
 """codecfake.store: Zarr v3 feature sets with provenance, resumable whole-shard writes and a zero-copy reader.
 
-Imports nothing of ours but ``codecfake.errors`` and the leaf modules (``codecfake.common``, ``atomic``,
+Imports nothing of ours but ``codecfake.errors`` and the leaf modules (``codecfake.common``, ``atomic``, ``lease``,
 ``provenance``), and never torch; training reads sets through ``codecfake.train.data`` (the one training-data path).
 Submodules load on demand, so ``codecfake --help`` (which imports ``codecfake.store.cli``) needs no zarr.
 """
@@ -12,6 +12,7 @@ from codecfake.lazy import lazy_exports
 _EXPORTS = {
     "BadShardInput": "errors",
     "CorruptShard": "errors",
+    "FeatureSetBusy": "errors",
     "FeatureSetExists": "errors",
     "FeatureSetMismatch": "errors",
     "FeatureSetNotFound": "errors",

@@ -41,7 +41,16 @@ class IncompleteFeatureSet(FeatureStoreError):
 
 
 class CorruptShard(FeatureStoreError):
-    """A shard file exists but its index or size does not match the array."""
+    """A shard file's index or size does not match the array, or its bytes differ from its commit record's CRC-32."""
+
+
+class FeatureSetBusy(FeatureStoreError):
+    """Another live process writes this set (or this shard); ``holders`` maps shard (-1: the whole set) to the
+    holder's ``codecfake.lease.Holder``."""
+
+    def __init__(self, message: str, holders: dict[int, object]):
+        super().__init__(message)
+        self.holders = holders
 
 
 class ReadOnlyStore(FeatureStoreError):

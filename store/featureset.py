@@ -18,9 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import zarr
 
-from codecfake.atomic import fsync_path
+from codecfake.atomic import fsync_path, remove_stale_temps
+from codecfake.lease import Holder, Lease
 from codecfake.store.cast import NONFINITE_POLICIES, check_and_cast
-from codecfake.store.errors import BadShardInput, FeatureSetMismatch, IncompleteFeatureSet, ReadOnlyStore
+from codecfake.store.errors import (
+    BadShardInput,
+    FeatureSetBusy,
+    FeatureSetMismatch,
+    IncompleteFeatureSet,
+    ReadOnlyStore,
+)
+from codecfake.store.leases import ShardLeases, set_lock
 from codecfake.store.records import ShardRecords
 from codecfake.store.spec import FeatureSetSpec
 
@@ -67,6 +75,8 @@ class FeatureSet:
         self.shard_size: int = int(attrs["shard_size"])
         self.compressor: str | None = attrs.get("compressor")
         self.records = ShardRecords(store.records_io, key)
+        local = store.local_root is not None and not store.read_only
+        self.leases = ShardLeases(Path(store.local_root, key), key) if local else None  # type: ignore[arg-type]
         self._targets: dict[str, tuple[zarr.Array, tuple[int, int]]] = {}  # write_shard's array lookups
         self._unflushed, self._flushed_at = 0, time.monotonic()
 
@@ -165,6 +175,11 @@ class FeatureSet:
             )
         if t <= 0 or d <= 0:
             raise BadShardInput(f"{self.location}/{name}: frame_shape must be positive, got {frame_shape}")
+        with set_lock(self.store.local_root, self.key):  # two processes adding it at once: one creates it
+            self._ensure_array(name, (t, d), attributes)
+
+    def _ensure_array(self, name: str, frame_shape: tuple[int, int], attributes: dict | None) -> None:
+        t, d = frame_shape
         if name in self.arrays:
             have = self.frame_shape(name)
             if have != (t, d):
@@ -216,22 +231,32 @@ class FeatureSet:
         cast = check_and_cast(
             where, data, (stop - start, *frame_shape), rejects, nonfinite or self.nonfinite, self.dtype
         )
-        self.records.uncommit(name, shard_index)
-        self._write_data(arr, name, shard_index, start, stop, cast.data)
-        self.records.commit(
-            name,
-            shard_index,
-            {
-                "n_clips": stop - start,
-                "crc32": cast.crc32,
-                "n_nan": cast.n_nan,
-                "n_inf": cast.n_inf,
-                "nonfinite_clips": list(cast.nonfinite_clips),
-                "rejects": [[i, r] for i, r in cast.rejects],
-                "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            durable=False,  # group commit: see flush_commits
-        )
+        own = self.leases.own(shard_index) if self.leases is not None else None
+        lease = own or self._claim_for_write(shard_index, where)  # None off a local store
+        try:
+            if lease is not None and lease.previous is not None:  # a writer of this shard died holding it
+                self.records.remove_stale_temps(name, shard_index)
+            self.records.uncommit(name, shard_index)
+            self._write_data(arr, name, shard_index, start, stop, cast.data)
+            if lease is not None:
+                lease.check()  # taken over meanwhile (another host judged it stale): commit nothing
+            self.records.commit(
+                name,
+                shard_index,
+                {
+                    "n_clips": stop - start,
+                    "crc32": cast.crc32,
+                    "n_nan": cast.n_nan,
+                    "n_inf": cast.n_inf,
+                    "nonfinite_clips": list(cast.nonfinite_clips),
+                    "rejects": [[i, r] for i, r in cast.rejects],
+                    "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                },
+                durable=False,  # group commit: see flush_commits
+            )
+        finally:
+            if lease is not None and own is None:
+                lease.release()
         self._unflushed += 1
         if self._unflushed >= COMMIT_GROUP or time.monotonic() - self._flushed_at >= COMMIT_GROUP_S:
             self.flush_commits()
@@ -255,6 +280,23 @@ class FeatureSet:
             cast.data.nbytes,
         )
 
+    def claim_shard(self, shard_index: int) -> Lease | Holder | None:
+        """Take the lease of a shard before computing it (``store/leases.py``): a ``Lease`` to ``release()`` once
+        its arrays are written, the live ``Holder`` of a shard another process writes, or None off a local store."""
+        return None if self.leases is None else self.leases.claim(shard_index)
+
+    def _claim_for_write(self, shard_index: int, where: str) -> Lease | None:
+        if self.leases is None:
+            return None
+        got = self.leases.claim(shard_index)
+        if isinstance(got, Holder):
+            raise FeatureSetBusy(
+                f"{where}: {got.describe()} is writing this shard (one writer per shard); wait for it, or let "
+                "`codecfake features` share the set's shards between processes",
+                {shard_index: got},
+            )
+        return got
+
     def _write_data(
         self, arr: zarr.Array, name: str, shard_index: int, start: int, stop: int, data: np.ndarray
     ) -> None:
@@ -266,7 +308,8 @@ class FeatureSet:
         if root is None:
             arr[start:stop] = data
             return
-        path = Path(root, self.key, name, "c", str(shard_index), "0", "0")
+        path = self.shard_path(name, shard_index)
+        remove_stale_temps(path)  # a killed writer's; this call is the shard's one writer
         if data.dtype == arr.dtype and mmap_layout_ok(arr):
             write_shard_file(path, data, self.shard_size)  # (n, T, D) in Zarr's shard bytes, fdatasynced
             return
@@ -274,6 +317,12 @@ class FeatureSet:
         if path.exists():
             fsync_path(path)
             fsync_path(path.parent)
+
+    def shard_path(self, name: str, shard_index: int) -> Path:
+        """The shard's file on a local store (Zarr v3 sharding: one file ``<array>/c/<s>/0/0`` per shard)."""
+        if self.store.local_root is None:
+            raise ReadOnlyStore(f"{self.location}: not a local store; shards have no file path")
+        return Path(self.store.local_root, self.key, name, "c", str(shard_index), "0", "0")
 
     def flush_commits(self) -> int:
         """Make the commit records written since the last flush durable (one group fsync); returns how many.
@@ -288,13 +337,18 @@ class FeatureSet:
         """Fold the commit records of a complete array into one file; returns False if shards are missing."""
         self._require_writable()
         self.flush_commits()
-        return self.records.fold(name, self.n_shards)
+        with set_lock(self.store.local_root, self.key):  # one folder at a time
+            return self.records.fold(name, self.n_shards)
 
     # ---- state ---------------------------------------------------------------------------------------------------
     def shard_records(self, name: str) -> dict[int, dict[str, Any]]:
         """Commit record of every committed shard of ``name``."""
         self.array(name)
         return self.records.read_all(name)
+
+    def is_committed(self, name: str, shard_index: int) -> bool:
+        """Whether one shard has its commit record (reads that record, not every shard's)."""
+        return self.records.is_committed(name, shard_index)
 
     def committed(self, name: str) -> set[int]:
         """Indices of shards whose commit record exists."""

@@ -23,6 +23,7 @@ from codecfake.store.errors import (
     ReadOnlyStore,
 )
 from codecfake.store.featureset import META_REQUIRED, ROLE, FeatureSet
+from codecfake.store.leases import ShardLeases, set_lock
 from codecfake.store.provenance import build_provenance
 from codecfake.store.records import RecordIO
 from codecfake.store.spec import SCHEMA_VERSION, FeatureSetSpec
@@ -202,6 +203,21 @@ class FeatureStore:
         compressor = normalise_compressor(compressor)
         n, arrays = _check_meta(meta)
         key = key or spec.key
+        with set_lock(self.local_root, key):  # two processes starting at once: one creates, the other resumes
+            return self._create(spec, key, n, arrays, mode, shard_size, compressor, extra, nonfinite)
+
+    def _create(
+        self,
+        spec: FeatureSetSpec,
+        key: str,
+        n: int,
+        arrays: dict[str, np.ndarray],
+        mode: str,
+        shard_size: int,
+        compressor: str | None,
+        extra: Mapping[str, Any] | None,
+        nonfinite: str,
+    ) -> FeatureSet:
         if self._is_set(key):
             if mode == "create":
                 raise FeatureSetExists(
@@ -252,7 +268,9 @@ class FeatureStore:
                 f"{self.root_str}: no feature set {key!r} to remove (have: {self.keys()})"
             )
         if self.local_root is not None:
-            shutil.rmtree(self.local_root / key)
+            with set_lock(self.local_root, key):
+                ShardLeases(self.local_root / key, key).refuse_if_held("remove or overwrite the set")
+                shutil.rmtree(self.local_root / key)
         else:
             from zarr.core.sync import sync
 

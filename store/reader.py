@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import mmap
 import os
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -307,6 +308,24 @@ class ShardReader:
             for pos in np.argsort(idx, kind="stable").tolist():
                 out[pos] = self.array[idx[pos]]
         return out
+
+    def shard_crc32(self, s: int, n: int) -> int | None:
+        """zlib CRC-32 of the first ``n`` clips of shard ``s`` computed on the memory map of its file (no copy: the
+        shard check before training costs one pass over the page cache) when they lie in order, back to back; None
+        when they do not, the file is absent or the reader is not in mmap mode: use ``shard_block`` then."""
+        if self.mode != "mmap":
+            return None
+        entry = self._shard(s)
+        if entry is None:
+            return None
+        start = entry.index[0, 0]
+        expected = start + np.arange(n, dtype=np.uint64) * np.uint64(self._clip_bytes)
+        if start == _EMPTY or not (entry.index[:n, 0] == expected).all():
+            return None
+        try:
+            return zlib.crc32(memoryview(entry.view())[int(start) : int(start) + n * self._clip_bytes])
+        finally:
+            self._close_retired()
 
     def shard_block(self, s: int, n: int) -> np.ndarray | None:
         """The first ``n`` clips of shard ``s`` as one (n, T, D) array read in one go when they lie in order, back to

@@ -26,7 +26,7 @@ from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
-from codecfake.atomic import fsync_path, write_atomic
+from codecfake.atomic import fsync_path, remove_stale_temps, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ class RecordIO:
         else:
             sync(self.store.delete(key))
 
+    def remove_stale_temps(self, key: str) -> int:
+        """Delete temp files a killed writer of ``key`` left (local stores; call as ``key``'s one writer)."""
+        return 0 if self.local_root is None else remove_stale_temps(self.local_root / key)
+
     def list_dir(self, prefix: str) -> list[str]:
         """Immediate children of ``prefix`` (no trailing slash: an HTTP listing gives folders as ``name/``)."""
         return sorted({k.rstrip("/") for k in sync(_collect(self.store.list_dir(prefix)))})
@@ -113,6 +117,7 @@ class ShardRecords:
         """Every committed shard's record (folded file first, then the per-shard files)."""
         folded = self.io.get(self._folded_key(array)) or {}
         out = {int(s): rec for s, rec in folded.get("shards", {}).items()}
+        vanished = False
         for name in self.io.list_dir(f"{self.base}/{array}"):
             if name.endswith(".json") and name[:-5].isdigit() and int(name[:-5]) not in out:
                 try:
@@ -127,10 +132,28 @@ class ShardRecords:
                     rec = None
                 if rec is not None:
                     out[int(name[:-5])] = rec
+                vanished = vanished or rec is None
+        if vanished:  # another process folded the records meanwhile: they are in the folded file now
+            folded = self.io.get(self._folded_key(array)) or {}
+            out.update({int(s): rec for s, rec in folded.get("shards", {}).items()})
         return out
+
+    def is_committed(self, array: str, shard: int) -> bool:
+        try:
+            if self.io.get(self._shard_key(array, shard)) is not None:
+                return True
+        except ValueError:  # torn: not committed
+            return False
+        folded = self.io.get(self._folded_key(array)) or {}
+        return str(shard) in folded.get("shards", {})
 
     def commit(self, array: str, shard: int, record: dict[str, Any], *, durable: bool = True) -> None:
         self.io.put(self._shard_key(array, shard), record, durable=durable)
+
+    def remove_stale_temps(self, array: str, shard: int) -> int:
+        """Drop the temp record a writer of this shard left when it was killed (the caller is its one writer now;
+        listing the folder of every record is why this runs only after a takeover, not on every write)."""
+        return self.io.remove_stale_temps(self._shard_key(array, shard))
 
     def uncommit(self, array: str, shard: int) -> None:
         """Forget a shard before rewriting it, so a crash mid-rewrite leaves it uncommitted."""

@@ -1,7 +1,8 @@
 """codecfake.train: back-ends trained from the feature store with Adam, SAM, ASAM, CSAM and csam-pd.
 
-Public API (docs/INTERFACES.md): ``TrainConfig``/``resolve_config`` (config.py), ``load_run``/``write_run``/
-``LoadedRun``/``make_provenance`` (rundir.py), ``train`` (loop.py), ``build_backend`` (backends.py).
+Public API (docs/INTERFACES.md): ``TrainConfig``/``resolve_config`` (config.py), every error (errors.py),
+``load_run``/``write_run``/``LoadedRun``/``make_provenance`` (rundir.py), ``train`` (loop.py), ``build_backend``
+(backends.py).
 Submodules are imported on demand so that ``import codecfake.train`` stays light.
 """
 
@@ -12,12 +13,12 @@ from codecfake.lazy import lazy_exports
 _EXPORTS = {
     "TrainConfig": "config",
     "resolve_config": "config",
-    "ConfigError": "config",
+    "ConfigError": "errors",
     "load_run": "rundir",
     "write_run": "rundir",
     "LoadedRun": "rundir",
     "make_provenance": "rundir",
-    "RunError": "rundir",
+    "RunError": "errors",
     "train": "loop",
 }
 

@@ -11,22 +11,10 @@ from typing import Any
 
 from torch import nn
 
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import BackendError, BackendInputShapeError, UnknownBackend
 
 BACKENDS = ("aasist", "lcnn")
 EMBEDDING_DIM = {"aasist": 160, "lcnn": 256}
-
-
-class BackendError(CodecfakeError):
-    """A back-end cannot be built as asked."""
-
-
-class UnknownBackend(BackendError, ValueError):
-    """The back-end name is not one of BACKENDS."""
-
-
-class BackendInputShapeError(BackendError, ValueError):
-    """The feature frame shape (T, D) is too small (or malformed) for the back-end's pooling stack."""
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -2,10 +2,10 @@
 
 Nothing is pickled, so loading a checkpoint never executes code. Tensors are namespaced: ``model.<state key>``,
 ``optim.<param index>.<state name>``, ``rng.torch``, ``rng.cuda.<i>``, ``rng.numpy``. Both files carry the same random
-``checkpoint_id``. Writes are atomic (temp file + ``os.replace``): the previous tensors are kept as
-``<stem>.prev.safetensors`` (a hard link), then the new tensors replace ``<stem>.safetensors``, then the JSON is
-replaced, then the previous tensors are dropped. A crash at any point leaves the JSON with a matching tensor file (the current or the previous one); a pair
-with no match is refused.
+``checkpoint_id``. Writes go through ``codecfake.atomic`` (temp file, fdatasync, ``os.replace``): the previous
+tensors are kept as ``<stem>.prev.safetensors`` (a hard link), then the new tensors replace ``<stem>.safetensors``,
+then the JSON is replaced and the folder fsynced, then the previous tensors are dropped. A crash at any point leaves
+the JSON with a matching tensor file (the current or the previous one); a pair with no match is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
-from codecfake.atomic import write_json_atomic
-from codecfake.errors import CodecfakeError
+from codecfake.atomic import fsync_path, remove_stale_temps, temp_path, write_atomic, write_json_atomic
+from codecfake.train.errors import CheckpointError
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(CodecfakeError):
-    """A checkpoint pair is missing, torn, or does not fit the model."""
 
 
 def write_json(path: str | Path, doc: Any) -> None:
@@ -38,24 +35,26 @@ def write_json(path: str | Path, doc: Any) -> None:
 
 
 def save_checkpoint(stem: str | Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-    """Write ``stem.safetensors`` (tensors, moved to CPU and made contiguous) then ``stem.json`` (`state`)."""
+    """Write ``stem.safetensors`` (tensors, moved to CPU and made contiguous) then ``stem.json`` (`state`), each
+    through ``codecfake.atomic`` (temp file, fdatasync, rename); the JSON's rename is made durable with its folder."""
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     ckpt_id = uuid.uuid4().hex
-    flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    tmp = stem.with_name(f".{stem.name}.{os.getpid()}.safetensors.tmp")
-    save_file(flat, str(tmp), metadata={"checkpoint_id": ckpt_id, "format": str(FORMAT_VERSION)})
+    flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    blob = save(flat, metadata={"checkpoint_id": ckpt_id, "format": str(FORMAT_VERSION)})
     current = stem.with_suffix(".safetensors")
+    prev = stem.with_name(f"{stem.name}.prev.safetensors")
+    remove_stale_temps(current)  # left by a killed trainer; one trainer per run folder (its lock)
     if current.is_file():  # keep the tensors the current JSON points at until the new JSON is in place
-        link = stem.with_name(f".{stem.name}.{os.getpid()}.prev.tmp")
+        link = temp_path(prev)
         link.unlink(missing_ok=True)
         os.link(current, link)
-        os.replace(link, stem.with_name(f"{stem.name}.prev.safetensors"))
-    os.replace(tmp, current)
+        os.replace(link, prev)
+    write_atomic(current, blob)
     write_json_atomic(
         stem.with_suffix(".json"), {**state, "checkpoint_id": ckpt_id, "format": FORMAT_VERSION}
     )
-    stem.with_name(f"{stem.name}.prev.safetensors").unlink(missing_ok=True)  # the new pair is complete
+    fsync_path(stem.parent)  # both renames survive a power cut
+    prev.unlink(missing_ok=True)  # the new pair is complete
 
 
 def load_checkpoint(
@@ -69,15 +68,20 @@ def load_checkpoint(
             f"checkpoint {stem}: expected {st.name} and {js.name}; found "
             f"{[p.name for p in (js, st) if p.is_file()] or 'neither'}; rerun `codecfake train`"
         )
-    with open(js) as fh:
-        state = json.load(fh)
     prev = stem.with_name(f"{stem.name}.prev.safetensors")
-    for candidate in (st, prev):
-        if not candidate.is_file():
-            continue
-        with safe_open(str(candidate), framework="pt", device=str(device)) as fh:
-            if (fh.metadata() or {}).get("checkpoint_id") == state.get("checkpoint_id"):
-                return {key: fh.get_tensor(key) for key in fh.keys()}, state
+    for attempt in range(
+        3
+    ):  # a trainer may replace the pair while it is read (evaluate --unfinished): read again
+        with open(js) as fh:
+            state = json.load(fh)
+        for candidate in (st, prev):
+            try:
+                with safe_open(str(candidate), framework="pt", device=str(device)) as fh:
+                    if (fh.metadata() or {}).get("checkpoint_id") == state.get("checkpoint_id"):
+                        return {key: fh.get_tensor(key) for key in fh.keys()}, state
+            except FileNotFoundError:
+                continue
+        time.sleep(0.05 * (attempt + 1))
     raise CheckpointError(
         f"checkpoint {stem}: no tensor file matches {js.name} (checkpoint_id "
         f"{state.get('checkpoint_id')}); rerun with --force to start the run again"

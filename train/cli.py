@@ -101,6 +101,12 @@ def register(subparsers: Any) -> None:
     add_runs(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing run of the same name")
     p.add_argument(
+        "--no-shard-check",
+        action="store_true",
+        help="skip comparing the shards read with their commit records' CRC-32 (done once per process before "
+        "reading; costs about one sequential read of them) [check]",
+    )
+    p.add_argument(
         "--preset",
         metavar="NAME",
         help="take configs/NAME.toml's [train] values for the options above not given; none (or paper): the "
@@ -126,6 +132,10 @@ def run_train(args: argparse.Namespace) -> int:
     from codecfake.train.loop import train
     from codecfake.train.rundir import read_metrics
 
+    if args.no_shard_check:
+        from codecfake.store.verify import skip_shard_checks
+
+        skip_shard_checks()
     config = config_from_args(args)
     with TqdmProgress() as bar:
         run_dir = train(config, args.store, args.runs, force=args.force, progress=bar)

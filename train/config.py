@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codecfake.errors import CodecfakeError
 from codecfake.presets import CONFIG_DIR
+from codecfake.train.errors import ConfigError
 
 TASKS = ("vocoder", "codec", "cotrain", "trace")  # trace: multi-class source tracing (train/trace_labels.py)
 # task trace: a spoof's class is its generator (the manifest's method) or one level of CodecFake+'s codec taxonomy
@@ -49,10 +49,6 @@ RUNTIME_KEYS = (
     "sources",
     *RETIRED_KEYS,
 )
-
-
-class ConfigError(CodecfakeError):
-    """A training configuration key is unknown, or its value has the wrong type or range."""
 
 
 @dataclass(frozen=True)

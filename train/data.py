@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from codecfake.errors import CodecfakeError
-from codecfake.store import FeatureSet, FeatureSetMismatch, FeatureSetNotFound, FeatureStore
+from codecfake.store import FeatureSet, FeatureSetNotFound, FeatureStore
 from codecfake.store.spec import EXTRACTOR_FIELDS as _MATCH_FIELDS
 from codecfake.store.spec import extractor_fields
+from codecfake.store.verify import check_shards
 from codecfake.train.config import TrainConfig
+from codecfake.train.errors import ExtractionMismatch, TrainDataError
 from codecfake.train.holdout import assert_never_held_out, check_hold_out, held_out_mask
 from codecfake.train.input_arrays import array_names, has_arrays, input_shape, open_reader, valid_mask
 
@@ -37,14 +38,6 @@ TASK_DOMAINS = {
     "cotrain": ("codec", "vocoder"),
     "trace": ("codec", "vocoder"),
 }
-
-
-class TrainDataError(CodecfakeError):
-    """The feature sets for a training run are missing, incomplete or do not fit together."""
-
-
-class ExtractionMismatch(TrainDataError, FeatureSetMismatch):
-    """Sets to train on together were extracted differently (``differences``: field -> (first set, other set))."""
 
 
 def _build_hint(domain: str) -> str:
@@ -294,6 +287,10 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
             )
         if split_name == "train" and len(set(split.labels.tolist())) < 2:
             raise TrainDataError(f"feature sets {[fs.key for fs in sets]}: train split has one class only")
+    for s, fs in enumerate(sets):  # a shard changed on disk since it was written is refused before training
+        clips = np.concatenate([train.local[train.set_index == s], dev.local[dev.set_index == s]])
+        for name in array_names(array):
+            check_shards(fs, name, clips)
     classes, weights = (), ()
     if config.task == "trace":
         from codecfake.train.trace_labels import relabel_for_trace
@@ -306,6 +303,9 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
         from codecfake.train.variants import find_variants
 
         data.variants = find_variants(store, data, config.augment, config.augment_seed, config.clean_prob)
+        for fs in data.variants.sets:  # read too: checked like the clean sets
+            for name in array_names(array):
+                check_shards(fs, name)
     return data
 
 

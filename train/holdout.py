@@ -14,11 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from codecfake.errors import CodecfakeError
-
-
-class HoldOutError(CodecfakeError):
-    """A held-out generator is unknown to the training sets, or its fakes reached the training data."""
+from codecfake.train.errors import HoldOutError
 
 
 def generators(meta: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -1,58 +1,35 @@
-"""The training loop: feature sets -> back-end -> run directory, resumable after a crash.
+"""``train(config, store, runs)``: feature sets -> back-end -> run directory, resumable after a crash.
 
-``train(config, store, runs)`` checks everything before work starts (back-end, data, input shape), then trains for
-``config.epochs`` epochs with the chosen optimiser, evaluates dev loss and dev EER after each epoch, keeps the weights
-with the lowest dev loss as ``best`` and the full state as ``last``. Rerunning the same command resumes from ``last``
-(mid-epoch too with ``save_every_steps``); on CPU with a fixed seed the result equals an uninterrupted run's.
+Everything is checked before work starts (back-end, data, input shape, the run folder: free, same configuration),
+then ``Trainer`` (train/trainer.py) trains for ``config.epochs`` epochs into the folder that ``RunWriter``
+(train/rundir.py) holds, with the clips in RAM or streamed as ``data_mode`` says (train/data_mode.py). Rerunning the
+same command resumes from ``last`` (mid-epoch too with ``save_every_steps``); on CPU with a fixed seed the result
+equals an uninterrupted run's.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import random
-import shutil
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from codecfake.atomic import write_atomic
 from codecfake.device import resolve_device
-from codecfake.errors import CodecfakeError
-from codecfake.progress import NoProgress, Progress
+from codecfake.progress import Progress
 from codecfake.store import FeatureStore
-from codecfake.train import checkpoint as ck
-from codecfake.train.config import (
-    RUNTIME_KEYS,
-    ConfigError,
-    TrainConfig,
-    default_run_name,
-    legacy_defaults,
-    resolve_lcnn_layout,
-)
-from codecfake.train.csam import PerDomainSAM
-from codecfake.train.data import TASK_DOMAINS, Prefetcher, TrainingData, load_into_memory, load_training_data
-from codecfake.train.feataug import apply as apply_feataug
-from codecfake.train.feataug import loss as feataug_loss
-from codecfake.train.feataug import parse_feataug
-from codecfake.train.fusion import fusion_weights, wrap_for_input
+from codecfake.train.config import ConfigError, TrainConfig, default_run_name, resolve_lcnn_layout
+from codecfake.train.data import TASK_DOMAINS, TrainingData, load_training_data
+from codecfake.train.data_mode import load_for_mode
+from codecfake.train.errors import TrainError
+from codecfake.train.fusion import wrap_for_input
 from codecfake.train.input_arrays import array_names, input_shape
-from codecfake.train.losses import class_weight_tensor
-from codecfake.train.plan import make_sampler
-from codecfake.train.rundir import Builder, default_builder, make_provenance, read_json
-from codecfake.train.sam import SAM, build_base_optimizer, plain_step
-from codecfake.train.validate import evaluate_dev
+from codecfake.train.rundir import Builder, RunWriter, default_builder, make_provenance
+from codecfake.train.trainer import Trainer
 
 log = logging.getLogger(__name__)
-
-
-class TrainError(CodecfakeError):
-    """A training run cannot start or continue as asked."""
 
 
 def seed_everything(seed: int) -> None:
@@ -67,11 +44,6 @@ def deterministic_cudnn(device: torch.device) -> None:
     if device.type == "cuda":
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-
-
-def lr_at(config: TrainConfig, epoch: int) -> float:
-    """The paper's step schedule: lr * decay ** (epoch // step)."""
-    return config.lr * config.lr_decay ** (epoch // config.lr_step_epochs)
 
 
 def build_model(
@@ -99,263 +71,6 @@ def build_model(
             f"(B, {n_classes or 2})"
         )
     return model
-
-
-@dataclass
-class RunState:
-    """The bookkeeping saved beside the tensors in last.json."""
-
-    epoch: int = 0  # epoch in progress (== epochs when finished)
-    step: int = 0  # next batch index within `epoch`
-    global_step: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best: dict[str, Any] = field(default_factory=dict)
-    acc: dict[str, float] = field(
-        default_factory=lambda: {"loss_sum": 0.0, "steps": 0, "clips": 0, "wait_s": 0.0, "time_s": 0.0}
-    )
-
-
-class Trainer:
-    """One run: model, optimiser, sampler and run directory."""
-
-    def __init__(
-        self,
-        config: TrainConfig,
-        data: TrainingData,
-        model: torch.nn.Module,
-        run_dir: Path,
-        device: torch.device,
-    ):
-        self.config, self.data, self.run_dir, self.device = config, data, run_dir, device
-        self.model = model.to(device)
-        c = config
-        self.base = build_base_optimizer(
-            self.model, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.adam_eps, weight_decay=c.weight_decay
-        )
-        sam_cls = PerDomainSAM if c.opt == "csam-pd" else SAM
-        self.sam = (
-            sam_cls(self.model, self.base, rho=c.rho, adaptive=c.adaptive, same_dropout=c.same_dropout)
-            if c.sam_family
-            else None
-        )
-        try:
-            self.sampler = make_sampler(c, data)
-        except ValueError as err:  # shares or batch that cannot fit these training sets
-            raise TrainError(
-                f"{run_dir}: --opt {c.opt} cannot draw batches from {data.domains}: {err}; change "
-                "--domain-ratio or --batch"
-            ) from None
-        self.class_weights = class_weight_tensor(data.class_weights or c.class_weights, device)  # trace: K
-        self.feataug = parse_feataug(c.feataug)
-        self.state = RunState()
-
-    # ---- one optimiser step ----
-    def _loss(self, model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        x, y = batch
-        return feataug_loss(model(x)[1], y, self.class_weights)  # y: labels, or mixup's soft targets
-
-    def step(self, x: torch.Tensor, y: torch.Tensor, dom: torch.Tensor) -> float:
-        x = x.to(self.device, non_blocking=True).float()  # (B, T, D) float16 -> float32 on the device
-        y = y.to(self.device, non_blocking=True)
-        x, y = apply_feataug(self.feataug, x, y, dom, self.config.seed, self.state.global_step)
-        if self.config.opt == "csam-pd":
-            present = sorted(set(dom.tolist()))
-            subs = [(x[dom == d], y[dom == d]) for d in present]
-            weights = [len(s[1]) / len(y) for s in subs]
-            return self.sam.step(self._loss, subs, weights)
-        if self.sam is not None:
-            return self.sam.step(self._loss, (x, y))
-        return plain_step(self.model, self.base, self._loss, (x, y))
-
-    # ---- checkpoints ----
-    def save_last(self) -> None:
-        opt_t, opt_doc = ck.optimizer_parts(self.base)
-        rng_t, rng_doc = ck.rng_parts()
-        s = self.state
-        doc = {
-            "kind": "last",
-            "epoch": s.epoch,
-            "step": s.step,
-            "global_step": s.global_step,
-            "history": s.history,
-            "best": s.best,
-            "acc": s.acc,
-            "optimizer": opt_doc,
-            "sam": self.sam.state_dict() if self.sam else None,
-            "scheduler": {
-                "kind": "step",
-                "lr0": self.config.lr,
-                "decay": self.config.lr_decay,
-                "step_epochs": self.config.lr_step_epochs,
-                "epoch": s.epoch,
-            },
-            "sampler": {**self.sampler.describe(), "epoch": s.epoch, "step": s.step},
-            "rng": rng_doc,
-            "config": self.config.to_dict(),
-            "frame_shape": list(self.data.frame_shape),
-        }
-        ck.save_checkpoint(
-            self.run_dir / "checkpoints" / "last", {**ck.model_tensors(self.model), **opt_t, **rng_t}, doc
-        )
-        self._write_metrics()
-
-    def load_last(self) -> bool:
-        stem = self.run_dir / "checkpoints" / "last"
-        if not stem.with_suffix(".json").is_file():
-            return False
-        tensors, doc = ck.load_checkpoint(stem)
-        check_same_batches(doc.get("sampler") or {}, self.sampler, stem.with_suffix(".json"))
-        ck.load_model_tensors(self.model, tensors, str(stem))
-        ck.load_optimizer_parts(
-            self.base, {k: v.to(self.device) for k, v in tensors.items()}, doc["optimizer"]
-        )
-        ck.restore_rng(tensors, doc["rng"])
-        self.state = RunState(
-            doc["epoch"], doc["step"], doc["global_step"], doc["history"], doc["best"], doc["acc"]
-        )
-        log.info("%s: resuming at epoch %d step %d", self.run_dir, self.state.epoch + 1, self.state.step)
-        return True
-
-    def _write_metrics(self) -> None:
-        lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in self.state.history)
-        write_atomic(self.run_dir / "metrics.jsonl", lines)
-
-    # ---- the loop ----
-    def begin_epoch(self) -> tuple[float, list[np.ndarray]]:
-        """Set the epoch's learning rate and training mode; (lr, the epoch's batches of train positions)."""
-        lr = lr_at(self.config, self.state.epoch)
-        for g in self.base.param_groups:
-            g["lr"] = lr
-        self.model.train()
-        return lr, self.sampler.epoch(self.state.epoch)
-
-    def after_step(self, loss: float, n_clips: int, seconds: float, n_batches: int) -> bool:
-        """Account one step (``seconds`` since the previous one); True when a mid-epoch checkpoint is due."""
-        c, s = self.config, self.state
-        if not math.isfinite(loss):
-            raise TrainError(
-                f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
-                f"{s.step + 1}; lower --lr or check the features for NaN"
-            )
-        s.acc["time_s"] += seconds
-        s.acc["loss_sum"] += loss
-        s.acc["steps"] += 1
-        s.acc["clips"] += n_clips
-        s.step += 1
-        s.global_step += 1
-        return bool(c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < n_batches)
-
-    def run(self, progress: Progress | None = None) -> None:
-        """Train until ``config.epochs``; ``progress`` gets one task per epoch, one unit per step."""
-        c, s, progress = self.config, self.state, progress or NoProgress()
-        while s.epoch < c.epochs:
-            lr, batches = self.begin_epoch()
-            feeder = Prefetcher(self.data, self.data.epoch_split(s.epoch), batches[s.step :])
-            progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
-            t_last = time.perf_counter()
-            try:
-                for x, y, dom in feeder:
-                    loss = self.step(x, y, dom)
-                    now = time.perf_counter()
-                    save = self.after_step(loss, len(y), now - t_last, len(batches))
-                    t_last = now
-                    progress.advance(1, loss=loss, clips_s=s.acc["clips"] / max(s.acc["time_s"], 1e-9))
-                    if save:
-                        s.acc["wait_s"] += feeder.wait_s
-                        feeder.wait_s = 0.0
-                        self.save_last()
-            finally:
-                feeder.close()
-            s.acc["wait_s"] += feeder.wait_s
-            self.end_epoch(lr)
-
-    def end_epoch(self, lr: float) -> None:
-        """Dev loss and EER, the best checkpoint when it improved, the metrics row, and the last checkpoint."""
-        c, s = self.config, self.state
-        order = None
-        if (
-            c.dev_loss == "batch-mean"
-        ):  # the release: shuffled dev batches of `batch` clips, the last one short
-            perm = np.random.default_rng([c.seed, s.epoch, 0xDE7]).permutation(len(self.data.dev))
-            order = [perm[i : i + c.batch] for i in range(0, len(perm), c.batch)]
-        exact, batch_mean, dev_eer = evaluate_dev(
-            self.model, self.data, self.class_weights, self.device, c.eval_batch, order
-        )
-        dev_loss = batch_mean if c.dev_loss == "batch-mean" else exact
-        acc = s.acc
-        row = {
-            "epoch": s.epoch + 1,
-            "train_loss": acc["loss_sum"] / max(acc["steps"], 1),
-            "dev_loss": dev_loss,
-            "dev_loss_exact": exact,
-            "dev_eer": dev_eer,
-            "lr": lr,
-            "clips_per_s": acc["clips"] / max(acc["time_s"], 1e-9),
-            "data_wait_share": acc["wait_s"] / max(acc["time_s"], 1e-9),
-            "steps": int(acc["steps"]),
-            "global_step": s.global_step,
-        }
-        log.info(
-            "epoch %d/%d: train loss %.4f, dev loss %.4f, dev EER %.2f %%, %.0f clips/s",
-            row["epoch"],
-            c.epochs,
-            row["train_loss"],
-            dev_loss,
-            dev_eer,
-            row["clips_per_s"],
-        )
-        weights = fusion_weights(self.model, c.array)
-        if weights is not None:  # fused layers: the learned softmax weights after this epoch
-            row["fusion_weights"] = weights
-            log.info(
-                "epoch %d/%d: layer weights %s",
-                row["epoch"],
-                c.epochs,
-                ", ".join(f"{k} {v:.3f}" for k, v in weights.items()),
-            )
-        s.history.append(row)
-        if not s.best or dev_loss < s.best["dev_loss"]:
-            s.best = {"epoch": row["epoch"], "dev_loss": dev_loss, "dev_eer": dev_eer}
-            ck.save_checkpoint(
-                self.run_dir / "checkpoints" / "best",
-                ck.model_tensors(self.model),
-                {
-                    "kind": "best",
-                    "epoch": row["epoch"],
-                    "metrics": row,
-                    "backend": c.backend,
-                    "frame_shape": list(self.data.frame_shape),
-                },
-            )
-        s.epoch += 1
-        s.step = 0
-        s.acc = RunState().acc
-        self.save_last()
-
-
-def _same_config(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Keys whose values differ; a key absent on one side (a run saved before the field existed) is its default."""
-    d = TrainConfig().to_dict()
-    a = legacy_defaults(a)  # a saved run from before a field existed: the value it was trained with
-    return sorted(
-        k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k))
-    )
-
-
-def prepare_run_dir(run_dir: Path, config: TrainConfig, force: bool) -> str:
-    """'new', 'resume' or 'done'; refuses a run folder that holds a different configuration."""
-    if force and run_dir.exists():
-        log.warning("--force: removing %s", run_dir)
-        shutil.rmtree(run_dir)
-    if not (run_dir / "config.json").is_file():
-        return "new"
-    diff = _same_config(read_json(run_dir / "config.json"), config.to_dict())
-    if diff:
-        raise TrainError(
-            f"{run_dir} holds a run with a different configuration (differs in {diff}); pick another "
-            "--name, or add --force to overwrite it"
-        )
-    return "done" if (run_dir / "DONE").is_file() else "resume"
 
 
 def check_domain_ratio(config: TrainConfig) -> None:
@@ -392,26 +107,23 @@ def train(
     deterministic_cudnn(device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
-    run_dir, trainer = start_run(config, data, runs, device, builder=builder, force=force)
-    if trainer is None:
-        return run_dir
-    load_data(trainer.config, data)
-    trainer.run(progress)
-    finish_run(trainer)
+    config, model = prepare_run(config, data, builder)
+    run_dir = Path(runs) / config.name
+    with RunWriter.claim(run_dir) as writer:
+        trainer = open_trainer(config, data, model, device, writer, force=force)
+        if trainer is None:
+            return run_dir
+        load_for_mode(config, data)
+        trainer.run(progress, lease=writer.lease)
+        writer.write_done(config.epochs, trainer.state.best)
     return run_dir
 
 
-def start_run(
-    config: TrainConfig,
-    data: TrainingData,
-    runs: str | Path,
-    device: torch.device,
-    *,
-    builder: Builder | None = None,
-    force: bool = False,
-) -> tuple[Path, Trainer | None]:
-    """The run folder of ``config`` on ``data`` and its Trainer, seeded, resumed from its last checkpoint or with
-    config.json and provenance.json written; (folder, None) when the run already finished (it is reused)."""
+def prepare_run(
+    config: TrainConfig, data: TrainingData, builder: Builder | None = None
+) -> tuple[TrainConfig, torch.nn.Module]:
+    """The run's full configuration (array, layout, feature keys, name) and its model, built right after seeding
+    (the same initial weights on every rerun): what ``train`` does before it touches the run folder."""
     if config.augment or config.feataug:
         from codecfake.train.variants import label_notes
 
@@ -424,97 +136,51 @@ def start_run(
         features=tuple(fs.key for fs in data.sets),
         name=config.name or default_run_name(config, data.extractor.get("extractor", "")),
     )
-    run_dir = Path(runs) / config.name
-    status = prepare_run_dir(run_dir, config, force)
+    return config, model
+
+
+def open_trainer(
+    config: TrainConfig,
+    data: TrainingData,
+    model: torch.nn.Module,
+    device: torch.device,
+    writer: RunWriter,
+    *,
+    force: bool = False,
+) -> Trainer | None:
+    """The Trainer of the run in ``writer``'s folder: resumed from its last checkpoint, or new (config and
+    provenance written); None when the run already finished (it is reused)."""
+    status = writer.prepare(config, force=force)
     if status == "done":
-        log.info("%s already finished; reusing it (add --force to train again)", run_dir)
-        return run_dir, None
-    trainer = Trainer(config, data, model, run_dir, device)
-    if status == "resume" and trainer.load_last():
-        return run_dir, trainer
-    ck.write_json(run_dir / "config.json", config.to_dict())
-    ck.write_json(
-        run_dir / "provenance.json",
-        make_provenance(
-            config.features,
-            data.array,
-            data.frame_shape,
-            data.extractor,
-            backend=config.backend,
-            domains=data.domains,
-            n_train=len(data.train),
-            n_dev=len(data.dev),
-            corpora=[fs.spec.corpus for fs in data.sets],
-            **(
-                {"classes": list(data.classes), "class_weights": list(data.class_weights)}
-                if data.classes
-                else {}
-            ),
-            **({"arrays": list(array_names(data.array))} if len(array_names(data.array)) > 1 else {}),
-            **(
-                {
-                    "augment": {
-                        **data.variants.describe(),
-                        "variant_sets": [fs.key for fs in data.variants.sets],
-                    }
-                }
-                if data.variants is not None
-                else {}
-            ),
-            **({"hold_out": list(config.hold_out)} if config.hold_out else {}),
+        log.info("%s already finished; reusing it (add --force to train again)", writer.run_dir)
+        return None
+    trainer = Trainer(config, data, model, writer.run_dir, device)
+    if not (status == "resume" and trainer.load_last()):
+        writer.write_start(config, run_provenance(config, data))
+    return trainer
+
+
+def run_provenance(config: TrainConfig, data: TrainingData) -> dict[str, Any]:
+    """What a new run records in provenance.json about the data it trains on."""
+    arrays = array_names(data.array)
+    return make_provenance(
+        config.features,
+        data.array,
+        data.frame_shape,
+        data.extractor,
+        backend=config.backend,
+        domains=data.domains,
+        n_train=len(data.train),
+        n_dev=len(data.dev),
+        corpora=[fs.spec.corpus for fs in data.sets],
+        **(
+            {"classes": list(data.classes), "class_weights": list(data.class_weights)} if data.classes else {}
         ),
+        **({"arrays": list(arrays)} if len(arrays) > 1 else {}),
+        **(
+            {"augment": {**data.variants.describe(), "variant_sets": [fs.key for fs in data.variants.sets]}}
+            if data.variants is not None
+            else {}
+        ),
+        **({"hold_out": list(config.hold_out)} if config.hold_out else {}),
     )
-    return run_dir, trainer
-
-
-def finish_run(trainer: Trainer) -> None:
-    """Mark a run finished (DONE: its epochs and best epoch)."""
-    ck.write_json(trainer.run_dir / "DONE", {"epochs": trainer.config.epochs, "best": trainer.state.best})
-
-
-def data_megabytes(data: TrainingData) -> float:
-    """Size of the train + dev clips in the sets' dtype (2 bytes a value for float16, 4 for float32 power mels);
-    N fused layers count N times."""
-    itemsize = np.dtype(data.sets[0].dtype).itemsize
-    n_variants = data.variants.n_variant_clips if data.variants is not None else 0
-    return (len(data.train) + len(data.dev) + n_variants) * itemsize * math.prod(data.input_shape) / 2**20
-
-
-def uses_memory(config: TrainConfig, data: TrainingData) -> bool:
-    """True when the run loads its clips into RAM (``data_mode`` memory, or auto below ``memory_limit_mb``)."""
-    return config.data_mode == "memory" or (
-        config.data_mode == "auto" and data_megabytes(data) <= config.memory_limit_mb
-    )
-
-
-def check_same_batches(saved: dict[str, Any], sampler: Any, source: Path) -> None:
-    """Refuse a resume whose sampler would draw other batches than the run drew so far."""
-    now = sampler.describe()
-    diff = {k: (saved.get(k), v) for k, v in now.items() if saved.get(k) != v}
-    if diff:
-        shown = "; ".join(f"{k}: run {a!r}, now {b!r}" for k, (a, b) in sorted(diff.items()))
-        raise TrainError(
-            f"{source}: this run drew its batches differently ({shown}); resuming would change them "
-            "mid-run. Rerun with the options it was started with (config.json: shuffle, csam_epoch, "
-            "domain_ratio, batch, seed) on the same feature sets, or add --force to start it again"
-        )
-
-
-def load_data(config: TrainConfig, data: TrainingData) -> None:
-    """Load the train and dev clips into memory when the run's data mode says so (else they stream)."""
-    total_mb = data_megabytes(data)
-    if uses_memory(config, data):
-        t0 = time.perf_counter()
-        load_into_memory(data, data.train)
-        load_into_memory(data, data.dev)
-        if data.variants is not None:
-            from codecfake.train.variants import load_variants_into_memory
-
-            load_variants_into_memory(data)
-        log.info(
-            "loaded %d + %d clips (%.0f MB) into memory in %.1f s",
-            len(data.train),
-            len(data.dev),
-            total_mb,
-            time.perf_counter() - t0,
-        )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ __all__ = [  # the reader's names, re-exported, then this module's own
     "ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint",
     "AASIST_NAME_MAP", "LCNN_NAME_MAP", "NAME_MAPS", "our_name", "map_release_state", "frame_shape_for",
     "release_input", "feature_kind", "RELEASE_RESAMPLER",
-    "load_official", "file_sha256", "RELEASE_PREPROCESS", "hinted_extractor", "check_backend", "clear_run_folder", "load_importable",
+    "load_official", "file_sha256", "RELEASE_PREPROCESS", "hinted_extractor", "check_backend", "check_run_folder", "load_importable",
     "write_official_run",
 ]  # fmt: skip
 
@@ -232,16 +231,16 @@ def check_backend(backend: str) -> None:
         raise OfficialImportError(f"--backend {backend!r}: expected one of {', '.join(_RELEASE_CLASS)}")
 
 
-def clear_run_folder(run_dir: Path, force: bool) -> None:
-    """Refuse a run folder that exists (unless ``force``) or that holds no run; remove it with ``force``."""
-    if run_dir.exists() and any(run_dir.iterdir()):
+def check_run_folder(run_dir: Path, force: bool) -> None:
+    """Refuse, before the release is read, a run folder that exists (unless ``force``) or that holds no run; with
+    ``force`` the old run is replaced only once the new one is ready (``write_official_run``)."""
+    if run_dir.exists() and any(p.name != ".lock" for p in run_dir.iterdir()):
         if not force:
             raise OfficialImportError(
                 f"{run_dir} already exists; choose another --name or --force to replace it"
             )
         if not (run_dir / "config.json").is_file():
             raise OfficialImportError(f"{run_dir} exists and is not a run directory; refusing to replace it")
-        shutil.rmtree(run_dir)
 
 
 def load_importable(path: str | Path, backend: str) -> torch.nn.Module:
@@ -257,9 +256,11 @@ def write_official_run(
     model: torch.nn.Module,
     extractor: Mapping[str, Any],
     features_hint: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Write ``run_dir`` from a loaded release model: weights (safetensors), config (task and optimiser read from
-    the release's file name), provenance (``extractor``: the features the run records, and the source file)."""
+    the release's file name), provenance (``extractor``: the features the run records, and the source file), through
+    the run folder's one writer (``write_run``; ``force`` replaces a run there)."""
     from codecfake.train.config import TrainConfig
     from codecfake.train.rundir import make_provenance, write_run
 
@@ -277,6 +278,6 @@ def write_official_run(
         "features_hint": features_hint or "",
     }
     prov = make_provenance([], _ARRAY[kind], model.frame_shape, dict(extractor), source=source)
-    write_run(run_dir, model, config, prov)
+    write_run(run_dir, model, config, prov, force=force)
     log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], model.frame_shape, run_dir)
     return run_dir

@@ -22,17 +22,9 @@ from typing import Any
 
 import torch
 
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import OfficialImportError, UnsafeCheckpoint
 
 __all__ = ["ALLOWED", "OfficialImportError", "UnsafeCheckpoint", "read_release_checkpoint"]
-
-
-class OfficialImportError(CodecfakeError):
-    """A released checkpoint cannot be read or does not fit our back-end."""
-
-
-class UnsafeCheckpoint(OfficialImportError):
-    """The pickle references something outside the allow-list; nothing it names was called."""
 
 
 # ---- the allow-list -------------------------------------------------------------------------------------------------

@@ -1,23 +1,27 @@
-"""The run directory: what a training run leaves behind, and how others read it.
+"""The run directory: what a training run leaves behind, its one writer, and how others read it.
 
 ```
 runs/<name>/
+  .lock                held while a process writes the folder (codecfake.lease: host, pid, start, renewal)
   config.json          the resolved TrainConfig (TrainConfig.to_dict())
   provenance.json      feature_keys, array, frame_shape [T, D], extractor spec fields, backend, package version,
                        git commit, torch version, command line, created time; fused layers: arrays [L00, L03, …]
   metrics.jsonl        one JSON object per epoch (train_loss, dev_loss, dev_eer, lr, clips_per_s, data_wait_share …)
   checkpoints/best.safetensors + best.json   weights with the lowest dev loss (JSON: epoch, metrics)
   checkpoints/last.safetensors + last.json   full training state for resume (optimiser, schedule, RNG, sampler)
-  DONE                 written when training finished (its JSON: final epoch, best epoch)
+  DONE                 written when training finished: {"epochs": N, "best": {"epoch", "dev_loss", "dev_eer"}}
 ```
-Loading uses safetensors and JSON only; the model class is rebuilt from ``config.backend`` and ``frame_shape`` by
-``build_backend`` (train/backends.py), so no code is ever unpickled.
+``RunWriter`` is the one writer of this folder (training and ``write_run``, which imports a model trained
+elsewhere): it holds the folder's lease while it writes, so a second process is refused with the holder's host and
+pid, and a holder killed with -9 is taken over. Loading uses safetensors and JSON only; the model class is rebuilt
+from ``config.backend`` and ``frame_shape`` by ``build_backend`` (train/backends.py), so no code is ever unpickled.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +29,7 @@ from typing import Any
 
 import torch
 
-from codecfake.errors import CodecfakeError
+from codecfake.lease import Holder, Lease, acquire
 from codecfake.provenance import environment, git_commit, package_version
 from codecfake.train.checkpoint import (
     load_checkpoint,
@@ -34,16 +38,14 @@ from codecfake.train.checkpoint import (
     save_checkpoint,
     write_json,
 )
-from codecfake.train.config import TrainConfig
+from codecfake.train.config import RUNTIME_KEYS, TrainConfig, legacy_defaults
+from codecfake.train.errors import RunBusy, RunError, TrainError
 
 log = logging.getLogger(__name__)
 
 Builder = Callable[[str, tuple[int, int]], torch.nn.Module]
 REQUIRED_PROVENANCE = ("feature_keys", "array", "frame_shape", "extractor")
-
-
-class RunError(CodecfakeError):
-    """A run directory is missing, incomplete or inconsistent."""
+LOCK_NAME = ".lock"  # the run folder's lease (codecfake.lease)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,102 @@ def _check_provenance(prov: Mapping[str, Any], source: str) -> None:
         )
 
 
+def _config_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """Keys whose values differ; a key absent on one side (a run saved before the field existed) is its default."""
+    d = TrainConfig().to_dict()
+    a = legacy_defaults(dict(a))  # a saved run from before a field existed: the value it was trained with
+    return sorted(
+        k for k in set(a) | set(b) if k not in RUNTIME_KEYS and a.get(k, d.get(k)) != b.get(k, d.get(k))
+    )
+
+
+class RunWriter:
+    """The one writer of a run folder: holds its lease (``.lock``) from ``claim`` to ``release``.
+
+    ``claim`` refuses a folder another live process holds (``RunBusy``: host, pid, start); a holder killed with -9
+    left a stale lease, taken over and logged. ``prepare`` applies the write mode: a folder without a run is new,
+    one holding the same configuration is resumed (or reused when it has ``DONE``), another configuration is refused,
+    ``force`` empties it first."""
+
+    def __init__(self, run_dir: Path, lease: Lease):
+        self.run_dir, self.lease = run_dir, lease
+
+    @classmethod
+    def claim(cls, run_dir: str | Path, *, purpose: str = "train") -> RunWriter:
+        run_dir = Path(run_dir)
+        got = acquire(run_dir / LOCK_NAME, purpose=purpose)
+        if isinstance(got, Holder):
+            raise RunBusy(
+                f"{run_dir} is in use by {got.describe()} ({got.purpose or 'a run'}); wait for it to finish "
+                f"(rerunning then resumes or reuses the run), stop that process, or pick another --name",
+                got.to_json(),
+            )
+        if got.previous is not None:
+            log.warning(
+                "%s: taking over from %s, which stopped without finishing", run_dir, got.previous.describe()
+            )
+        return cls(run_dir, got)
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give the lease back; a folder left empty (a run refused before it wrote anything) is removed."""
+        self.lease.release()
+        try:
+            if not any(self.run_dir.iterdir()):
+                self.run_dir.rmdir()
+        except OSError:  # gone, or another process has just claimed it: leave it
+            pass
+
+    def has_run(self) -> bool:
+        return (self.run_dir / "config.json").is_file()
+
+    def is_done(self) -> bool:
+        return (self.run_dir / "DONE").is_file()
+
+    def clear(self) -> None:
+        """Remove everything in the folder but the lease (``--force``)."""
+        log.warning("--force: removing the run in %s", self.run_dir)
+        for child in self.run_dir.iterdir():
+            if child.name == LOCK_NAME:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+    def prepare(self, config: TrainConfig, *, force: bool = False) -> str:
+        """ "new", "resume" or "done"; a folder holding a run of another configuration is refused (``TrainError``)."""
+        if force:
+            self.clear()
+        if not self.has_run():
+            return "new"
+        diff = _config_differences(read_json(self.run_dir / "config.json"), config.to_dict())
+        if diff:
+            raise TrainError(
+                f"{self.run_dir} holds a run with a different configuration (differs in {diff}); pick another "
+                "--name, or add --force to overwrite it"
+            )
+        return "done" if self.is_done() else "resume"
+
+    def write_start(self, config: TrainConfig, provenance: Mapping[str, Any]) -> None:
+        """``config.json`` and ``provenance.json`` of a new run (``provenance``: see :func:`make_provenance`)."""
+        self.lease.check()
+        _check_provenance(provenance, str(self.run_dir))
+        prov = {"package_version": package_version(), "git_commit": git_commit(), **dict(provenance)}
+        write_json(self.run_dir / "config.json", config.to_dict())
+        write_json(self.run_dir / "provenance.json", prov)
+
+    def write_done(self, epochs: int, best: Mapping[str, Any]) -> None:
+        """``DONE``: the run finished after ``epochs`` epochs; ``best``: epoch, dev_loss, dev_eer of the best one."""
+        self.lease.check()
+        write_json(self.run_dir / "DONE", {"epochs": int(epochs), "best": dict(best)})
+
+
 def write_run(
     run_dir: str | Path,
     model: torch.nn.Module,
@@ -113,26 +211,35 @@ def write_run(
     provenance: Mapping[str, Any],
     *,
     metrics: Mapping[str, Any] | None = None,
+    force: bool = False,
 ) -> Path:
-    """Write a finished run (config, provenance, best = last weights, DONE) e.g. for an imported model.
+    """Write a finished run (config, provenance, best weights, DONE) e.g. for an imported model; returns the folder.
 
     `provenance` needs at least ``feature_keys, array, frame_shape, extractor`` (see :func:`make_provenance`);
-    package version and git commit are filled in when absent. Returns the run directory.
+    package version and git commit are filled in when absent. A folder that holds a run is refused unless ``force``.
     """
     run_dir = Path(run_dir)
     _check_provenance(provenance, str(run_dir))
-    prov = {"package_version": package_version(), "git_commit": git_commit(), **dict(provenance)}
-    write_json(run_dir / "config.json", config.to_dict())
-    write_json(run_dir / "provenance.json", prov)
-    state = {
-        "kind": "best",
-        "epoch": int((metrics or {}).get("epoch", 0)),
-        "metrics": dict(metrics or {}),
-        "frame_shape": list(prov["frame_shape"]),
-        "backend": config.backend,
-    }
-    save_checkpoint(run_dir / "checkpoints" / "best", model_tensors(model), state)
-    write_json(run_dir / "DONE", {"best_epoch": state["epoch"], "epochs": state["epoch"]})
+    with RunWriter.claim(run_dir, purpose="write_run") as writer:
+        if writer.has_run() and not force:
+            raise RunError(f"{run_dir} already holds a run; pick another folder, or replace it with --force")
+        if force:
+            writer.clear()
+        writer.write_start(config, provenance)
+        epoch = int((metrics or {}).get("epoch", 0))
+        state = {
+            "kind": "best",
+            "epoch": epoch,
+            "metrics": dict(metrics or {}),
+            "frame_shape": [int(v) for v in provenance["frame_shape"]],
+            "backend": config.backend,
+        }
+        save_checkpoint(run_dir / "checkpoints" / "best", model_tensors(model), state)
+        best = {
+            "epoch": epoch,
+            **{k: metrics[k] for k in ("dev_loss", "dev_eer") if metrics and k in metrics},
+        }
+        writer.write_done(epoch, best)
     return run_dir
 
 

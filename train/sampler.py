@@ -1,6 +1,6 @@
 """Batch samplers over training positions ``0..N-1``; every epoch's batches are a pure function of (seed, epoch),
 so a sampler's state is just ``(epoch, batch index)`` and a resumed run sees exactly the batches it would have. ``describe()`` is what a checkpoint records so
-that a resume drawing different batches is refused (train/loop.py).
+that a resume drawing different batches is refused (train/trainer.py).
 
 - :class:`RandomBatches` (adam, sam, asam): a fresh permutation per epoch, cut into batches of ``batch``; a last
   batch of one clip is dropped (batch norm cannot train on it).

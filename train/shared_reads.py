@@ -8,9 +8,10 @@ checkpoint or end of epoch its own torch / numpy / python generator states are i
 so dropout masks (and anything else drawn) are those it would draw alone. Each run's weights, checkpoints, metrics
 losses and scores are therefore bit-identical to training it alone with ``train()`` (tested on CPU).
 
-Every member is started exactly as ``train()`` starts a run (``start_run``: seeded, resumed or new), so a group killed
-mid-way resumes every member from its own last checkpoint, wherever each stopped: the group reads from the earliest
-member's position, and a member already past a batch skips it. A member whose step fails (a non-finite loss) leaves
+Every member is started exactly as ``train()`` starts a run (``prepare_run``: seeded, its model built; its folder
+claimed by a ``RunWriter``, held for the whole group; ``open_trainer``: resumed or new), so a group killed mid-way
+resumes every member from its own last checkpoint, wherever each stopped: the group reads from the earliest member's
+position, and a member already past a batch skips it. The training data is selected (and its shards checked) once. A member whose step fails (a non-finite loss) leaves
 the group with its error; the others go on.
 """
 
@@ -19,12 +20,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from codecfake.device import resolve_device
@@ -33,16 +33,11 @@ from codecfake.store import FeatureStore
 from codecfake.train import checkpoint as ck
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Prefetcher, TrainingData, load_training_data
-from codecfake.train.loop import (
-    Trainer,
-    TrainError,
-    check_domain_ratio,
-    deterministic_cudnn,
-    finish_run,
-    load_data,
-    start_run,
-)
-from codecfake.train.rundir import Builder
+from codecfake.train.data_mode import load_for_mode
+from codecfake.train.errors import TrainError
+from codecfake.train.loop import check_domain_ratio, deterministic_cudnn, open_trainer, prepare_run
+from codecfake.train.rundir import Builder, RunWriter
+from codecfake.train.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +51,7 @@ class Member:
     """One run of the group: its trainer and its own random-number generator states."""
 
     trainer: Trainer
+    writer: RunWriter  # holds the run folder's lease for the whole group
     rng: tuple[dict[str, torch.Tensor], dict] = field(default_factory=ck.rng_parts)
     error: BaseException | None = None
 
@@ -111,23 +107,6 @@ def sharing_key(config: TrainConfig) -> tuple:
     return (*values, config.needs_domains, config.opt == "csam-pd")
 
 
-def _same_data(datas: Sequence[TrainingData], configs: Sequence[TrainConfig]) -> None:
-    first = datas[0]
-    for data, config in zip(datas[1:], configs[1:], strict=True):
-        same = (
-            [fs.key for fs in data.sets] == [fs.key for fs in first.sets]
-            and data.array == first.array
-            and np.array_equal(data.train.local, first.train.local)
-            and np.array_equal(data.train.set_index, first.train.set_index)
-            and np.array_equal(data.train.labels, first.train.labels)
-        )
-        if not same:
-            raise SharedReadsError(
-                f"run {config.name or config.opt!r} trains on other clips than {configs[0].name or configs[0].opt!r} "
-                "(training sets, array or labels differ); train them separately"
-            )
-
-
 def _check_same_batches(members: Sequence[Member]) -> None:
     first = members[0].trainer
     for m in members[1:]:
@@ -140,38 +119,18 @@ def _check_same_batches(members: Sequence[Member]) -> None:
             )
 
 
-def start_group(
-    configs: Sequence[TrainConfig],
-    store: str | Path | FeatureStore,
-    runs: str | Path,
-    *,
-    builder: Builder | None = None,
-    force: bool = False,
-) -> tuple[TrainingData, list[Path], list[Member | None]]:
-    """Check the configs can share reads and start every run (``None`` for a run already finished)."""
-    if len({c.device for c in configs}) != 1 or len({c.threads for c in configs}) != 1:
-        raise SharedReadsError(
-            "runs that share reads train in one process: give them one --device and --threads"
-        )
+def _check_configs(configs: Sequence[TrainConfig]) -> None:
+    """Refuse, before any data is read, runs whose options would read other clips or draw other batches."""
+    keys = [sharing_key(c) for c in configs]
+    for c, k in zip(configs[1:], keys[1:], strict=True):
+        if k != keys[0]:
+            diff = [f for f, a, b in zip(SHARING_FIELDS, k, keys[0], strict=False) if a != b] or ["opt"]
+            raise SharedReadsError(
+                f"run {c.name or c.opt!r} reads other clips or draws other batches than "
+                f"{configs[0].name or configs[0].opt!r} (differs in {diff}); train them separately"
+            )
     for config in configs:
         check_domain_ratio(config)
-    if configs[0].threads:
-        torch.set_num_threads(configs[0].threads)
-    device = resolve_device(configs[0].device)
-    deterministic_cudnn(device)  # as train() does
-    fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    datas = [load_training_data(fstore, c) for c in configs]  # indexes only: no clip is read yet
-    _same_data(datas, configs)
-    data = datas[0]
-    dirs, members = [], []
-    for config in configs:
-        run_dir, trainer = start_run(config, data, runs, device, builder=builder, force=force)
-        dirs.append(run_dir)
-        members.append(None if trainer is None else Member(trainer))  # its generators as start_run left them
-    active = [m for m in members if m is not None]
-    if active:
-        _check_same_batches(active)
-    return data, dirs, members
 
 
 def train_together(
@@ -184,16 +143,36 @@ def train_together(
     progress: Progress | None = None,
 ) -> GroupResult:
     """Train (or resume, or reuse) every run of ``configs`` from one read of each batch (module docstring)."""
-    data, dirs, members = start_group(configs, store, runs, builder=builder, force=force)
-    active = [m for m in members if m is not None]
+    _check_configs(configs)
+    if configs[0].threads:
+        torch.set_num_threads(configs[0].threads)
+    device = resolve_device(configs[0].device)
+    deterministic_cudnn(device)  # as train() does
+    fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    data = load_training_data(fstore, configs[0])  # the same clips for every member (equal sharing keys)
+    dirs: list[Path] = []
+    members: list[Member | None] = []
     reads = steps = 0
-    if active:
-        load_data(active[0].trainer.config, data)  # into memory once for every member (or streamed)
-        log.info("%d runs share reads: %s", len(active), ", ".join(m.trainer.run_dir.name for m in active))
-        reads, steps = _train(active, data, progress or NoProgress())
-    for m in active:
-        if m.error is None:
-            finish_run(m.trainer)
+    with ExitStack() as held:
+        for config in configs:  # each run started exactly as train() starts it
+            config, model = prepare_run(config, data, builder)
+            writer = held.enter_context(RunWriter.claim(Path(runs) / config.name))
+            trainer = open_trainer(config, data, model, device, writer, force=force)
+            dirs.append(writer.run_dir)
+            members.append(None if trainer is None else Member(trainer, writer))  # its generators as now
+        active = [m for m in members if m is not None]
+        if active:
+            _check_same_batches(active)
+            for m in active:
+                m.trainer.lease = m.writer.lease  # checked before each of its checkpoints
+            load_for_mode(active[0].trainer.config, data)  # into memory once for every member (or streamed)
+            log.info(
+                "%d runs share reads: %s", len(active), ", ".join(m.trainer.run_dir.name for m in active)
+            )
+            reads, steps = _train(active, data, progress or NoProgress())
+        for m in active:
+            if m.error is None:
+                m.writer.write_done(m.trainer.config.epochs, m.trainer.state.best)
     errors = tuple(None if m is None else m.error for m in members)
     return GroupResult(tuple(dirs), errors, reads, steps)
 
@@ -269,6 +248,5 @@ __all__ = [
     "GroupResult",
     "SharedReadsError",
     "sharing_key",
-    "start_group",
     "train_together",
 ]

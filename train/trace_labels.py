@@ -23,17 +23,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import TraceLabelError
 
 log = logging.getLogger(__name__)
 
 BONAFIDE = "bonafide"
 UNKNOWN = "unknown"  # what the open-set decision calls a clip of a generator never seen in training
 _SPLIT_NAMES = ("train", "dev", "test")
-
-
-class TraceLabelError(CodecfakeError):
-    """A feature set's metadata cannot give every clip a generator label."""
 
 
 def generator_labels(
@@ -119,13 +115,33 @@ def split_generators(sets: Sequence, split, level: str = "generator") -> np.ndar
     return out
 
 
+def canonical_generator(name: str) -> str:
+    """A generator as ``--hold-out`` names it: a codec method digit ``3`` is ``C3`` (its condition), others as
+    they are (``A01``)."""
+    return f"C{name}" if str(name).isdigit() else str(name)
+
+
+def _positions(split, keep: np.ndarray):
+    from dataclasses import replace
+
+    return replace(
+        split,
+        set_index=split.set_index[keep],
+        local=split.local[keep],
+        labels=split.labels[keep],
+        domains=split.domains[keep],
+    )
+
+
 def relabel_for_trace(sets: Sequence, train, dev, level: str = "generator"):
-    """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped."""
+    """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped.
+    Held-out generators (``--hold-out``) have already left both splits (``train.holdout``), so they are no class."""
     from dataclasses import replace
 
     classes = derive_classes(split_generators(sets, train, level))
     train_ids = class_ids(split_generators(sets, train, level), classes)
     dev_ids = class_ids(split_generators(sets, dev, level), classes)
+
     keep = dev_ids >= 0
     if not keep.all():
         log.warning(
@@ -135,13 +151,7 @@ def relabel_for_trace(sets: Sequence, train, dev, level: str = "generator"):
             sorted(set(split_generators(sets, dev, level)[~keep].tolist())),
         )
     train = replace(train, labels=train_ids)
-    dev = replace(
-        dev,
-        set_index=dev.set_index[keep],
-        local=dev.local[keep],
-        labels=dev_ids[keep],
-        domains=dev.domains[keep],
-    )
+    dev = replace(_positions(dev, keep), labels=dev_ids[keep])
     weights = balanced_weights(train_ids, len(classes))
     log.info(
         "source tracing: %d classes %s, balanced CE weights %s",
@@ -159,6 +169,7 @@ __all__ = [
     "generator_labels",
     "derive_classes",
     "class_ids",
+    "canonical_generator",
     "balanced_weights",
     "split_generators",
     "relabel_for_trace",

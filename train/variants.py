@@ -22,14 +22,10 @@ from typing import Any
 import numpy as np
 
 from codecfake.augment.recipe import AugmentRequest, applies_to, parse_augment
-from codecfake.errors import CodecfakeError
+from codecfake.train.errors import VariantsMissing
 from codecfake.train.input_arrays import has_arrays, valid_mask
 
 log = logging.getLogger(__name__)
-
-
-class VariantsMissing(CodecfakeError):
-    """A training set lacks a variant set that ``--augment`` asks for (extract it with ``codecfake augment``)."""
 
 
 @dataclass

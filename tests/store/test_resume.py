@@ -24,7 +24,7 @@ WRITER = textwrap.dedent(
     from codecfake.store.testing import make_data, make_meta, make_spec
     from codecfake.store import FeatureStore
     from codecfake import atomic
-    from codecfake.store import featureset, records, shardfile
+    from codecfake.store import featureset, records
 
     root, hang = sys.argv[1], sys.argv[2]
     N = 24
@@ -45,7 +45,7 @@ WRITER = textwrap.dedent(
         featureset.FeatureSet._write_data = write_data
     elif hang == "data_tmp":          # shard bytes in their temp file, not yet renamed into place
         real = os.replace
-        shardfile.os.replace = lambda a, b: stop() if str(b).endswith("/2/0/0") else real(a, b)
+        atomic.os.replace = lambda a, b: stop() if str(b).endswith("/2/0/0") else real(a, b)
     elif hang == "record_tmp":        # commit record in its temp file, not yet renamed into place
         real = os.replace
         atomic.os.replace = lambda a, b: stop() if str(b).endswith("/2.json") else real(a, b)
@@ -99,8 +99,12 @@ def test_resume_after_kill_is_bit_identical(tmp_path: Path, hang: str) -> None:
     assert committed == (set() if hang == "before_data" else {0, 1})  # the interrupted shard is not committed
     assert not fs.is_complete("L05")
 
+    left = [p.name.split(".")[1] for p in (tmp_path / "run").rglob("*.tmp")]  # ".<name>.<pid>.<thread>.tmp"
+    assert left == {"data_tmp": ["0"], "record_tmp": ["2"]}.get(hang, [])  # the killed writer's temp file
     again = _run(tmp_path / "run", "none")
     assert again.communicate(timeout=60)[0].strip() == "DONE"
+    # the shard's next writer removed the killed one's temp file
+    assert not list((tmp_path / "run").rglob("*.tmp"))
     want = FeatureStore(tmp_path / "ref").open(key)
     fs = store.open(key)
     assert fs.is_complete("L05")

@@ -15,7 +15,7 @@ import torch
 from codecfake.store import FeatureSetSpec, FeatureStore, IncompleteFeatureSet
 from codecfake.train.config import TrainConfig
 from codecfake.train.data import Prefetcher, load_into_memory, load_training_data
-from codecfake.train.loop import uses_memory
+from codecfake.train.data_mode import uses_memory
 from codecfake.train.sampler import RandomBatches
 
 

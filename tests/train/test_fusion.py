@@ -16,9 +16,11 @@ from codecfake.train.backends import build_backend
 from codecfake.train.checkpoint import load_checkpoint
 from codecfake.train.config import ConfigError, TrainConfig, parse_text
 from codecfake.train.data import TrainDataError, fetch, load_into_memory, load_training_data
+from codecfake.train.errors import TrainError
 from codecfake.train.fusion import FusedBackend, LayerFusion, fusion_weights
 from codecfake.train.input_arrays import StackedReader
-from codecfake.train.loop import TrainError, prepare_run_dir, train
+from codecfake.train.loop import train
+from codecfake.train.rundir import RunWriter
 
 FRAME = (6, 4)
 
@@ -163,9 +165,10 @@ def test_a_run_saved_before_layers_existed_still_resumes(tmp_path) -> None:
     saved = TrainConfig(name="old").to_dict()
     del saved["layers"]  # config.json written before the field existed
     (run / "config.json").write_text(json.dumps(saved))
-    assert prepare_run_dir(run, TrainConfig(name="old"), force=False) == "resume"
-    with pytest.raises(TrainError, match="differs in \\['array', 'layers'\\]"):
-        prepare_run_dir(run, TrainConfig(name="old", layers=(0, 3)), force=False)
+    with RunWriter.claim(run) as writer:
+        assert writer.prepare(TrainConfig(name="old")) == "resume"
+        with pytest.raises(TrainError, match="differs in \\['array', 'layers'\\]"):
+            writer.prepare(TrainConfig(name="old", layers=(0, 3)))
 
 
 # ---- the loader -------------------------------------------------------------------------------------------------

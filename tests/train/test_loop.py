@@ -117,7 +117,7 @@ def test_stream_and_memory_modes_give_the_same_weights(demo_store, tmp_path: Pat
 
 
 class _Recorder:
-    """Stands in for loop.Prefetcher and keeps every training batch the run asked for."""
+    """Stands in for trainer.Prefetcher and keeps every training batch the run asked for."""
 
     seen: list = []
 
@@ -138,11 +138,11 @@ class _Recorder:
 def test_streamed_runs_draw_uniform_batches(demo_store, tmp_path: Path, builder, monkeypatch) -> None:
     from scipy.stats import hypergeom
 
-    from codecfake.train import loop
+    from codecfake.train import trainer
     from codecfake.train.sampler import RandomBatches
 
     root, _ = demo_store
-    monkeypatch.setattr(loop, "Prefetcher", _Recorder)
+    monkeypatch.setattr(trainer, "Prefetcher", _Recorder)
     _Recorder.seen = []
     cfg = _cfg(task="cotrain", opt="adam", data_mode="stream", name="s", epochs=3)
     run = train(cfg, root, tmp_path / "r", builder=builder)

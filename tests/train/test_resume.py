@@ -1,16 +1,20 @@
-"""Resume: kill -9 a training process mid-epoch, rerun the same command, get the uninterrupted run's weights."""
+"""Resume: kill -9 a training process mid-epoch, rerun the same command, get the uninterrupted run's weights (the
+killed holder's stale run lock is taken over)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from safetensors.torch import load_file
+
+from codecfake.lease import holder_of, read_holder
 
 SCRIPT = r"""
 import os, sys, time
@@ -84,9 +88,14 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Pat
     state = json.loads(last.read_text())
     assert not (tmp_path / "runs" / "r" / "DONE").exists()
     assert state["epoch"] == 1 and 0 < state["step"] < 10  # really killed mid-epoch
+    lock = tmp_path / "runs" / "r" / ".lock"
+    assert read_holder(lock).pid == victim.pid and holder_of(lock) is None  # left behind, stale
 
     again = _run(script, store, tmp_path / "runs", opt)
-    assert again.wait(timeout=120) == 0, again.stdout.read().decode()
+    assert again.wait(timeout=120) == 0
+    log = again.stdout.read().decode()
+    assert f"taking over from host {socket.gethostname()} pid {victim.pid}" in log  # the stale lock, said so
+    assert not lock.exists()  # released when the run finished
     a, b = _model_tensors(tmp_path / "ref" / "r"), _model_tensors(tmp_path / "runs" / "r")
     assert a.keys() == b.keys()
     for k in a:
