@@ -81,9 +81,8 @@ class Board:
             done, total = v.epochs
             eta = v.eta_s(now)
             epoch = f", epoch {min(done + 1, total or done + 1)}/{total}" if total else ""
-            return f"{head}: running on worker {v.worker or '?'}{epoch}" + (
-                f", ETA {duration(eta)}" if eta else ""
-            )
+            where = "here" if v.worker in ("", "here") else f"on worker {v.worker}"
+            return f"{head}: running {where}{epoch}" + (f", ETA {duration(eta)}" if eta else "")
         if v.state == "done" and v.result is not None:
             h = v.result.headline
             avg = (
