@@ -258,3 +258,18 @@ def test_runs_that_draw_the_same_batches_share_reads_and_end_as_if_trained_apart
         assert all((a[k] == b[k]).all() for k in a), run.name
         for tsv in Path(f"apart/{run.name}/scores").glob("*.tsv"):
             assert tsv.read_bytes() == Path(f"shared/{run.name}/scores/{tsv.name}").read_bytes()
+
+
+def test_the_command_lists_the_matrices_and_stops_before_training_when_sets_are_missing(
+    tmp_path: Path, capsys, caplog
+) -> None:
+    assert main(["experiments"]) == 2
+    assert "paper-table8" in capsys.readouterr().out
+    matrix = write_matrix(tmp_path / "m.toml", [LCNN_CODEC])
+    argv = ["experiments", str(matrix), "--store", str(tmp_path / "empty"), "--runs", str(tmp_path / "runs")]
+    assert main(argv) == 2  # a typed error: one line naming every missing set and its command
+    assert (
+        "lacks feature sets its runs need; nothing was trained" in caplog.text
+        and "make features" in caplog.text
+    )
+    assert not (tmp_path / "runs").exists()
