@@ -48,7 +48,11 @@ def mmap_layout_ok(array: Any) -> bool:
         return False
     sh = codecs[0]
     inner_ok = (
-        len(sh.codecs) == 1 and isinstance(sh.codecs[0], BytesCodec) and sh.codecs[0].endian.value == "little"
+        len(sh.codecs) == 1
+        and isinstance(sh.codecs[0], BytesCodec)
+        # endian None (1-byte dtypes) would have raised AttributeError here; such arrays take the zarr path
+        and sh.codecs[0].endian is not None
+        and sh.codecs[0].endian.value == "little"
     )
     index_ok = (
         len(sh.index_codecs) == 2
@@ -236,7 +240,7 @@ class ShardReader:
     def _mmap_clip(self, i: int) -> np.ndarray:
         entry, offset = self._locate(i)
         self._close_retired()
-        if offset < 0:
+        if entry is None or offset < 0:  # no shard means offset -1: the `entry is None` is for the checker
             return self._zeros
         return np.frombuffer(
             entry.view(), dtype=self.dtype, count=self._clip_bytes // self.dtype.itemsize, offset=offset
@@ -251,7 +255,7 @@ class ShardReader:
         end = None
         for pos in np.argsort(idx, kind="stable").tolist():  # ascending (shard, offset)
             entry, offset = self._locate(idx[pos])
-            if offset < 0:
+            if entry is None or offset < 0:  # as in _mmap_clip
                 out[pos] = 0
                 continue
             buf = memoryview(flat[pos])
@@ -343,7 +347,8 @@ class ShardReader:
             return None
         try:
             _read_runs(
-                [(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])],
+                # numpy's stubs give ndarray the buffer protocol on Python >= 3.12 only
+                [(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])],  # type: ignore[arg-type]
                 f"{self.fs.location}/{self.name}",
             )
         finally:
