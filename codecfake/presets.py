@@ -74,7 +74,7 @@ def _typed(values: Mapping[str, Any], keys: Mapping[str, type], where: str, path
             value = float(value)
         if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
             raise PresetError(f"{path}: [{where}] {key} = {value!r} must be {kind.__name__}")
-        if kind is int and value < 1:
+        if kind is int and isinstance(value, int) and value < 1:  # isinstance: narrows for the checker
             raise PresetError(f"{path}: [{where}] {key} = {value} must be at least 1")
         out[key] = value
     return out
