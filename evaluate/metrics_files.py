@@ -55,8 +55,8 @@ def read_bare_scores(path: Path, trials: dict[str, dict[str, int]]) -> list[Scor
         out.setdefault(cond, []).append((u, float(v), y))
     parts = []
     for cond, items in out.items():
-        u, v, y = zip(*items, strict=True)
-        parts.append(Scores(np.array(u), np.array(v), np.array(y), np.full(len(u), cond)))
+        ids, values, labels = zip(*items, strict=True)
+        parts.append(Scores(np.array(ids), np.array(values), np.array(labels), np.full(len(ids), cond)))
     return parts
 
 
