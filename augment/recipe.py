@@ -88,7 +88,7 @@ def _number(family: str, p: Param, text: str) -> float:
         raise BadAugmentParameter(
             f"{family}: parameter {p.name}={text!r} is not a number; expected {p.describe()}"
         ) from None
-    if not (p.lo <= value <= p.hi):  # type: ignore[operator]
+    if not (p.lo <= value <= p.hi):  # type: ignore[operator]  # the number kinds (int, float, range) all have bounds
         raise BadAugmentParameter(
             f"{family}: parameter {p.name}={text} is out of range; expected {p.describe()}"
         )

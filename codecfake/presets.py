@@ -27,6 +27,7 @@ from typing import Any
 from codecfake.errors import CodecfakeError
 
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
+# (the ignore: find_spec's None and origin's None are for modules absent or built in; codecfake.configs is ours)
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent  # type: ignore[union-attr,arg-type]
 NO_PRESET = ("none", "paper")  # `--preset none` (or paper): no preset, the paper's values
 PROVENANCE_KEY = (

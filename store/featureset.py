@@ -75,8 +75,8 @@ class FeatureSet:
         self.shard_size: int = int(attrs["shard_size"])
         self.compressor: str | None = attrs.get("compressor")
         self.records = ShardRecords(store.records_io, key)
-        local = store.local_root is not None and not store.read_only
-        self.leases = ShardLeases(Path(store.local_root, key), key) if local else None  # type: ignore[arg-type]
+        root = store.local_root
+        self.leases = ShardLeases(Path(root, key), key) if root is not None and not store.read_only else None
         self._targets: dict[str, tuple[zarr.Array, tuple[int, int]]] = {}  # write_shard's array lookups
         self._unflushed, self._flushed_at = 0, time.monotonic()
 

@@ -165,7 +165,8 @@ class ShardReader:
                 f"(compressor={fs.compressor!r}, root={fs.store.root_str}); use mode='auto' or 'zarr'"
             )
         self.mode = "mmap" if (can_mmap and mode != "zarr") else "zarr"
-        self._dir = Path(fs.store.local_root, fs.key, name, "c") if can_mmap else None  # type: ignore[arg-type]
+        root = fs.store.local_root
+        self._dir = Path(root, fs.key, name, "c") if can_mmap and root is not None else None
         self.dtype = np.dtype(self.array.dtype).newbyteorder("<")
         self._clip_bytes = self.frame_shape[0] * self.frame_shape[1] * self.dtype.itemsize
         self._zeros = np.zeros(self.frame_shape, dtype=self.dtype)
@@ -213,10 +214,10 @@ class ShardReader:
     def _shard(self, s: int) -> _Shard | None:
         """The open shard file ``s`` (index checked); None if the shard file is absent."""
         hit = self._maps.get(s, False)
-        if hit is not False:
+        if hit is not False:  # False: not looked up yet (None: looked up, no file)
             self._maps.move_to_end(s)
-            return hit  # type: ignore[return-value]
-        path = self._dir / str(s) / "0" / "0"  # type: ignore[operator]
+            return hit  # type: ignore[return-value]  # the checker reads the default as bool, which `is not False` keeps
+        path = self._dir / str(s) / "0" / "0"  # type: ignore[operator]  # _dir is set in mmap mode, the only caller's
         entry = _Shard(path, self.shard_size, self._clip_bytes) if path.exists() else None
         self._maps[s] = entry
         if len(self._maps) > self.max_open:
