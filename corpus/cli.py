@@ -110,7 +110,8 @@ def _demo(args: argparse.Namespace) -> int:
     from codecfake.progress import TqdmProgress
 
     t0 = time.perf_counter()
-    done_before, total_before = 0, None
+    done_before = 0
+    total_before: int | None = None
 
     def progress(done: int, total: int) -> None:  # build_demo reports (done, total) utterances
         nonlocal done_before, total_before
