@@ -4,13 +4,15 @@ The stage folders (``store/``, ``train/``, ...) become ``codecfake.store``, ``co
 pyproject's ``package-dir``, which the editable install serves with an import hook; mypy maps files to modules by
 their place on disk and runs no import hooks, so it needs a tree where ``codecfake/store`` exists. This script
 rebuilds that tree from ``package-dir`` on every run (a few milliseconds), so a package or module added later is
-checked without anyone editing a list. Run by ``make lint``: ``.venv/bin/python scripts/typecheck_tree.py``.
+checked without anyone editing a list. Run by ``make lint``: ``.venv/bin/python scripts/typecheck_tree.py [FOLDER]``
+(default: ``build/typecheck``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tomllib
 from pathlib import Path
 
@@ -61,4 +63,4 @@ def build_tree(pyproject: Path = REPO / "pyproject.toml", tree: Path = TREE) -> 
 
 
 if __name__ == "__main__":
-    build_tree()
+    build_tree(tree=Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else TREE)
