@@ -54,6 +54,8 @@ CLEAN_PROB ?=
 FEATAUG   ?=
 HOLD_OUT  ?=
 DEGRADE   ?=
+GENERATORS ?=
+THREADS   ?=
 
 opt = $(if $(2),$(1) $(2))
 
@@ -67,7 +69,7 @@ export ONEDNN_MAX_CPU_ISA := AVX2
 export MKL_CBWR := COMPATIBLE
 endif
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-augment demo-data features corpus-check train evaluate robustness calibrate fuse export report compare demo experiments clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-augment bench-openset demo-data features corpus-check train evaluate robustness calibrate fuse export report compare demo experiments openset-loo clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -119,6 +121,8 @@ help: ## this list
 	@echo "  FEATAUG=tmask:8,fmask:10,mixup:0.2   train: zero-disk augmentation of the cached features [none]"
 	@echo "  HOLD_OUT=C3    train without these generators' fakes (C1..C7, A01..A06); evaluate reports them as unseen"
 	@echo "  DEGRADE=mp3:32k,opus:12k,amr,resample:8k,noise:20db   robustness: the laundering conditions [these]"
+	@echo "  GENERATORS=C1,A01   openset-loo: the generators held out one at a time [every training generator]"
+	@echo "  THREADS=N      openset-loo: torch CPU threads per training/scoring [torch default; 1 on a loaded machine]"
 
 $(VENV)/.done: pyproject.toml
 	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
@@ -145,7 +149,7 @@ lint: venv ## ruff (lint rules, import order, formatting), then mypy over the li
 	$(PY) scripts/typecheck_tree.py
 	$(VENV)/bin/mypy
 
-bench: bench-store bench-extract bench-train bench-bootstrap bench-metrics bench-fusion ## all benchmarks -> bench/results/*.json
+bench: bench-store bench-extract bench-train bench-bootstrap bench-metrics bench-fusion bench-openset ## all benchmarks -> bench/results/*.json
 
 bench-store: venv ## feature-store read/write benchmark -> bench/results/store.json
 	$(PY) bench/store.py
@@ -179,6 +183,9 @@ bench-augment: venv ## augmentation clips/s per core per family vs decode, GPU f
 
 bench-fusion: venv ## fused-layer batch reads, one StackedReader call vs per-layer reads + stack -> bench/results/fusion_read.json
 	$(PY) bench/fusion_read.py
+
+bench-openset: venv ## open-set scorers: Mahalanobis and kNN fit + per-clip time, demo and 740k x 256 -> bench/results/openset.json
+	$(PY) bench/openset.py
 
 demo-data: venv ## build the mini-Codecfake demo corpus (SIZE=small|default)
 	$(CLI) corpus demo --out $(DEMO_DIR) --size $(SIZE)
@@ -238,6 +245,10 @@ demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-resul
 
 experiments: venv ## the full demo matrix with SEEDS seeds, mean ± std
 	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS) --device $(DEVICE)
+
+openset-loo: venv ## leave-one-generator-out trace runs choose the open-set scorer -> docs/openset-results.md
+	$(CLI) openset-loo --store $(STORE) --runs $(RUNS) --device $(DEVICE) \
+	  --extractor $(MODEL) $(call opt,--generators,$(GENERATORS)) $(call opt,--resamples,$(RESAMPLES)) $(call opt,--threads,$(THREADS))
 
 clean-demo: venv ## remove the demo corpus, its feature sets and the demo-* runs (nothing else)
 	$(CLI) demo --clean --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR)

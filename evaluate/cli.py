@@ -11,6 +11,7 @@ from typing import Any
 
 from codecfake.atomic import write_atomic
 from codecfake.cliargs import add_command, add_device, add_runs, add_store, positive_int
+from codecfake.evaluate.openset_scorers import DEFAULT_K, DEFAULT_SCORER, SCORERS
 from codecfake.json_text import write_json_text
 
 
@@ -45,6 +46,7 @@ def register(sub: Any) -> None:
         help="ASVspoof2019.LA.asv.eval.gi.trl.scores.txt for 19LA's min "
         "t-DCF [found under the LA root recorded at extraction; none: no t-DCF]",
     )
+    _openset_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     from codecfake.evaluate.score_commands import add_metrics_file_args, register_score_commands
@@ -85,6 +87,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--top", type=positive_int, default=3, help="source-tracing runs: generators printed per file"
     )
+    p.add_argument(
+        "--openset",
+        default=None,
+        choices=SCORERS,
+        help="source-tracing runs: the open-set scorer that decides 'unknown generator' [the one the run's "
+        "evaluation used: --openset-scorer there]",
+    )
     p.set_defaults(func=cmd_score)
 
     p = add_command(
@@ -108,6 +117,28 @@ def register(sub: Any) -> None:
     register_robustness(sub)
 
 
+def _openset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--openset-scorer",
+        default=DEFAULT_SCORER,
+        choices=SCORERS,
+        help=f"source-tracing runs: the open-set scorer whose 'unknown generator' verdict the report and "
+        f"`codecfake score` use (every scorer is fitted and reported) [{DEFAULT_SCORER}]",
+    )
+    p.add_argument(
+        "--openset-keep",
+        type=float,
+        default=0.95,
+        help="source-tracing runs: share of the known dev clips each open-set threshold keeps [0.95]",
+    )
+    p.add_argument(
+        "--openset-k",
+        type=positive_int,
+        default=DEFAULT_K,
+        help=f"source-tracing runs: neighbours of the kNN scorer (the k-th distance is its score) [{DEFAULT_K}]",
+    )
+
+
 def _bootstrap_args(p: argparse.ArgumentParser) -> None:
     from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 
@@ -124,7 +155,7 @@ def _bootstrap_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from codecfake.evaluate.report import run_cells
-    from codecfake.evaluate.run_eval import evaluate_run
+    from codecfake.evaluate.run_eval import OpenSetOptions, evaluate_run
     from codecfake.progress import TqdmProgress
     from codecfake.store.verify import skip_shard_checks
     from codecfake.train.run_status import require_finished
@@ -146,6 +177,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             resamples=args.resamples,
             ci_seed=args.ci_seed,
             asv_scores=args.asv_scores,
+            openset=OpenSetOptions(keep=args.openset_keep, k=args.openset_k, default=args.openset_scorer),
         )
     from codecfake.evaluate.report import render_table, run_columns
 
@@ -208,7 +240,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     if run.classes:  # a source-tracing run: the most probable generators
         from codecfake.evaluate.trace_score_audio import render_trace_scores, trace_score_files
 
-        traced = trace_score_files(args.files, run, extractor, device=device, batch=args.batch, top=args.top)
+        traced = trace_score_files(
+            args.files, run, extractor, device=device, batch=args.batch, top=args.top, scorer=args.openset
+        )
         print(render_trace_scores(traced), end="")
         return 1 if any(r.error is not None for r in traced) else 0
     results = score_files(args.files, run, extractor, device=device, batch=args.batch)

@@ -19,6 +19,7 @@ from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
 from codecfake.evaluate.conditions import SetCondition, conditions_of
 from codecfake.evaluate.detection_report import MetricConfig
 from codecfake.evaluate.intervals import attach_intervals
+from codecfake.evaluate.openset_scorers import DEFAULT_K, DEFAULT_SCORER
 from codecfake.evaluate.results import condition_results
 from codecfake.evaluate.run_calibration import apply_calibration, load_calibration
 from codecfake.evaluate.run_outputs import RunOutputs
@@ -34,13 +35,25 @@ from codecfake.evaluate.score_file_report import attach_detection, reevaluate_fu
 from codecfake.evaluate.score_fusion import is_fused_run
 from codecfake.evaluate.score_tsv import write_scores
 from codecfake.evaluate.tdcf import run_tdcf
+from codecfake.evaluate.trace_clips import write_trace_scores
 from codecfake.evaluate.trace_eval import evaluate_trace, is_trace_run
+from codecfake.evaluate.trace_metrics import DEFAULT_KEEP
 from codecfake.evaluate.trace_report import render_trace
 from codecfake.progress import Progress
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EvaluationOutput", "evaluate_run", "write_trace_outputs"]
+__all__ = ["EvaluationOutput", "OpenSetOptions", "evaluate_run", "write_trace_outputs"]
+
+
+@dataclass(frozen=True)
+class OpenSetOptions:
+    """A trace run's open-set choices: the share of known dev clips each threshold keeps, the kNN scorer's k and
+    the scorer whose verdict the report, the score files and ``codecfake score`` show."""
+
+    keep: float = DEFAULT_KEEP
+    k: int = DEFAULT_K
+    default: str = DEFAULT_SCORER
 
 
 @dataclass(frozen=True)
@@ -61,21 +74,47 @@ def write_trace_outputs(
     device: Any,
     batch: int = 256,
     figures: bool = True,
+    openset: OpenSetOptions = OpenSetOptions(),
 ) -> tuple[dict, str]:
-    """Source tracing of a trace run: evaluate, draw the confusion figure, write trace.json/md; (summary, markdown)."""
-    summary = evaluate_trace(run, store, conditions, device=device, batch=batch)
+    """Source tracing of a trace run: evaluate, store the fitted open-set scorers in the run, write the per-clip
+    trace scores, draw the figures, write trace.json/md; (summary, markdown)."""
+    ev = evaluate_trace(
+        run,
+        store,
+        conditions,
+        device=device,
+        batch=batch,
+        keep=openset.keep,
+        k=openset.k,
+        default=openset.default,
+    )
+    summary, fit = ev.summary, ev.fit
+    outputs.write_openset(*fit.to_files())
+    summary["score_files"] = {
+        c.name: str(
+            write_trace_scores(
+                outputs.trace_score_file(c.name), c, fit.classes, fit.default, fit.thresholds[fit.default]
+            ).relative_to(outputs.run_dir)
+        )
+        for c in ev.clips
+    }
     summary["figures"] = []
     if figures and summary["conditions"]:
+        from codecfake.evaluate.openset_plots import plot_openset_scores
         from codecfake.evaluate.plots import plot_trace_confusions
 
-        summary["figures"] = [plot_trace_confusions(summary, outputs.report_dir / "trace_confusion.png").name]
+        summary["figures"] = [
+            plot_trace_confusions(summary, outputs.report_dir / "trace_confusion.png").name,
+            plot_openset_scores(ev.clips, fit, outputs.report_dir / "openset_scores.png").name,
+        ]
     markdown = render_trace(summary)
     outputs.write_trace(summary, markdown)
     log.info(
-        "%s: source tracing over %d classes, %d conditions -> %s",
+        "%s: source tracing over %d classes, %d conditions, open set by %s -> %s",
         run.run_dir,
         len(summary["classes"]),
         len(summary["conditions"]),
+        fit.default,
         outputs.report_dir / "trace.md",
     )
     return summary, markdown
@@ -93,12 +132,14 @@ def evaluate_run(
     resamples: int = DEFAULT_RESAMPLES,
     ci_seed: int = DEFAULT_SEED,
     asv_scores: str | Path | None = None,
+    openset: OpenSetOptions = OpenSetOptions(),
 ) -> EvaluationOutput:
     """Score the run's best checkpoint on every matching test set and write scores/ and report/ (see module doc).
 
     ``resamples``: bootstrap resamples per condition for the 95 % intervals (0: none); ``ci_seed`` fixes their draws.
     ``asv_scores``: the ASVspoof 2019 LA eval ASV score file for the min t-DCF of 19LA (default: found under the
-    dataset root recorded at extraction; no t-DCF when it is not on disk).
+    dataset root recorded at extraction; no t-DCF when it is not on disk). ``openset``: a trace run's open-set
+    options (``OpenSetOptions``).
     """
     from codecfake.store import FeatureStore
     from codecfake.train.rundir import load_run
@@ -152,7 +193,7 @@ def evaluate_run(
     outputs.report_dir.mkdir(parents=True, exist_ok=True)
     if is_trace_run(run):  # source tracing: accuracy, macro-F1, confusion, open set
         report["trace"], _ = write_trace_outputs(
-            run, store, conditions, outputs, device=dev, batch=batch, figures=figures
+            run, store, conditions, outputs, device=dev, batch=batch, figures=figures, openset=openset
         )
     fig_paths: list[Path] = []
     if figures and results:

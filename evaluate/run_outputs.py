@@ -4,14 +4,19 @@
 ``runs/<name>/dev_scores.tsv`` (the dev split's scores), ``calibration.json`` / ``fusion.json`` (calibrated /
 score-fusion runs),
 ``runs/<name>/report/{report.json, report.md}``, the figures beside them, and for source-tracing runs
-``report/{trace.json, trace.md}``. Every file is replaced atomically, so a reader sees the old file or the new one.
+``report/{trace.json, trace.md}``, their per-clip trace scores ``scores/trace/<condition>.tsv`` and the fitted
+open-set scorers ``openset/{scorers.json, scorers.safetensors}``. Every file is replaced atomically, so a reader sees the old file or the new one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from codecfake.atomic import write_atomic
 from codecfake.json_text import write_json_text
@@ -68,8 +73,41 @@ class RunOutputs:
         write_json_text(self.trace_json, summary)
         write_atomic(self.report_dir / "trace.md", markdown)
 
-    def trace_threshold(self) -> float | None:
-        """The open-set threshold an earlier evaluation chose on dev (trace.json), or None when not evaluated."""
-        if not self.trace_json.is_file():
+    @property
+    def openset_dir(self) -> Path:
+        return self.run_dir / "openset"
+
+    def trace_score_file(self, condition: str) -> Path:
+        """The per-clip trace scores (generator, prediction, every open-set score) of one condition."""
+        return self.scores_dir / "trace" / f"{condition.replace(':', '_')}.tsv"
+
+    def write_openset(self, doc: dict, arrays: dict[str, np.ndarray]) -> None:
+        """The fitted open-set scorers: arrays first, then the JSON naming their digest (written last, so a reader
+        that finds the JSON finds its arrays)."""
+        from safetensors.numpy import save
+
+        blob = save({k: np.ascontiguousarray(v) for k, v in arrays.items()}) if arrays else b""
+        write_atomic(self.openset_dir / "scorers.safetensors", blob)
+        write_json_text(
+            self.openset_dir / "scorers.json", doc | {"arrays_sha256": hashlib.sha256(blob).hexdigest()}
+        )
+
+    def read_openset(self) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+        """(scorers.json, arrays) of the fitted open-set scorers, or None when the run was not evaluated yet."""
+        doc_path, blob_path = self.openset_dir / "scorers.json", self.openset_dir / "scorers.safetensors"
+        if not doc_path.is_file():
             return None
-        return float(json.loads(self.trace_json.read_text())["threshold"])
+        doc = json.loads(doc_path.read_text())
+        blob = blob_path.read_bytes() if blob_path.is_file() else b""
+        if hashlib.sha256(blob).hexdigest() != doc.get("arrays_sha256"):
+            from codecfake.evaluate.errors import EvaluationError
+
+            raise EvaluationError(
+                f"{blob_path}: the open-set arrays do not match {doc_path} (an interrupted write?); rerun "
+                f"`codecfake evaluate --run {self.run_dir}` to refit them"
+            )
+        if not blob:
+            return doc, {}
+        from safetensors.numpy import load
+
+        return doc, dict(load(blob))

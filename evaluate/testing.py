@@ -32,6 +32,7 @@ __all__ = [
     "make_run",
     "make_env",
     "write_scored_run",
+    "write_trace_set",
 ]
 
 FRAME = (12, 80)  # (T, D): small, but 80 "mel" bands so the baselines' band arithmetic applies
@@ -216,3 +217,30 @@ def write_scored_run(
     (run / "report").mkdir(parents=True, exist_ok=True)
     (run / "report" / "report.json").write_text(json.dumps(report) + "\n")
     return run
+
+
+def write_trace_set(store, corpus: str = "mini-trace", *, n: int = 8, seed: int = 0, frame=(16, 16)):
+    """A codec-domain mel set for source tracing: bona fide and generators "1".."3" in train/dev/test (their
+    features shifted by the generator, so a model can learn them), "7" in test only (unseen, condition C7), and
+    speakers s0/s1 everywhere plus s9 only among the test reals (an unseen speaker). Returns the FeatureSet."""
+    rows = []
+    for split in ("train", "dev"):
+        for g in ("0", "1", "2", "3"):
+            rows += [(f"{split}/{g}_{i}", split, split, g, f"s{i % 2}") for i in range(n)]
+    for c, g in (("C1", "1"), ("C7", "7")):
+        rows += [(f"{c}/0_{i}", "test", c, "0", "s9" if i == 0 else f"s{i % 2}") for i in range(n)]
+        rows += [(f"{c}/{g}_{i}", "test", c, g, f"s{i % 2}") for i in range(n)]
+    utt, split, cond, method, speaker = (np.array(c, dtype=object) for c in zip(*rows))
+    label = (method != "0").astype(np.int64)
+    meta = {"utt_id": utt, "label": label, "domain": np.full(len(rows), "codec", dtype=object)}
+    meta |= {"condition": cond, "split": split, "method": method, "speaker": speaker}
+    fs = store.create(mel_spec(corpus, {"n_mels": frame[1]}), meta, shard_size=16)
+    fs.ensure_array("mel", frame)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(len(rows), *frame)).astype(np.float32)
+    for i, g in enumerate(method):
+        x[i, :, 4 * (int(g) % 4) : 4 * (int(g) % 4) + 4] += 3.0  # each generator lifts its own bands
+    for sh in range(fs.n_shards):
+        a, b = fs.shard_bounds(sh)
+        fs.write_shard("mel", sh, x[a:b])
+    return fs

@@ -1,34 +1,32 @@
 """Evaluate a source-tracing run (``task = "trace"``): per test condition closed-set accuracy, macro-F1 and the
-confusion matrix over its generator classes, and the open-set result at a threshold chosen on the dev split only.
+confusion matrix over its generator classes, and the open-set result of every scorer at its dev threshold.
 
-Computes only: ``evaluate_run`` writes the result (trace.json, trace.md through ``trace_report``, the confusion
-figure through ``plots``). Metrics: ``codecfake.evaluate.trace_metrics``.
+Computes only: ``run_eval.write_trace_outputs`` writes the result (trace.json, trace.md through ``trace_report``, the
+per-clip score files through ``trace_clips``, the fitted scorers into the run, the figures through ``plots``).
+Scorers: ``openset_scorers``; their fit and thresholds: ``openset_fit``; metrics: ``trace_metrics``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from codecfake.evaluate.conditions import SetCondition, sort_conditions
-from codecfake.evaluate.errors import EvaluationError
-from codecfake.evaluate.trace_metrics import (
-    DEFAULT_KEEP,
-    closed_set,
-    max_softmax,
-    open_set,
-    open_set_threshold,
-)
-from codecfake.train.input_arrays import open_reader, valid_mask
+from codecfake.evaluate.openset_fit import OpenSetFit, fit_openset
+from codecfake.evaluate.openset_scorers import DEFAULT_K, DEFAULT_SCORER
+from codecfake.evaluate.trace_clips import TraceClips
+from codecfake.evaluate.trace_metrics import DEFAULT_KEEP, closed_set, open_set
+from codecfake.evaluate.trace_outputs import trace_outputs, valid_rows
+from codecfake.evaluate.trace_speakers import bona_fide_by_speaker
 from codecfake.train.trace_labels import generator_labels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["is_trace_run", "trace_probs", "dev_open_set_threshold", "evaluate_trace"]
+__all__ = ["POOLED", "TraceEvaluation", "is_trace_run", "condition_clips", "evaluate_trace"]
 
 POOLED = "ALL"  # the row over every test clip of every condition
 
@@ -38,65 +36,64 @@ def is_trace_run(run: Any) -> bool:
     return getattr(run.config, "task", "") == "trace"
 
 
-@torch.inference_mode()
-def trace_probs(
-    model: torch.nn.Module,
-    fs: Any,
-    array: str,
-    indices: np.ndarray,
-    *,
-    device: Any,
-    batch: int = 256,
-    progress: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """(n, K) softmax probabilities of the rows ``indices`` of ``fs[array]`` (float64)."""
-    reader = open_reader(fs, array)  # fused layers: (B, N, T, D) batches
-    model.eval()
-    out: list[np.ndarray] = []
-    for start in range(0, len(indices), batch):
-        idx = np.asarray(indices[start : start + batch])
-        x = torch.from_numpy(np.asarray(reader.batch(idx), dtype=np.float32)).to(device)  # (B, T, D)
-        out.append(torch.softmax(model(x)[1].float(), dim=1).cpu().numpy().astype(np.float64))  # (B, K)
-        if progress is not None:
-            progress(len(idx))
-    return np.concatenate(out) if out else np.empty((0, 0))
+@dataclass(frozen=True)
+class TraceEvaluation:
+    """trace.json's content (``summary``), the fitted scorers and each condition's clips (for the score files)."""
+
+    summary: dict
+    fit: OpenSetFit
+    clips: list[TraceClips]
 
 
-def _valid(fs: Any, array: str, idx: np.ndarray) -> np.ndarray:
-    return idx[valid_mask(fs, array)[idx]]
+def condition_clips(
+    run: Any, fit: OpenSetFit, name: str, fs: Any, rows: np.ndarray, *, device: Any, batch: int = 256
+) -> TraceClips:
+    """The valid clips among ``rows`` of ``fs``: truth, softmax and every scorer's novelty score."""
+    idx = valid_rows(fs, run.array, rows)
+    out = trace_outputs(run.model, fs, run.array, idx, device=device, batch=batch)
+    z = out.logits - out.logits.max(axis=1, keepdims=True) if len(out) else out.logits
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True) if len(out) else z
+    meta = fs.meta
+    speaker = np.asarray(meta["speaker"])[idx].astype(str) if "speaker" in meta else np.full(len(idx), "")
+    return TraceClips(
+        name=name,
+        set_key=fs.key,
+        rows=idx,
+        utt_id=np.asarray(meta["utt_id"])[idx].astype(str),
+        generator=generator_labels(
+            meta, source=fs.key, level=getattr(run.config, "trace_level", "generator")
+        )[idx],
+        speaker=speaker.astype(object),
+        probs=probs,
+        scores=fit.scores(out) if len(out) else {n: np.empty(0) for n in fit.scorers},
+    )
 
 
-def dev_open_set_threshold(
-    run: Any, store: Any, *, device: Any, batch: int = 256, keep: float = DEFAULT_KEEP
-) -> tuple[float, int]:
-    """(threshold, n known dev clips): the MSP threshold from the run's own training sets' dev rows of known
-    generators (test rows are never read here)."""
-    classes = set(run.classes)
-    msp = []
-    for key in run.feature_keys:
-        fs = store.open(key)
-        idx = _valid(fs, run.array, np.flatnonzero(fs.meta["split"] == "dev"))
-        known = np.isin(
-            generator_labels(fs.meta, source=fs.key, level=run.config.trace_level)[idx].astype(str),
-            list(classes),
-        )
-        if known.any():
-            msp.append(
-                max_softmax(trace_probs(run.model, fs, run.array, idx[known], device=device, batch=batch))
-            )
-    if not msp:
-        raise EvaluationError(
-            f"run {run.run_dir}: no dev clips of its generator classes in {list(run.feature_keys)}; "
-            "the open-set threshold is chosen on dev only"
-        )
-    all_msp = np.concatenate(msp)
-    return open_set_threshold(all_msp, keep), int(len(all_msp))
+def _condition(c: TraceClips, fit: OpenSetFit) -> dict:
+    classes = list(fit.classes)
+    known = c.known(fit.classes)
+    per = {n: open_set(v, known, fit.thresholds[n]).to_dict() for n, v in c.scores.items()}
+    return {
+        "name": c.name,
+        "n": int(len(c.utt_id)),
+        "closed_set": closed_set(c.generator, c.probs.argmax(axis=1), classes).to_dict(),
+        "open_set": per[fit.default],
+        "scorers": per,
+    }
 
 
-def _condition(name: str, true: np.ndarray, probs: np.ndarray, classes: Sequence[str], thr: float) -> dict:
-    cs = closed_set(true, probs.argmax(axis=1), classes)
-    os_ = open_set(max_softmax(probs), np.isin(true.astype(str), list(classes)), thr)
-    return {"name": name, "n": int(len(true)), "closed_set": cs.to_dict(), "open_set": os_.to_dict()}
+def _pooled(clips: Sequence[TraceClips], fit: OpenSetFit) -> TraceClips:
+    cat = lambda f: np.concatenate([getattr(c, f) for c in clips])  # noqa: E731
+    return TraceClips(
+        name=POOLED,
+        set_key="",
+        rows=cat("rows"),
+        utt_id=cat("utt_id"),
+        generator=cat("generator"),
+        speaker=cat("speaker"),
+        probs=np.concatenate([c.probs for c in clips]),
+        scores={n: np.concatenate([c.scores[n] for c in clips]) for n in fit.scorers},
+    )
 
 
 def evaluate_trace(
@@ -107,32 +104,35 @@ def evaluate_trace(
     device: Any,
     batch: int = 256,
     keep: float = DEFAULT_KEEP,
-) -> dict:
-    """The trace run's results on every test condition, then ``ALL`` over them: trace.json's content (its
-    ``figures`` key is added by whoever draws them). The open-set threshold comes from the dev split alone."""
-    classes = list(run.classes)
-    thr, n_dev = dev_open_set_threshold(run, store, device=device, batch=batch, keep=keep)
-    conds, pooled_true, pooled_probs = [], [], []
-    for c in conditions:
-        idx = _valid(c.fs, run.array, c.rows.indices)
-        if not len(idx):
-            continue
-        true = generator_labels(c.fs.meta, source=c.fs.key, level=run.config.trace_level)[idx]
-        probs = trace_probs(run.model, c.fs, run.array, idx, device=device, batch=batch)
-        conds.append(_condition(c.name, true, probs, classes, thr))
-        pooled_true.append(true)
-        pooled_probs.append(probs)
-    order = {n: k for k, n in enumerate(sort_conditions([c["name"] for c in conds]))}
-    conds.sort(key=lambda c: order[c["name"]])
-    if conds:
-        conds.append(
-            _condition(POOLED, np.concatenate(pooled_true), np.concatenate(pooled_probs), classes, thr)
-        )
-    return {
-        "classes": classes,
-        "keep": keep,
-        "threshold": thr,
-        "n_dev_known": n_dev,
-        "score": "max softmax",
+    k: int = DEFAULT_K,
+    default: str = DEFAULT_SCORER,
+) -> TraceEvaluation:
+    """The trace run's results on every test condition, then ``ALL`` over them. The scorers are fitted on the
+    run's training clips and thresholded on its dev clips (``openset_fit``); test clips never move them."""
+    fit = fit_openset(run, store, device=device, batch=batch, keep=keep, k=k, default=default)
+    clips = [
+        condition_clips(run, fit, c.name, c.fs, c.rows.indices, device=device, batch=batch)
+        for c in conditions
+    ]
+    clips = [c for c in clips if len(c.utt_id)]
+    order = {n: i for i, n in enumerate(sort_conditions([c.name for c in clips]))}
+    clips.sort(key=lambda c: order[c.name])
+    conds = [_condition(c, fit) for c in clips]
+    if clips:
+        conds.append(_condition(_pooled(clips, fit), fit))
+    summary = {
+        "classes": list(fit.classes),
+        "keep": fit.keep,
+        "default": fit.default,
+        "score": fit.default,
+        "threshold": fit.thresholds[fit.default],
+        "n_dev_known": fit.n_dev_known,
+        "n_train": fit.n_train,
+        "hold_out": list(fit.hold_out),
+        "scorers": {
+            n: {"threshold": fit.thresholds[n], "params": s.params()} for n, s in fit.scorers.items()
+        },
         "conditions": conds,
+        "bona_fide_speakers": bona_fide_by_speaker(clips, fit.train_speakers, fit.thresholds, fit.classes),
     }
+    return TraceEvaluation(summary=summary, fit=fit, clips=clips)

@@ -4,11 +4,13 @@ Closed set (the clips whose generator is one of the run's classes): prediction =
 accuracy = share of correct predictions; macro-F1 = mean over the classes present among the true labels of the
 per-class F1 (precision over every prediction of that class among those clips, recall over its clips).
 
-Open set (generators never seen in training must come out "unknown"): the score is the maximum softmax probability
-(MSP); a clip is called unknown when MSP < threshold. The threshold is chosen on the **dev** split only: the
-``1 - keep`` quantile of the known dev clips' MSP, taken as an order statistic (the k-th smallest MSP, k =
-floor((1 - keep) n)), so at least ``keep`` of the known dev clips (95 % by default) stay known. Test scores never
-move it. AUROC known-vs-unknown ranks unknown clips by low MSP (ties count one half).
+Open set (generators never seen in training must come out "unknown"): a **novelty score** per clip, higher = more
+likely unseen (``openset_scorers``: 1 - max softmax, energy, Mahalanobis, kNN distance); a clip is called unknown
+when its score is above the threshold. The threshold is chosen on the **dev** split only: the ``keep`` quantile of
+the known dev clips' scores taken as an order statistic (the m-th smallest, m = ceil(keep n)), so at least ``keep``
+of the known dev clips (95 % by default) stay known. Test scores never move it. AUROC known-vs-unknown = P(an
+unknown clip scores above a known one), ties one half; FPR at 95 % TPR = the share of unknown clips a threshold
+keeping 95 % of the known clips (of the same condition) still accepts as known.
 """
 
 from __future__ import annotations
@@ -25,41 +27,44 @@ __all__ = [
     "OpenSet",
     "closed_set",
     "open_set",
-    "open_set_threshold",
+    "novelty_threshold",
     "auroc",
-    "max_softmax",
+    "fpr_at_tpr",
 ]
 
 DEFAULT_KEEP = 0.95
 
 
-def max_softmax(probs: np.ndarray) -> np.ndarray:
-    """(N, K) softmax probabilities -> (N,) the maximum per clip (the open-set score: low = unknown)."""
-    return np.asarray(probs, dtype=np.float64).max(axis=1)
-
-
-def open_set_threshold(dev_msp: np.ndarray, keep: float = DEFAULT_KEEP) -> float:
-    """The MSP threshold keeping at least ``keep`` of the known dev clips: their k-th smallest MSP,
-    k = floor((1 - keep) * n); clips with MSP strictly below it are unknown."""
+def novelty_threshold(dev_scores: np.ndarray, keep: float = DEFAULT_KEEP) -> float:
+    """The threshold keeping at least ``keep`` of the known dev clips: their m-th smallest novelty score,
+    m = ceil(keep * n); clips scoring strictly above it are unknown."""
     if not 0.0 < keep <= 1.0:
         raise ValueError(f"keep must lie in (0, 1], found {keep}")
-    s = np.sort(np.asarray(dev_msp, dtype=np.float64))
+    s = np.sort(np.asarray(dev_scores, dtype=np.float64))
     if not len(s):
         raise ValueError("open-set threshold: no known dev clips")
-    k = int(math.floor((1.0 - keep) * len(s) + 1e-9))
-    return float(s[min(k, len(s) - 1)])
+    m = int(math.ceil(keep * len(s) - 1e-9))
+    return float(s[min(max(m, 1), len(s)) - 1])
 
 
 def auroc(known: np.ndarray, unknown: np.ndarray) -> float:
-    """P(MSP of a random unknown clip < MSP of a random known clip) + 0.5 P(tie); NaN without both kinds."""
+    """P(novelty of a random unknown clip > that of a random known clip) + 0.5 P(tie); NaN without both kinds."""
     known, unknown = np.asarray(known, dtype=np.float64), np.asarray(unknown, dtype=np.float64)
     if not len(known) or not len(unknown):
         return float("nan")
     k = np.sort(known)
-    below = np.searchsorted(k, unknown, side="right")  # known clips with MSP <= each unknown's
-    ties = below - np.searchsorted(k, unknown, side="left")
-    # unknown u is ranked correctly against known clips with MSP > u: n_known - below; ties weigh 1/2
-    return float(((len(k) - below) + 0.5 * ties).sum() / (len(k) * len(unknown)))
+    below = np.searchsorted(k, unknown, side="left")  # known clips scoring strictly below each unknown
+    ties = np.searchsorted(k, unknown, side="right") - below
+    return float((below + 0.5 * ties).sum() / (len(k) * len(unknown)))
+
+
+def fpr_at_tpr(known: np.ndarray, unknown: np.ndarray, tpr: float = DEFAULT_KEEP) -> float:
+    """Share of unknown clips accepted as known at the threshold keeping ``tpr`` of the known clips (lower is
+    better; NaN without both kinds)."""
+    if not len(known) or not len(unknown):
+        return float("nan")
+    thr = novelty_threshold(known, tpr)
+    return float((np.asarray(unknown, dtype=np.float64) <= thr).mean())
 
 
 @dataclass(frozen=True)
@@ -113,14 +118,15 @@ def closed_set(true: Sequence[str] | np.ndarray, pred: np.ndarray, classes: Sequ
 
 @dataclass(frozen=True)
 class OpenSet:
-    """Known-vs-unknown results at the dev threshold."""
+    """Known-vs-unknown results of one scorer at its dev threshold."""
 
     threshold: float
     n_known: int
     n_unknown: int
     auroc: float  # NaN unless both kinds are present
+    fpr95: float  # unknown accepted at 95 % of this condition's known clips kept; NaN unless both kinds
     detection_rate: (
-        float  # share of unknown clips called unknown (MSP < threshold); NaN without unknown clips
+        float  # share of unknown clips called unknown (score > threshold); NaN without unknown clips
     )
     false_unknown_rate: float  # share of known clips called unknown; NaN without known clips
 
@@ -130,21 +136,24 @@ class OpenSet:
             "n_known": self.n_known,
             "n_unknown": self.n_unknown,
             "auroc": self.auroc,
+            "fpr95": self.fpr95,
             "detection_rate": self.detection_rate,
             "false_unknown_rate": self.false_unknown_rate,
         }
 
 
-def open_set(msp: np.ndarray, is_known: np.ndarray, threshold: float) -> OpenSet:
-    """msp (N,) max softmax; is_known (N,) bool (generator among the classes); threshold from the dev split."""
-    msp, is_known = np.asarray(msp, dtype=np.float64), np.asarray(is_known, dtype=bool)
-    known, unknown = msp[is_known], msp[~is_known]
-    rate = lambda x: float((x < threshold).mean()) if len(x) else float("nan")  # noqa: E731
+def open_set(scores: np.ndarray, is_known: np.ndarray, threshold: float) -> OpenSet:
+    """scores (N,) novelty (higher = unknown); is_known (N,) bool (generator among the classes); threshold from
+    the dev split."""
+    scores, is_known = np.asarray(scores, dtype=np.float64), np.asarray(is_known, dtype=bool)
+    known, unknown = scores[is_known], scores[~is_known]
+    rate = lambda x: float((x > threshold).mean()) if len(x) else float("nan")  # noqa: E731
     return OpenSet(
         float(threshold),
         int(len(known)),
         int(len(unknown)),
         auroc(known, unknown),
+        fpr_at_tpr(known, unknown),
         rate(unknown),
         rate(known),
     )

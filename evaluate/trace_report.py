@@ -1,4 +1,5 @@
-"""Markdown of a source-tracing evaluation: the one-table summary and trace.md (classes, threshold, confusions).
+"""Markdown of a source-tracing evaluation: the one-table summary, the per-scorer open-set table, bona fide of new
+speakers, and trace.md (classes, thresholds, confusions).
 
 Reads the summary that ``trace_eval.evaluate_trace`` makes (report.json's ``trace``, or trace.json itself).
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["fmt_pct", "trace_table", "render_trace"]
+__all__ = ["fmt_pct", "trace_table", "scorer_table", "speaker_lines", "render_trace"]
 
 
 def fmt_pct(x: float | None) -> str:
@@ -17,6 +18,60 @@ def fmt_pct(x: float | None) -> str:
 
 def _auroc(x: float | None) -> str:
     return "–" if x is None or x != x else f"{x:.3f}"
+
+
+def scorer_table(report: dict, condition: str = "ALL") -> str:
+    """Every open-set scorer on one condition (default: ALL): threshold, AUROC, FPR at 95 % TPR, detection and
+    false-unknown rates at the dev threshold. The default scorer is marked."""
+    t = report.get("trace", report)
+    rows = [c for c in t["conditions"] if c["name"] == condition]
+    if not rows or "scorers" not in rows[0]:
+        return ""
+    lines = [
+        f"| open-set scorer ({condition}) | dev threshold | AUROC known vs unseen | FPR at 95 % TPR % | "
+        "unseen → unknown % | known → unknown % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, os_ in rows[0]["scorers"].items():
+        mark = " (default)" if name == t.get("default") else ""
+        lines.append(
+            f"| {name}{mark} | {os_['threshold']:.4g} | {_auroc(os_['auroc'])} | {fmt_pct(os_['fpr95'])} | "
+            f"{fmt_pct(os_['detection_rate'])} | {fmt_pct(os_['false_unknown_rate'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _group_line(label: str, g: dict) -> str:
+    if not g.get("n"):
+        return f"- {label}: none among the test clips."
+    gens = ", ".join(f"{k} {v}" for k, v in list(g["generators"].items())[:4]) or "none"
+    unk = ", ".join(f"{s} {fmt_pct(v)} %" for s, v in g["called_unknown"].items())
+    return (
+        f"- {label}: {g['n']} clip{'s' if g['n'] != 1 else ''}; traced as bona fide {fmt_pct(g['traced_bonafide'])} %, as a generator "
+        f"{fmt_pct(g['traced_generator'])} % (most: {gens}); called unknown: {unk}."
+    )
+
+
+def speaker_lines(summary: dict) -> list[str]:
+    """Markdown lines: test bona fide of speakers unseen in training vs seen ones (each clip once)."""
+    b = summary.get("bona_fide_speakers")
+    if not b:
+        return []
+    lines = [
+        "**Bona fide of new speakers** (test reals, each once; a speaker is new when no training clip has it):"
+    ]
+    if not b["recorded"]:
+        return [*lines, "- the feature sets record no speaker per clip.", ""]
+    names = ", ".join(b["unseen_speakers"][:8]) + (" …" if len(b["unseen_speakers"]) > 8 else "")
+    lines += [
+        _group_line(f"unseen speakers ({names or 'none'})", b["unseen"]),
+        _group_line("speakers heard in training", b["seen"]),
+        "A high open-set score marks a clip as far from the training clips; the tracer cannot tell whether it is "
+        "far because its generator is new or because its speaker (or language, or channel) is: an unseen "
+        "speaker's real clip called unknown looks exactly like a detected new generator.",
+        "",
+    ]
+    return lines
 
 
 def trace_table(report: dict) -> str:
@@ -49,24 +104,41 @@ def _matrix_md(c: dict, classes: Sequence[str]) -> list[str]:
 
 
 def render_trace(summary: dict) -> str:
-    """trace.md: classes, threshold, the summary table, and each condition's confusion matrix."""
+    """trace.md: classes, thresholds, the summary table, the per-scorer table, new speakers, each condition's
+    confusion matrix."""
     classes = summary["classes"]
+    default = summary.get("default", "msp")
+    held = summary.get("hold_out") or []
     lines = [
         "",
         "## Source tracing",
         "",
-        f"Classes ({len(classes)}, from the training rows; logit order): {', '.join(classes)}. Accuracy and "
-        "macro-F1 are closed-set (argmax) over the clips of these generators; clips of generators never seen in "
-        "training are 'unseen'. Open set: a clip is called unknown when its max softmax probability is below "
-        f"{summary['threshold']:.4f}, the threshold keeping {100 * summary['keep']:g} % of the "
-        f"{summary['n_dev_known']} known dev clips (chosen on dev only).",
+        f"Classes ({len(classes)}, from the training rows; logit order): {', '.join(classes)}"
+        + (f" (held out of training: {', '.join(held)})" if held else "")
+        + ". Accuracy and macro-F1 are closed-set (argmax) over the clips of these generators; clips of "
+        "generators never seen in training are 'unseen'. Open set: a novelty score per clip (higher = more "
+        f"likely unseen); a clip is called unknown when its score is above its scorer's threshold, which keeps "
+        f"{100 * summary['keep']:g} % of the {summary['n_dev_known']} known dev clips (chosen on dev only). "
+        f"The table below uses the default scorer, **{default}** (threshold {summary['threshold']:.4g}).",
         "",
         trace_table(summary),
+    ]
+    table = scorer_table(summary)
+    if table:
+        lines += [
+            "Every open-set scorer, pooled over the conditions (`ALL`; per condition in trace.json, per clip in "
+            "scores/trace/*.tsv). AUROC ranks unseen-generator clips above known ones (0.5 = chance); FPR at 95 % "
+            "TPR = unseen clips still accepted when 95 % of the known test clips are kept (lower is better).",
+            "",
+            table,
+        ]
+    lines += speaker_lines(summary)
+    lines += [
         "Confusion matrices (rows = true generator, columns = argmax class; unseen generators' rows show which "
         "known class they are attributed to):",
         "",
     ]
     for c in summary["conditions"]:
         lines += [f"**{c['name']}**", "", *_matrix_md(c, classes), ""]
-    lines += [f"![trace confusion]({f})" for f in summary.get("figures", [])]
+    lines += [f"![{f.removesuffix('.png')}]({f})" for f in summary.get("figures", [])]
     return "\n".join(lines) + "\n"

@@ -117,6 +117,11 @@ CASES = {
             "cuda",
         ],
     ),
+    "openset-loo": (
+        "GENERATORS=C1,A01 THREADS=1 DEVICE=cpu",
+        ["openset-loo", "--store", "features", "--runs", "runs", "--device", "cpu", "--extractor", "mel"]
+        + ["--generators", "C1,A01", "--threads", "1"],
+    ),
     "calibrate": ("RUN=runs/x", ["calibrate", "runs/x"]),
     "fuse": (
         'FUSE="runs/a runs/b" NAME=f',

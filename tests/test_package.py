@@ -46,6 +46,7 @@ COMMANDS = {
     "compare",
     "robustness",
     "demo",
+    "openset-loo",
 }
 
 

@@ -120,15 +120,35 @@ def split_generators(sets: Sequence[FeatureSet], split: Split, level: str = "gen
     return out
 
 
+def canonical_generator(name: str) -> str:
+    """A generator as ``--hold-out`` names it: a codec method digit ``3`` is ``C3`` (its condition), others as
+    they are (``A01``)."""
+    return f"C{name}" if str(name).isdigit() else str(name)
+
+
+def _positions(split: Split, keep: np.ndarray) -> Split:
+    from dataclasses import replace
+
+    return replace(
+        split,
+        set_index=split.set_index[keep],
+        local=split.local[keep],
+        labels=split.labels[keep],
+        domains=split.domains[keep],
+    )
+
+
 def relabel_for_trace(
     sets: Sequence[FeatureSet], train: Split, dev: Split, level: str = "generator"
 ) -> tuple[Split, Split, tuple[str, ...], tuple[float, ...]]:
-    """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped."""
+    """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped.
+    Held-out generators (``--hold-out``) have already left both splits (``train.holdout``), so they are no class."""
     from dataclasses import replace
 
     classes = derive_classes(split_generators(sets, train, level))
     train_ids = class_ids(split_generators(sets, train, level), classes)
     dev_ids = class_ids(split_generators(sets, dev, level), classes)
+
     keep = dev_ids >= 0
     if not keep.all():
         log.warning(
@@ -138,13 +158,7 @@ def relabel_for_trace(
             sorted(set(split_generators(sets, dev, level)[~keep].tolist())),
         )
     train = replace(train, labels=train_ids)
-    dev = replace(
-        dev,
-        set_index=dev.set_index[keep],
-        local=dev.local[keep],
-        labels=dev_ids[keep],
-        domains=dev.domains[keep],
-    )
+    dev = replace(_positions(dev, keep), labels=dev_ids[keep])
     weights = balanced_weights(train_ids, len(classes))
     log.info(
         "source tracing: %d classes %s, balanced CE weights %s",
@@ -162,6 +176,7 @@ __all__ = [
     "generator_labels",
     "derive_classes",
     "class_ids",
+    "canonical_generator",
     "balanced_weights",
     "split_generators",
     "relabel_for_trace",

@@ -13,12 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from codecfake.app import demo
+from codecfake.app import demo, openset_loo
 from codecfake.app.dispatch import run_parsed
 from codecfake.app.parser import STAGE_MODULES, add_stage_commands, new_parser
 
-# The command groups in pipeline order: the stages', then the application's own (the demo).
-_STAGES = (*STAGE_MODULES, "demo")
+# The command groups in pipeline order: the stages', then the application's own (the demo, openset-loo).
+_STAGES = (*STAGE_MODULES, "demo", "openset-loo")
 _SELF_NAMED = ("corpus", "store")  # stages whose one command is their own name and that need no torch
 
 
@@ -35,6 +35,8 @@ def build_parser(stages: Sequence[str] = _STAGES) -> argparse.ArgumentParser:
     add_stage_commands(sub, [s for s in stages if s in STAGE_MODULES])
     if "demo" in stages:
         demo.register(sub)
+    if "openset-loo" in stages:
+        openset_loo.register(sub)
     return parser
 
 

@@ -23,26 +23,30 @@ def test_accuracy_macro_f1_and_confusion_by_hand():
     assert cs.matrix == [[1, 1, 0], [0, 2, 0], [1, 0, 1], [0, 2, 0]]
 
 
-def test_auroc_and_detection_rate_by_hand():
-    from codecfake.evaluate.trace_metrics import auroc, open_set
+def test_auroc_fpr95_and_detection_rate_by_hand():
+    from codecfake.evaluate.trace_metrics import auroc, fpr_at_tpr, open_set
 
-    # unknown 0.7 is below 2 of 3 known MSPs, unknown 0.5 below all 3: (2 + 3) / 6
-    assert auroc([0.9, 0.8, 0.6], [0.7, 0.5]) == pytest.approx(5 / 6)
-    assert auroc([0.5, 0.9], [0.5]) == pytest.approx(0.75)  # a tie counts one half
+    # novelty scores (higher = unknown): unknown 0.3 is above 2 of 3 known scores, unknown 0.5 above all 3: (2 + 3) / 6
+    assert auroc([0.1, 0.2, 0.4], [0.3, 0.5]) == pytest.approx(5 / 6)
+    assert auroc([0.5, 0.1], [0.5]) == pytest.approx(0.75)  # a tie counts one half
     assert np.isnan(auroc([0.5], []))
-    os_ = open_set(np.array([0.9, 0.8, 0.6, 0.7, 0.5]), np.array([1, 1, 1, 0, 0], bool), threshold=0.65)
+    # 20 known scores 0.01..0.20: keeping 95 % (19) puts the threshold at 0.19; unknown <= 0.19 are accepted
+    known = np.arange(1, 21) / 100
+    assert fpr_at_tpr(known, np.array([0.05, 0.19, 0.195, 0.9])) == pytest.approx(0.5)
+    os_ = open_set(np.array([0.1, 0.2, 0.4, 0.3, 0.5]), np.array([1, 1, 1, 0, 0], bool), threshold=0.35)
     assert (os_.detection_rate, os_.false_unknown_rate) == (0.5, pytest.approx(1 / 3))
     assert os_.auroc == pytest.approx(5 / 6) and (os_.n_known, os_.n_unknown) == (3, 2)
 
 
 def test_threshold_keeps_the_dev_share():
-    from codecfake.evaluate.trace_metrics import open_set_threshold
+    from codecfake.evaluate.trace_metrics import novelty_threshold
 
-    msp = np.random.default_rng(0).permutation(np.arange(1, 21) / 100)  # 0.01 .. 0.20
-    thr = open_set_threshold(msp, keep=0.95)
-    assert thr == pytest.approx(0.02) and (msp < thr).sum() == 1  # 1 of 20 (5 %) below, 95 % kept
-    assert open_set_threshold(msp, keep=0.9) == pytest.approx(0.03)
-    assert open_set_threshold(msp, keep=1.0) == pytest.approx(0.01)
+    scores = np.random.default_rng(0).permutation(np.arange(1, 21) / 100)  # 0.01 .. 0.20
+    thr = novelty_threshold(scores, keep=0.95)
+    assert thr == pytest.approx(0.19) and (scores > thr).sum() == 1  # 1 of 20 (5 %) above, 95 % kept
+    assert novelty_threshold(scores, keep=0.9) == pytest.approx(0.18)
+    assert novelty_threshold(scores, keep=1.0) == pytest.approx(0.20)
+    assert novelty_threshold(scores, keep=0.01) == pytest.approx(0.01)
 
 
 FRAME = (16, 16)
@@ -76,9 +80,9 @@ def _store(root, dev_seed: int, test_seed: int):
     fs = FeatureStore(root).create(spec, meta, shard_size=64)
     fs.ensure_array("mel", FRAME)
     x = np.empty((len(rows), *FRAME), np.float32)
-    test = split == "test"
-    x[~test] = np.random.default_rng(dev_seed).normal(size=((~test).sum(), *FRAME))
-    x[test] = np.random.default_rng(test_seed).normal(size=(test.sum(), *FRAME))
+    for name, seed in (("train", 0), ("dev", dev_seed), ("test", test_seed)):  # train features never change
+        part = split == name
+        x[part] = np.random.default_rng(seed).normal(size=(part.sum(), *FRAME))
     fs.write_shard("mel", 0, x)
     return FeatureStore(root), fs
 
@@ -129,6 +133,13 @@ def test_open_set_threshold_comes_from_dev_only(tmp_path):
             figures=name == "a",
         )
     a, t, d = out["a"], out["other_test"], out["other_dev"]
+    assert set(a["scorers"]) == {"msp", "energy", "mahalanobis", "knn"}
+    for name in a["scorers"]:  # every scorer: test features never move its threshold, dev features do
+        assert a["scorers"][name]["threshold"] == t["scorers"][name]["threshold"], name
+        assert a["scorers"][name]["threshold"] != d["scorers"][name]["threshold"], name
+        assert a["conditions"][0]["scorers"][name]["auroc"] != t["conditions"][0]["scorers"][name]["auroc"], (
+            name
+        )
     assert a["threshold"] == t["threshold"]  # new test features: the same threshold
     assert (
         a["conditions"][0]["open_set"]["auroc"] != t["conditions"][0]["open_set"]["auroc"]
@@ -136,8 +147,6 @@ def test_open_set_threshold_comes_from_dev_only(tmp_path):
     assert d["threshold"] != a["threshold"]  # new dev features: another threshold
     assert a["n_dev_known"] == 18 and a["conditions"][0]["open_set"]["n_unknown"] == 6
     assert [c["name"] for c in a["conditions"]] == ["C7", "ALL"]
-    assert (
-        a["figures"] == ["trace_confusion.png"]
-        and (tmp_path / "rep_a" / "report" / "trace_confusion.png").stat().st_size
-    )
+    assert a["figures"] == ["trace_confusion.png", "openset_scores.png"]
+    assert all((tmp_path / "rep_a" / "report" / f).stat().st_size for f in a["figures"])
     assert "## Source tracing" in (tmp_path / "rep_a" / "report" / "trace.md").read_text()

@@ -106,9 +106,20 @@ def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.Ca
     wav = next((codec / "test" / "C7").glob("F07_*.wav"))
     assert main(["score", str(wav), "--run", str(run), "--device", "cpu", "--top", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "file\trank\tgenerator\tprobability\topen-set" and len(lines) == 3
-    probs = [float(line.split("\t")[3]) for line in lines[1:]]
-    assert probs == sorted(probs, reverse=True) and all(
-        line.split("\t")[2] in prov["classes"] for line in lines[1:]
-    )
-    assert lines[1].split("\t")[4] in ("known", "unknown")
+    head = "file\trank\tgenerator\tprobability\topen-set score (knn)\tthreshold\tverdict"
+    assert lines[0] == head and len(lines) == 3
+    cells = [line.split("\t") for line in lines[1:]]
+    probs = [float(c[3]) for c in cells]
+    assert probs == sorted(probs, reverse=True) and all(c[2] in prov["classes"] for c in cells)
+    novelty, thr = float(cells[0][4]), float(cells[0][5])
+    assert cells[0][6] == ("unknown generator" if novelty > thr else "known")
+    # the file's score through the audio path equals the stored-feature score of the same clip in scores/trace
+    from codecfake.evaluate.trace_clips import read_trace_scores
+
+    table = read_trace_scores(run / "scores" / "trace" / "C7.tsv")
+    assert {"msp", "energy", "mahalanobis", "knn", "unknown"} <= set(table)
+    row = list(table["utt_id"]).index(f"C7/{wav.stem}")
+    assert novelty == pytest.approx(table["knn"][row], rel=1e-4, abs=1e-5)
+    assert thr == pytest.approx(trace["scorers"]["knn"]["threshold"], rel=1e-5)
+    assert main(["score", str(wav), "--run", str(run), "--device", "cpu", "--openset", "msp"]) == 0
+    assert "open-set score (msp)" in capsys.readouterr().out

@@ -118,6 +118,40 @@ def test_classes_and_labels_are_the_manifest_generators_exactly(trace_store):
     assert data.class_weights == pytest.approx([n / (6 * c) for c in counts])
 
 
+@pytest.mark.parametrize("hold_out", [("C3",), ("3",), ("A01", "C2")])
+def test_hold_out_never_trains_or_selects_on_the_held_out_fakes(trace_store, hold_out):
+    from codecfake.store import FeatureStore
+    from codecfake.train.config import TrainConfig
+    from codecfake.train.data import load_training_data
+
+    root, _ = trace_store
+    config = TrainConfig(task="trace", opt="adam", batch=4, hold_out=hold_out)
+    held = {g.lstrip("C") for g in hold_out}  # the generator names the utt_ids carry: "3", "A01"
+    data = load_training_data(FeatureStore(root), config)
+    assert not held & set(data.classes) and "bonafide" in data.classes  # a held-out generator is no class
+    seen = [
+        _expected(data.sets[s].meta["utt_id"][i])
+        for split in (data.train, data.dev)
+        for s, i in zip(split.set_index, split.local)
+    ]
+    assert not set(seen) & held  # its fakes left train and dev
+    n_real = sum(
+        _expected(u) == "bonafide" for s in data.sets for u in s.meta["utt_id"][s.meta["split"] != "test"]
+    )
+    assert seen.count("bonafide") == n_real  # every real stayed
+
+
+def test_hold_out_refuses_a_generator_no_training_fake_carries(trace_store):
+    from codecfake.store import FeatureStore
+    from codecfake.train.config import TrainConfig
+    from codecfake.train.data import load_training_data
+    from codecfake.train.holdout import HoldOutError
+
+    root, _ = trace_store
+    with pytest.raises(HoldOutError, match=r"no training fakes of \['C7'\]"):
+        load_training_data(FeatureStore(root), TrainConfig(task="trace", batch=4, hold_out=("C7",)))
+
+
 def test_generator_labels_fall_back_to_condition_only_when_it_names_generators(tmp_path):
     from codecfake.store import FeatureStore
     from codecfake.train.trace_labels import TraceLabelError, generator_labels
