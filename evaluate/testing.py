@@ -219,14 +219,21 @@ def write_scored_run(
     return run
 
 
-def write_trace_set(store, corpus: str = "mini-trace", *, n: int = 8, seed: int = 0, frame=(16, 16)):
+def write_trace_set(
+    store: FeatureStore,
+    corpus: str = "mini-trace",
+    *,
+    n: int = 8,
+    seed: int = 0,
+    frame: tuple[int, int] = (16, 16),
+) -> FeatureSet:
     """A codec-domain mel set for source tracing: bona fide and generators "1".."3" in train/dev/test (their
     features shifted by the generator, so a model can learn them), "7" in test only (unseen, condition C7), and
     speakers s0/s1 everywhere plus s9 only among the test reals (an unseen speaker). Returns the FeatureSet."""
     rows = []
-    for split in ("train", "dev"):
+    for part in ("train", "dev"):
         for g in ("0", "1", "2", "3"):
-            rows += [(f"{split}/{g}_{i}", split, split, g, f"s{i % 2}") for i in range(n)]
+            rows += [(f"{part}/{g}_{i}", part, part, g, f"s{i % 2}") for i in range(n)]
     for c, g in (("C1", "1"), ("C7", "7")):
         rows += [(f"{c}/0_{i}", "test", c, "0", "s9" if i == 0 else f"s{i % 2}") for i in range(n)]
         rows += [(f"{c}/{g}_{i}", "test", c, g, f"s{i % 2}") for i in range(n)]
