@@ -27,6 +27,7 @@ from typing import Any
 from codecfake.errors import CodecfakeError
 
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
+# (the ignore: find_spec's None and origin's None are for modules absent or built in; codecfake.configs is ours)
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent  # type: ignore[union-attr,arg-type]
 NO_PRESET = ("none", "paper")  # `--preset none` (or paper): no preset, the paper's values
 PROVENANCE_KEY = (
@@ -74,7 +75,7 @@ def _typed(values: Mapping[str, Any], keys: Mapping[str, type], where: str, path
             value = float(value)
         if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
             raise PresetError(f"{path}: [{where}] {key} = {value!r} must be {kind.__name__}")
-        if kind is int and value < 1:
+        if kind is int and isinstance(value, int) and value < 1:  # isinstance: narrows for the checker
             raise PresetError(f"{path}: [{where}] {key} = {value} must be at least 1")
         out[key] = value
     return out

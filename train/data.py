@@ -152,15 +152,15 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
                 f"shapes {shapes}; fuse layers of one model"
             )
         return array, shapes[names[0]]
-    names = set.intersection(*(set(fs.arrays) for fs in sets))
+    shared = set.intersection(*(set(fs.arrays) for fs in sets))
     if not array:
-        if len(names) != 1:
+        if len(shared) != 1:
             raise TrainDataError(
-                f"feature sets {[fs.key for fs in sets]} share arrays {sorted(names) or 'none'}; "
+                f"feature sets {[fs.key for fs in sets]} share arrays {sorted(shared) or 'none'}; "
                 "choose one with --array NAME (e.g. L05 or mel)"
             )
-        array = next(iter(names))
-    shapes = set()
+        array = next(iter(shared))
+    frame_shapes: set[tuple[int, int]] = set()
     for fs in sets:
         if array not in fs.arrays:
             raise TrainDataError(
@@ -168,10 +168,10 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
                 "`make features LAYERS=…` or choose --array"
             )
         fs.require_complete(array)
-        shapes.add(fs.frame_shape(array))
-    if len(shapes) != 1:
+        frame_shapes.add(fs.frame_shape(array))
+    if len(frame_shapes) != 1:
         raise TrainDataError(
-            f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {shapes}"
+            f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {frame_shapes}"
         )
     base = extractor_fields(sets[0].spec)
     for fs in sets[1:]:
@@ -185,7 +185,7 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
                 "co-training needs the same extractor: re-extract one of them",
                 diff,
             )
-    return array, shapes.pop()
+    return array, frame_shapes.pop()
 
 
 @dataclass
@@ -289,7 +289,8 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
         clips = np.concatenate([train.local[train.set_index == s], dev.local[dev.set_index == s]])
         for name in array_names(array):
             check_shards(fs, name, clips)
-    classes, weights = (), ()
+    classes: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
     if config.task == "trace":
         from codecfake.train.trace_labels import relabel_for_trace
 
@@ -355,7 +356,7 @@ class Prefetcher:
         )
         self._thread.start()
 
-    def _run(self, data, split, batches, readers) -> None:
+    def _run(self, data: TrainingData, split: Split, batches: list[np.ndarray], readers: list) -> None:
         try:
             for b in batches:
                 if self._stop.is_set():

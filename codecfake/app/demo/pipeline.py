@@ -158,6 +158,7 @@ def run_demo(opts: DemoOptions) -> int:
     baselines = run_baselines(FeatureStore(opts.store), array="mel")
     slog.add("baselines", time.perf_counter() - t0, ["baselines", "--store", str(opts.store)])
 
+    assert opts.seeds is not None, "DemoOptions.__post_init__ fills seeds from the preset"
     specs = demo_matrix(full=opts.full, seeds=opts.seeds, preset=opts.preset)
     for k, spec in enumerate(specs, 1):
         log.info("demo: run %d/%d %s", k, len(specs), spec.name)
