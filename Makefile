@@ -150,9 +150,11 @@ test: venv ## fast tests (CPU, < 5 min)
 test-slow: venv ## slow and GPU tests too
 	$(PY) -m pytest -q -m "slow or not slow"
 
-lint: venv ## ruff: lint rules, import order (first-party codecfake) and formatting
+lint: venv ## ruff (lint rules, import order, formatting), then mypy over the library (config: pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) scripts/typecheck_tree.py
+	$(VENV)/bin/mypy
 
 bench: bench-store bench-extract bench-train bench-bootstrap bench-metrics bench-fusion bench-openset ## all benchmarks -> bench/results/*.json
 

@@ -88,7 +88,7 @@ def _number(family: str, p: Param, text: str) -> float:
         raise BadAugmentParameter(
             f"{family}: parameter {p.name}={text!r} is not a number; expected {p.describe()}"
         ) from None
-    if not (p.lo <= value <= p.hi):  # type: ignore[operator]
+    if not (p.lo <= value <= p.hi):  # type: ignore[operator]  # the number kinds (int, float, range) all have bounds
         raise BadAugmentParameter(
             f"{family}: parameter {p.name}={text} is out of range; expected {p.describe()}"
         )
@@ -161,10 +161,12 @@ def _check_codec_bitrate(codecs: Sequence[str], bitrate: int) -> None:
     if not bitrate:
         return
     for c in codecs:
-        lo, hi = CODEC_BITRATE_RANGE.get(c, (None, None))
-        ok = lo <= bitrate <= hi if lo is not None else bitrate in CODEC_BITRATES[c]
+        bounds = CODEC_BITRATE_RANGE.get(c)
+        ok = bounds[0] <= bitrate <= bounds[1] if bounds is not None else bitrate in CODEC_BITRATES[c]
         if not ok:
-            allowed = f"{lo}..{hi}" if lo is not None else "|".join(map(str, CODEC_BITRATES[c]))
+            allowed = (
+                f"{bounds[0]}..{bounds[1]}" if bounds is not None else "|".join(map(str, CODEC_BITRATES[c]))
+            )
             raise BadAugmentParameter(f"codec {c}: parameter bitrate={bitrate} is not one of {allowed} bit/s")
 
 
@@ -229,7 +231,8 @@ def parse_degrade(text: str) -> list[Recipe]:
         value_text = rest[0] if rest and "=" not in rest[0] else None
         rest = rest[1:] if value_text is not None else rest
         raw = _value(family, p, value_text) if value_text is not None else default
-        value = (raw, raw) if p.kind == "range" and not isinstance(raw, tuple) else raw
+        # the value's type follows p.kind (a range's pair, an intset's tuple, a number)
+        value: Any = (raw, raw) if p.kind == "range" and not isinstance(raw, tuple) else raw
         value = (int(value),) if p.kind == "intset" and not isinstance(value, tuple) else value
         if p.kind == "intset" and len(value) != 1:
             raise BadAugmentParameter(f"DEGRADE {name}: one {key} per degradation, found {value_text!r}")

@@ -28,6 +28,7 @@ from typing import Any
 from codecfake.errors import CodecfakeError
 
 # Where the presets live: the repository's configs/ folder, installed as the package data `codecfake.configs`.
+# (the ignore: find_spec's None and origin's None are for modules absent or built in; codecfake.configs is ours)
 CONFIG_DIR = Path(importlib.util.find_spec("codecfake.configs").origin).parent  # type: ignore[union-attr,arg-type]
 NO_PRESET = ("none", "paper")  # `--preset none` (or paper): no preset, the paper's values
 PROVENANCE_KEY = (
@@ -36,7 +37,8 @@ PROVENANCE_KEY = (
 
 _FEATURES = {"mel_hop": int, "mel_n_fft": int, "mel_values": str}
 _TRAIN = {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int}
-_TABLES = {"features": _FEATURES, "train": {**_TRAIN, "sam_rho": dict}, "matrix": dict}
+_TRAIN_TABLE: dict[str, type] = {**_TRAIN, "sam_rho": dict}
+_TABLES = ("features", "train", "matrix")  # [matrix]: a table whose schema the application layer checks
 
 
 class PresetError(CodecfakeError):
@@ -73,7 +75,7 @@ def _typed(values: Mapping[str, Any], keys: Mapping[str, type], where: str, path
             value = float(value)
         if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
             raise PresetError(f"{path}: [{where}] {key} = {value!r} must be {kind.__name__}")
-        if kind is int and value < 1:
+        if kind is int and isinstance(value, int) and value < 1:  # isinstance: narrows for the checker
             raise PresetError(f"{path}: [{where}] {key} = {value} must be at least 1")
         out[key] = value
     return out
@@ -86,7 +88,7 @@ def _parse(raw: Mapping[str, Any], name: str, path: Path) -> Preset:
         raise PresetError(
             f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'"
         )
-    train = _typed(top.get("train", {}), _TABLES["train"], "train", path)
+    train = _typed(top.get("train", {}), _TRAIN_TABLE, "train", path)
     radii = train.pop("sam_rho", {})
     rho = _typed(radii, dict.fromkeys(radii, float), "train.sam_rho", path)
     if not 0 < train.get("lr", 0.5) < 1:

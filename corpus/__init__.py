@@ -8,9 +8,8 @@ Public API (docs/INTERFACES.md): ``LABELS, ManifestRow, Manifest, load_manifest`
 load_clip, load_clips, Reject`` and the ``AudioError`` family.
 """
 
+from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.corpus.audio import (
-    N_SAMPLES,
-    SAMPLE_RATE_HZ,
     AudioError,
     CorruptAudio,
     EmptyAudio,

@@ -6,9 +6,13 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codecfake.cliargs import add_command, add_demo_dir
 from codecfake.corpus.kinds import KINDS
+
+if TYPE_CHECKING:
+    from codecfake.corpus.rows import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--lowpass", type=float, default=None, help="shared low-pass in Hz [0.425 x rate]")
     s.add_argument("--seed", type=int, default=688)
     s.set_defaults(func=_synth)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -101,15 +110,17 @@ def _demo(args: argparse.Namespace) -> int:
     from codecfake.progress import TqdmProgress
 
     t0 = time.perf_counter()
-    state = {"done": 0, "total": None}
+    done_before = 0
+    total_before: int | None = None
 
     def progress(done: int, total: int) -> None:  # build_demo reports (done, total) utterances
-        if total != state["total"]:
+        nonlocal done_before, total_before
+        if total != total_before:
             bar.start("demo corpus", total, "utt", done=done)
-            state["total"] = total
+            total_before = total
         else:
-            bar.advance(done - state["done"])
-        state["done"] = done
+            bar.advance(done - done_before)
+        done_before = done
 
     with TqdmProgress() as bar:
         build_demo(
@@ -131,7 +142,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> Manifest:
     from codecfake.corpus import load_manifest
 
     m = load_manifest(args.kind, args.root, check_paths=not args.no_check_paths)
@@ -140,7 +151,7 @@ def _load(args: argparse.Namespace):
     return m
 
 
-def _counts_table(m) -> str:
+def _counts_table(m: Manifest) -> str:
     lines = [f"{'split':<6} {'label':<9} {'condition':<10} {'n':>7}"]
     lines += [f"{s:<6} {lab:<9} {c:<10} {n:>7}" for s, lab, c, n in m.counts()]
     lines.append(f"{'total':<27} {len(m):>7}")

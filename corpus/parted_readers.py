@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from codecfake.corpus.asvspoof5 import asv5_factors, available_asv5_parts, parse_asvspoof5
 from codecfake.corpus.asvspoof2021 import asvspoof2021_factors, available_2021_parts, parse_asvspoof2021
@@ -20,6 +21,13 @@ from codecfake.corpus.rows import Manifest
 __all__ = ["PartedReader", "READERS"]
 
 
+class FactorReader(Protocol):
+    """(root, parts=...) -> {factor: {trial: value}}. ``parts`` is passed by keyword: the 2021 readers are partials
+    that fix ``track`` by keyword, so a second positional argument would land on ``track``."""
+
+    def __call__(self, root: Path, *, parts: tuple[str, ...] | None = None) -> dict[str, dict[str, str]]: ...
+
+
 @dataclass(frozen=True)
 class PartedReader:
     kind: str
@@ -27,7 +35,7 @@ class PartedReader:
     parse: Callable[
         ..., Manifest
     ]  # (root, *, corpus, parts) -> manifest (paths relative to root, not validated)
-    factors: Callable[[Path, tuple[str, ...] | None], dict[str, dict[str, str]]] | None = None
+    factors: FactorReader | None = None
     root_hint: str = ""  # what ROOT must hold (error messages, make help)
 
 

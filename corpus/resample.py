@@ -56,7 +56,15 @@ def release_length(n: int, sr_in: int, sr_out: int) -> int:
 
 
 def _wing(
-    x: np.ndarray, y: np.ndarray, pos: np.ndarray, frac: np.ndarray, win, delta, step: int, taps, sign
+    x: np.ndarray,
+    y: np.ndarray,
+    pos: np.ndarray,
+    frac: np.ndarray,
+    win: np.ndarray,
+    delta: np.ndarray,
+    step: int,
+    taps: np.ndarray,
+    sign: int,
 ) -> None:
     """Add one wing of the filter to ``y`` in place: tap i reads ``x[pos + sign * i]`` for every output at once.
 
@@ -121,7 +129,7 @@ def kaiser_best(x: np.ndarray, sr_in: int, sr_out: int, n_out: int | None = None
 
 def resample(
     x: np.ndarray, sr_in: int, sr_out: int, method: str = DEFAULT_RESAMPLER, n_out: int | None = None
-):
+) -> np.ndarray:
     """1-D float32 ``x`` from ``sr_in`` to ``sr_out`` Hz with ``method`` (one of RESAMPLERS)."""
     if method == "kaiser_best":
         return kaiser_best(x, sr_in, sr_out, n_out)

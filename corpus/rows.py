@@ -139,7 +139,7 @@ class Manifest:
     @property
     def rows(self) -> tuple[ManifestRow, ...]:
         if self._rows is None:
-            self._rows = rows_from_columns(self._columns)  # type: ignore[arg-type]
+            self._rows = rows_from_columns(self._columns)  # type: ignore[arg-type]  # columns are set while rows are not
         return self._rows
 
     def column(self, field: str) -> list[str]:
@@ -149,7 +149,7 @@ class Manifest:
         return list(map(attrgetter(field), self.rows))
 
     def __len__(self) -> int:
-        return len(self._rows) if self._rows is not None else len(self._columns["utt_id"])  # type: ignore[index]
+        return len(self._rows) if self._rows is not None else len(self._columns["utt_id"])  # type: ignore[index]  # as in rows
 
     def __iter__(self) -> Iterator[ManifestRow]:
         return iter(self.rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -105,10 +106,10 @@ def metric_sets(conditions: Mapping[str, str]) -> dict[str, list[str]]:
     by_corpus: dict[str, list[str]] = {}
     for cond, corpus in conditions.items():
         by_corpus.setdefault(corpus, []).append(cond)
-    for corpus, members in by_corpus.items():
+    for corpus, conds in by_corpus.items():
         label = display_name(corpus)
-        if corpus and len(members) > 1 and label not in conditions and label not in sets:
-            sets[label] = members
+        if corpus and len(conds) > 1 and label not in conditions and label not in sets:
+            sets[label] = conds
     return sets
 
 
@@ -134,7 +135,7 @@ def detection_block(
         per[name], boots[name] = condition_metrics(name, sc, cfg)
     sets = {}
     for set_name, members in metric_sets({c: corpus_of.get(c, "") for c in scores}).items():
-        averaged = {m: float(np.mean([per[c][m] for c in members])) for m in METRICS}
+        averaged: dict[str, Any] = {m: float(np.mean([per[c][m] for c in members])) for m in METRICS}
         if cfg.resamples > 0:
             averaged["ci"] = {
                 m: list(percentile_interval(np.mean([boots[c][m] for c in members], axis=0), cfg.level))
@@ -169,9 +170,9 @@ def attack_breakdown(
         s = np.concatenate([scores[c].score for c in conds])
         y = np.concatenate([scores[c].label for c in conds])
         m = np.concatenate([np.asarray(methods[c]).astype(str) for c in conds])
-        cond = np.concatenate([np.full(scores[c].label.size, c) for c in conds])
+        trial_cond = np.concatenate([np.full(scores[c].label.size, c) for c in conds])
         spoof = y == 1
-        if all(len(set(m[spoof & (cond == c)].tolist())) <= 1 for c in conds):
+        if all(len(set(m[spoof & (trial_cond == c)].tolist())) <= 1 for c in conds):
             continue  # one method per condition (Codecfake's codecs): the condition table says it all
         attacks = sorted(set(m[spoof].tolist()))
         rows = {}

@@ -19,7 +19,7 @@ resample (tests check it, ties included). Cost per resample: O(N) for the draws 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -35,7 +35,9 @@ LLR_METRICS = frozenset({"act_dcf", "cllr"})  # need LLR scores; the others use 
 _WALK_METRICS = frozenset({"eer", "min_dcf", "min_cllr"})
 
 
-def _prepare(scores: np.ndarray, llr: np.ndarray | None, t: np.ndarray, metrics: Sequence[str]):
+def _prepare(
+    scores: np.ndarray, llr: np.ndarray | None, t: np.ndarray, metrics: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
     s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
     if s.shape[-1] != t.size:
         raise EvaluationError(f"bootstrap: {s.shape[-1]} scores but {t.size} labels")
@@ -135,7 +137,9 @@ def _llr_terms(lr: np.ndarray, t: np.ndarray, params: DcfParams) -> dict[str, tu
     }
 
 
-def _draw_chunks(n_t: int, n_n: int, resamples: int, rng: np.random.Generator):
+def _draw_chunks(
+    n_t: int, n_n: int, resamples: int, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(r, n_t) bona fide and (r, n_n) spoof class-local draws per chunk: ``bootstrap._count_chunks``'s calls."""
     if resamples < 1:
         raise EvaluationError(

@@ -55,8 +55,8 @@ def read_bare_scores(path: Path, trials: dict[str, dict[str, int]]) -> list[Scor
         out.setdefault(cond, []).append((u, float(v), y))
     parts = []
     for cond, items in out.items():
-        u, v, y = zip(*items, strict=True)
-        parts.append(Scores(np.array(u), np.array(v), np.array(y), np.full(len(u), cond)))
+        ids, values, labels = zip(*items, strict=True)
+        parts.append(Scores(np.array(ids), np.array(values), np.array(labels), np.full(len(ids), cond)))
     return parts
 
 
@@ -103,8 +103,8 @@ def metrics_for_files(
     scores: dict[str, Scores] = {}
     for p in files:
         parts = _read(p, trials)
-        if trials is not None:
-            _check(p, parts, trials, f"the {protocol[0]} protocol at {protocol[1]}")  # type: ignore[index]
+        if trials is not None and protocol is not None:  # both or neither: trials come from the protocol
+            _check(p, parts, trials, f"the {protocol[0]} protocol at {protocol[1]}")
         scores |= {str(sc.condition[0]): sc for sc in parts}
     labelled = [p for p in files if trials is None or not _is_bare(p)]
     results: list[FileResult] = eer_files(labelled, asv_scores) if labelled else []

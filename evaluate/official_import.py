@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from codecfake.extract.extractors import build_extractor
 from codecfake.train.official import (
@@ -77,13 +77,16 @@ def import_official(
     run_dir = Path(runs) / name
     check_run_folder(run_dir, force)
     model = load_importable(path, backend)
-    kind = feature_kind(model.frame_shape)  # W2V2-LCNN: XLS-R, like W2V2-AASIST
+    frame_shape = cast(
+        tuple[int, int], model.frame_shape
+    )  # AASIST and LCNN keep the (T, D) they were built for
+    kind = feature_kind(frame_shape)  # W2V2-LCNN: XLS-R, like W2V2-AASIST
     if not features_hint:
         extractor = default_extractor(kind)
     elif kind == "xlsr" and Path(features_hint).is_dir():
         extractor = model_dir_extractor(features_hint)
     else:
-        extractor = hinted_extractor(kind, store, features_hint, model.frame_shape)
+        extractor = hinted_extractor(kind, store, features_hint, frame_shape)
     return write_official_run(run_dir, path, backend, model, extractor, features_hint, force=force)
 
 

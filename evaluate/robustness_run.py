@@ -67,8 +67,8 @@ def summarise(cells: dict[str, dict[str, dict]], degradations: list[str]) -> dic
         vals = [row[d]["eer"] for row in cells.values() if "eer" in row.get(d, {})]
         if vals:
             by_deg[d] = float(np.mean(vals))
-    worst = max((d for d in by_deg if d != CLEAN), key=by_deg.__getitem__, default=None)
-    return {"conditions": per_cond, "by_degradation": by_deg, "worst_degradation": worst}
+    worst_deg = max((d for d in by_deg if d != CLEAN), key=by_deg.__getitem__, default=None)
+    return {"conditions": per_cond, "by_degradation": by_deg, "worst_degradation": worst_deg}
 
 
 def run_sweep(

@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def calibrate_run(
     prior = params.effective_prior if prior is None else prior
     cmap = fit_llr_map(dev.score, dev.label, prior=prior, what=f"{dev_path}")
     dev_llr = cmap.llr(dev.score)
-    record = {
+    record: dict[str, Any] = {
         "map": cmap.to_dict(),
         "input": "logit(P(bona fide)), P clipped to [1e-12, 1 - 1e-12]",
         "fitted_on": DEV_SCORES,

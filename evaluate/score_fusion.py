@@ -100,7 +100,7 @@ def fit_score_fusion(
     ), joined
 
 
-def posterior_from_llr(llr: np.ndarray) -> np.ndarray:
+def posterior_from_llr(llr: np.ndarray | float) -> np.ndarray:
     """P(bona fide) at even prior, σ(LLR): the ``score`` column of a fused run (its ``llr`` column is the LLR)."""
     return 1.0 / (1.0 + np.exp(-np.asarray(llr, dtype=np.float64)))
 

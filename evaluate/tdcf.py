@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from codecfake.eer import compute_eer, det_curve
 from codecfake.evaluate.errors import EvaluationError, ScoreFileError
+
+if TYPE_CHECKING:
+    from codecfake.store import FeatureSet
 
 __all__ = [
     "CostModel",
@@ -180,7 +183,7 @@ def find_asv_scores(dataset_root: str | Path | None, part: str = "eval") -> Path
 LA_CORPORA = ("asvspoof2019la", "asvspoof2019")
 
 
-def asv_file_for(fs, override: str | Path | None = None) -> Path | None:
+def asv_file_for(fs: FeatureSet, override: str | Path | None = None) -> Path | None:
     """The ASV score file for the test rows of feature set ``fs``: ``override`` (``--asv-scores``), else the eval file
     under the dataset root recorded at extraction; None for other corpora or when it is not on disk."""
     if fs.spec.corpus.lower() not in LA_CORPORA:

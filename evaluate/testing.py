@@ -11,9 +11,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from codecfake.evaluate.score_tsv import Scores
+    from codecfake.store import FeatureSet, FeatureSetSpec, FeatureStore
 
 __all__ = [
     "FRAME",
@@ -34,7 +39,7 @@ FRAME = (12, 80)  # (T, D): small, but 80 "mel" bands so the baselines' band ari
 MEL_PARAMS = {"n_mels": 80, "n_fft": 512, "hop": 128, "power": 2.0, "log": False, "f_max_hz": 8000}
 
 
-def mel_spec(corpus: str, params: dict | None = None):
+def mel_spec(corpus: str, params: dict | None = None) -> FeatureSetSpec:
     """A mel ``FeatureSetSpec`` of ``corpus`` (synthetic params unless given)."""
     from codecfake.store import FeatureSetSpec
 
@@ -58,7 +63,7 @@ def synthetic_features(labels: np.ndarray, rng: np.random.Generator, hf_cut: np.
 
 
 def write_set(
-    store,
+    store: FeatureStore,
     corpus: str,
     rows: list[tuple[str, int, str, str]],
     *,
@@ -66,7 +71,7 @@ def write_set(
     hf_cut: int = 60,
     params: dict | None = None,
     array: str = "mel",
-):
+) -> FeatureSet:
     """rows: (utt_id, label, condition, split); returns the FeatureSet (shard size 8, all shards committed)."""
     rng = np.random.default_rng(seed)
     utt, lab, cond, split = (np.array(c) for c in zip(*rows))
@@ -91,7 +96,9 @@ def write_set(
     return fs
 
 
-def codec_rows(conditions=("C1", "C2", "A1"), n=6) -> list[tuple[str, int, str, str]]:
+def codec_rows(
+    conditions: tuple[str, ...] = ("C1", "C2", "A1"), n: int = 6
+) -> list[tuple[str, int, str, str]]:
     """Codecfake-style rows (utt_id, label, condition, split): train, dev, and each condition with its own reals."""
     rows = [(f"train/{i}", i % 2, "train", "train") for i in range(16)]
     rows += [(f"dev/{i}", i % 2, "dev", "dev") for i in range(8)]
@@ -100,7 +107,7 @@ def codec_rows(conditions=("C1", "C2", "A1"), n=6) -> list[tuple[str, int, str, 
     return rows
 
 
-def la_rows(n=6) -> list[tuple[str, int, str, str]]:
+def la_rows(n: int = 6) -> list[tuple[str, int, str, str]]:
     """ASVspoof-style rows: bona fide rows say "bonafide", spoofs their attack id (a pooled condition)."""
     rows = [(f"LA_T_{i}", i % 2, "bonafide" if i % 2 == 0 else "A01", "train") for i in range(8)]
     rows += [(f"LA_E_b{i}", 0, "bonafide", "test") for i in range(n)]
@@ -119,8 +126,14 @@ class Env:
 
 
 def make_run(
-    run_dir: Path, store, train_key: str, *, seed: int = 1, name: str | None = None, torch_seed: int = 0
-):
+    run_dir: Path,
+    store: FeatureStore,
+    train_key: str,
+    *,
+    seed: int = 1,
+    name: str | None = None,
+    torch_seed: int = 0,
+) -> Path:
     """An untrained AASIST codec run on ``train_key``'s spec, written through ``write_run``; returns its folder."""
     from codecfake.store.spec import extractor_fields
     from codecfake.train.backends import build_backend
@@ -163,7 +176,7 @@ def make_env(root: Path) -> Env:
 # ---- runs known only by their score files
 
 
-def _trials(name: str, n_bona: int, n_spoof: int, rng: np.random.Generator, noise: float):
+def _trials(name: str, n_bona: int, n_spoof: int, rng: np.random.Generator, noise: float) -> Scores:
     y = np.r_[np.zeros(n_bona, int), np.ones(n_spoof, int)]
     x = np.where(y == 0, 1.0, -1.0) + rng.normal(0, noise, y.size)
     ids = np.array([f"{name}/u{i:05d}" for i in range(y.size)])
@@ -206,14 +219,21 @@ def write_scored_run(
     return run
 
 
-def write_trace_set(store, corpus: str = "mini-trace", *, n: int = 8, seed: int = 0, frame=(16, 16)):
+def write_trace_set(
+    store: FeatureStore,
+    corpus: str = "mini-trace",
+    *,
+    n: int = 8,
+    seed: int = 0,
+    frame: tuple[int, int] = (16, 16),
+) -> FeatureSet:
     """A codec-domain mel set for source tracing: bona fide and generators "1".."3" in train/dev/test (their
     features shifted by the generator, so a model can learn them), "7" in test only (unseen, condition C7), and
     speakers s0/s1 everywhere plus s9 only among the test reals (an unseen speaker). Returns the FeatureSet."""
     rows = []
-    for split in ("train", "dev"):
+    for part in ("train", "dev"):
         for g in ("0", "1", "2", "3"):
-            rows += [(f"{split}/{g}_{i}", split, split, g, f"s{i % 2}") for i in range(n)]
+            rows += [(f"{part}/{g}_{i}", part, part, g, f"s{i % 2}") for i in range(n)]
     for c, g in (("C1", "1"), ("C7", "7")):
         rows += [(f"{c}/0_{i}", "test", c, "0", "s9" if i == 0 else f"s{i % 2}") for i in range(n)]
         rows += [(f"{c}/{g}_{i}", "test", c, g, f"s{i % 2}") for i in range(n)]

@@ -89,7 +89,7 @@ class ClosedSet:
         }
 
 
-def closed_set(true: Sequence[str], pred: np.ndarray, classes: Sequence[str]) -> ClosedSet:
+def closed_set(true: Sequence[str] | np.ndarray, pred: np.ndarray, classes: Sequence[str]) -> ClosedSet:
     """true (N,) generator names, pred (N,) argmax class indices. Unseen generators get confusion rows only."""
     true = np.asarray(true, dtype=object)
     pred = np.asarray(pred, dtype=np.int64)

@@ -22,7 +22,10 @@ __all__ = ["bona_fide_by_speaker"]
 
 
 def _group(
-    pred: np.ndarray, scores: Mapping[str, np.ndarray], thresholds: Mapping[str, float], classes
+    pred: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    thresholds: Mapping[str, float],
+    classes: Sequence[str],
 ) -> dict:
     n = int(len(pred))
     if not n:
@@ -48,7 +51,9 @@ def bona_fide_by_speaker(
     a group holds n, the shares traced as bona fide / as a generator, the generators they were attributed to, and
     the share each scorer calls unknown. ``recorded`` is False when the sets keep no speaker per clip."""
     seen_ids: set[tuple[str, str]] = set()
-    pred, spk, sc = [], [], {s: [] for s in thresholds}
+    pred: list[int] = []
+    spk: list[str] = []
+    sc: dict[str, list[float]] = {s: [] for s in thresholds}
     for c in clips:
         for i in np.flatnonzero(c.generator.astype(str) == BONAFIDE):
             key = clip_key(c.set_key, c.utt_id[i])

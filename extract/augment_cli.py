@@ -17,7 +17,7 @@ from codecfake.cliargs import add_command
 log = logging.getLogger(__name__)
 
 
-def register_augment(subparsers) -> None:
+def register_augment(subparsers: argparse._SubParsersAction) -> None:
     from codecfake.extract.cli_common import add_extraction_options
 
     p = add_command(

@@ -28,7 +28,7 @@ from codecfake.extract.cli_common import (  # noqa: F401
 log = logging.getLogger(__name__)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers,
         "features",

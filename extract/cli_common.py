@@ -6,10 +6,19 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codecfake.cliargs import EXTRACTORS, add_demo_dir, add_device, add_size, add_store
 from codecfake.extract.errors import ExtractError
 from codecfake.presets import PROVENANCE_KEY, Preset, read_preset
+
+if TYPE_CHECKING:
+    from codecfake.corpus import Manifest
+    from codecfake.extract.extractors import Extractor
+    from codecfake.store import FeatureSet, FeatureStore
+
+# (part, manifest, extractor names) to extract, as `prepare` plans them
+Todo = list[tuple[str, "Manifest", list[str]]]
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +178,7 @@ def resampler_for(args: argparse.Namespace) -> str:
     return "soxr_hq" if args.data == "demo" else "kaiser_best"
 
 
-def _jobs(args) -> list[tuple[str, Path, list[str]]]:
+def _jobs(args: argparse.Namespace) -> list[tuple[str, Path, list[str]]]:
     """(manifest kind, root, extractor names) to run."""
     if args.extractor == "mel" and args.model_dir is not None:
         raise ExtractError(
@@ -190,7 +199,7 @@ def _jobs(args) -> list[tuple[str, Path, list[str]]]:
     return [(args.data, args.root, [args.extractor])]
 
 
-def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, object]]:
+def _manifests(kind: str, root: Path, args: argparse.Namespace) -> list[tuple[str, Manifest]]:
     """(part, manifest) to extract: the demo's whole corpora, or the checked parts of a real dataset."""
     from codecfake.corpus import load_manifest
     from codecfake.corpus.kinds import DEMO_KINDS
@@ -238,7 +247,7 @@ def _ingest_summary(kind: str, root: Path, parts: list) -> None:
     )
 
 
-def prepare(args: argparse.Namespace) -> tuple[dict, object, list, dict]:
+def prepare(args: argparse.Namespace) -> tuple[dict[str, Extractor], FeatureStore, Todo, dict[str, str]]:
     """Check the options, build the extractors and parse every part, all before anything is extracted: (extractors
     by name, store, [(part, manifest, extractor names)], provenance notes)."""
     from codecfake.extract.extractors import build_extractor
@@ -276,8 +285,13 @@ def prepare(args: argparse.Namespace) -> tuple[dict, object, list, dict]:
 
 
 def extract_all(
-    args: argparse.Namespace, built: dict, store, todo: list, mode: str, notes: dict
-) -> list[tuple]:
+    args: argparse.Namespace,
+    built: dict[str, Extractor],
+    store: FeatureStore,
+    todo: Todo,
+    mode: str,
+    notes: dict[str, str],
+) -> list[tuple[str, Manifest, str, FeatureSet]]:
     """Extract (or resume) every (part, extractor): [(part, manifest, extractor name, feature set)]."""
     from codecfake.extract.pipeline import extract_manifest
     from codecfake.progress import TqdmProgress

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,11 @@ from codecfake.extract.extractors import Extractor
 from codecfake.extract.loading import ShardJob, resampler_of
 from codecfake.extract.rebuild import extractor_from_spec, recorded_fields
 from codecfake.extract.writer import ShardBuffer, write_buffer
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+    from codecfake.store import FeatureSet, FeatureStore
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +119,7 @@ def parse_cluster(cluster: str) -> tuple[str, Any]:
     )
 
 
-def _open_client(cluster: str):
+def _open_client(cluster: str) -> tuple[Client, LocalCluster | None]:
     from distributed import Client, LocalCluster
 
     kind, arg = parse_cluster(cluster)
@@ -134,8 +139,8 @@ def _open_client(cluster: str):
 
 def run_dask(
     extractor: Extractor,
-    store,
-    fs,
+    store: FeatureStore,
+    fs: FeatureSet,
     jobs: Sequence[ShardJob],
     batch: int,
     cluster: str,

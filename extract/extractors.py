@@ -19,14 +19,25 @@ EXTRACTORS = ("mel", "xlsr", "wavlm")
 
 
 class Extractor(Protocol):
-    """Waves in, named time-major feature arrays out."""
+    """Waves in, named time-major feature arrays out. Its facts are read-only (properties), so that an
+    implementation may compute them or hold them as plain attributes."""
 
-    name: str
-    dtype: str  # the store dtype of its arrays: "float16" or "float32"
-    n_samples: int  # clip length in samples it is built for
-    sample_rate_hz: int  # the rate its input waves must have
-    device: torch.device
-    model_dir: str | None  # local checkpoint folder (SSL); None when the spec alone rebuilds it (mel)
+    @property
+    def name(self) -> str: ...
+    # the store dtype of its arrays: "float16" or "float32"
+    @property
+    def dtype(self) -> str: ...
+    # clip length in samples it is built for
+    @property
+    def n_samples(self) -> int: ...
+    # the rate its input waves must have
+    @property
+    def sample_rate_hz(self) -> int: ...
+    @property
+    def device(self) -> torch.device: ...
+    # local checkpoint folder (SSL); None when the spec alone rebuilds it (mel)
+    @property
+    def model_dir(self) -> str | None: ...
 
     def spec_fields(self) -> dict[str, Any]: ...
     def arrays(self) -> dict[str, tuple[int, int]]: ...

@@ -157,7 +157,7 @@ def make_loader(
     )
     return DataLoader(
         ClipDataset(items, n_samples, sample_rate_hz, resampler),
-        batch_sampler=sampler,  # type: ignore[arg-type]
+        batch_sampler=sampler,
         num_workers=num_workers,
         collate_fn=collate,
         worker_init_fn=worker_init,  # workers keep freed buffers too (codecfake/alloc.py)

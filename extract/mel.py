@@ -77,7 +77,7 @@ def mel_config_from_spec(fields: Mapping[str, Any]) -> MelConfig:
     spec lacks (a set made before it was recorded) keeps its default; the caller checks the result's spec."""
     params = dict(fields.get("params") or {})
     recorded = {**params, "sample_rate_hz": fields.get("sample_rate_hz")}
-    values = {}
+    values: dict[str, Any] = {}
     for f in dataclasses.fields(MelConfig):
         v = recorded.get(f.name)
         if v is not None:  # log_floor is recorded as None for power mels: the default then

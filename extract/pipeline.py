@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,10 +29,16 @@ from codecfake.store.featureset import FeatureSet
 from codecfake.store.featurestore import FeatureStore
 from codecfake.store.spec import FeatureSetSpec
 
+if TYPE_CHECKING:
+    from codecfake.augment.variant import Variant
+    from codecfake.corpus import Manifest
+
 log = logging.getLogger(__name__)
 
 
-def feature_set_spec(manifest, extractor: Extractor, part: str = "", variant: Any = None) -> FeatureSetSpec:
+def feature_set_spec(
+    manifest: Manifest, extractor: Extractor, part: str = "", variant: Variant | None = None
+) -> FeatureSetSpec:
     """The store spec of (manifest, extractor): corpus, manifest hash, model id, weights hash, params, part, and
     for an augmented variant (``codecfake.augment.variant.Variant``) its ``spec_entry()``."""
     corpora = sorted(set(manifest.column("corpus")))
@@ -46,7 +52,7 @@ def feature_set_spec(manifest, extractor: Extractor, part: str = "", variant: An
     )
 
 
-def manifest_meta(manifest) -> dict[str, np.ndarray]:
+def manifest_meta(manifest: Manifest) -> dict[str, np.ndarray]:
     """Per-clip 1-D metadata arrays (N,): utt_id, label (0 bona fide / 1 spoof), domain, condition, split, …"""
     meta: dict[str, Any] = {
         f: np.array(manifest.column(f), dtype=object)
@@ -56,7 +62,9 @@ def manifest_meta(manifest) -> dict[str, np.ndarray]:
     return meta
 
 
-def plan_jobs(manifest, fs: FeatureSet, array_names: list[str], variant: Any = None) -> list[ShardJob]:
+def plan_jobs(
+    manifest: Manifest, fs: FeatureSet, array_names: list[str], variant: Variant | None = None
+) -> list[ShardJob]:
     """Shards that still lack a commit for at least one of ``array_names`` (only those arrays are rewritten);
     with a ``variant`` each job carries it and its clips' ids, so decode workers augment what they decode."""
     committed = {name: fs.committed(name) for name in array_names}
@@ -78,14 +86,14 @@ def _provenance(extractor: Extractor) -> dict[str, Any]:
 
 
 def open_feature_set(
-    manifest,
+    manifest: Manifest,
     extractor: Extractor,
     store: FeatureStore,
     mode: str,
     shard_size: int,
     part: str = "",
     notes: Mapping[str, Any] | None = None,
-    variant: Any = None,
+    variant: Variant | None = None,
 ) -> FeatureSet:
     """Create / resume / overwrite the set and make sure its arrays exist."""
     extra = {
@@ -178,7 +186,7 @@ def run_local(
 
 
 def extract_manifest(
-    manifest,
+    manifest: Manifest,
     extractor: Extractor,
     store: FeatureStore | str | Path,
     *,
@@ -191,7 +199,7 @@ def extract_manifest(
     part: str = "",
     timings: dict[str, float] | None = None,
     notes: Mapping[str, Any] | None = None,
-    variant: Any = None,
+    variant: Variant | None = None,
 ) -> FeatureSet:
     """Extract every clip of ``manifest`` into one feature set (one array per extractor output) and return it.
 

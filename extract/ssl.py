@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -21,6 +21,9 @@ from codecfake.common import N_SAMPLES, SAMPLE_RATE_HZ
 from codecfake.corpus.resample import DEFAULT_RESAMPLER, RESAMPLERS
 from codecfake.extract.errors import UnknownExtractor
 from codecfake.extract.hf_folder import CheckpointInfo, resolve_checkpoint
+
+if TYPE_CHECKING:
+    from transformers import Wav2Vec2Model, WavLMModel
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 _LAYER_NAME = re.compile(r"L(\d+)")
@@ -51,7 +54,7 @@ def layer_index(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _load_model(kind: str, info: CheckpointInfo) -> torch.nn.Module:
+def _load_model(kind: str, info: CheckpointInfo) -> Wav2Vec2Model | WavLMModel:
     from transformers import Wav2Vec2Model, WavLMModel
 
     cls = Wav2Vec2Model if kind == "xlsr" else WavLMModel
@@ -105,9 +108,12 @@ class SSLExtractor:
         model.encoder.layers = model.encoder.layers[
             : max(deepest, 1)
         ]  # layers after the deepest are never run
-        self.model = model.to(self.device)
+        # the ignores: transformers types `.to` through a decorator that mypy reads as taking the model first, and
+        # annotates the legacy LongTensor class where torch.tensor(int), an int64 tensor, is what it takes
+        self.model = model.to(self.device)  # type: ignore[arg-type]
         self.hidden_size = int(model.config.hidden_size)
-        self.n_frames = int(model._get_feat_extract_output_lengths(torch.tensor(n_samples)).item())
+        n_samples_t = torch.tensor(n_samples)
+        self.n_frames = int(model._get_feat_extract_output_lengths(n_samples_t).item())  # type: ignore[arg-type]
         self.normalise, self.normalise_source = self._normalisation()
         self._captured: dict[int, torch.Tensor] = {}
         self._install_hooks()
@@ -143,7 +149,9 @@ class SSLExtractor:
     def _install_hooks(self) -> None:
         layers = self.model.encoder.layers
 
-        def keep_input(module, args, kwargs):  # hidden_states[0] = input of the first layer
+        def keep_input(
+            module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> None:  # hidden_states[0] = input of the first layer
             if 0 in self.layers:
                 self._captured[0] = args[0] if args else kwargs["hidden_states"]
 
@@ -152,8 +160,8 @@ class SSLExtractor:
             if i in self.layers:
                 layer.register_forward_hook(self._make_output_hook(i))
 
-    def _make_output_hook(self, k: int):
-        def keep_output(module, args, output):
+    def _make_output_hook(self, k: int) -> Callable[[torch.nn.Module, tuple[Any, ...], Any], None]:
+        def keep_output(module: torch.nn.Module, args: tuple[Any, ...], output: Any) -> None:
             self._captured[k] = output[0] if isinstance(output, tuple) else output
 
         return keep_output
@@ -193,7 +201,7 @@ class SSLExtractor:
             **self.spec_fields(),
         }
 
-    def _autocast(self):
+    def _autocast(self) -> contextlib.AbstractContextManager[object]:
         """fp32: no autocast (the release's); bf16 / fp16: autocast on this device (CPU autocast emulates CUDA's)."""
         if self.precision == "fp32":
             return contextlib.nullcontext()

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from codecfake.extract.extractors import Extractor
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ def default_num_workers(cores: int | None = None) -> int:
     return max(1, (available_cores() if cores is None else cores) - 1)
 
 
-def _fits(extractor, batch: int, n_samples: int, device: torch.device) -> bool:
+def _fits(extractor: Extractor, batch: int, n_samples: int, device: torch.device) -> bool:
     """One forward pass of ``batch`` silent clips; False on CUDA out-of-memory or a peak above ``HEADROOM``."""
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats(device)
@@ -47,7 +51,7 @@ def _fits(extractor, batch: int, n_samples: int, device: torch.device) -> bool:
     return torch.cuda.max_memory_allocated(device) < HEADROOM * total
 
 
-def default_batch(extractor, shard_size: int = 256) -> int:
+def default_batch(extractor: Extractor, shard_size: int = 256) -> int:
     """Clips per forward: ``CPU_BATCH`` off CUDA; on CUDA the largest power of two <= min(MAX_BATCH, shard_size)
     whose forward pass fits (probed with silent clips, once per run)."""
     device = torch.device(getattr(extractor, "device", "cpu"))

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from codecfake.augment.recipe import AugmentRequest, Recipe, applies_to, resolve
 from codecfake.augment.variant import Variant
 from codecfake.store.featureset import FeatureSet
 from codecfake.store.featurestore import FeatureStore
+
+if TYPE_CHECKING:
+    from codecfake.extract.extractors import Extractor
+    from codecfake.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +141,10 @@ def _size(n_bytes: float) -> str:
 
 def extract_variants(
     jobs: Sequence[VariantJob],
-    extractor: Any,
+    extractor: Extractor,
     store: FeatureStore,
     *,
-    progress: Callable[[], Any] | None = None,
+    progress: Callable[[], Progress] | None = None,
     **kwargs: Any,
 ) -> list[FeatureSet]:
     """Extract each job's variant set (resumable: committed shards are skipped; a finished set is a no-op).
@@ -151,13 +155,19 @@ def extract_variants(
 
     out = []
     for job in jobs:
-        bar = progress() if progress is not None else False
+        bar = progress() if progress is not None else None
         try:
             fs = extract_manifest(
-                job.manifest, extractor, store, part=job.part, variant=job.variant, progress=bar, **kwargs
+                job.manifest,
+                extractor,
+                store,
+                part=job.part,
+                variant=job.variant,
+                progress=bar if bar is not None else False,
+                **kwargs,
             )
         finally:
-            if bar:
+            if bar is not None:
                 bar.close()
         for name in extractor.arrays():
             rejects = fs.rejects(name)

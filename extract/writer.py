@@ -8,11 +8,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from codecfake.extract.loading import ShardJob
+
+if TYPE_CHECKING:
+    from codecfake.store import FeatureSet
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ class ShardBuffer:
         return self.n_filled == self.job.n_clips
 
 
-def write_buffer(feature_set, buf: ShardBuffer) -> int:
+def write_buffer(feature_set: FeatureSet, buf: ShardBuffer) -> int:
     """Commit every array of one finished shard; returns the number of rejected clips in it."""
     for name in buf.job.array_names:
         report = feature_set.write_shard(name, buf.job.shard_index, buf.data[name], rejects=buf.rejects)
@@ -63,7 +67,7 @@ class ShardWriter:
 
     def __init__(
         self,
-        feature_set,
+        feature_set: FeatureSet,
         max_pending: int = 2,
         threads: int = 1,
         on_written: Callable[[int], None] | None = None,

@@ -113,5 +113,6 @@ def check_and_cast(
         n_nan=n_nan,
         n_inf=n_inf,
         nonfinite_clips=tuple(int(i) for i in bad_clips),
-        crc32=zlib.crc32(memoryview(y).cast("B")),
+        # numpy's stubs give ndarray the buffer protocol on Python >= 3.12 only
+        crc32=zlib.crc32(memoryview(y).cast("B")),  # type: ignore[arg-type]
     )

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import zarr
@@ -68,15 +68,15 @@ class FeatureSet:
         self.key = key
         self.group = group
         self.nonfinite = nonfinite
-        attrs = dict(group.attrs)
+        attrs: dict[str, Any] = dict(group.attrs)  # JSON of the shapes FeatureStore.create wrote
         self._attrs = attrs
         self.spec = FeatureSetSpec.from_dict(attrs["spec"])
         self.n_clips: int = int(attrs["n_clips"])
         self.shard_size: int = int(attrs["shard_size"])
         self.compressor: str | None = attrs.get("compressor")
         self.records = ShardRecords(store.records_io, key)
-        local = store.local_root is not None and not store.read_only
-        self.leases = ShardLeases(Path(store.local_root, key), key) if local else None  # type: ignore[arg-type]
+        root = store.local_root
+        self.leases = ShardLeases(Path(root, key), key) if root is not None and not store.read_only else None
         self._targets: dict[str, tuple[zarr.Array, tuple[int, int]]] = {}  # write_shard's array lookups
         self._unflushed, self._flushed_at = 0, time.monotonic()
 
@@ -136,13 +136,13 @@ class FeatureSet:
         in), whatever the backend stores (Zarr's StringDType, HDF5 bytes), so callers compare and index them directly."""
         out = {}
         for name in self._members("meta"):
-            a = np.asarray(self.group[name][:])  # type: ignore[index]
+            a = np.asarray(self._member(name)[:])
             out[name] = a if a.dtype.kind in "biuf" else a.astype(object)
         return out
 
     def meta_lengths(self) -> dict[str, int]:
         """Length of each 1-D metadata array, from its shape (no values are read)."""
-        return {name: int(self.group[name].shape[0]) for name in self._members("meta")}  # type: ignore[union-attr]
+        return {name: int(self._member(name).shape[0]) for name in self._members("meta")}
 
     def array(self, name: str) -> zarr.Array:
         """The Zarr array of a feature layer (raises ``BadShardInput`` naming the existing arrays)."""
@@ -150,10 +150,14 @@ class FeatureSet:
             raise BadShardInput(
                 f"{self.location}: no feature array {name!r} (has {self.arrays}); create it with ensure_array()"
             )
-        return self.group[name]  # type: ignore[return-value]
+        return self._member(name)
+
+    def _member(self, name: str) -> zarr.Array:
+        # zarr types group[name] as an array or a group; a feature set's group holds arrays only
+        return cast(zarr.Array, self.group[name])
 
     def frame_shape(self, name: str) -> tuple[int, int]:
-        t, d = self.array(name).attrs["frame_shape"]  # type: ignore[misc]
+        t, d = cast(list[int], self.array(name).attrs["frame_shape"])  # written by ensure_array as [T, D]
         return int(t), int(d)
 
     # ---- writing -------------------------------------------------------------------------------------------------
@@ -380,7 +384,9 @@ class FeatureSet:
         records = self.shard_records(name)
         if not any(rec["rejects"] for rec in records.values()):
             return []  # the common case: no clip metadata to read (1.1 M ids take seconds)
-        utt = self.meta["utt_id"] if "meta" in self.__dict__ else np.asarray(self.group["utt_id"][:])  # (N,)
+        utt = (
+            self.meta["utt_id"] if "meta" in self.__dict__ else np.asarray(self._member("utt_id")[:])
+        )  # (N,)
         out = []
         for s, rec in sorted(records.items()):
             start = s * self.shard_size

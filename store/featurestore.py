@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zarr
@@ -74,7 +75,7 @@ def _check_meta(meta: Mapping[str, Any]) -> tuple[int, dict[str, np.ndarray]]:
         raise BadShardInput("feature set metadata: zero clips")
     if len(set(out["utt_id"].tolist())) != n:
         raise BadShardInput("feature set metadata 'utt_id': ids are not unique")
-    return int(n), out  # type: ignore[arg-type]
+    return int(n), out
 
 
 class FeatureStore:
@@ -126,7 +127,7 @@ class FeatureStore:
                 f"{self.root_str}: no feature set {key!r} (have: {self.keys() or 'none'}); "
                 "make it with `codecfake features …` or `codecfake store import-hdf5 FILE`"
             )
-        mode = "r" if self.read_only else "r+"
+        mode: Literal["r", "r+"] = "r" if self.read_only else "r+"
         fs = FeatureSet(
             self, key, zarr.open_group(store=self.zarr_store, path=key, mode=mode), nonfinite=nonfinite
         )
@@ -159,7 +160,7 @@ class FeatureStore:
         extractor: str | None = None,
         array: str | None = None,
         **spec_fields: Any,
-    ) -> list[str]:
+    ) -> builtins.list[str]:  # builtins: `list` in this class is the method above
         """Keys whose spec matches every given field (``array``: the set has that array)."""
         out = []
         for key in self.keys():
@@ -230,7 +231,7 @@ class FeatureStore:
                 log.info("%s: resuming", fs.location)
                 return fs
             self.remove(key)
-        attrs = {
+        attrs: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "key": key,
             "spec": spec.to_dict(),

@@ -48,7 +48,11 @@ def mmap_layout_ok(array: Any) -> bool:
         return False
     sh = codecs[0]
     inner_ok = (
-        len(sh.codecs) == 1 and isinstance(sh.codecs[0], BytesCodec) and sh.codecs[0].endian.value == "little"
+        len(sh.codecs) == 1
+        and isinstance(sh.codecs[0], BytesCodec)
+        # endian None (1-byte dtypes) would have raised AttributeError here; such arrays take the zarr path
+        and sh.codecs[0].endian is not None
+        and sh.codecs[0].endian.value == "little"
     )
     index_ok = (
         len(sh.index_codecs) == 2
@@ -161,7 +165,8 @@ class ShardReader:
                 f"(compressor={fs.compressor!r}, root={fs.store.root_str}); use mode='auto' or 'zarr'"
             )
         self.mode = "mmap" if (can_mmap and mode != "zarr") else "zarr"
-        self._dir = Path(fs.store.local_root, fs.key, name, "c") if can_mmap else None  # type: ignore[arg-type]
+        root = fs.store.local_root
+        self._dir = Path(root, fs.key, name, "c") if can_mmap and root is not None else None
         self.dtype = np.dtype(self.array.dtype).newbyteorder("<")
         self._clip_bytes = self.frame_shape[0] * self.frame_shape[1] * self.dtype.itemsize
         self._zeros = np.zeros(self.frame_shape, dtype=self.dtype)
@@ -209,10 +214,10 @@ class ShardReader:
     def _shard(self, s: int) -> _Shard | None:
         """The open shard file ``s`` (index checked); None if the shard file is absent."""
         hit = self._maps.get(s, False)
-        if hit is not False:
+        if hit is not False:  # False: not looked up yet (None: looked up, no file)
             self._maps.move_to_end(s)
-            return hit  # type: ignore[return-value]
-        path = self._dir / str(s) / "0" / "0"  # type: ignore[operator]
+            return hit  # type: ignore[return-value]  # the checker reads the default as bool, which `is not False` keeps
+        path = self._dir / str(s) / "0" / "0"  # type: ignore[operator]  # _dir is set in mmap mode, the only caller's
         entry = _Shard(path, self.shard_size, self._clip_bytes) if path.exists() else None
         self._maps[s] = entry
         if len(self._maps) > self.max_open:
@@ -236,7 +241,7 @@ class ShardReader:
     def _mmap_clip(self, i: int) -> np.ndarray:
         entry, offset = self._locate(i)
         self._close_retired()
-        if offset < 0:
+        if entry is None or offset < 0:  # no shard means offset -1: the `entry is None` is for the checker
             return self._zeros
         return np.frombuffer(
             entry.view(), dtype=self.dtype, count=self._clip_bytes // self.dtype.itemsize, offset=offset
@@ -251,7 +256,7 @@ class ShardReader:
         end = None
         for pos in np.argsort(idx, kind="stable").tolist():  # ascending (shard, offset)
             entry, offset = self._locate(idx[pos])
-            if offset < 0:
+            if entry is None or offset < 0:  # as in _mmap_clip
                 out[pos] = 0
                 continue
             buf = memoryview(flat[pos])
@@ -343,7 +348,8 @@ class ShardReader:
             return None
         try:
             _read_runs(
-                [(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])],
+                # numpy's stubs give ndarray the buffer protocol on Python >= 3.12 only
+                [(entry, int(start), [memoryview(out.reshape(-1).view(np.uint8))])],  # type: ignore[arg-type]
                 f"{self.fs.location}/{self.name}",
             )
         finally:

@@ -44,5 +44,6 @@ def write_shard_file(path: Path, data: np.ndarray, shard_size: int) -> None:
     clip_bytes = data[0].nbytes if n else 0
     trailer = shard_index_bytes(n, shard_size, clip_bytes)
     with atomic_open(path, "wb", durable_dir=True) as fh:
-        fh.write(memoryview(data.reshape(-1).view(np.uint8)))  # the caller's buffer, no copy
+        # the caller's buffer, no copy (the ignore: numpy's stubs give ndarray the buffer protocol on Python >= 3.12 only)
+        fh.write(memoryview(data.reshape(-1).view(np.uint8)))  # type: ignore[arg-type]
         fh.write(trailer)

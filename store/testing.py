@@ -5,6 +5,8 @@ Imported as `codecfake.store.testing` by tests of any stage (see docs/INTERFACES
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from codecfake.store import FeatureSet, FeatureSetSpec
@@ -12,8 +14,8 @@ from codecfake.store import FeatureSet, FeatureSetSpec
 N, SHARD, T, D = 10, 4, 5, 3
 
 
-def make_spec(**changes) -> FeatureSetSpec:
-    fields = dict(
+def make_spec(**changes: Any) -> FeatureSetSpec:
+    fields: dict[str, Any] = dict(
         corpus="mini-codecfake",
         manifest_sha256="ab" * 32,
         extractor="xlsr",

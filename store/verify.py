@@ -121,7 +121,8 @@ def shard_problem(fs: FeatureSet, reader: ShardReader, name: str, s: int, record
             block = reader.shard_block(s, b - a)  # (n, T, D) fs.dtype, one read of the shard file
             if block is None:  # clips not back to back in order: read them one by one
                 block = reader.batch(range(a, b))
-            crc = zlib.crc32(memoryview(np.ascontiguousarray(block)).cast("B"))
+            # numpy's stubs give ndarray the buffer protocol on Python >= 3.12 only
+            crc = zlib.crc32(memoryview(np.ascontiguousarray(block)).cast("B"))  # type: ignore[arg-type]
     except Exception as err:  # noqa: BLE001 - any read failure is a verify finding
         return f"{name}: shard {s} unreadable: {err}"
     if crc != record["crc32"]:

@@ -8,6 +8,8 @@ Submodules are imported on demand so that ``import codecfake.train`` stays light
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from codecfake.lazy import lazy_exports
 
 _EXPORTS = {
@@ -21,5 +23,16 @@ _EXPORTS = {
     "RunError": "errors",
     "train": "loop",
 }
+
+if TYPE_CHECKING:  # the table's names as the type checker sees them (at run time each loads on first use)
+    from codecfake.train.config import TrainConfig as TrainConfig
+    from codecfake.train.config import resolve_config as resolve_config
+    from codecfake.train.errors import ConfigError as ConfigError
+    from codecfake.train.errors import RunError as RunError
+    from codecfake.train.loop import train as train
+    from codecfake.train.rundir import LoadedRun as LoadedRun
+    from codecfake.train.rundir import load_run as load_run
+    from codecfake.train.rundir import make_provenance as make_provenance
+    from codecfake.train.rundir import write_run as write_run
 
 __getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

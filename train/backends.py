@@ -6,7 +6,7 @@ Every back-end maps frame features x (B, T, D) float32 to (embedding (B, E), log
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from torch import nn
@@ -67,7 +67,7 @@ def _build_lcnn(frame_shape: tuple[int, int], *, freq_major: bool = False, n_cla
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {"aasist": _build_aasist, "lcnn": _build_lcnn}
 
 
-def build_backend(name: str, frame_shape: tuple[int, int], **kw: Any) -> nn.Module:
+def build_backend(name: str, frame_shape: Sequence[int], **kw: Any) -> nn.Module:
     """Build back-end ``name`` ("aasist" | "lcnn") for frames (T, D); forward(x (B, T, D)) -> (emb, logits (B, 2)).
 
     Keyword options: both ``n_classes`` (2; source tracing: K generator classes, logits (B, K), bona fide first);

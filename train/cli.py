@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from codecfake.cliargs import add_command, add_runs, add_store
@@ -72,7 +73,7 @@ HELP = {
 }
 
 
-def _typed(key: str):
+def _typed(key: str) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
         try:
             return parse_text(key, text)

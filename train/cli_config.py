@@ -92,9 +92,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     for kind, name in (("backend", config.backend), ("opt", config.opt)):
         sources.update(dict.fromkeys(load_config_file(kind, name), f"configs/{kind}/{name}.toml"))
     sources.update(dict.fromkeys(flags, "command line"))
-    name = getattr(args, "preset", None)
-    sets = _training_sets(args.store, config) if name is None or not config.name else []
-    preset = choose_preset(name, sets)
+    preset_name = getattr(args, "preset", None)
+    sets = _training_sets(args.store, config) if preset_name is None or not config.name else []
+    preset = choose_preset(preset_name, sets)
     if preset is None:
         return config.replace(sources=sources)
     taken = {k: v for k, v in preset_values(preset, config).items() if sources[k] == "default"}

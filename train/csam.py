@@ -18,6 +18,7 @@ import torch
 
 from codecfake.train.sam import (
     SAM,
+    LossFn,
     capture_rng,
     frozen_bn_stats,
     grad_params,
@@ -31,7 +32,7 @@ class PerDomainSAM(SAM):
     """The csam-pd step; `step` takes the per-domain sub-batches and their weights."""
 
     def domain_epsilons(
-        self, loss_fn, sub_batches: Sequence[Any]
+        self, loss_fn: LossFn, sub_batches: Sequence[Any]
     ) -> tuple[list[list[torch.Tensor]], list[float], list[list[torch.Tensor]], list]:
         """Pass one for every domain: (ε_d per domain, L_d(w), the parameters ε_d applies to, RNG states)."""
         device = self._device()
@@ -47,7 +48,9 @@ class PerDomainSAM(SAM):
             losses.append(float(loss.detach()))
         return eps_all, losses, active_all, rngs
 
-    def step(self, loss_fn, sub_batches: Sequence[Any], weights: Sequence[float] | None = None) -> float:  # type: ignore[override]
+    def step(
+        self, loss_fn: LossFn, sub_batches: Sequence[Any], weights: Sequence[float] | None = None
+    ) -> float:
         """One step; `weights` π_d default to equal shares. Returns Σ_d π_d L_d(w)."""
         weights = list(weights) if weights is not None else [1.0 / len(sub_batches)] * len(sub_batches)
         device = self._device()

@@ -80,11 +80,12 @@ def _group_key(fs: FeatureSet) -> str:
 
 
 def find_sets(
-    store: FeatureStore, config: TrainConfig, opened: Sequence[FeatureSet] | None = None
+    store: FeatureStore, config: TrainConfig, opened: Sequence[Any] | None = None
 ) -> list[FeatureSet]:
     """The feature sets to train on: ``config.features`` keys, or, per domain of ``config.task``, every set of the one
     corpus (one dataset, maybe split into one set per part) holding that domain's train/dev clips. ``opened``: the
-    store's sets already open (a caller checking many configurations reads each set's metadata once).
+    store's sets already open, or views of them with the same ``key``, ``spec``, ``arrays`` and ``meta`` (a caller
+    checking many configurations reads each set's metadata once).
 
     Two corpora (or two extractions of one) for a domain are refused with the candidates: a demo set is never
     preferred over a real dataset, nor the other way round, without the user saying so (``FEATURES=KEY,KEY``)."""
@@ -154,15 +155,15 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
                 f"shapes {shapes}; fuse layers of one model"
             )
         return array, shapes[names[0]]
-    names = set.intersection(*(set(fs.arrays) for fs in sets))
+    shared = set.intersection(*(set(fs.arrays) for fs in sets))
     if not array:
-        if len(names) != 1:
+        if len(shared) != 1:
             raise TrainDataError(
-                f"feature sets {[fs.key for fs in sets]} share arrays {sorted(names) or 'none'}; "
+                f"feature sets {[fs.key for fs in sets]} share arrays {sorted(shared) or 'none'}; "
                 "choose one with --array NAME (e.g. L05 or mel)"
             )
-        array = next(iter(names))
-    shapes = set()
+        array = next(iter(shared))
+    frame_shapes: set[tuple[int, int]] = set()
     for fs in sets:
         if array not in fs.arrays:
             raise TrainDataError(
@@ -170,10 +171,10 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
                 "`make features LAYERS=…` or choose --array"
             )
         fs.require_complete(array)
-        shapes.add(fs.frame_shape(array))
-    if len(shapes) != 1:
+        frame_shapes.add(fs.frame_shape(array))
+    if len(frame_shapes) != 1:
         raise TrainDataError(
-            f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {shapes}"
+            f"feature sets {[fs.key for fs in sets]} have different {array} frame shapes {frame_shapes}"
         )
     base = extractor_fields(sets[0].spec)
     for fs in sets[1:]:
@@ -187,7 +188,7 @@ def common_array(sets: Sequence[FeatureSet], array: str) -> tuple[str, tuple[int
                 "co-training needs the same extractor: re-extract one of them",
                 diff,
             )
-    return array, shapes.pop()
+    return array, frame_shapes.pop()
 
 
 @dataclass
@@ -291,7 +292,8 @@ def load_training_data(store: FeatureStore, config: TrainConfig) -> TrainingData
         clips = np.concatenate([train.local[train.set_index == s], dev.local[dev.set_index == s]])
         for name in array_names(array):
             check_shards(fs, name, clips)
-    classes, weights = (), ()
+    classes: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
     if config.task == "trace":
         from codecfake.train.trace_labels import relabel_for_trace
 
@@ -357,7 +359,7 @@ class Prefetcher:
         )
         self._thread.start()
 
-    def _run(self, data, split, batches, readers) -> None:
+    def _run(self, data: TrainingData, split: Split, batches: list[np.ndarray], readers: list) -> None:
         try:
             for b in batches:
                 if self._stop.is_set():

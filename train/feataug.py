@@ -13,6 +13,7 @@ soft labels, lambda of one clip's class and 1 - lambda of the other's, in the we
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ class FeatAug:
 
 def parse_feataug(text: str) -> FeatAug:
     """``tmask:8,fmask:10:2,mixup:0.2`` -> FeatAug; unknown kinds list the known ones, bad values name the range."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for item in filter(None, (t.strip() for t in text.split(","))):
         kind, *args = item.split(":")
         if kind not in KINDS:
@@ -61,7 +62,7 @@ def parse_feataug(text: str) -> FeatAug:
         if not 1 <= count <= 10:
             raise BadAugmentParameter(f"FEATAUG {kind}: COUNT in [1..10], found {item!r}")
         values[kind] = (int(nums[0]), count)
-    return FeatAug(**values)  # type: ignore[arg-type]
+    return FeatAug(**values)
 
 
 class MixedTargets:

@@ -36,8 +36,9 @@ def array_names(array: str) -> tuple[str, ...]:
 
 def layer_indices(array: str) -> tuple[int, ...] | None:
     """hidden_states indices of an SSL input ("L00+L05" -> (0, 5)); None when a name is not ``L<k>``."""
-    found = [_LAYER.fullmatch(a) for a in array_names(array)]
-    return tuple(int(m.group(1)) for m in found) if found and all(found) else None
+    names = array_names(array)
+    found = [m for m in (_LAYER.fullmatch(a) for a in names) if m is not None]
+    return tuple(int(m.group(1)) for m in found) if names and len(found) == len(names) else None
 
 
 def is_fused(array: str) -> bool:

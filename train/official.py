@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -266,8 +266,13 @@ def write_official_run(
 
     path = Path(path)
     task, opt = _infer_training(path)
-    kind = feature_kind(model.frame_shape)
-    layout = {"lcnn_layout": "freq-first" if model.freq_major else "time-first"} if backend == "lcnn" else {}
+    frame_shape = cast(
+        tuple[int, int], model.frame_shape
+    )  # AASIST and LCNN keep the (T, D) they were built for
+    kind = feature_kind(frame_shape)
+    layout: dict[str, Any] = (
+        {"lcnn_layout": "freq-first" if model.freq_major else "time-first"} if backend == "lcnn" else {}
+    )
     config = TrainConfig(name=run_dir.name, task=task, backend=backend, opt=opt, array=_ARRAY[kind], **layout)
     source = {
         "kind": "official-release",
@@ -277,7 +282,7 @@ def write_official_run(
         "task_opt_inferred_from": "file name",
         "features_hint": features_hint or "",
     }
-    prov = make_provenance([], _ARRAY[kind], model.frame_shape, dict(extractor), source=source)
+    prov = make_provenance([], _ARRAY[kind], frame_shape, dict(extractor), source=source)
     write_run(run_dir, model, config, prov, force=force)
-    log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], model.frame_shape, run_dir)
+    log.info("imported %s (%s, input %s) into %s", path, _RELEASE_CLASS[backend], frame_shape, run_dir)
     return run_dir

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -35,10 +35,11 @@ def grad_params(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 @torch.no_grad()
 def sam_epsilon(params: Sequence[torch.Tensor], rho: float, adaptive: bool = False) -> list[torch.Tensor]:
     """The ascent step for each parameter in `params` (all must hold ``.grad``): SAM or ASAM (element-wise |w|)."""
-    scaled = [(p.abs() * p.grad) if adaptive else p.grad for p in params]
+    grads = cast(list[torch.Tensor], [p.grad for p in params])  # set for every p, as required above
+    scaled = [(p.abs() * g) if adaptive else g for p, g in zip(params, grads, strict=True)]
     norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(s) for s in scaled]))
     scale = rho / (norm + 1e-12)
-    return [((p * p) if adaptive else 1.0) * p.grad * scale for p in params]
+    return [((p * p) if adaptive else 1.0) * g * scale for p, g in zip(params, grads, strict=True)]
 
 
 @contextlib.contextmanager

@@ -44,7 +44,7 @@ _LCNN_BN |= {7: ("conv7.2", 32), 8: ("conv8.2", 32)}
 _LCNN_POOL = (1, 3, 5, 9)
 
 
-def _node_class(tensors: dict, children: set, release: types.ModuleType) -> type:
+def _node_class(tensors: dict, children: set, release: types.ModuleType) -> type[torch.nn.Module]:
     """A plausible class for one module of the tree (the importer reads names and tensors, not the classes' code)."""
     if children and not tensors:
         return torch.nn.Sequential if all(c.isdigit() for c in children) else release.Residual_block
@@ -58,7 +58,9 @@ def _node_class(tensors: dict, children: set, release: types.ModuleType) -> type
     return torch.nn.Linear if weight is not None else release.GraphPool
 
 
-def _release_module(state: Mapping[str, torch.Tensor], root_class: type, release: types.ModuleType):
+def _release_module(
+    state: Mapping[str, torch.Tensor], root_class: type[torch.nn.Module], release: types.ModuleType
+) -> torch.nn.Module:
     """A module tree whose every parameter and buffer sits under its release name (e.g. encoder.0.conv1.weight)."""
     tree: dict = {}
     for key, value in state.items():
@@ -68,7 +70,7 @@ def _release_module(state: Mapping[str, torch.Tensor], root_class: type, release
             node = node.setdefault(part, {})
         node[leaf] = value
 
-    def build(node: dict, cls: type) -> torch.nn.Module:
+    def build(node: dict, cls: type[torch.nn.Module]) -> torch.nn.Module:
         module = cls.__new__(cls)
         torch.nn.Module.__init__(module)
         for name, value in node.items():

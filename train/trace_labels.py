@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from codecfake.train.errors import TraceLabelError
+
+if TYPE_CHECKING:
+    from codecfake.store import FeatureSet
+    from codecfake.train.data import Split
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ def _taxonomy_level(method: np.ndarray, spoof: np.ndarray, level: str, source: s
     return out
 
 
-def derive_classes(train_generators: Sequence[str]) -> tuple[str, ...]:
+def derive_classes(train_generators: Sequence[str] | np.ndarray) -> tuple[str, ...]:
     """("bonafide", *sorted spoof generators) of the training clips; refuses fewer than one spoof generator."""
     found = set(np.asarray(train_generators, dtype=object).tolist())
     if BONAFIDE not in found:
@@ -91,7 +96,7 @@ def derive_classes(train_generators: Sequence[str]) -> tuple[str, ...]:
     return (BONAFIDE, *spoofs)
 
 
-def class_ids(generators: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+def class_ids(generators: Sequence[str] | np.ndarray, classes: Sequence[str]) -> np.ndarray:
     """(N,) int64 index into ``classes``; -1 for a generator not in them (unseen in training)."""
     index = {c: i for i, c in enumerate(classes)}
     return np.array([index.get(g, -1) for g in generators], dtype=np.int64)
@@ -105,7 +110,7 @@ def balanced_weights(ids: np.ndarray, n_classes: int) -> tuple[float, ...]:
     return tuple(float(v) for v in counts.sum() / (n_classes * counts))
 
 
-def split_generators(sets: Sequence, split, level: str = "generator") -> np.ndarray:
+def split_generators(sets: Sequence[FeatureSet], split: Split, level: str = "generator") -> np.ndarray:
     """(n,) generator names (or taxonomy ``level`` labels) of a ``train.data.Split``'s positions across ``sets``."""
     out = np.empty(len(split), dtype=object)
     for s, fs in enumerate(sets):
@@ -121,7 +126,7 @@ def canonical_generator(name: str) -> str:
     return f"C{name}" if str(name).isdigit() else str(name)
 
 
-def _positions(split, keep: np.ndarray):
+def _positions(split: Split, keep: np.ndarray) -> Split:
     from dataclasses import replace
 
     return replace(
@@ -133,7 +138,9 @@ def _positions(split, keep: np.ndarray):
     )
 
 
-def relabel_for_trace(sets: Sequence, train, dev, level: str = "generator"):
+def relabel_for_trace(
+    sets: Sequence[FeatureSet], train: Split, dev: Split, level: str = "generator"
+) -> tuple[Split, Split, tuple[str, ...], tuple[float, ...]]:
     """(train, dev, classes, weights): splits whose labels are class ids; dev clips of unseen generators dropped.
     Held-out generators (``--hold-out``) have already left both splits (``train.holdout``), so they are no class."""
     from dataclasses import replace

@@ -28,9 +28,9 @@ from codecfake.train.config import TrainConfig
 from codecfake.train.csam import PerDomainSAM
 from codecfake.train.data import Prefetcher, TrainingData
 from codecfake.train.errors import TrainError
+from codecfake.train.feataug import MixedTargets, parse_feataug
 from codecfake.train.feataug import apply as apply_feataug
 from codecfake.train.feataug import loss as feataug_loss
-from codecfake.train.feataug import parse_feataug
 from codecfake.train.fusion import fusion_weights
 from codecfake.train.losses import class_weight_tensor
 from codecfake.train.plan import make_sampler
@@ -95,22 +95,24 @@ class Trainer:
         self.lease: Lease | None = None
 
     # ---- one optimiser step ----
-    def _loss(self, model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def _loss(
+        self, model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor | MixedTargets]
+    ) -> torch.Tensor:
         x, y = batch
         return feataug_loss(model(x)[1], y, self.class_weights)  # y: labels, or mixup's soft targets
 
     def step(self, x: torch.Tensor, y: torch.Tensor, dom: torch.Tensor) -> float:
         x = x.to(self.device, non_blocking=True).float()  # (B, T, D) float16 -> float32 on the device
         y = y.to(self.device, non_blocking=True)
-        x, y = apply_feataug(self.feataug, x, y, dom, self.config.seed, self.state.global_step)
-        if self.config.opt == "csam-pd":
+        x, targets = apply_feataug(self.feataug, x, y, dom, self.config.seed, self.state.global_step)
+        if isinstance(self.sam, PerDomainSAM):  # --opt csam-pd
             present = sorted(set(dom.tolist()))
-            subs = [(x[dom == d], y[dom == d]) for d in present]
-            weights = [len(s[1]) / len(y) for s in subs]
+            subs = [(x[dom == d], targets[dom == d]) for d in present]
+            weights = [len(s[1]) / len(targets) for s in subs]
             return self.sam.step(self._loss, subs, weights)
         if self.sam is not None:
-            return self.sam.step(self._loss, (x, y))
-        return plain_step(self.model, self.base, self._loss, (x, y))
+            return self.sam.step(self._loss, (x, targets))
+        return plain_step(self.model, self.base, self._loss, (x, targets))
 
     # ---- checkpoints ----
     def _check_lease(self) -> None:
@@ -235,7 +237,7 @@ class Trainer:
         )
         dev_loss = batch_mean if c.dev_loss == "batch-mean" else exact
         acc = s.acc
-        row = {
+        row: dict[str, Any] = {  # one line of the run's metrics log
             "epoch": s.epoch + 1,
             "train_loss": acc["loss_sum"] / max(acc["steps"], 1),
             "dev_loss": dev_loss,

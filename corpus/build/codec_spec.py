@@ -17,8 +17,11 @@ class CodecError(CodecfakeError):
 
 
 class Codec(Protocol):
-    name: str
-    rate_hz: int
+    # read-only (properties): frozen dataclasses and the neural codecs' attributes both qualify
+    @property
+    def name(self) -> str: ...
+    @property
+    def rate_hz(self) -> int: ...
 
     def __call__(self, x: np.ndarray) -> np.ndarray: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import cast
 
 import av
 import numpy as np
@@ -42,7 +43,8 @@ class PyAVCodec:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         buf = io.BytesIO()
         with av.open(buf, "w", format=self.container) as out:
-            st = out.add_stream(self.codec, rate=self.rate_hz)
+            # every REGISTRY entry names an audio encoder, which add_stream's typing cannot tell from a string
+            st = cast(av.AudioStream, out.add_stream(self.codec, rate=self.rate_hz))
             st.bit_rate = self.bit_rate
             st.layout = "mono"
             clipped = np.clip(x, -1.0, 1.0)

@@ -9,6 +9,7 @@ with the input is about 0.05–0.1 (reference/offline-data.md §2b). Use real ch
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class NeuralCodec:
         return y[: len(x)] if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y)))
 
 
-def _factory(kind: str):
+def _factory(kind: str) -> Callable[[str], NeuralCodec]:
     def make(model_dir: str) -> NeuralCodec:
         if not model_dir:
             raise CodecError(f"codec {kind} needs a local weights folder: `{kind}:model_dir=DIR`")

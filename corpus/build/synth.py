@@ -15,7 +15,8 @@ import soundfile as sf
 
 from codecfake.corpus.audio import load_audio
 from codecfake.corpus.build.chain import ChainConfig, align, finish, to_rate
-from codecfake.corpus.build.codecs import CodecError, get_codec
+from codecfake.corpus.build.codec_spec import CodecError
+from codecfake.corpus.build.codecs import get_codec
 from codecfake.corpus.build.plan import safe
 from codecfake.corpus.manifest import Manifest
 

@@ -12,7 +12,7 @@ import pytest
 import zarr
 
 from codecfake.store import FeatureStore
-from codecfake.store.reader import ShardReader
+from codecfake.store.reader import ShardReader, mmap_layout_ok
 from codecfake.store.shardfile import write_shard_file
 from codecfake.store.testing import SHARD, N, make_data, make_meta, make_spec, write_all
 
@@ -67,6 +67,15 @@ def test_direct_shard_files_equal_zarrs_bytes(tmp_path: Path) -> None:
         write_shard_file(mine, np.ascontiguousarray(x[s * SHARD : (s + 1) * SHARD]), SHARD)
         assert mine.read_bytes() == (tmp_path / "z" / "c" / str(s) / "0" / "0").read_bytes()
         assert not list(mine.parent.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float16"])
+def test_mmap_layout_check_on_one_byte_dtypes(dtype: str) -> None:
+    # zarr records no byte order for 1-byte dtypes (BytesCodec endian None): the check says no mmap, not raise
+    arr = zarr.create_array(
+        store={}, shape=(8, 5, 3), chunks=(1, 5, 3), shards=(4, 5, 3), dtype=dtype, compressors=None
+    )
+    assert mmap_layout_ok(arr) is (dtype == "float16")
 
 
 def test_torn_commit_record_counts_as_not_written(local_set) -> None:

@@ -26,7 +26,7 @@ from codecfake.presets import PresetError
 __all__ = ["register"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(
         subparsers,
         "demo",

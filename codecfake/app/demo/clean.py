@@ -49,7 +49,7 @@ def clean_demo(demo_dir: Path, store: Path | str, runs: Path, experiments: Path 
                 shutil.rmtree(run)
                 removed.append(str(run))
     for name in DEMO_MATRICES if experiments is not None else ():
-        folder = Path(experiments) / name
+        folder = Path(experiments or ".") / name
         if folder.is_dir():
             shutil.rmtree(folder)
             removed.append(str(folder))

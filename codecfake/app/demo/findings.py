@@ -157,7 +157,7 @@ def floor_check(
         mean = sum(xs) / len(xs)
         ci = intervals.get(cond)
         beats = mean < fl
-        resolved = bool(ci) and ci[1] < fl
+        resolved = ci[1] < fl if ci else False
         rows.append(
             f"| {cond} | {fl:.1f} | {mean:.1f}"
             + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")

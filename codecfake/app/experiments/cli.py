@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 from codecfake.cliargs import add_command, add_device, add_runs, add_store, positive_int
 
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 __all__ = ["register"]
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = add_command(
         subparsers,
         "experiments",

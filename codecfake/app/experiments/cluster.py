@@ -69,7 +69,7 @@ def open_cluster(spec: ClusterSpec) -> tuple[Any, Any, int]:
     common = {"threads_per_worker": 1, "dashboard_address": ":0"}
     if gpus and n <= gpus:
         try:
-            from dask_cuda import LocalCUDACluster  # optional: `pip install -e .[gpu]`
+            from dask_cuda import LocalCUDACluster  # type: ignore[import-not-found]  # optional: .[gpu]
 
             cluster = LocalCUDACluster(n_workers=n, resources={"GPU": 1}, env=env, **common)
             log.info("dask-cuda LocalCUDACluster: %d workers, one GPU each", n)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codecfake.app.experiments.execute import Job, RunResult, run_one, with_device, write_status
 from codecfake.app.experiments.plan import PlannedRun, run_state
@@ -68,7 +69,7 @@ def run_unit(unit: Unit) -> list[RunResult]:
     return [run_one(unit)] if isinstance(unit, Job) else run_group(unit)
 
 
-def _configs(jobs: Sequence[Job]) -> tuple[list, object, object]:
+def _configs(jobs: Sequence[Job]) -> tuple[list[Any], Path | str, Path]:
     from codecfake.app.dispatch import parse
     from codecfake.app.experiments.cluster import worker_device
     from codecfake.train.cli_config import config_from_args

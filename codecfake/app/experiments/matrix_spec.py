@@ -267,7 +267,7 @@ def load_matrix(name: str, *, _seen: tuple[str, ...] = ()) -> Matrix:
     top = _typed(preset.matrix, _TOP, "[matrix]", path)
     if "title" not in top:
         raise MatrixError(f"{path}: [matrix] lacks title")
-    tables = []
+    tables: list[Table] = []
     own = _table(top, stem, path)
     for inc in top.get("include", []):
         if not isinstance(inc, str) or inc in (*_seen, stem):
