@@ -36,7 +36,10 @@ SEED      ?=
 NAME      ?=
 RUN       ?=
 RUNS      ?= runs
-SEEDS     ?= 3
+SEEDS     ?=
+MATRIX    ?=
+PROTOCOL  ?=
+REPORT    ?=
 SIZE      ?= default
 DEMO_DIR  ?= data/mini-codecfake
 FORCE     ?=
@@ -69,7 +72,7 @@ export ONEDNN_MAX_CPU_ISA := AVX2
 export MKL_CBWR := COMPATIBLE
 endif
 
-.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-augment bench-openset demo-data features corpus-check train evaluate robustness calibrate fuse export report compare demo experiments openset-loo clean-demo
+.PHONY: help venv test test-slow lint bench bench-store bench-store-ooc bench-store-write bench-extract bench-train bench-bootstrap bench-metrics bench-scale bench-gpu bench-fusion bench-augment bench-openset bench-matrix demo-data features corpus-check train evaluate robustness calibrate fuse export report compare demo experiments openset-loo clean-demo
 
 help: ## this list
 	@echo "codecfake — make targets"
@@ -92,7 +95,7 @@ help: ## this list
 	@echo "  STORE=DIR      where feature sets live [features]"
 	@echo "  BATCH=N        clips per forward (features) or per step (train) [extract: CPU 8, CUDA the largest that fits /"
 	@echo "                 train 128, or the preset's: on the demo features configs/demo.toml's]"
-	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction"
+	@echo "  DEVICE=auto|cpu|cuda   [auto];  CLUSTER=local:N or tcp://HOST:8786 for dask extraction (and experiments)"
 	@echo "  BACKEND=aasist|lcnn  [aasist];  OPT=adam|sam|asam|csam|csam-pd  [adam: fits every TASK; csam needs cotrain]"
 	@echo "  TASK=vocoder|codec|cotrain|trace [cotrain]"
 	@echo "  FEATURES=KEY[,KEY]   feature sets to train on (default: the store's sets of extractor MODEL for TASK)"
@@ -101,7 +104,11 @@ help: ## this list
 	@echo "  DEV_LOSS=exact|batch-mean   model selection: exact weighted dev loss, or the release's mean of shuffled"
 	@echo "                 dev-batch means [exact]"
 	@echo "  CSAM_DRAW=exact|release   csam batches: exact per-domain counts, or the release's CSAMSampler draw [exact]"
-	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N for 'experiments' [3]"
+	@echo "  RUN=runs/NAME  run to evaluate;  RUNS=DIR [runs];  SEEDS=N runs per cell for 'experiments' [the matrix's]"
+	@echo "  MATRIX=NAME    'experiments': configs/NAME.toml (paper-table3|paper-table4|paper-table8|paper-all|demo-default|"
+	@echo "                 demo-full) or a .toml path [none: the demo's full matrix, corpus and features included]"
+	@echo "  CLUSTER=local:N|tcp://HOST:8786  'experiments'/'demo': runs over dask (one worker per GPU, or N CPU workers)"
+	@echo "  PROTOCOL=loo   'experiments': one run per training generator left out [the matrix's];  REPORT=1 tables only"
 	@echo "  A=runs/X B=runs/Y   runs for 'compare' (seeds of one config: comma separated);  RESAMPLES=N bootstrap [1000]"
 	@echo "  ASV_SCORES=FILE  ASVspoof 2019 LA eval ASV scores for 19LA's min t-DCF [found under the LA root]"
 	@echo "  PARTS=train,dev,C1,...   dataset parts for 'features' (Codecfake label files train,dev,C1..C7,C3-1..C4-3,"
@@ -178,6 +185,9 @@ bench-scale: venv ## 1.1 M-clip dry run (labels, hash, store, sampler; no audio)
 bench-gpu: venv ## one GPU: XLS-R extraction, AASIST steps, streamed loader (< 8 min) -> bench/results/gpu.json
 	$(PY) -m bench.gpu
 
+bench-matrix: venv ## experiment matrix: local:2 vs serial, shared vs separate reads, planning paper-all at 1.1 M clips -> bench/results/matrix.json
+	$(PY) -m bench.matrix
+
 bench-augment: venv ## augmentation clips/s per core per family vs decode, GPU feed share, streamed data wait -> bench/results/augment.json
 	$(PY) bench/augment.py
 
@@ -241,10 +251,12 @@ compare: venv ## paired bootstrap ΔEER of two runs per condition and CAVG/AVG (
 	$(CLI) compare $(A) $(B) $(call opt,--resamples,$(RESAMPLES))
 
 demo: venv ## the whole pipeline on the mini-Codecfake corpus -> docs/demo-results.md
-	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --device $(DEVICE)
+	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --device $(DEVICE) $(call opt,--cluster,$(CLUSTER))
 
-experiments: venv ## the full demo matrix with SEEDS seeds, mean ± std
-	$(CLI) demo --store $(STORE) --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full --seeds $(SEEDS) --device $(DEVICE)
+experiments: venv ## a matrix of runs -> experiments/MATRIX/results.md (MATRIX=paper-table8 STORE= SEEDS= CLUSTER=local:N); no MATRIX: the demo's full matrix
+	$(if $(MATRIX),$(CLI) experiments $(MATRIX) --store $(STORE) --runs $(RUNS) --device $(DEVICE) $(call opt,--seeds,$(SEEDS)) \
+	  $(call opt,--cluster,$(CLUSTER)) $(call opt,--protocol,$(PROTOCOL)) $(if $(REPORT),--report),$(CLI) demo --store $(STORE) \
+	  --runs $(RUNS) --demo-dir $(DEMO_DIR) --size $(SIZE) --full $(call opt,--seeds,$(SEEDS)) --device $(DEVICE) $(call opt,--cluster,$(CLUSTER)))
 
 openset-loo: venv ## leave-one-generator-out trace runs choose the open-set scorer -> docs/openset-results.md
 	$(CLI) openset-loo --store $(STORE) --runs $(RUNS) --device $(DEVICE) \

@@ -8,7 +8,8 @@ the paper). A preset file may hold these tables, each key optional:
 - ``[features]`` ``mel_hop``, ``mel_n_fft`` (ints >= 1), ``mel_values`` ("log" | "power"): `codecfake features`;
 - ``[train]`` ``epochs``, ``batch``, ``lr_step_epochs`` (ints >= 1), ``lr`` (0 < lr < 1): `codecfake train`;
   ``[train.sam_rho]`` back-end = SAM radius (>= 0) of that back-end's SAM-family runs;
-- ``[matrix]`` ``default``, ``full`` (lists of [task, back-end, optimiser]), ``seeds`` (int >= 1): the demo's runs.
+- ``[matrix]`` an experiment matrix (cells × seeds, the paper's numbers beside them): read here as a table, its
+  schema checked by the application layer that runs it (``codecfake.app.experiments.matrix_spec``).
 
 Strict: an unknown table or key, or a value of the wrong type or range, raises :class:`PresetError` naming the file
 and the key, before any work starts.
@@ -36,9 +37,8 @@ PROVENANCE_KEY = (
 
 _FEATURES = {"mel_hop": int, "mel_n_fft": int, "mel_values": str}
 _TRAIN = {"epochs": int, "batch": int, "lr": float, "lr_step_epochs": int}
-_MATRIX = {"default": list, "full": list, "seeds": int}
-_TABLES = {"features": _FEATURES, "train": {**_TRAIN, "sam_rho": dict}, "matrix": _MATRIX}
-Cell = tuple[str, str, str]  # (task, back-end, optimiser) of one training run
+_TRAIN_TABLE: dict[str, type] = {**_TRAIN, "sam_rho": dict}
+_TABLES = ("features", "train", "matrix")  # [matrix]: a table whose schema the application layer checks
 
 
 class PresetError(CodecfakeError):
@@ -52,7 +52,7 @@ class Preset:
     features: Mapping[str, Any]  # [features]: mel_hop, mel_n_fft, mel_values (those the file sets)
     train: Mapping[str, Any]  # [train]: epochs, batch, lr, lr_step_epochs (those the file sets)
     sam_rho: Mapping[str, float]  # [train.sam_rho]: back-end -> radius of its SAM-family runs
-    matrix: Mapping[str, Any]  # [matrix]: default, full (tuples of cells), seeds
+    matrix: Mapping[str, Any]  # [matrix] as written (an experiment matrix; its schema: the runner's)
 
     def rho_for(self, backend: str, *, sam_family: bool) -> float | None:
         """The SAM radius a run of `backend` takes from the preset; None for Adam or a back-end not listed."""
@@ -81,19 +81,6 @@ def _typed(values: Mapping[str, Any], keys: Mapping[str, type], where: str, path
     return out
 
 
-def _cells(rows: list, where: str, path: Path) -> tuple[Cell, ...]:
-    cells = []
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, str) for v in row)):
-            raise PresetError(
-                f"{path}: [matrix] {where}: each run is [task, back-end, optimiser], found {row!r}"
-            )
-        cells.append((row[0], row[1], row[2]))
-    if not cells or len(set(cells)) != len(cells):
-        raise PresetError(f"{path}: [matrix] {where} must list at least one run, none twice")
-    return tuple(cells)
-
-
 def _parse(raw: Mapping[str, Any], name: str, path: Path) -> Preset:
     top = _typed(raw, dict.fromkeys(_TABLES, dict), "top level", path)
     features = _typed(top.get("features", {}), _FEATURES, "features", path)
@@ -101,15 +88,14 @@ def _parse(raw: Mapping[str, Any], name: str, path: Path) -> Preset:
         raise PresetError(
             f"{path}: [features] mel_values = {features['mel_values']!r} must be 'log' or 'power'"
         )
-    train = _typed(top.get("train", {}), _TABLES["train"], "train", path)
+    train = _typed(top.get("train", {}), _TRAIN_TABLE, "train", path)
     radii = train.pop("sam_rho", {})
     rho = _typed(radii, dict.fromkeys(radii, float), "train.sam_rho", path)
     if not 0 < train.get("lr", 0.5) < 1:
         raise PresetError(f"{path}: [train] lr = {train['lr']!r} must lie between 0 and 1")
     if any(r < 0 for r in rho.values()):
         raise PresetError(f"{path}: [train.sam_rho] radii must be >= 0, found {rho}")
-    matrix = _typed(top.get("matrix", {}), _MATRIX, "matrix", path)
-    matrix |= {k: _cells(matrix[k], k, path) for k in ("default", "full") if k in matrix}
+    matrix = dict(top.get("matrix", {}))
     return Preset(
         name=name,
         path=path,
@@ -150,7 +136,6 @@ __all__ = [
     "CONFIG_DIR",
     "NO_PRESET",
     "PROVENANCE_KEY",
-    "Cell",
     "Preset",
     "PresetError",
     "preset_path",

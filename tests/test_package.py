@@ -47,6 +47,7 @@ COMMANDS = {
     "robustness",
     "demo",
     "openset-loo",
+    "experiments",
 }
 
 

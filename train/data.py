@@ -79,17 +79,20 @@ def _group_key(fs: FeatureSet) -> str:
     return f"{fs.spec.corpus} ({fields.get('extractor')} {fields.get('model_id')}, extraction {digest})"
 
 
-def find_sets(store: FeatureStore, config: TrainConfig) -> list[FeatureSet]:
+def find_sets(
+    store: FeatureStore, config: TrainConfig, opened: Sequence[Any] | None = None
+) -> list[FeatureSet]:
     """The feature sets to train on: ``config.features`` keys, or, per domain of ``config.task``, every set of the one
-    corpus (one dataset, maybe split into one set per part) holding that domain's train/dev clips.
+    corpus (one dataset, maybe split into one set per part) holding that domain's train/dev clips. ``opened``: the
+    store's sets already open, or views of them with the same ``key``, ``spec``, ``arrays`` and ``meta`` (a caller
+    checking many configurations reads each set's metadata once).
 
     Two corpora (or two extractions of one) for a domain are refused with the candidates: a demo set is never
     preferred over a real dataset, nor the other way round, without the user saying so (``FEATURES=KEY,KEY``)."""
     if config.features:
         return _open_keys(store, config.features)
-    opened = [
-        fs for fs in (store.open(k) for k in store.keys()) if not fs.spec.is_variant
-    ]  # variants: --augment
+    every = list(opened) if opened is not None else [store.open(k) for k in store.keys()]
+    opened = [fs for fs in every if not fs.spec.is_variant]  # variants: --augment
     chosen: list[FeatureSet] = []
     for domain in TASK_DOMAINS[config.task]:
         cands = [

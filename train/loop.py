@@ -107,6 +107,23 @@ def train(
     deterministic_cudnn(device)
     fstore = store if isinstance(store, FeatureStore) else FeatureStore(store)
     data = load_training_data(fstore, config)
+    config, model = prepare_run(config, data, builder)
+    run_dir = Path(runs) / config.name
+    with RunWriter.claim(run_dir) as writer:
+        trainer = open_trainer(config, data, model, device, writer, force=force)
+        if trainer is None:
+            return run_dir
+        load_for_mode(config, data)
+        trainer.run(progress, lease=writer.lease)
+        writer.write_done(config.epochs, trainer.state.best)
+    return run_dir
+
+
+def prepare_run(
+    config: TrainConfig, data: TrainingData, builder: Builder | None = None
+) -> tuple[TrainConfig, torch.nn.Module]:
+    """The run's full configuration (array, layout, feature keys, name) and its model, built right after seeding
+    (the same initial weights on every rerun): what ``train`` does before it touches the run folder."""
     if config.augment or config.feataug:
         from codecfake.train.variants import label_notes
 
@@ -119,19 +136,28 @@ def train(
         features=tuple(fs.key for fs in data.sets),
         name=config.name or default_run_name(config, data.extractor.get("extractor", "")),
     )
-    run_dir = Path(runs) / config.name
-    with RunWriter.claim(run_dir) as writer:
-        status = writer.prepare(config, force=force)
-        if status == "done":
-            log.info("%s already finished; reusing it (add --force to train again)", run_dir)
-            return run_dir
-        trainer = Trainer(config, data, model, run_dir, device)
-        if not (status == "resume" and trainer.load_last()):
-            writer.write_start(config, run_provenance(config, data))
-        load_for_mode(config, data)
-        trainer.run(progress, lease=writer.lease)
-        writer.write_done(config.epochs, trainer.state.best)
-    return run_dir
+    return config, model
+
+
+def open_trainer(
+    config: TrainConfig,
+    data: TrainingData,
+    model: torch.nn.Module,
+    device: torch.device,
+    writer: RunWriter,
+    *,
+    force: bool = False,
+) -> Trainer | None:
+    """The Trainer of the run in ``writer``'s folder: resumed from its last checkpoint, or new (config and
+    provenance written); None when the run already finished (it is reused)."""
+    status = writer.prepare(config, force=force)
+    if status == "done":
+        log.info("%s already finished; reusing it (add --force to train again)", writer.run_dir)
+        return None
+    trainer = Trainer(config, data, model, writer.run_dir, device)
+    if not (status == "resume" and trainer.load_last()):
+        writer.write_start(config, run_provenance(config, data))
+    return trainer
 
 
 def run_provenance(config: TrainConfig, data: TrainingData) -> dict[str, Any]:

@@ -173,47 +173,58 @@ class Trainer:
         write_atomic(self.run_dir / "metrics.jsonl", lines)
 
     # ---- the loop ----
+    def begin_epoch(self) -> tuple[float, list[np.ndarray]]:
+        """Set the epoch's learning rate and training mode; (lr, the epoch's batches of train positions)."""
+        lr = lr_at(self.config, self.state.epoch)
+        for g in self.base.param_groups:
+            g["lr"] = lr
+        self.model.train()
+        return lr, self.sampler.epoch(self.state.epoch)
+
+    def after_step(self, loss: float, n_clips: int, seconds: float, n_batches: int) -> bool:
+        """Account one step (``seconds`` since the previous one); True when a mid-epoch checkpoint is due."""
+        c, s = self.config, self.state
+        if not math.isfinite(loss):
+            raise TrainError(
+                f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
+                f"{s.step + 1}; lower --lr or check the features for NaN"
+            )
+        s.acc["time_s"] += seconds
+        s.acc["loss_sum"] += loss
+        s.acc["steps"] += 1
+        s.acc["clips"] += n_clips
+        s.step += 1
+        s.global_step += 1
+        return bool(c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < n_batches)
+
     def run(self, progress: Progress | None = None, lease: Lease | None = None) -> None:
         """Train until ``config.epochs``; ``progress`` gets one task per epoch, one unit per step. ``lease``: the
         run folder's (train/rundir.py), checked before every checkpoint so that a holder that lost it stops."""
         c, s, progress = self.config, self.state, progress or NoProgress()
         self.lease = lease
         while s.epoch < c.epochs:
-            lr = lr_at(c, s.epoch)
-            for g in self.base.param_groups:
-                g["lr"] = lr
-            batches = self.sampler.epoch(s.epoch)
-            self.model.train()
+            lr, batches = self.begin_epoch()
             feeder = Prefetcher(self.data, self.data.epoch_split(s.epoch), batches[s.step :])
             progress.start(f"epoch {s.epoch + 1}/{c.epochs}", len(batches), "step", done=s.step)
             t_last = time.perf_counter()
             try:
                 for x, y, dom in feeder:
                     loss = self.step(x, y, dom)
-                    if not math.isfinite(loss):
-                        raise TrainError(
-                            f"{self.run_dir}: training loss became {loss} at epoch {s.epoch + 1} step "
-                            f"{s.step + 1}; lower --lr or check the features for NaN"
-                        )
                     now = time.perf_counter()
-                    s.acc["time_s"] += now - t_last
+                    save = self.after_step(loss, len(y), now - t_last, len(batches))
                     t_last = now
-                    s.acc["loss_sum"] += loss
-                    s.acc["steps"] += 1
-                    s.acc["clips"] += len(y)
-                    s.step += 1
-                    s.global_step += 1
                     progress.advance(1, loss=loss, clips_s=s.acc["clips"] / max(s.acc["time_s"], 1e-9))
-                    if c.save_every_steps and s.step % c.save_every_steps == 0 and s.step < len(batches):
+                    if save:
                         s.acc["wait_s"] += feeder.wait_s
                         feeder.wait_s = 0.0
                         self.save_last()
             finally:
                 feeder.close()
             s.acc["wait_s"] += feeder.wait_s
-            self._end_epoch(lr)
+            self.end_epoch(lr)
 
-    def _end_epoch(self, lr: float) -> None:
+    def end_epoch(self, lr: float) -> None:
+        """Dev loss and EER, the best checkpoint when it improved, the metrics row, and the last checkpoint."""
         c, s = self.config, self.state
         order = None
         if (

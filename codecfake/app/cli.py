@@ -15,10 +15,12 @@ from collections.abc import Sequence
 
 from codecfake.app import demo, openset_loo
 from codecfake.app.dispatch import run_parsed
+from codecfake.app.experiments import cli as experiments
 from codecfake.app.parser import STAGE_MODULES, add_stage_commands, new_parser
 
-# The command groups in pipeline order: the stages', then the application's own (the demo, openset-loo).
-_STAGES = (*STAGE_MODULES, "demo", "openset-loo")
+# The command groups in pipeline order: the stages', then the application's own (the demo, openset-loo, the
+# experiment matrix).
+_STAGES = (*STAGE_MODULES, "demo", "openset-loo", "experiments")
 _SELF_NAMED = ("corpus", "store")  # stages whose one command is their own name and that need no torch
 
 
@@ -37,6 +39,8 @@ def build_parser(stages: Sequence[str] = _STAGES) -> argparse.ArgumentParser:
         demo.register(sub)
     if "openset-loo" in stages:
         openset_loo.register(sub)
+    if "experiments" in stages:
+        experiments.register(sub)
     return parser
 
 
@@ -45,6 +49,10 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    # The console keeps this level even where a run's own log file raises a logger to INFO (codecfake experiments'
+    # logs/<run>.log).
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
     for noisy in ("distributed", "urllib3", "numcodecs", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

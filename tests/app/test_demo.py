@@ -10,8 +10,8 @@ import pytest
 
 from codecfake.app.cli import build_parser
 from codecfake.app.demo.findings import CONTRADICTED, REPRODUCED, UNRESOLVED, floor_check, sentence, verdict
-from codecfake.app.demo.matrix import demo_matrix
-from codecfake.app.demo.pipeline import DemoOptions, StageLog, run_demo, train_argv
+from codecfake.app.demo.matrix import demo_matrix, demo_plan
+from codecfake.app.demo.pipeline import DemoOptions, StageLog, run_demo
 from codecfake.app.demo.preset import load_demo_preset
 from codecfake.app.demo.results import findings
 from codecfake.corpus import ManifestError
@@ -20,7 +20,7 @@ from codecfake.train.config import resolve_config
 
 
 def test_default_matrix_is_the_papers_three_settings_for_mel_lcnn_over_seeds() -> None:
-    specs = demo_matrix(full=False, seeds=load_demo_preset().seeds)
+    specs = demo_matrix(full=False)  # configs/demo-default.toml: two seeds
     assert [(s.task, s.backend, s.opt) for s in specs if s.seed == 688] == [
         ("vocoder", "lcnn", "adam"),
         ("codec", "lcnn", "adam"),
@@ -41,11 +41,13 @@ def test_full_matrix_covers_both_backends_every_optimiser_and_seeds() -> None:
 
 
 def test_train_argv_parses_as_the_train_cli_and_sets_rho_only_for_lcnn_sam_family(tmp_path: Path) -> None:
-    opts = DemoOptions(store=tmp_path / "f", runs=tmp_path / "r", demo_dir=tmp_path / "d")
     preset = load_demo_preset()
+    plan = demo_plan(full=True, store=tmp_path / "f", runs=tmp_path / "r", seeds=1)
     by_name = {s.name: s for s in demo_matrix(full=True, seeds=1)}
-    for spec in by_name.values():
-        args = build_parser().parse_args(train_argv(spec, opts))
+    assert list(by_name) == [r.name for r in plan.runs]
+    for run in plan.runs:
+        spec = by_name[run.name]
+        args = build_parser().parse_args(list(run.train_argv))
         config = resolve_config(
             {k[4:]: v for k, v in vars(args).items() if k.startswith("cfg_") and v is not None}
         )
@@ -257,11 +259,15 @@ def test_clean_demo_removes_only_what_the_demo_made(tmp_path: Path) -> None:
         "cotrain-aasist-csam-s688-mel",
     ):
         (runs / name).mkdir(parents=True)
-    removed = clean_demo(demo, store, runs)
+    exps = tmp_path / "experiments"
+    for name in ("demo-default", "paper-table8"):
+        (exps / name / "logs").mkdir(parents=True)
+    removed = clean_demo(demo, store, runs, exps)
+    assert sorted(p.name for p in exps.iterdir()) == ["paper-table8"]
     assert sorted(p.name for p in demo.iterdir()) == ["cache-of-mine"]
     assert [i.corpus for i in FeatureStore(store).list()] == ["codecfake"]
     assert sorted(p.name for p in runs.iterdir()) == ["cotrain-aasist-csam-s688-mel"]
-    assert len(removed) == 3 + 2 + 2 and clean_demo(demo, store, runs) == []
+    assert len(removed) == 3 + 2 + 2 + 1 and clean_demo(demo, store, runs, exps) == []
 
 
 def test_figures_of_runs_no_longer_in_the_results_are_removed(tmp_path: Path) -> None:

@@ -42,12 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--full",
         action="store_true",
-        help="the full matrix: both back-ends x (vocoder, codec, co-trained x 5 optimisers)",
+        help="the full matrix (configs/demo-full.toml): both back-ends x (vocoder, codec, co-trained x 5 "
+        "optimisers), and source tracing [configs/demo-default.toml]",
     )
     p.add_argument(
         "--seeds",
         type=positive_int,
-        help=f"seeds per configuration (mean ± std in the table) [{_preset_value('seeds')}]",
+        help="seeds per configuration (mean ± std in the table) [the matrix's: 2 in configs/demo-default.toml, "
+        "3 in configs/demo-full.toml]",
     )
     p.add_argument(
         "--resamples",
@@ -58,12 +60,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive_int, help=f"epochs per run [{_preset_value('epochs')}]")
     p.add_argument("--batch", type=positive_int, help=f"clips per step [{_preset_value('batch')}]")
     add_device(p)
+    p.add_argument(
+        "--cluster",
+        help="train the matrix over dask: local:N (N workers here) or tcp://HOST:8786 [none: one run after another]",
+    )
     p.add_argument("--out", type=Path, default=Path("docs/demo-results.md"), help="results file")
     p.add_argument(
         "--clean",
         action="store_true",
-        help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store and "
-        "the demo-* runs in --runs (make clean-demo); nothing else",
+        help="instead of running: remove the demo corpus, the demo corpora's feature sets in --store, "
+        "the demo-* runs in --runs and experiments/demo-default|demo-full (make clean-demo); nothing else",
     )
     p.set_defaults(func=_run)
 
@@ -80,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.clean:
         from codecfake.app.demo.clean import clean_demo
 
-        removed = clean_demo(args.demo_dir, args.store, args.runs)
+        removed = clean_demo(args.demo_dir, args.store, args.runs, Path("experiments"))
         print(f"removed {len(removed)} demo item(s)" + "".join(f"\n  {r}" for r in removed))
         return 0
     from codecfake.app.demo.pipeline import DemoOptions, run_demo
@@ -97,5 +103,6 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         out=args.out,
         resamples=args.resamples,
+        cluster=args.cluster,
     )
     return run_demo(opts)

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecfake.app.demo.matrix import RunSpec, demo_matrix
+from codecfake.app.demo.matrix import demo_plan, matrix_seeds, run_specs
 from codecfake.app.demo.preset import DemoPreset, load_demo_preset
-from codecfake.app.dispatch import run_checked
+from codecfake.app.dispatch import CommandFailed, run_checked
+from codecfake.app.experiments.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +24,24 @@ class DemoOptions:
     demo_dir: Path
     size: str = "default"
     full: bool = False
-    seeds: int | None = None  # None -> the preset's
+    seeds: int | None = None  # None -> the matrix's (configs/demo-default.toml, demo-full.toml)
     epochs: int | None = None  # None -> the preset's
     batch: int | None = None  # None -> the preset's
     device: str = "auto"
     out: Path = Path("docs/demo-results.md")
     resamples: int = 1000  # paired bootstrap resamples behind every interval and finding
+    cluster: str | None = None  # None: runs one after another here; local:N / tcp://…: over dask
+    exp_dir: Path = Path("experiments")  # the runner's logs and run states: <exp_dir>/<matrix>/
     preset: DemoPreset = field(
         default_factory=load_demo_preset
     )  # configs/demo.toml: hop, epochs, rho, matrix
 
     def __post_init__(self) -> None:
-        for key in ("epochs", "batch", "seeds"):
+        for key in ("epochs", "batch"):
             if getattr(self, key) is None:
                 object.__setattr__(self, key, getattr(self.preset, key))
+        if self.seeds is None:
+            object.__setattr__(self, "seeds", matrix_seeds(self.full))
 
 
 @dataclass
@@ -69,12 +74,6 @@ def _timed(slog: StageLog, name: str, argv: list[str], *, reused: bool = False) 
     slog.add(name, time.perf_counter() - t0, argv, reused=reused)
 
 
-def _is_evaluated(run_dir: Path) -> bool:
-    """True when report.json is newer than the run's best checkpoint (re-evaluation would change nothing)."""
-    report, best = run_dir / "report" / "report.json", run_dir / "checkpoints" / "best.safetensors"
-    return report.is_file() and best.is_file() and report.stat().st_mtime >= best.stat().st_mtime
-
-
 def features_argv(opts: DemoOptions) -> list[str]:
     """Mel features of both demo corpora at the preset's hop, FFT size and values (the stage's own defaults are the
     paper's: hop 128, FFT 512, power), the sets recording the preset (so `make train` on them takes its values)."""
@@ -103,38 +102,25 @@ def features_argv(opts: DemoOptions) -> list[str]:
     ]
 
 
-def train_argv(spec: RunSpec, opts: DemoOptions) -> list[str]:
-    rho = [] if spec.rho is None else ["--rho", str(spec.rho)]
-    return [
-        "train",
-        *rho,
-        "--task",
-        spec.task,
-        "--backend",
-        spec.backend,
-        "--opt",
-        spec.opt,
-        "--seed",
-        str(spec.seed),
-        "--epochs",
-        str(opts.epochs),
-        "--batch",
-        str(opts.batch),
-        "--lr",
-        str(opts.preset.lr),
-        "--lr-step-epochs",
-        str(opts.preset.lr_step_epochs),
-        "--extractor",
-        "mel",
-        "--store",
-        str(opts.store),
-        "--runs",
-        str(opts.runs),
-        "--device",
-        opts.device,
-        "--name",
-        spec.name,
-    ]
+def _run_matrix(plan: Plan, opts: DemoOptions, slog: StageLog) -> None:
+    """The matrix's runs through the experiment runner (train + evaluate each, finished ones reused), timed."""
+    from codecfake.app.experiments.needs import require_needs
+    from codecfake.app.experiments.runner import run_plan
+
+    require_needs(plan)
+    outcome = run_plan(plan, opts.exp_dir / plan.matrix.name, cluster=opts.cluster)
+    results = {r.name: r for r in outcome.results}
+    for run in plan.runs:
+        r = results.get(run.name)
+        slog.add(f"train {run.name}", r.train_s if r else 0.0, run.train_argv, reused=not (r and r.trained))
+        slog.add(
+            f"evaluate {run.name}",
+            r.evaluate_s if r else 0.0,
+            run.evaluate_argv,
+            reused=not (r and r.evaluated),
+        )
+    if outcome.failed:
+        raise CommandFailed(f"demo: {len(outcome.failed)} run(s) failed\n{outcome.summary()}")
 
 
 def run_demo(opts: DemoOptions) -> int:
@@ -158,18 +144,18 @@ def run_demo(opts: DemoOptions) -> int:
     baselines = run_baselines(FeatureStore(opts.store), array="mel")
     slog.add("baselines", time.perf_counter() - t0, ["baselines", "--store", str(opts.store)])
 
-    assert opts.seeds is not None, "DemoOptions.__post_init__ fills seeds from the preset"
-    specs = demo_matrix(full=opts.full, seeds=opts.seeds, preset=opts.preset)
-    for k, spec in enumerate(specs, 1):
-        log.info("demo: run %d/%d %s", k, len(specs), spec.name)
-        run_dir = opts.runs / spec.name
-        _timed(slog, f"train {spec.name}", train_argv(spec, opts), reused=(run_dir / "DONE").is_file())
-        eval_argv = ["evaluate", "--run", str(run_dir), "--store", str(opts.store), "--device", opts.device]
-        if _is_evaluated(run_dir):
-            log.info("demo: %s already evaluated; reusing its report", run_dir)
-            slog.add(f"evaluate {spec.name}", 0.0, eval_argv, reused=True)
-            continue
-        _timed(slog, f"evaluate {spec.name}", eval_argv)
+    plan = demo_plan(
+        full=opts.full,
+        store=opts.store,
+        runs=opts.runs,
+        device=opts.device,
+        seeds=opts.seeds,
+        epochs=opts.epochs,
+        batch=opts.batch,
+        preset=opts.preset,
+    )
+    _run_matrix(plan, opts, slog)
+    specs = run_specs(plan)
     reports = [load_report(opts.runs / s.name) | {"run_dir": str(opts.runs / s.name)} for s in specs]
     table = table_with_intervals(reports, paper_mode=False, resamples=opts.resamples)
     if slog.computed_anything or not opts.out.is_file():
