@@ -15,10 +15,30 @@ from typing import Any
 import numpy as np
 
 from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, eer_interval
+from codecfake.evaluate.score_tsv import Scores
 
 
 def _canonical(name: str) -> str:
     return f"C{name}" if name.isdigit() else name
+
+
+def held_out_trials(scores: Mapping[str, Any], generator: str) -> tuple[str, Scores] | None:
+    """The trials that measure held-out ``generator`` (module doc): (condition, its fakes and that condition's bona
+    fide) from the first scored condition holding its fakes, or None when no condition does."""
+    g = _canonical(generator)
+    for name, sc in scores.items():
+        cond = np.asarray(sc.condition).astype(str)
+        label = np.asarray(sc.label).astype(np.int64)
+        keep = ((label == 1) & (cond == g)) | (label == 0)
+        if (label[keep] == 1).any() and (label[keep] == 0).any():
+            return name, Scores(
+                np.asarray(sc.utt_id)[keep],
+                np.asarray(sc.score)[keep],
+                label[keep],
+                cond[keep],
+                None if sc.llr is None else np.asarray(sc.llr)[keep],
+            )
+    return None
 
 
 def held_out_results(
@@ -31,30 +51,21 @@ def held_out_results(
     """``{"generators": {G: {condition, eer, ci, n_bonafide, n_spoof} | {skipped}}, "mean": EER or None}``."""
     out: dict[str, Any] = {}
     for g in map(_canonical, hold_out):
-        found = None
-        for name, sc in scores.items():
-            cond = np.asarray(sc.condition).astype(str)
-            label = np.asarray(sc.label).astype(np.int64)
-            fake = (label == 1) & (cond == g)
-            bona = label == 0
-            if fake.any() and bona.any():
-                keep = fake | bona
-                interval, _ = eer_interval(
-                    np.asarray(sc.score)[keep],
-                    label[keep],
-                    name=f"held-out {g}",
-                    resamples=max(resamples, 1),
-                    seed=seed,
-                )
-                found = {
-                    "condition": name,
-                    "eer": interval.value,
-                    "ci": interval.to_list() if resamples > 0 else None,
-                    "n_bonafide": int(bona.sum()),
-                    "n_spoof": int(fake.sum()),
-                }
-                break
-        out[g] = found or {"skipped": "no test fakes of this generator among the scored conditions"}
+        found = held_out_trials(scores, g)
+        if found is None:
+            out[g] = {"skipped": "no test fakes of this generator among the scored conditions"}
+            continue
+        name, sc = found
+        interval, _ = eer_interval(
+            sc.score, sc.label, name=f"held-out {g}", resamples=max(resamples, 1), seed=seed
+        )
+        out[g] = {
+            "condition": name,
+            "eer": interval.value,
+            "ci": interval.to_list() if resamples > 0 else None,
+            "n_bonafide": int((sc.label == 0).sum()),
+            "n_spoof": int((sc.label == 1).sum()),
+        }
     eers = [v["eer"] for v in out.values() if "eer" in v]
     return {"generators": out, "mean": float(np.mean(eers)) if eers else None}
 

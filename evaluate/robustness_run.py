@@ -71,6 +71,35 @@ def summarise(cells: dict[str, dict[str, dict]], degradations: list[str]) -> dic
     return {"conditions": per_cond, "by_degradation": by_deg, "worst_degradation": worst_deg}
 
 
+def extract_degraded(
+    store: Any,
+    extractor_spec: Any,
+    array: str,
+    degrade: str,
+    *,
+    device: str = "cpu",
+    seed: int = 1234,
+    force: bool = False,
+    model_dir: str | Path | None = None,
+    progress: Callable[[], Any] | None = None,
+    num_workers: int | None = None,
+) -> list[Any]:
+    """Extract what is missing of the degraded copies of every clean test set of ``extractor_spec`` (a run's recorded
+    extractor, or a training set's spec) and ``array``; returns the clean test sets. Done once, any run of that
+    extraction finds them: an experiment matrix extracts them before its runs' sweeps start."""
+    from codecfake.extract.variants import disk_plan, extract_variants, missing_jobs
+
+    recipes = parse_degrade(degrade)
+    sets = find_test_sets(store, extractor_spec, array)
+    jobs = plan_degraded(sets, recipes, seed)
+    extractor = test_extractor(sets[0], array, model_dir=model_dir, device=device)
+    todo = missing_jobs(jobs, extractor, store)
+    if todo:
+        log.info("robustness: %s", disk_plan(todo, extractor, store, force=force))
+        extract_variants(todo, extractor, store, progress=progress, num_workers=num_workers)
+    return sets
+
+
 def run_sweep(
     run_dir: str | Path,
     store_root: str | Path,
@@ -89,7 +118,6 @@ def run_sweep(
 ) -> dict[str, Any]:
     """The sweep (module doc of ``codecfake.evaluate.robustness``); returns robustness.json's content."""
     from codecfake.device import resolve_device
-    from codecfake.extract.variants import disk_plan, extract_variants, missing_jobs
     from codecfake.store import FeatureStore
     from codecfake.train.rundir import load_run
 
@@ -97,13 +125,18 @@ def run_sweep(
     dev = resolve_device(device)
     run = load_run(run_dir, device=dev)
     store = FeatureStore(store_root)
-    sets = find_test_sets(store, run.extractor, run.array)
-    jobs = plan_degraded(sets, recipes, seed)
-    extractor = test_extractor(sets[0], run.array, model_dir=model_dir, device=str(dev))
-    todo = missing_jobs(jobs, extractor, store)
-    if todo:
-        log.info("robustness: %s", disk_plan(todo, extractor, store, force=force))
-        extract_variants(todo, extractor, store, progress=progress, num_workers=num_workers)
+    sets = extract_degraded(
+        store,
+        run.extractor,
+        run.array,
+        degrade,
+        device=str(dev),
+        seed=seed,
+        force=force,
+        model_dir=model_dir,
+        progress=progress,
+        num_workers=num_workers,
+    )
     names = [r.name for r in recipes]
     groups = [(fs, g) for fs in sets for g in group_test_rows(fs.spec.corpus, fs.meta)]
     shown = qualify_collisions([g for _, g in groups])

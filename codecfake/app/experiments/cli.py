@@ -45,8 +45,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--protocol",
-        choices=("none", "loo"),
-        help="loo: one run per training generator left out (the hold-out option) [the matrix's]",
+        choices=("none", "loo", "full+loo"),
+        help="loo: one run per training generator left out (the hold-out option); full+loo: those and the full "
+        "runs [the matrix's]",
     )
     p.add_argument("--out", type=Path, help="tables, logs and run states [experiments/<MATRIX>]")
     p.add_argument(
@@ -89,7 +90,7 @@ def run_experiments(args: argparse.Namespace) -> int:
     matrix = load_matrix(args.matrix)
     protocol = None if args.protocol is None else ("" if args.protocol == "none" else args.protocol)
     out = args.out or Path("experiments") / matrix.name
-    loo = (protocol if protocol is not None else matrix.protocol) == "loo"  # lists generators from the store
+    loo = "loo" in (protocol if protocol is not None else matrix.protocol)  # lists generators from the store
     index = None if args.report and not loo else StoreIndex(args.store)
     plan = plan_matrix(
         matrix,
@@ -100,6 +101,7 @@ def run_experiments(args: argparse.Namespace) -> int:
         protocol=protocol,
         generators=generators_of(index) if index is not None else None,
         evaluate_options=["--no-figures"] if args.no_figures else [],
+        robustness_options=["--resamples", str(args.resamples), *(["--no-figures"] if args.no_figures else [])],
     )
     command = experiments_command(plan, args.cluster)
     if args.report:

@@ -38,6 +38,7 @@ class Job:
     status_file: str
     log_file: str
     threads: int = 0  # torch CPU threads for this run (0: the process's default)
+    robustness_argv: tuple[str, ...] = ()  # the laundering sweep after evaluation ((): none)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class RunResult:
     seconds: float = 0.0
     train_s: float = 0.0
     evaluate_s: float = 0.0
+    robustness_s: float = 0.0
     trained: bool = False  # False: an earlier attempt had finished training (reused)
     evaluated: bool = False  # False: the report was already up to date
     headline: dict[str, float] = field(default_factory=dict)  # AVG, CAVG (EER %, both conventions)
@@ -65,6 +67,7 @@ def make_jobs(runs: Sequence[PlannedRun], out_dir: Path, threads: int = 0) -> li
             status_file=str(out_dir / "status" / f"{r.name}.json"),
             log_file=str(out_dir / "logs" / f"{r.name}.log"),
             threads=threads,
+            robustness_argv=r.robustness_argv,
         )
         for r in runs
     ]
@@ -133,7 +136,8 @@ def run_one(job: Job) -> RunResult:
         device = worker_device(device)
         steps = (
             ("train", job.train_argv, state in ("trained", "evaluated")),
-            ("evaluate", job.evaluate_argv, state == "evaluated"),
+            ("evaluate", job.evaluate_argv, state == "evaluated" or not job.evaluate_argv),
+            ("robustness", job.robustness_argv, not job.robustness_argv or _swept(job)),
         )
         for step, argv, done in steps:
             if done:
@@ -141,7 +145,8 @@ def run_one(job: Job) -> RunResult:
             t = time.perf_counter()
             rc = run(with_device(argv, device))
             result[f"{step}_s"] = time.perf_counter() - t
-            result["trained" if step == "train" else "evaluated"] = True
+            if step != "robustness":
+                result["trained" if step == "train" else "evaluated"] = True
             if rc != 0:
                 raise RuntimeError(f"`codecfake {step}` exited with status {rc}")
         result |= {"status": "done", "headline": headline(job.run_dir)}
@@ -167,6 +172,13 @@ def run_one(job: Job) -> RunResult:
     out = RunResult(**result, seconds=time.perf_counter() - t0)
     write_status(job.status_file, state=out.status, **{k: v for k, v in asdict(out).items() if k != "status"})
     return out
+
+
+def _swept(job: Job) -> bool:
+    from codecfake.app.experiments.plan import sweep_done
+
+    argv = job.robustness_argv
+    return sweep_done(Path(job.run_dir), argv[argv.index("--degrade") + 1])
 
 
 def run_serial(

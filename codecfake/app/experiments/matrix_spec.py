@@ -11,7 +11,13 @@ seeds = 1                # runs per cell, seeds 688, 689, ... (`--seeds` / SEEDS
 seed = 688               # the first seed
 name = "{task}-{backend}-{opt}-s{seed}-{extractor}{tag}"   # run folder names
 preset = "none"          # option preset whose [train] values every run takes ("": the sets' own, as train)
-protocol = ""            # "loo": one run per training generator left out (the hold-out option)
+protocol = ""            # "loo": one run per training generator left out (the hold-out option); "full+loo": both
+loo_seeds = 0            # protocol loo: held-out runs for the first N seeds only (0: every seed)
+loo_generators = []      # protocol loo: only these generators are left out, where a cell trains on them ([]: all)
+robustness = ""          # DEGRADE text: every full run is also laundered (`codecfake robustness`), e.g. "mp3:32k,amr"
+groups = {}              # named means over columns for findings, e.g. { seen = ["C1", "C2", "C3"] }
+findings = []            # paired comparisons of two rows with a computed verdict (matrix_findings.py)
+page = ""                # also write the results to this page (and its .json beside), e.g. "docs/x-results.md"
 include = []             # other matrices whose tables (cells, columns, paper numbers) this one runs too
 train = { save_every_steps = 1000 }   # training options of every run (a cell's own win)
 
@@ -23,6 +29,7 @@ opt = "csam"
 extractor = "xlsr"
 array = "L05"
 train = {}                   # any `codecfake train` option, e.g. { rho = 0.1 }
+loo = true                   # protocol loo: false = this cell's full runs only
 paper = { "19LA" = 0.313, ITW = 4.689 }   # the paper's EER % per column, for comparison
 ```
 
@@ -43,7 +50,7 @@ from codecfake.presets import CONFIG_DIR, PresetError, read_preset
 
 DATA_KINDS = ("paper", "demo")
 EER_MODES = ("paper", "plain")
-PROTOCOLS = ("", "loo")
+PROTOCOLS = ("", "loo", "full+loo")
 PAPER_COLUMNS = ("19LA", "ITW", *(f"C{k}" for k in range(1, 8)), "CAVG", "AVG")
 DEFAULT_NAME = "{task}-{backend}-{opt}-s{seed}-{extractor}{tag}"
 NAME_FIELDS = ("task", "backend", "opt", "seed", "extractor", "tag", "matrix")
@@ -65,6 +72,12 @@ _TOP = {
     "train": dict,
     "cells": list,
     "note": str,
+    "loo_seeds": int,
+    "loo_generators": list,
+    "robustness": str,
+    "groups": dict,
+    "findings": list,
+    "page": str,
 }
 _CELL = {
     "row": str,
@@ -77,6 +90,7 @@ _CELL = {
     "tag": str,
     "paper": dict,
     "note": str,
+    "loo": bool,
 }
 
 
@@ -98,6 +112,7 @@ class Cell:
     tag: str = ""  # run-name suffix for the options ("" -> derived from them)
     paper: Mapping[str, float] = field(default_factory=dict)  # column -> the paper's EER %
     note: str = ""
+    loo: bool = True  # protocol loo: also this cell's held-out runs
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,14 @@ class Matrix:
     protocol: str
     tables: tuple[Table, ...]
     options: Mapping[str, Any] = field(default_factory=dict)  # [matrix] train of this file: every run's
+    loo_seeds: int = 0  # held-out runs for the first N seeds (0: all)
+    loo_generators: tuple[str, ...] = ()  # () = every training generator
+    held_out_tag: str = "ho-"  # run-name part before the held-out generators (openset-loo: "loo-")
+    robustness: str = ""  # DEGRADE text for every full run ("" = no sweep)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    findings: tuple[Any, ...] = ()  # matrix_findings.FindingSpec
+    page: str = ""
+    note: str = ""
 
     @property
     def cells(self) -> tuple[Cell, ...]:
@@ -207,6 +230,7 @@ def _cell(raw: Any, k: int, columns: tuple[str, ...], path: Path) -> Cell:
         tag=c.get("tag", ""),
         paper=MappingProxyType(_paper(c.get("paper", {}), columns, where, path)),
         note=c.get("note", ""),
+        loo=c.get("loo", True),
     )
 
 
@@ -307,7 +331,39 @@ def load_matrix(name: str, *, _seen: tuple[str, ...] = ()) -> Matrix:
         protocol=_choice(top.get("protocol", ""), PROTOCOLS, "[matrix] protocol", path),
         tables=tuple(tables),
         options=MappingProxyType(train_options(top.get("train", {}), "[matrix] train", path)),
+        **_study_keys(top, tables, path),
     )
+
+
+def _study_keys(top: Mapping[str, Any], tables: list[Table], path: Path) -> dict[str, Any]:
+    """The leave-one-out, robustness, findings and page keys of ``[matrix]``, checked."""
+    from codecfake.app.experiments.matrix_findings import parse_findings, parse_groups
+
+    gens = top.get("loo_generators", [])
+    if not all(isinstance(g, str) and g for g in gens):
+        raise MatrixError(f"{path}: [matrix] loo_generators must be generator names (C1, A01 …), found {gens!r}")
+    if top.get("loo_seeds", 0) < 0:
+        raise MatrixError(f"{path}: [matrix] loo_seeds = {top['loo_seeds']} must be 0 (every seed) or more")
+    degrade = top.get("robustness", "")
+    if degrade:
+        from codecfake.augment.errors import AugmentError
+        from codecfake.augment.recipe import parse_degrade
+
+        try:
+            parse_degrade(degrade)
+        except AugmentError as err:
+            raise MatrixError(f"{path}: [matrix] robustness = {degrade!r}: {err}") from None
+    groups = parse_groups(top.get("groups", {}), path)
+    rows = [c.row for t in tables for c in t.cells]
+    return {
+        "loo_seeds": top.get("loo_seeds", 0),
+        "loo_generators": tuple(f"C{g}" if g.isdigit() else g for g in gens),
+        "robustness": degrade,
+        "groups": MappingProxyType(groups),
+        "findings": parse_findings(top.get("findings", []), rows, groups, bool(degrade), path),
+        "page": top.get("page", ""),
+        "note": top.get("note", ""),
+    }
 
 
 __all__ = [

@@ -39,6 +39,7 @@ class PlannedRun:
     evaluate_argv: tuple[str, ...]
     run_dir: Path
     held_out: tuple[str, ...] = ()  # protocol loo: the generator this run never sees
+    robustness_argv: tuple[str, ...] = ()  # the matrix's laundering sweep of a full run (``codecfake robustness``)
 
     @property
     def command(self) -> str:
@@ -46,7 +47,11 @@ class PlannedRun:
 
     @property
     def evaluate_command(self) -> str:
-        return "codecfake " + shlex.join(self.evaluate_argv)
+        return "codecfake " + shlex.join(self.evaluate_argv) if self.evaluate_argv else ""
+
+    @property
+    def robustness_command(self) -> str:
+        return "codecfake " + shlex.join(self.robustness_argv) if self.robustness_argv else ""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def preset_options(preset_name: str, cell: Cell) -> dict[str, Any]:
     return dict(preset.train) | ({"rho": rho} if rho is not None else {})
 
 
-def cell_tag(cell: Cell, held_out: Sequence[str] = ()) -> str:
+def cell_tag(cell: Cell, held_out: Sequence[str] = (), held_out_tag: str = "ho-") -> str:
     """The run-name suffix of a cell: its ``tag``, else a short digest of its own non-runtime options; plus the
     held-out generators (``-ho-C3``)."""
     from codecfake.train.config import RUNTIME_KEYS
@@ -92,7 +97,7 @@ def cell_tag(cell: Cell, held_out: Sequence[str] = ()) -> str:
     if not tag and own:
         blob = json.dumps({k: option_text(v) for k, v in sorted(own.items())}).encode()
         tag = "o" + hashlib.sha256(blob).hexdigest()[:6]
-    parts = [p for p in (tag, "ho-" + "+".join(held_out) if held_out else "") if p]
+    parts = [p for p in (tag, held_out_tag + "+".join(held_out) if held_out else "") if p]
     return "".join(f"-{p}" for p in parts)
 
 
@@ -137,10 +142,14 @@ def _check_config(run: PlannedRun) -> None:
         raise MatrixError(f"matrix cell {c.row!r} ({run.table}): {err}") from None
 
 
-def _variants(cell: Cell, protocol: str, generators: Generators | None) -> list[tuple[str, ...]]:
-    """The held-out generator sets of ``cell``'s runs: () alone, or with ``loo`` one per training generator."""
-    if protocol != "loo":
-        return [()]
+def _variants(
+    matrix: Matrix, cell: Cell, protocol: str, generators: Generators | None
+) -> list[tuple[str, ...]]:
+    """The held-out generator sets of ``cell``'s runs: () (the full run) unless the protocol is ``loo``, and one per
+    training generator (those of ``loo_generators`` only, when the matrix names some) with ``loo`` or ``full+loo``."""
+    full: list[tuple[str, ...]] = [] if protocol == "loo" else [()]
+    if protocol == "" or not cell.loo:
+        return full or [()]
     if generators is None:
         raise MatrixError("protocol loo lists each cell's training generators from the store; none was given")
     found = list(dict.fromkeys(generators(cell)))
@@ -149,7 +158,20 @@ def _variants(cell: Cell, protocol: str, generators: Generators | None) -> list[
             f"protocol loo: cell {cell.row!r} trains on {len(found)} generator(s) {found}; leaving one out needs "
             "at least two"
         )
-    return [(g,) for g in found]
+    chosen = [g for g in found if not matrix.loo_generators or g in matrix.loo_generators]
+    return full + [(g,) for g in chosen]
+
+
+def _check_generators(matrix: Matrix, protocol: str, variants: Mapping[int, list[tuple[str, ...]]]) -> None:
+    """A generator ``loo_generators`` names that no cell trains on is a typo, not an empty column."""
+    if protocol in ("", None) or not matrix.loo_generators:
+        return
+    used = {g for v in variants.values() for held in v for g in held}
+    unknown = [g for g in matrix.loo_generators if g not in used]
+    if unknown:
+        raise MatrixError(
+            f"{matrix.path}: [matrix] loo_generators names {unknown}, which no cell's training sets hold"
+        )
 
 
 def plan_matrix(
@@ -164,11 +186,15 @@ def plan_matrix(
     generators: Generators | None = None,
     option_preset: Callable[[Cell], Mapping[str, Any]] | None = None,
     evaluate_options: Sequence[str] = (),
+    robustness_options: Sequence[str] = (),
+    evaluate: bool = True,
 ) -> Plan:
     """Every run of ``matrix`` (cells × seeds [× held-out generators]) in seed, table, cell order; runs that several
     tables share (same name, same commands) once. ``overrides``: training options for every run (win over all).
     ``option_preset``: a cell -> the preset's options for it (default: the matrix's ``preset``, read by name).
-    ``evaluate_options``: added to every ``codecfake evaluate`` command (e.g. ``--no-figures``)."""
+    ``evaluate_options``: added to every ``codecfake evaluate`` command (e.g. ``--no-figures``), and
+    ``robustness_options`` to every ``codecfake robustness`` (the matrix's sweep); ``evaluate=False``: runs are
+    only trained (a caller that scores them its own way, as ``codecfake openset-loo``)."""
     n_seeds = seeds or matrix.seeds
     protocol = matrix.protocol if protocol is None else protocol
     ctx = {
@@ -178,13 +204,19 @@ def plan_matrix(
         "preset": matrix.preset,
         "option_preset": option_preset or (lambda cell: preset_options(matrix.preset, cell)),
         "evaluate_options": list(evaluate_options),
+        "robustness_options": list(robustness_options),
+        "evaluate": evaluate,
     }
     planned: dict[str, PlannedRun] = {}
-    variants = {id(c): _variants(c, protocol, generators) for t in matrix.tables for c in t.cells}
+    variants = {id(c): _variants(matrix, c, protocol, generators) for t in matrix.tables for c in t.cells}
+    _check_generators(matrix, protocol, variants)
+    loo_seeds = matrix.loo_seeds or n_seeds
     for k in range(n_seeds):  # seed-major: every cell's first seed before any cell's second
         for table in matrix.tables:
             for cell in table.cells:
                 for held in variants[id(cell)]:
+                    if held and k >= loo_seeds:
+                        continue
                     run = _plan_run(matrix, table, cell, matrix.first_seed + k, held, overrides or {}, ctx)
                     other = planned.get(run.name)
                     if other is not None and other.train_argv != run.train_argv:
@@ -220,12 +252,16 @@ def _plan_run(
         opt=cell.opt,
         seed=seed,
         extractor=cell.extractor,
-        tag=cell_tag(cell, held),
+        tag=cell_tag(cell, held, matrix.held_out_tag),
         matrix=matrix.name,
     )
     run_dir = ctx["runs"] / name
     evaluate = ["evaluate", "--run", str(run_dir), "--store", ctx["store"], "--device", ctx["device"]]
     evaluate += ctx["evaluate_options"]
+    sweep: list[str] = []
+    if matrix.robustness and not held:
+        sweep = ["robustness", "--run", str(run_dir), "--store", ctx["store"], "--device", ctx["device"]]
+        sweep += ["--degrade", matrix.robustness, *ctx["robustness_options"]]
     run = PlannedRun(
         name=name,
         table=table.source,
@@ -233,9 +269,10 @@ def _plan_run(
         seed=seed,
         options=options,
         train_argv=tuple(_train_argv(cell, seed, name, options, ctx)),
-        evaluate_argv=tuple(evaluate),
+        evaluate_argv=tuple(evaluate) if ctx["evaluate"] else (),
         run_dir=run_dir,
         held_out=held,
+        robustness_argv=tuple(sweep),
     )
     _check_config(run)
     return run
@@ -251,4 +288,35 @@ def run_state(run_dir: Path) -> str:
     return "partial" if (run_dir / "config.json").is_file() else "new"
 
 
-__all__ = ["HOLD_OUT_OPTION", "Plan", "PlannedRun", "cell_tag", "option_text", "plan_matrix", "run_state"]
+def sweep_done(run_dir: Path, degrade: str) -> bool:
+    """The run's robustness sweep over ``degrade`` is on disk and newer than its best weights."""
+    path, best = run_dir / "robustness" / "robustness.json", run_dir / "checkpoints" / "best.safetensors"
+    if not (path.is_file() and best.is_file() and path.stat().st_mtime >= best.stat().st_mtime):
+        return False
+    try:
+        return bool(json.loads(path.read_text()).get("degrade") == degrade)
+    except ValueError:
+        return False
+
+
+def run_finished(run: PlannedRun) -> bool:
+    """Nothing left to do for ``run``: trained, evaluated (when its plan evaluates) and swept (when asked)."""
+    state = run_state(run.run_dir)
+    if state != "evaluated" and not (state == "trained" and not run.evaluate_argv):
+        return False
+    if not run.robustness_argv:
+        return True
+    return sweep_done(run.run_dir, run.robustness_argv[run.robustness_argv.index("--degrade") + 1])
+
+
+__all__ = [
+    "HOLD_OUT_OPTION",
+    "Plan",
+    "PlannedRun",
+    "cell_tag",
+    "option_text",
+    "plan_matrix",
+    "run_finished",
+    "run_state",
+    "sweep_done",
+]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from codecfake.app.experiments.board import Board, Monitor, duration
 from codecfake.app.experiments.execute import RunResult, make_jobs, run_on_cluster, run_serial, write_status
-from codecfake.app.experiments.plan import Plan, run_state
+from codecfake.app.experiments.plan import Plan, run_finished
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,12 @@ def run_plan(
 
     t0 = time.perf_counter()
     runs = list(plan.runs)
-    reused = tuple(r.name for r in runs if run_state(r.run_dir) == "evaluated")
+    reused = tuple(r.name for r in runs if run_finished(r))
     todo = [r for r in runs if r.name not in reused]
+    if any(r.robustness_argv for r in todo):
+        from codecfake.app.experiments.sweeps import prepare_sweeps
+
+        prepare_sweeps(plan, todo)
     client = local = None
     workers = 1
     if cluster and todo:
