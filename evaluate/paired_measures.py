@@ -18,7 +18,7 @@ that the interval (test-trial resampling only) does not.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +95,9 @@ def measure(
     """The measure ``how`` over ``sets`` (module doc); raises ``EvaluationError`` when a set's runs scored
     different trials or the sides' seed counts differ between sets."""
     if how not in REDUCTIONS or not sets:
-        raise EvaluationError(f"measure {name}: needs sets and one of {REDUCTIONS}, got {len(sets)} sets, {how!r}")
+        raise EvaluationError(
+            f"measure {name}: needs sets and one of {REDUCTIONS}, got {len(sets)} sets, {how!r}"
+        )
     n_a, n_b = len(sets[0].runs_a), len(sets[0].runs_b)
     if any((len(s.runs_a), len(s.runs_b)) != (n_a, n_b) for s in sets) or not n_a:
         raise EvaluationError(f"measure {name}: every trial set needs the same number of runs on each side")
@@ -109,27 +111,28 @@ def measure(
     groups = [s.group for s in sets]
     per_run = reduce_eers(pt, groups, how)  # (S,)
     side_a = reduce_eers(bt[:, :n_a].mean(axis=1), groups, how)  # (R,) of the seed-mean EERs
-    out = {
-        "name": name,
-        "value_a": float(reduce_eers(pt[:, :n_a].mean(axis=1), groups, how)),
-        "ci_a": percentile_interval(side_a, level),
-        "per_seed_a": tuple(float(v) for v in per_run[:n_a]),
-        "n_sets": len(sets),
-    }
-    if how == "worst":
-        out["groups"] = (_worst_group(pt[:, :n_a].mean(axis=1), groups),)
-    if n_b:
-        side_b = reduce_eers(bt[:, n_a:].mean(axis=1), groups, how)
-        value_b = float(reduce_eers(pt[:, n_a:].mean(axis=1), groups, how))
-        pairs = min(n_a, n_b)
-        out |= {
-            "value_b": value_b,
-            "ci_b": percentile_interval(side_b, level),
-            "per_seed_b": tuple(float(v) for v in per_run[n_a:]),
-            "delta": value_b - out["value_a"],
-            "delta_ci": percentile_interval(side_b - side_a, level),
-            "seed_deltas": tuple(float(per_run[n_a + i] - per_run[i]) for i in range(pairs)),
-        }
-        if how == "worst":
-            out["groups"] = (*out["groups"], _worst_group(pt[:, n_a:].mean(axis=1), groups))
-    return MeasureResult(**out)
+    value_a = float(reduce_eers(pt[:, :n_a].mean(axis=1), groups, how))
+    worst_a = (_worst_group(pt[:, :n_a].mean(axis=1), groups),) if how == "worst" else ()
+    result = MeasureResult(
+        name=name,
+        value_a=value_a,
+        ci_a=percentile_interval(side_a, level),
+        per_seed_a=tuple(float(v) for v in per_run[:n_a]),
+        groups=worst_a,
+        n_sets=len(sets),
+    )
+    if not n_b:
+        return result
+    side_b = reduce_eers(bt[:, n_a:].mean(axis=1), groups, how)
+    value_b = float(reduce_eers(pt[:, n_a:].mean(axis=1), groups, how))
+    worst_b = (_worst_group(pt[:, n_a:].mean(axis=1), groups),) if how == "worst" else ()
+    return replace(
+        result,
+        value_b=value_b,
+        ci_b=percentile_interval(side_b, level),
+        per_seed_b=tuple(float(v) for v in per_run[n_a:]),
+        delta=value_b - value_a,
+        delta_ci=percentile_interval(side_b - side_a, level),
+        seed_deltas=tuple(float(per_run[n_a + i] - per_run[i]) for i in range(min(n_a, n_b))),
+        groups=worst_a + worst_b,
+    )

@@ -101,7 +101,11 @@ def run_experiments(args: argparse.Namespace) -> int:
         protocol=protocol,
         generators=generators_of(index) if index is not None else None,
         evaluate_options=["--no-figures"] if args.no_figures else [],
-        robustness_options=["--resamples", str(args.resamples), *(["--no-figures"] if args.no_figures else [])],
+        robustness_options=[
+            "--resamples",
+            str(args.resamples),
+            *(["--no-figures"] if args.no_figures else []),
+        ],
     )
     command = experiments_command(plan, args.cluster)
     if args.report:
@@ -122,5 +126,5 @@ def run_experiments(args: argparse.Namespace) -> int:
     outcome = run_plan(plan, out, cluster=args.cluster, threads=args.threads, share_reads=args.share_reads)
     md, js = write_tables(plan, out, command, resamples=args.resamples)
     print(outcome.summary())
-    print(f"tables: {md} (and {js.name})")
+    print(f"tables: {md} (and {js.name})" + (f"; page: {matrix.page}" if matrix.page else ""))
     return 1 if outcome.failed else 0

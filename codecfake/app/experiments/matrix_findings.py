@@ -56,7 +56,9 @@ def parse_groups(raw: Mapping[str, Any], path: Path) -> dict[str, tuple[str, ...
     out = {}
     for name, members in raw.items():
         if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
-            raise MatrixError(f"{path}: [matrix] groups.{name} must be a list of condition names, found {members!r}")
+            raise MatrixError(
+                f"{path}: [matrix] groups.{name} must be a list of condition names, found {members!r}"
+            )
         if name in MEASURES:
             raise MatrixError(f"{path}: [matrix] groups.{name}: the name is a built-in measure")
         out[name] = tuple(members)
@@ -80,10 +82,12 @@ def parse_findings(
                 raise MatrixError(f"{path}: {where} {key} = {f[key]!r} must be {kind.__name__}")
         for key in ("base", "other"):
             if f[key] not in rows:
-                raise MatrixError(f"{path}: {where} {key} = {f[key]!r} is no row of the matrix; rows: {list(rows)}")
+                raise MatrixError(
+                    f"{path}: {where} {key} = {f[key]!r} is no row of the matrix; rows: {list(rows)}"
+                )
         for m in f["measures"]:
             if m in ("robust-mean", "robust-worst") and not sweep:
-                raise MatrixError(f"{path}: {where} measure {m!r} needs [matrix] robustness = \"…\"")
+                raise MatrixError(f'{path}: {where} measure {m!r} needs [matrix] robustness = "…"')
             if not isinstance(m, str) or not m:
                 raise MatrixError(f"{path}: {where} measures must be names, found {m!r}")
         out.append(FindingSpec(f["title"], f["base"], f["other"], tuple(f["measures"]), f.get("note", "")))
@@ -117,7 +121,9 @@ def _condition_sets(names: Sequence[str], a: Sequence[Path], b: Sequence[Path]) 
     return [TrialSet(n, tuple(a), load(n), tuple(b)) for n in names]
 
 
-def _held_out_sets(gens: Sequence[str], a: Mapping[str, Sequence[Path]], b: Mapping[str, Sequence[Path]]) -> list:
+def _held_out_sets(
+    gens: Sequence[str], a: Mapping[str, Sequence[Path]], b: Mapping[str, Sequence[Path]]
+) -> list:
     from codecfake.evaluate.held_out import held_out_trials
     from codecfake.evaluate.intervals import load_run_scores
     from codecfake.evaluate.paired_measures import TrialSet
@@ -127,7 +133,9 @@ def _held_out_sets(gens: Sequence[str], a: Mapping[str, Sequence[Path]], b: Mapp
         def scores(run: Any) -> Any:
             found = held_out_trials(load_run_scores(run, load_report(run)), g)
             if found is None:
-                raise MatrixError(f"{run}: no test fakes of held-out generator {g} among its scored conditions")
+                raise MatrixError(
+                    f"{run}: no test fakes of held-out generator {g} among its scored conditions"
+                )
             return found[1]
 
         return scores
@@ -135,12 +143,17 @@ def _held_out_sets(gens: Sequence[str], a: Mapping[str, Sequence[Path]], b: Mapp
     return [TrialSet(f"held-out {g}", tuple(a[g]), load(g), tuple(b.get(g, ()))) for g in gens]
 
 
+def _reader(rel: Path) -> Any:
+    from codecfake.evaluate.score_tsv import read_scores
+
+    return lambda run: read_scores(Path(run) / rel)
+
+
 def sweep_sets(a: Sequence[Path], b: Sequence[Path] = ()) -> list[Any]:
     """One trial set per (degradation, condition) of the runs' robustness sweeps, grouped by degradation."""
     import json
 
     from codecfake.evaluate.paired_measures import TrialSet
-    from codecfake.evaluate.score_tsv import read_scores
 
     doc = json.loads((Path(a[0]) / "robustness" / "robustness.json").read_text())
     out = []
@@ -151,7 +164,11 @@ def sweep_sets(a: Sequence[Path], b: Sequence[Path] = ()) -> list[Any]:
             rel = Path("robustness") / "scores" / deg.replace(":", "_") / f"{cond.replace(':', '_')}.tsv"
             out.append(
                 TrialSet(
-                    f"{deg}/{cond}", tuple(a), lambda run, rel=rel: read_scores(Path(run) / rel), tuple(b), deg
+                    f"{deg}/{cond}",
+                    tuple(a),
+                    _reader(rel),
+                    tuple(b),
+                    deg,
                 )
             )
     return out
@@ -229,7 +246,11 @@ def finding_row(e: Mapping[str, Any]) -> str:
     seeds = ", ".join(f"{d:+.1f}" for d in r["seed_deltas"]) or "–"
     worst = f" ({' / '.join(r['groups'])})" if r["groups"] else ""
     lo, hi = r["delta_ci"]
-    why = "" if e["verdict"] != UNRESOLVED else (" (interval holds 0)" if lo <= 0 <= hi else " (seeds disagree)")
+    why = (
+        ""
+        if e["verdict"] != UNRESOLVED
+        else (" (interval holds 0)" if lo <= 0 <= hi else " (seeds disagree)")
+    )
     return (
         f"| {e['title']} | {e['measure']}{worst} | {_ci(r['value_a'], r['ci_a'])} | "
         f"{_ci(r['value_b'], r['ci_b'])} | {r['delta']:+.1f} [{lo:+.1f}, {hi:+.1f}] | {seeds} | "

@@ -341,7 +341,9 @@ def _study_keys(top: Mapping[str, Any], tables: list[Table], path: Path) -> dict
 
     gens = top.get("loo_generators", [])
     if not all(isinstance(g, str) and g for g in gens):
-        raise MatrixError(f"{path}: [matrix] loo_generators must be generator names (C1, A01 …), found {gens!r}")
+        raise MatrixError(
+            f"{path}: [matrix] loo_generators must be generator names (C1, A01 …), found {gens!r}"
+        )
     if top.get("loo_seeds", 0) < 0:
         raise MatrixError(f"{path}: [matrix] loo_seeds = {top['loo_seeds']} must be 0 (every seed) or more")
     degrade = top.get("robustness", "")

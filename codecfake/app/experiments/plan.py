@@ -39,7 +39,9 @@ class PlannedRun:
     evaluate_argv: tuple[str, ...]
     run_dir: Path
     held_out: tuple[str, ...] = ()  # protocol loo: the generator this run never sees
-    robustness_argv: tuple[str, ...] = ()  # the matrix's laundering sweep of a full run (``codecfake robustness``)
+    robustness_argv: tuple[
+        str, ...
+    ] = ()  # the matrix's laundering sweep of a full run (``codecfake robustness``)
 
     @property
     def command(self) -> str:

@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["loo_markdown", "loo_rows", "robustness_markdown", "robustness_rows"]
+__all__ = [
+    "loo_markdown",
+    "loo_rows",
+    "robustness_markdown",
+    "robustness_rows",
+    "study_markdown",
+    "study_results",
+    "verdict_summary",
+]
 
 
 def _rows(plan: Any) -> dict[str, list[Any]]:
@@ -46,7 +54,9 @@ def loo_rows(plan: Any, *, resamples: int, seed: int) -> list[dict[str, Any]]:
         seeds = sorted(set.intersection(*(set(held[g]) for g in gens))) if gens else []
         per_gen: dict[str, Any] = {}
         for g in gens:
-            res = measure(g, _held_out_sets([g], {g: list(held[g].values())}, {}), resamples=resamples, seed=seed)
+            res = measure(
+                g, _held_out_sets([g], {g: list(held[g].values())}, {}), resamples=resamples, seed=seed
+            )
             per_gen[g] = res.to_dict() | {"seeds": sorted(held[g])}
         mean = None
         if gens and seeds:
@@ -78,7 +88,9 @@ def loo_markdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         "|---|" + "---|" * (len(gens) + 2),
     ]
     for r in rows:
-        cells = [_ci(r["generators"].get(g)) if g in r["generators"] or g in r["missing"] else "" for g in gens]
+        cells = [
+            _ci(r["generators"].get(g)) if g in r["generators"] or g in r["missing"] else "" for g in gens
+        ]
         seeds = ", ".join(map(str, r["mean"]["seeds"])) if r["mean"] else "–"
         lines.append(f"| {r['row']} | " + " | ".join(cells) + f" | **{_ci(r['mean'])}** | {seeds} |")
     missing = [f"{r['row']}: {', '.join(r['missing'])}" for r in rows if r["missing"]]
@@ -138,3 +150,51 @@ def robustness_markdown(rows: Sequence[Mapping[str, Any]], degrade: str) -> list
         cells = " | ".join(f"{r['by_degradation'][d]:.2f}" if d in r["by_degradation"] else "–" for d in degs)
         lines.append(f"| {r['row']} | {cells} | {_ci(r['mean'])} | {_ci(w)} ({w['groups'][0]}) |")
     return [*lines, ""]
+
+
+def study_results(plan: Any, *, resamples: int, seed: int) -> dict[str, Any]:
+    """The sections beyond the paper layout that ``plan``'s matrix asks for: its findings, the leave-one-out table
+    (when it plans held-out runs) and the robustness table (when it sweeps)."""
+    from codecfake.app.experiments.matrix_findings import measure_findings
+
+    m = plan.matrix
+    return {
+        "findings": measure_findings(plan, resamples=resamples, seed=seed) if m.findings else [],
+        "loo": loo_rows(plan, resamples=resamples, seed=seed) if any(r.held_out for r in plan.runs) else [],
+        "robustness": robustness_rows(plan, resamples=resamples, seed=seed) if m.robustness else [],
+    }
+
+
+def verdict_summary(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per verdict: which comparisons lowered the EER, which raised it, which this corpus cannot resolve,
+    each with its measure (the findings table holds the numbers)."""
+    from codecfake.app.experiments.matrix_findings import HIGHER, LOWER
+
+    def names(verdict: str) -> str:
+        hits = [
+            f"{e['title']} on {e['measure']}" for e in findings if e["verdict"] == verdict and "result" in e
+        ]
+        return "; ".join(hits) or "none"
+
+    unresolved = [e for e in findings if e["verdict"] not in (LOWER, HIGHER)]
+    return [
+        "## Summary (computed from the findings below)",
+        "",
+        f"- **Lower EER** (the paired interval below 0 and every seed agrees): {names(LOWER)}.",
+        f"- **Higher EER** (the interval above 0 and every seed agrees): {names(HIGHER)}.",
+        f"- **Not resolved here** ({len(unresolved)} of {len(findings)} comparisons): the interval holds 0, the seeds "
+        "disagree, or the runs are missing.",
+        "",
+    ]
+
+
+def study_markdown(study: Mapping[str, Any], degrade: str) -> list[str]:
+    from codecfake.app.experiments.matrix_findings import findings_markdown
+
+    lines = verdict_summary(study["findings"]) if study["findings"] else []
+    return [
+        *lines,
+        *findings_markdown(study["findings"]),
+        *loo_markdown(study["loo"]),
+        *robustness_markdown(study["robustness"], degrade),
+    ]

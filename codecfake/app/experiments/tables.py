@@ -124,7 +124,12 @@ def aggregate(plan: Plan, *, resamples: int = 1000, ci_seed: int | None = None) 
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "bootstrap": {"resamples": resamples, "seed": ci_seed},
         "tables": tables,
-        "runs": {r.name: {"train": r.command, "evaluate": r.evaluate_command} for r in plan.runs},
+        "runs": {
+            r.name: {"train": r.command, "evaluate": r.evaluate_command, "robustness": r.robustness_command}
+            for r in plan.runs
+        },
+        "note": plan.matrix.note,
+        "robustness": plan.matrix.robustness,
     }
 
 
@@ -176,6 +181,8 @@ def table_markdown(t: dict[str, Any]) -> list[str]:
 
 
 def render_markdown(doc: dict[str, Any], command: str) -> str:
+    from codecfake.app.experiments.study_tables import study_markdown
+
     lines = [
         f"# {doc['title']}",
         "",
@@ -185,6 +192,10 @@ def render_markdown(doc: dict[str, Any], command: str) -> str:
         + ".",
         "",
     ]
+    if doc.get("note"):
+        lines += [doc["note"], ""]
+    if doc.get("study"):
+        lines += study_markdown(doc["study"], doc.get("robustness", ""))
     for t in doc["tables"]:
         lines += table_markdown(t)
     lines += [
@@ -194,18 +205,31 @@ def render_markdown(doc: dict[str, Any], command: str) -> str:
         "",
     ]
     for name, cmds in doc["runs"].items():
-        lines += [f"- `{name}`", f"  - `{cmds['train']}`", f"  - `{cmds['evaluate']}`"]
+        lines += [f"- `{name}`", *(f"  - `{c}`" for c in cmds.values() if c)]
     return "\n".join(lines) + "\n"
 
 
 def write_tables(plan: Plan, out_dir: Path, command: str, *, resamples: int = 1000) -> tuple[Path, Path]:
-    """``<out>/results.md`` and ``<out>/results.json`` (overwritten); returns both paths."""
+    """``<out>/results.md`` and ``<out>/results.json`` (overwritten), and the matrix's ``page`` (its markdown and
+    the JSON beside it) when it names one; returns the first two paths."""
+    from codecfake.app.experiments.study_tables import study_results
+    from codecfake.evaluate.bootstrap import DEFAULT_SEED
+
     doc = aggregate(plan, resamples=resamples)
     doc["command"] = command
+    m = plan.matrix
+    if m.findings or m.robustness or any(r.held_out for r in plan.runs):
+        doc["study"] = study_results(plan, resamples=resamples, seed=DEFAULT_SEED)
     md, js = out_dir / "results.md", out_dir / "results.json"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(js, json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    write_atomic(md, render_markdown(doc, command))
+    text, blob = render_markdown(doc, command), json.dumps(doc, indent=2, sort_keys=False) + "\n"
+    write_atomic(js, blob)
+    write_atomic(md, text)
+    if m.page:
+        page = Path(m.page)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(page, text)
+        write_atomic(page.with_suffix(".json"), blob)
     return md, js
 
 
