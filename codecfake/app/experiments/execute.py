@@ -136,7 +136,7 @@ def run_one(job: Job) -> RunResult:
         device = worker_device(device)
         steps = (
             ("train", job.train_argv, state in ("trained", "evaluated")),
-            ("evaluate", job.evaluate_argv, state == "evaluated" or not job.evaluate_argv),
+            ("evaluate", job.evaluate_argv, state == "evaluated"),
             ("robustness", job.robustness_argv, not job.robustness_argv or _swept(job)),
         )
         for step, argv, done in steps:

@@ -146,7 +146,6 @@ class Matrix:
     options: Mapping[str, Any] = field(default_factory=dict)  # [matrix] train of this file: every run's
     loo_seeds: int = 0  # held-out runs for the first N seeds (0: all)
     loo_generators: tuple[str, ...] = ()  # () = every training generator
-    held_out_tag: str = "ho-"  # run-name part before the held-out generators (openset-loo: "loo-")
     robustness: str = ""  # DEGRADE text for every full run ("" = no sweep)
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     findings: tuple[Any, ...] = ()  # matrix_findings.FindingSpec

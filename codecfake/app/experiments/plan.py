@@ -49,7 +49,7 @@ class PlannedRun:
 
     @property
     def evaluate_command(self) -> str:
-        return "codecfake " + shlex.join(self.evaluate_argv) if self.evaluate_argv else ""
+        return "codecfake " + shlex.join(self.evaluate_argv)
 
     @property
     def robustness_command(self) -> str:
@@ -89,7 +89,7 @@ def preset_options(preset_name: str, cell: Cell) -> dict[str, Any]:
     return dict(preset.train) | ({"rho": rho} if rho is not None else {})
 
 
-def cell_tag(cell: Cell, held_out: Sequence[str] = (), held_out_tag: str = "ho-") -> str:
+def cell_tag(cell: Cell, held_out: Sequence[str] = ()) -> str:
     """The run-name suffix of a cell: its ``tag``, else a short digest of its own non-runtime options; plus the
     held-out generators (``-ho-C3``)."""
     from codecfake.train.config import RUNTIME_KEYS
@@ -99,7 +99,7 @@ def cell_tag(cell: Cell, held_out: Sequence[str] = (), held_out_tag: str = "ho-"
     if not tag and own:
         blob = json.dumps({k: option_text(v) for k, v in sorted(own.items())}).encode()
         tag = "o" + hashlib.sha256(blob).hexdigest()[:6]
-    parts = [p for p in (tag, held_out_tag + "+".join(held_out) if held_out else "") if p]
+    parts = [p for p in (tag, "ho-" + "+".join(held_out) if held_out else "") if p]
     return "".join(f"-{p}" for p in parts)
 
 
@@ -189,14 +189,12 @@ def plan_matrix(
     option_preset: Callable[[Cell], Mapping[str, Any]] | None = None,
     evaluate_options: Sequence[str] = (),
     robustness_options: Sequence[str] = (),
-    evaluate: bool = True,
 ) -> Plan:
     """Every run of ``matrix`` (cells × seeds [× held-out generators]) in seed, table, cell order; runs that several
     tables share (same name, same commands) once. ``overrides``: training options for every run (win over all).
     ``option_preset``: a cell -> the preset's options for it (default: the matrix's ``preset``, read by name).
     ``evaluate_options``: added to every ``codecfake evaluate`` command (e.g. ``--no-figures``), and
-    ``robustness_options`` to every ``codecfake robustness`` (the matrix's sweep); ``evaluate=False``: runs are
-    only trained (a caller that scores them its own way, as ``codecfake openset-loo``)."""
+    ``robustness_options`` to every ``codecfake robustness`` (the matrix's sweep)."""
     n_seeds = seeds or matrix.seeds
     protocol = matrix.protocol if protocol is None else protocol
     ctx = {
@@ -207,7 +205,6 @@ def plan_matrix(
         "option_preset": option_preset or (lambda cell: preset_options(matrix.preset, cell)),
         "evaluate_options": list(evaluate_options),
         "robustness_options": list(robustness_options),
-        "evaluate": evaluate,
     }
     planned: dict[str, PlannedRun] = {}
     variants = {id(c): _variants(matrix, c, protocol, generators) for t in matrix.tables for c in t.cells}
@@ -254,7 +251,7 @@ def _plan_run(
         opt=cell.opt,
         seed=seed,
         extractor=cell.extractor,
-        tag=cell_tag(cell, held, matrix.held_out_tag),
+        tag=cell_tag(cell, held),
         matrix=matrix.name,
     )
     run_dir = ctx["runs"] / name
@@ -271,7 +268,7 @@ def _plan_run(
         seed=seed,
         options=options,
         train_argv=tuple(_train_argv(cell, seed, name, options, ctx)),
-        evaluate_argv=tuple(evaluate) if ctx["evaluate"] else (),
+        evaluate_argv=tuple(evaluate),
         run_dir=run_dir,
         held_out=held,
         robustness_argv=tuple(sweep),
@@ -302,9 +299,8 @@ def sweep_done(run_dir: Path, degrade: str) -> bool:
 
 
 def run_finished(run: PlannedRun) -> bool:
-    """Nothing left to do for ``run``: trained, evaluated (when its plan evaluates) and swept (when asked)."""
-    state = run_state(run.run_dir)
-    if state != "evaluated" and not (state == "trained" and not run.evaluate_argv):
+    """Nothing left to do for ``run``: trained, evaluated and (when the matrix sweeps) laundered."""
+    if run_state(run.run_dir) != "evaluated":
         return False
     if not run.robustness_argv:
         return True
