@@ -129,7 +129,7 @@ help: ## this list
 	@echo "  HOLD_OUT=C3    train without these generators' fakes (C1..C7, A01..A06); evaluate reports them as unseen"
 	@echo "  DEGRADE=mp3:32k,opus:12k,amr,resample:8k,noise:20db   robustness: the laundering conditions [these]"
 	@echo "  GENERATORS=C1,A01   openset-loo: the generators held out one at a time [every training generator]"
-	@echo "  THREADS=N      openset-loo: torch CPU threads per training/scoring [torch default; 1 on a loaded machine]"
+	@echo "  THREADS=N      train, openset-loo: torch CPU threads per training/scoring [torch default; 1 on a loaded machine]"
 
 $(VENV)/.done: pyproject.toml
 	@command -v $(PYTHON_BASE) >/dev/null || { echo "need $(PYTHON_BASE) (the CPU torch wheel is for Python 3.11)"; exit 1; }
@@ -219,7 +219,7 @@ train: venv ## train a back-end from the store (BACKEND=, OPT=, TASK=, FEATURES=
 	  $(if $(filter command line environment,$(origin LAYERS)),--layers $(LAYERS)) $(call opt,--preset,$(PRESET)) \
 	  $(call opt,--dev-loss,$(DEV_LOSS)) $(call opt,--csam-draw,$(CSAM_DRAW)) \
 	  $(call opt,--augment,$(AUGMENT)) $(call opt,--clean-prob,$(CLEAN_PROB)) $(call opt,--feataug,$(FEATAUG)) \
-	  $(call opt,--hold-out,$(HOLD_OUT))
+	  $(call opt,--hold-out,$(HOLD_OUT)) $(call opt,--threads,$(THREADS))
 
 evaluate: venv ## score a run on every matching test set and write its report (RUN=runs/NAME, PAPER=1)
 	@test -n "$(RUN)" || { echo "usage: make evaluate RUN=runs/NAME"; exit 2; }

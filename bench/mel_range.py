@@ -9,7 +9,7 @@ below float16's smallest normal number 6.1e-5 (kept with fewer than 11 significa
     python bench/mel_range.py DIR [DIR ...] [--max-per-dir 400]
 
 Real speech offline: the bona fide clips of a demo corpus (data/mini-codecfake, built by `make demo-data`) and the
-Debian/PyPI speech packages listed in shared/reference/offline-data.md (asterisk, klettres, gcin-voice, pocketsphinx).
+Debian/PyPI speech packages the demo corpus builder fetches (asterisk, klettres, gcin-voice, pocketsphinx).
 """
 
 from __future__ import annotations

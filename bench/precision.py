@@ -8,7 +8,7 @@ prepared as the paper does (16 kHz, 64,600 samples, repeat pad). CPU autocast em
 fp32 (the release: ``preprocess.py`` saves ``hidden_states[5].float()``). Also measured: the float16 rounding the
 store applies to every SSL feature set. Writes bench/results/precision.json.
 
-    python bench/precision.py CLIP_DIR [CLIP_DIR ...] [--clips 16] [--checkpoint ../shared/reference/checkpoints/...]
+    python bench/precision.py CLIP_DIR [CLIP_DIR ...] [--clips 16] [--checkpoint RELEASE_CHECKPOINT.pt]
 """
 
 from __future__ import annotations

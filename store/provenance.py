@@ -1,4 +1,4 @@
-"""Provenance recorded in every feature set's attributes (DESIGN §3)."""
+"""Provenance recorded in every feature set's attributes."""
 
 from __future__ import annotations
 

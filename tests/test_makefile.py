@@ -272,3 +272,9 @@ def test_portable_pins_the_cpu_code_paths_of_every_target(variables: list[str], 
         env=env,
     ).stdout
     assert out.strip() == expected
+
+
+def test_make_train_threads_reaches_the_cli() -> None:
+    argv = _make_cli_argv("train", "THREADS=1")
+    assert argv[-2:] == ["--threads", "1"]
+    assert build_parser().parse_args(argv).cfg_threads == 1

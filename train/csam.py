@@ -2,7 +2,7 @@
 
 - ``csam`` (the official meaning): stratified batches (train/sampler.py ``StratifiedBatches``) + one ordinary SAM
   step (train/sam.py) on the joint batch. Nothing else: the official code has no per-domain perturbation.
-- ``csam-pd`` (our extension, DESIGN §5): for each domain d in the batch, the ascent ε_d comes from the gradient of
+- ``csam-pd`` (our extension): for each domain d in the batch, the ascent ε_d comes from the gradient of
   L_d, the loss on domain d's sub-batch *alone* (its own forward, so batch-norm statistics do not mix domains either);
   the descent gradient is Σ_d π_d ∇L_d(w + ε_d) with π_d = n_d / B, the domain's share of the batch. With ρ = 0 this is
   one Adam step on the joint loss Σ_d π_d L_d. Same cost as SAM (two forward/backward passes over B clips).

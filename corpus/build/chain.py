@@ -1,4 +1,5 @@
-"""The one processing chain that bona fide and spoof share (DESIGN §7): only the codec/vocoder differs.
+"""The one processing chain that bona fide and spoof share: only the codec/vocoder differs (otherwise a
+classifier learns the chain, not the codec: docs/corpus.md).
 
     source → soxr to ``rate_hz`` (once) → [codec or vocoder, at rate_hz] → align to the original (codec delay)
            → FFT low-pass to ``lowpass_hz`` → soxr to ``out_rate_hz`` → first ``n_samples`` → RMS to ``level_dbfs``

@@ -10,7 +10,7 @@ from codecfake.corpus.build.codecs import REGISTRY, get_codec
 from codecfake.corpus.build.sources import LICENCES
 
 BASELINE_NOTE = """\
-Shortcut baselines (DESIGN §7): a condition that "log energy above 3.4 kHz" separates would be a corpus artefact; a
+Shortcut baselines: a condition that "log energy above 3.4 kHz" separates would be a corpus artefact; a
 condition where logistic regression on mean/std log-mel is already ~0 % leaves no room to show a detector or
 optimiser difference. `codecfake demo` measures both on this corpus's test split and reports them beside the
 detectors (docs/demo-results.md)."""

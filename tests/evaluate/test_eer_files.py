@@ -16,7 +16,7 @@ from codecfake.evaluate.score_tsv import Scores, write_scores
 
 REPO = Path(__file__).resolve().parents[2]
 SCORES = Path(os.environ.get("CODECFAKE_REFERENCE", REPO.parent / "shared" / "reference")) / "scores"
-# ../shared/reference/scores/README.md: file -> (EER(s) %, EER(-s) %)
+# the released score files' EERs as their README lists them: file -> (EER(s) %, EER(-s) %)
 README_EERS = {
     "cotrain_w2v2aasist_csam.C1.txt": ("C1", 0.0076, 99.9924),
     "codec_mellcnn.C2.txt": ("C2", 9.563, 90.437),

@@ -302,7 +302,7 @@ def write_results(
         table_with_intervals(reports, paper_mode=True, resamples=resamples),
         *metrics_section(reports),
         *trace_section(specs, reports),
-        "## Corpus-sanity baselines (DESIGN §7)",
+        "## Corpus-sanity baselines",
         "",
         baselines.to_markdown(),
         *_findings_lines(groups, backends, baselines, resamples),
