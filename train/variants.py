@@ -141,6 +141,19 @@ def find_variants(store: Any, data: Any, augment: str, seed: int, clean_prob: fl
     return table
 
 
+def missing_variants(store_sets: Any, clean_sets: Any, augment: str, seed: int) -> list[str]:
+    """The variant slots ``augment`` needs of ``clean_sets`` that ``store_sets`` lack ("KEY: rawboost#2"); the
+    check :func:`find_variants` makes, without reading a variant (an experiment matrix asks it before training)."""
+    variants = [fs for fs in store_sets if fs.spec.is_variant]
+    return [
+        f"{clean.key}: {req.recipe.family}#{i}"
+        for clean in clean_sets
+        for req in parse_augment(augment)
+        for i in range(req.count)
+        if _applies(clean, req) and not any(_matches(fs, clean.key, req, i, seed) for fs in variants)
+    ]
+
+
 def epoch_split(data: Any, epoch: int) -> Any:
     """``data.train`` as read in ``epoch``: each position pointed at the copy drawn for it (same labels, domains)."""
     table = data.variants

@@ -155,3 +155,19 @@ def test_a_study_writes_its_page_whose_findings_agree_with_the_tables_and_the_ru
     assert "## Summary (computed from the findings below)" in page and "## Unseen generators" in page
     assert "| masking | loo-mean |" in page and "| masking | seen |" in page
     assert "codecfake train --task codec" in page
+
+
+def test_a_run_on_stored_variants_the_store_lacks_is_named_before_training(tmp_path: Path) -> None:
+    from codecfake.app.experiments.needs import MissingFeatureSets, StoreIndex, require_needs
+
+    store = tmp_path / "features"
+    write_matrix_store(store)
+    cells = [BASE, f'row = "boosted", {CODEC}, tag = "rb", train = {{ augment = "rawboost:2" }}']
+    m = load_matrix(str(write_matrix(tmp_path / "m.toml", cells)))
+    plan = plan_matrix(m, store=store, runs=tmp_path / "r")
+    with pytest.raises(MissingFeatureSets) as err:
+        require_needs(plan, StoreIndex(store))
+    text = str(err.value)
+    assert "2 variant set(s) of AUGMENT=rawboost:2 (e.g. mini-codecfake." in text and "rawboost#0" in text
+    assert "codec-lcnn-adam-s688-mel-rb" in text and "-mel-none" not in text.split("missing")[1]
+    assert f"make features STORE={store} AUGMENT=rawboost:2" in text

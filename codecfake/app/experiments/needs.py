@@ -202,6 +202,7 @@ def check_needs(plan: Plan, index: StoreIndex | None = None) -> NeedsReport:
             continue
         for r in runs:
             report.training_sets[r.name] = tuple(fs.key for fs in sets)
+        _check_variants(index, plan, runs, sets, missing)
         have = _test_columns(index, sets, runs[0].cell.array or _only_array(index, sets))
         for r in runs:
             for col in columns[r.table]:
@@ -256,6 +257,33 @@ def _training_sets(
         report.problems.append(f"{', '.join(names[:3])}{' …' if len(names) > 3 else ''}: {err}")
         return None
     return sets
+
+
+def _check_variants(
+    index: StoreIndex, plan: Plan, runs: list[PlannedRun], sets: Sequence[Any], missing: dict
+) -> None:
+    """Runs trained on stored variants (``augment``) need every variant set ``codecfake train`` would read."""
+    from codecfake.train.variants import missing_variants
+
+    by_augment: dict[tuple[str, int], list[PlannedRun]] = {}
+    for r in runs:
+        if r.options.get("augment"):
+            key = (str(r.options["augment"]), int(r.options.get("augment_seed", 1234)))
+            by_augment.setdefault(key, []).append(r)
+    for (augment, seed), needy in by_augment.items():
+        lacking = missing_variants(index.sets, sets, augment, seed)
+        if not lacking:
+            continue
+        corpus = lacking[0].split(".", 1)[0]
+        dataset = {v: k for k, v in _CORPUS_OF_DATA.items()}.get(corpus, corpus)
+        cmd = features_command(
+            index, plan.matrix.data, needy[0], plan.store, dataset=dataset, parts="train,dev"
+        )
+        cmd += f" AUGMENT={augment}" + (
+            f" (codecfake augment … --augment-seed {seed})" if seed != 1234 else ""
+        )
+        what = f"{len(lacking)} variant set(s) of AUGMENT={augment} (e.g. {lacking[0]})"
+        missing.setdefault((what, cmd), ([], cmd))[0].extend(r.name for r in needy)
 
 
 def _lacking_domains(index: StoreIndex, cell: Any, domains: Sequence[str]) -> list[str]:
