@@ -40,7 +40,8 @@ def write_feature_set(
     provenance entries (``{"preset": NAME}``: the set was made with ``codecfake features --preset NAME``)."""
     import numpy as np
 
-    from codecfake.store import FeatureSetSpec, FeatureStore
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import synthetic_spec
 
     rng = np.random.default_rng(seed)
     n = n_train + n_dev + n_test
@@ -53,14 +54,7 @@ def write_feature_set(
         "condition": split.copy(),
         "split": split,
     }
-    spec = FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256=f"{seed:064d}",
-        extractor=extractor,
-        model_id="mel-80-512-128" if extractor == "mel" else "toy/ssl",
-        weights_sha256="",
-        params={"n_mels": frame_shape[1]},
-    )
+    spec = synthetic_spec(corpus, seed=seed, extractor=extractor, params={"n_mels": frame_shape[1]})
     fs = FeatureStore(root).create(spec, meta, shard_size=shard_size, extra=extra)
     fs.ensure_array(array, frame_shape)
     x = rng.normal(size=(n, *frame_shape)).astype(np.float32) + 0.8 * label[:, None, None]
