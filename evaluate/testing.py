@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FRAME",
     "MEL_PARAMS",
+    "ONE_EPOCH_LCNN",
     "mel_spec",
     "synthetic_features",
     "write_set",
@@ -38,6 +39,8 @@ __all__ = [
 
 FRAME = (12, 80)  # (T, D): small, but 80 "mel" bands so the baselines' band arithmetic applies
 MEL_PARAMS = {"n_mels": 80, "n_fft": 512, "hop": 128, "power": 2.0, "log": False, "f_max_hz": 8000}
+# `codecfake train` flags of the end-to-end tests: one epoch of the real LCNN with Adam, batches of 4 (add --task)
+ONE_EPOCH_LCNN = ("--backend", "lcnn", "--opt", "adam", "--epochs", "1", "--batch", "4")
 
 
 def mel_spec(corpus: str, params: dict | None = None) -> FeatureSetSpec:
