@@ -4,7 +4,7 @@ release's LCNN.
 - :class:`ToyBackend` (mean over frames, Linear, optional batch norm, ReLU, dropout, Linear(2)) stands in for a real
   back-end wherever a test trains; :func:`toy_builder` builds it seeded, :func:`killable_toy_builder` builds it for
   subprocess tests that kill a run mid-epoch (dropout 0.3, 30 ms a forward while ``SLOW`` is set), and
-  :func:`start_training_script` starts such a test's script.
+  :func:`start_training_script` starts such a test's script, :func:`wait_for_step` waits for it to get that far.
 
 - :func:`save_release_pickle` writes ``torch.save`` of a module tree in the release's class shape (classes
   ``model.W2VAASIST`` / ``model.LCNN`` and their submodules, optionally wrapped in ``torch.nn.DataParallel``) holding a
@@ -17,6 +17,7 @@ release's LCNN.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import time
 import types
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -94,6 +96,20 @@ def start_training_script(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+def wait_for_step(proc: subprocess.Popen[Any], last_json: Path, step: int, timeout_s: float = 600) -> None:
+    """Return once the checkpoint record ``last_json`` says ``global_step`` >= ``step``, or ``proc`` has ended, or
+    ``timeout_s`` has passed (generous: a loaded machine takes long to import torch; the wait ends on progress).
+    A record not yet written, or caught mid-replace, is read again 20 ms later."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.loads(last_json.read_text())["global_step"] >= step:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
 
 
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")

@@ -7,13 +7,12 @@ import json
 import os
 import signal
 import socket
-import time
 from pathlib import Path
 
 from safetensors.torch import load_file
 
 from codecfake.lease import holder_of, read_holder
-from codecfake.train.testing import start_training_script
+from codecfake.train.testing import start_training_script, wait_for_step
 
 SCRIPT = r"""
 import sys
@@ -45,18 +44,8 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Pat
 
     victim = start_training_script(script, store, tmp_path / "runs", opt, slow=True)
     last = tmp_path / "runs" / "r" / "checkpoints" / "last.json"
-    deadline = (
-        time.time() + 600
-    )  # generous: a loaded machine takes long to import torch; the loop exits on progress
-    while time.time() < deadline and victim.poll() is None:
-        if last.is_file():
-            try:
-                # epoch 2, mid-way: 10 steps per epoch = 2 domains x ceil(40 codec clips / batch 8), the release's
-                if json.loads(last.read_text())["global_step"] >= 13:
-                    break
-            except (json.JSONDecodeError, KeyError):
-                pass
-        time.sleep(0.02)
+    # epoch 2, mid-way: 10 steps per epoch = 2 domains x ceil(40 codec clips / batch 8), the release's
+    wait_for_step(victim, last, 13)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     state = json.loads(last.read_text())

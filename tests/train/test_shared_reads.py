@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from safetensors.torch import load_file
 from codecfake.train.config import TrainConfig
 from codecfake.train.loop import train
 from codecfake.train.shared_reads import SharedReadsError, train_together
-from codecfake.train.testing import start_training_script
+from codecfake.train.testing import start_training_script, wait_for_step
 
 
 def _store(tmp_path: Path, write_set, frame=(32, 16)) -> Path:
@@ -206,14 +205,7 @@ def test_kill_9_mid_group_then_rerun_resumes_every_member_to_the_alone_result(
 
     victim = start_training_script(script, store, tmp_path / "group", "group", slow=True)
     last = tmp_path / "group" / "adam" / "checkpoints" / "last.json"
-    deadline = time.time() + 600  # a loaded machine takes long to import torch; the loop exits on progress
-    while time.time() < deadline and victim.poll() is None:
-        try:
-            if json.loads(last.read_text())["global_step"] >= 8:  # epoch 2 (6 steps an epoch), mid-way
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.02)
+    wait_for_step(victim, last, 8)  # epoch 2 (6 steps an epoch), mid-way
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     adam = json.loads(last.read_text())
