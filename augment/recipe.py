@@ -16,7 +16,7 @@ parameter names itself and its range.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,6 +177,17 @@ def _split_items(text: str, what: str) -> list[list[str]]:
     return [item.split(":") for item in items]
 
 
+def _known_items(
+    text: str, what: str, known: Mapping[str, Any], noun: str
+) -> Iterator[tuple[str, list[str]]]:
+    """(name, its other fields) for each item of ``text``, in order; an unknown name is refused when reached, with
+    the known ones listed."""
+    for fields in _split_items(text, what):
+        if fields[0] not in known:
+            raise UnknownAugmentation(f"{what}: unknown {noun} {fields[0]!r}; known: {', '.join(known)}")
+        yield fields[0], fields[1:]
+
+
 def _keyvals(family: str, fields: Sequence[str]) -> dict[str, Any]:
     out = {}
     fam = FAMILIES[family]
@@ -191,12 +202,7 @@ def _keyvals(family: str, fields: Sequence[str]) -> dict[str, Any]:
 def parse_augment(text: str) -> list[AugmentRequest]:
     """``rawboost:3,codec:2:codecs=mp3+opus`` -> requests (recipe, count); duplicates of one recipe are refused."""
     out: list[AugmentRequest] = []
-    for fields in _split_items(text, "AUGMENT"):
-        family, rest = fields[0], fields[1:]
-        if family not in FAMILIES:
-            raise UnknownAugmentation(
-                f"AUGMENT: unknown augmentation {family!r}; known: {', '.join(FAMILIES)}"
-            )
+    for family, rest in _known_items(text, "AUGMENT", FAMILIES, "augmentation"):
         count = 1
         if rest and "=" not in rest[0]:
             if not rest[0].isdigit() or not 1 <= int(rest[0]) <= 64:
@@ -220,12 +226,7 @@ def _short(value: float) -> str:
 def parse_degrade(text: str) -> list[Recipe]:
     """``mp3:32k,opus:12k,amr,resample:8k,noise:20db`` -> one fixed recipe per degradation (named as written)."""
     out: list[Recipe] = []
-    for fields in _split_items(text, "DEGRADE"):
-        name, rest = fields[0], fields[1:]
-        if name not in DEGRADATIONS:
-            raise UnknownAugmentation(
-                f"DEGRADE: unknown degradation {name!r}; known: {', '.join(DEGRADATIONS)}"
-            )
+    for name, rest in _known_items(text, "DEGRADE", DEGRADATIONS, "degradation"):
         family, key, fixed, default = DEGRADATIONS[name]
         p = FAMILIES[family].param(key)
         value_text = rest[0] if rest and "=" not in rest[0] else None

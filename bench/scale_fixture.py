@@ -1,6 +1,6 @@
 """Codecfake-shaped label files with the paper's split sizes (no audio), for the 1.1 M-clip dry run.
 
-Sizes from codecfake-spec.md §1 (README + loader notebook): train 740,747 = 7 × 105,821; dev 92,596 = 7 × 13,228;
+Sizes from the Codecfake release (its README and loader notebook): train 740,747 = 7 × 105,821; dev 92,596 = 7 × 13,228;
 C1..C6 26,456 each (13,228 real + 13,228 F0k fakes); C7 145,505 (13,228 real + 132,277 F07 fakes). File names follow
 the release: VCTK ``p225_001.wav``, AISHELL-3 ``SSB05440084.wav``, fakes ``F0k_<realname>.wav``; method 0 = real.
 """

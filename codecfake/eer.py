@@ -1,6 +1,6 @@
 """Equal error rate by the official ASVspoof algorithm (bona fide = target), in both score orientations.
 
-The algorithm (ASVspoof 2019/2021 ``compute_eer``, spec §5): concatenate target (bona fide) then non-target (spoof)
+The algorithm (ASVspoof 2019/2021 ``compute_eer``, which the Codecfake release uses): concatenate target (bona fide) then non-target (spoof)
 scores, sort them with a *stable* sort, and walk the sorted list rejecting one more trial at each step:
 
     FRR_k = (#targets among the k lowest) / N_t,   FAR_k = (#non-targets above the k lowest) / N_n,   k = 0..N

@@ -39,6 +39,17 @@ class PartedReader:
     root_hint: str = ""  # what ROOT must hold (error messages, make help)
 
 
+def _asvspoof2021_reader(track: str) -> PartedReader:
+    """One ASVspoof 2021 track's reader (LA or DF: the same release layout, the track's name in its paths)."""
+    return PartedReader(
+        f"asvspoof2021{track.lower()}",
+        partial(available_2021_parts, track=track),
+        partial(parse_asvspoof2021, track=track),
+        partial(asvspoof2021_factors, track=track),
+        f"keys/{track}/CM/trial_metadata.txt and ASVspoof2021_{track}_eval/flac/",
+    )
+
+
 READERS: dict[str, PartedReader] = {
     "asvspoof5": PartedReader(
         "asvspoof5",
@@ -47,20 +58,8 @@ READERS: dict[str, PartedReader] = {
         asv5_factors,
         "the ASVspoof 5 release folder: ASVspoof5_protocols/ and flac_T/ flac_D/ flac_E_eval/",
     ),
-    "asvspoof2021la": PartedReader(
-        "asvspoof2021la",
-        partial(available_2021_parts, track="LA"),
-        partial(parse_asvspoof2021, track="LA"),
-        partial(asvspoof2021_factors, track="LA"),
-        "keys/LA/CM/trial_metadata.txt and ASVspoof2021_LA_eval/flac/",
-    ),
-    "asvspoof2021df": PartedReader(
-        "asvspoof2021df",
-        partial(available_2021_parts, track="DF"),
-        partial(parse_asvspoof2021, track="DF"),
-        partial(asvspoof2021_factors, track="DF"),
-        "keys/DF/CM/trial_metadata.txt and ASVspoof2021_DF_eval/flac/",
-    ),
+    "asvspoof2021la": _asvspoof2021_reader("LA"),
+    "asvspoof2021df": _asvspoof2021_reader("DF"),
     "codecfakeplus": PartedReader(
         "codecfakeplus",
         available_cfp_parts,

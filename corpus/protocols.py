@@ -1,6 +1,6 @@
 """Protocol parsers: Codecfake label files, ASVspoof 2019 LA CM protocols, In-the-Wild ``meta.csv``, plain CSV.
 
-Each returns a ``Manifest`` with paths relative to the dataset root. Formats (codecfake-spec §1):
+Each returns a ``Manifest`` with paths relative to the dataset root. Formats (as the releases ship them):
 - Codecfake ``label/<part>.txt``: ``<file.wav> <real|fake> <method>``; audio in ``train/``, ``dev/``, ``test/<part>/``.
 - ASVspoof 2019 LA: ``<speaker> <file> - <attack|-> <bonafide|spoof>``; audio in ``ASVspoof2019_LA_<part>/flac/``.
 - In-the-Wild: ``meta.csv`` with ``file,speaker,label`` (label ``spoof`` | ``bona-fide``), audio beside it.

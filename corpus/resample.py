@@ -27,9 +27,7 @@ RESAMPLERS = (
     "soxr_hq",
     "kaiser_best",
 )  # librosa's res_type names; soxr_hq is what soxr.resample does by default
-DEFAULT_RESAMPLER = (
-    "soxr_hq"  # the library default; the paper path's is chosen by `codecfake features` (extract/cli.py)
-)
+DEFAULT_RESAMPLER = "soxr_hq"  # the library default; the paper path's is chosen by `codecfake features` (extract/cli_common.py)
 
 # resampy's kaiser_best filter, as parameters
 _ZEROS = 50

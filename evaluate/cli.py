@@ -140,17 +140,9 @@ def _openset_args(p: argparse.ArgumentParser) -> None:
 
 
 def _bootstrap_args(p: argparse.ArgumentParser) -> None:
-    from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+    from codecfake.evaluate.score_commands import add_bootstrap_args
 
-    p.add_argument(
-        "--resamples",
-        type=int,
-        default=DEFAULT_RESAMPLES,
-        help=f"bootstrap resamples per condition for the 95 %% intervals, 0 = none [{DEFAULT_RESAMPLES}]",
-    )
-    p.add_argument(
-        "--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]"
-    )
+    add_bootstrap_args(p, per_condition=True)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 CODEC_CONDITIONS = tuple(f"C{i}" for i in range(1, 8))
-AVG_CONDITIONS = ("19LA", "ITW", *CODEC_CONDITIONS)  # A1..A3 are reported, never averaged (paper, spec §5)
+AVG_CONDITIONS = ("19LA", "ITW", *CODEC_CONDITIONS)  # A1..A3 are reported, never averaged (as in the paper)
 # The release's codec-configuration variants (result/C3-1_result.txt …): reported per condition, never averaged.
 VARIANT_CONDITIONS = (*(f"C3-{k}" for k in range(1, 5)), *(f"C4-{k}" for k in range(1, 4)))
 

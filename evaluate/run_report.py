@@ -17,7 +17,7 @@ from codecfake.evaluate.results import INVERTED_MARK, ConditionResult
 from codecfake.train.fusion import fusion_weights
 from codecfake.train.input_arrays import array_names
 
-__all__ = ["assemble_run_report", "render_run_report", "fusion_note"]
+__all__ = ["assemble_run_report", "results_block", "render_run_report", "fusion_note"]
 
 
 def fusion_block(run: Any) -> dict:
@@ -30,6 +30,18 @@ def fusion_block(run: Any) -> dict:
             "arrays": list(array_names(run.array)),
             "weights": [weights[a] for a in array_names(run.array)],
         }
+    }
+
+
+def results_block(results: Sequence[ConditionResult]) -> dict:
+    """report.json's measured part, in its order: conditions, averages (plain and paper EERs), inverted cells."""
+    return {
+        "conditions": [r.to_dict() for r in results],
+        "averages": {
+            "plain": averages({r.name: r.eer for r in results}),
+            "paper": averages({r.name: r.eer_paper for r in results}),
+        },
+        "inverted": [r.name for r in results if r.inverted],
     }
 
 
@@ -58,12 +70,7 @@ def assemble_run_report(
         **fusion_block(run),
         "feature_sets": [fs.key for fs in sets],
         "dev_threshold": dev_threshold,
-        "conditions": [r.to_dict() for r in results],
-        "averages": {
-            "plain": averages({r.name: r.eer for r in results}),
-            "paper": averages({r.name: r.eer_paper for r in results}),
-        },
-        "inverted": [r.name for r in results if r.inverted],
+        **results_block(results),
         "tdcf": dict(tdcf),
         "skipped": dict(skipped),
         "score_files": {k: str(v) for k, v in score_files.items()},

@@ -12,7 +12,7 @@ from typing import Any
 
 from codecfake.cliargs import add_command
 
-__all__ = ["register_score_commands", "add_metric_args", "metric_config", "cmd_metrics"]
+__all__ = ["register_score_commands", "add_metric_args", "add_bootstrap_args", "metric_config", "cmd_metrics"]
 
 
 def add_metric_args(p: argparse.ArgumentParser, *, intervals: bool = True) -> None:
@@ -23,17 +23,24 @@ def add_metric_args(p: argparse.ArgumentParser, *, intervals: bool = True) -> No
     p.add_argument("--c-miss", type=float, default=1.0, help="cost of rejecting a bona fide trial [1]")
     p.add_argument("--c-fa", type=float, default=10.0, help="cost of accepting a spoof [10]")
     if intervals:
-        from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+        add_bootstrap_args(p)
 
-        p.add_argument(
-            "--resamples",
-            type=int,
-            default=DEFAULT_RESAMPLES,
-            help=f"bootstrap resamples for the 95 %% intervals, 0 = none [{DEFAULT_RESAMPLES}]",
-        )
-        p.add_argument(
-            "--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]"
-        )
+
+def add_bootstrap_args(p: argparse.ArgumentParser, *, per_condition: bool = False) -> None:
+    """``--resamples`` and ``--ci-seed`` of the bootstrap intervals (``per_condition``: the help says the resamples
+    are drawn per condition, as the run-level commands draw them)."""
+    from codecfake.evaluate.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    per = " per condition" if per_condition else ""
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=DEFAULT_RESAMPLES,
+        help=f"bootstrap resamples{per} for the 95 %% intervals, 0 = none [{DEFAULT_RESAMPLES}]",
+    )
+    p.add_argument(
+        "--ci-seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap draws [{DEFAULT_SEED}]"
+    )
 
 
 def metric_config(args: argparse.Namespace) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from codecfake.eer import eer_from_labels
-from codecfake.evaluate.conditions import averages, sort_conditions
+from codecfake.evaluate.conditions import sort_conditions
 from codecfake.evaluate.detection_markdown import render_detection
 from codecfake.evaluate.detection_report import (
     DEFAULT_METRICS,
@@ -26,7 +26,7 @@ from codecfake.evaluate.intervals import attach_intervals, load_run_scores
 from codecfake.evaluate.report import load_report
 from codecfake.evaluate.results import evaluate_condition
 from codecfake.evaluate.run_outputs import CALIBRATION_FILE, DEV_SCORES, FUSION_FILE, RunOutputs
-from codecfake.evaluate.run_report import render_run_report
+from codecfake.evaluate.run_report import render_run_report, results_block
 from codecfake.evaluate.score_fusion import is_fused_run
 from codecfake.evaluate.score_tsv import Scores, read_scores
 
@@ -96,12 +96,7 @@ def scores_report(
         **system,
         "feature_sets": [],
         "dev_threshold": dev_threshold,
-        "conditions": [r.to_dict() for r in results],
-        "averages": {
-            "plain": averages({r.name: r.eer for r in results}),
-            "paper": averages({r.name: r.eer_paper for r in results}),
-        },
-        "inverted": [r.name for r in results if r.inverted],
+        **results_block(results),
         "tdcf": {},
         "skipped": {},
         "score_files": {c: str(run_dir / "scores" / f"{c.replace(':', '_')}.tsv") for c in names},

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 __all__ = [
     "FRAME",
     "MEL_PARAMS",
+    "ONE_EPOCH_LCNN",
     "mel_spec",
     "synthetic_features",
     "write_set",
+    "codec_meta",
     "codec_rows",
     "la_rows",
     "Env",
@@ -37,20 +39,15 @@ __all__ = [
 
 FRAME = (12, 80)  # (T, D): small, but 80 "mel" bands so the baselines' band arithmetic applies
 MEL_PARAMS = {"n_mels": 80, "n_fft": 512, "hop": 128, "power": 2.0, "log": False, "f_max_hz": 8000}
+# `codecfake train` flags of the end-to-end tests: one epoch of the real LCNN with Adam, batches of 4 (add --task)
+ONE_EPOCH_LCNN = ("--backend", "lcnn", "--opt", "adam", "--epochs", "1", "--batch", "4")
 
 
 def mel_spec(corpus: str, params: dict | None = None) -> FeatureSetSpec:
     """A mel ``FeatureSetSpec`` of ``corpus`` (synthetic params unless given)."""
-    from codecfake.store import FeatureSetSpec
+    from codecfake.store.testing import synthetic_spec
 
-    return FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256="0" * 64,
-        extractor="mel",
-        model_id="mel-80-512-128",
-        weights_sha256="",
-        params=params or MEL_PARAMS,
-    )
+    return synthetic_spec(corpus, params=params or MEL_PARAMS)
 
 
 def synthetic_features(labels: np.ndarray, rng: np.random.Generator, hf_cut: np.ndarray) -> np.ndarray:
@@ -73,27 +70,29 @@ def write_set(
     array: str = "mel",
 ) -> FeatureSet:
     """rows: (utt_id, label, condition, split); returns the FeatureSet (shard size 8, all shards committed)."""
+    from codecfake.store.testing import write_all
+
     rng = np.random.default_rng(seed)
-    utt, lab, cond, split = (np.array(c) for c in zip(*rows))
-    lab = lab.astype(np.int64)
-    meta = {
+    meta = codec_meta(rows)
+    fs = store.create(mel_spec(corpus, params), meta, shard_size=8)
+    cuts = np.full(len(rows), hf_cut)
+    cuts[np.char.startswith(meta["condition"].astype(str), "A")] = (
+        78  # A-attacks: band-limited only at the very top (harder)
+    )
+    write_all(fs, array, synthetic_features(meta["label"], rng, cuts))
+    return fs
+
+
+def codec_meta(rows: list[tuple[str, int, str, str]]) -> dict[str, np.ndarray]:
+    """rows (utt_id, label, condition, split) -> a set's metadata columns, every clip in the codec domain."""
+    utt, lab, cond, split = (np.array(c) for c in zip(*rows, strict=True))
+    return {
         "utt_id": utt,
-        "label": lab,
+        "label": lab.astype(np.int64),
         "domain": np.full(len(rows), "codec"),
         "condition": cond,
         "split": split,
     }
-    fs = store.create(mel_spec(corpus, params), meta, shard_size=8)
-    fs.ensure_array(array, FRAME)
-    cuts = np.full(len(rows), hf_cut)
-    cuts[np.char.startswith(cond.astype(str), "A")] = (
-        78  # A-attacks: band-limited only at the very top (harder)
-    )
-    data = synthetic_features(lab, rng, cuts)
-    for s in range(fs.n_shards):
-        a, b = fs.shard_bounds(s)
-        fs.write_shard(array, s, data[a:b])
-    return fs
 
 
 def codec_rows(
@@ -230,6 +229,8 @@ def write_trace_set(
     """A codec-domain mel set for source tracing: bona fide and generators "1".."3" in train/dev/test (their
     features shifted by the generator, so a model can learn them), "7" in test only (unseen, condition C7), and
     speakers s0/s1 everywhere plus s9 only among the test reals (an unseen speaker). Returns the FeatureSet."""
+    from codecfake.store.testing import write_all
+
     rows = []
     for part in ("train", "dev"):
         for g in ("0", "1", "2", "3"):
@@ -242,12 +243,9 @@ def write_trace_set(
     meta = {"utt_id": utt, "label": label, "domain": np.full(len(rows), "codec", dtype=object)}
     meta |= {"condition": cond, "split": split, "method": method, "speaker": speaker}
     fs = store.create(mel_spec(corpus, {"n_mels": frame[1]}), meta, shard_size=16)
-    fs.ensure_array("mel", frame)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(len(rows), *frame)).astype(np.float32)
     for i, g in enumerate(method):
         x[i, :, 4 * (int(g) % 4) : 4 * (int(g) % 4) + 4] += 3.0  # each generator lifts its own bands
-    for sh in range(fs.n_shards):
-        a, b = fs.shard_bounds(sh)
-        fs.write_shard("mel", sh, x[a:b])
+    write_all(fs, "mel", x)
     return fs

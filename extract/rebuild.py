@@ -24,19 +24,13 @@ from codecfake.common import N_SAMPLES
 from codecfake.corpus.resample import DEFAULT_RESAMPLER
 from codecfake.extract.errors import ExtractorMismatch, MissingCheckpoint, UnknownExtractor
 from codecfake.extract.extractors import EXTRACTORS, Extractor
+from codecfake.store.spec import EXTRACTOR_FIELDS
 
 __all__ = ["RECORDED_FIELDS", "extractor_spec", "recorded_fields", "extractor_from_spec"]
 
-# The FeatureSetSpec fields an extractor determines (the rest say which clips: corpus, manifest, part, pad/crop).
-RECORDED_FIELDS = (
-    "extractor",
-    "model_id",
-    "weights_sha256",
-    "params",
-    "dtype",
-    "sample_rate_hz",
-    "n_samples",
-)
+# The FeatureSetSpec fields an extractor determines: the store's EXTRACTOR_FIELDS but the pad / crop rules, which the
+# clip loader decides (the rest of a spec says which clips: corpus, manifest, part).
+RECORDED_FIELDS = tuple(f for f in EXTRACTOR_FIELDS if f not in ("pad_rule", "crop_rule"))
 
 
 def extractor_spec(ext: Extractor) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Test helpers others may use too: tiny feature sets for the store tests (N=10 clips, shards of 4,
-the last one short, frames (5, 3)).
+the last one short, frames (5, 3)), the spec of any synthetic set, and a writer of every shard of an array.
 
 Imported as `codecfake.store.testing` by tests of any stage (see docs/INTERFACES.md, "Test helpers")."""
 
@@ -25,6 +25,21 @@ def make_spec(**changes: Any) -> FeatureSetSpec:
     )
     fields.update(changes)
     return FeatureSetSpec(**fields)
+
+
+def synthetic_spec(
+    corpus: str, *, seed: int = 0, extractor: str = "mel", params: dict[str, Any] | None = None
+) -> FeatureSetSpec:
+    """The spec of a synthetic set of ``corpus``: manifest hash ``seed`` written out in 64 digits (a different seed, a
+    different set), no weights; model id "mel-80-512-128" for the ``mel`` extractor, "toy/ssl" for any other."""
+    return FeatureSetSpec(
+        corpus=corpus,
+        manifest_sha256=f"{seed:064d}",
+        extractor=extractor,
+        model_id="mel-80-512-128" if extractor == "mel" else "toy/ssl",
+        weights_sha256="",
+        params=params or {},
+    )
 
 
 def make_meta(n: int = N) -> dict[str, np.ndarray]:

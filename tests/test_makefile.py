@@ -13,7 +13,7 @@ from codecfake.app.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 
-# target + variables -> the `codecfake` argv the docs (README, docs/*.md, STYLE.md §6) promise for it
+# target + variables -> the `codecfake` argv the docs (README, docs/*.md) promise for it
 CASES = {
     "demo-data": ("SIZE=small", ["corpus", "demo", "--out", "data/mini-codecfake", "--size", "small"]),
     "features": (

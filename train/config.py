@@ -53,7 +53,7 @@ RUNTIME_KEYS = (
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides a training run. Defaults are the paper's (codecfake-spec.md §4)."""
+    """Everything that decides a training run. Defaults are the paper's training settings."""
 
     name: str = ""  # run folder name; "" -> "<task>-<backend>-<opt>-s<seed>-<extractor>"
     task: str = "cotrain"  # vocoder | codec | cotrain | trace (generator classes, codec + vocoder domains)

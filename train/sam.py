@@ -1,6 +1,6 @@
 """Sharpness-aware minimisation (SAM, ASAM) around one base optimiser, as the official Codecfake code does it.
 
-One step (codecfake-spec.md §4):
+One step (as the release's training script takes it):
 1. forward + backward on the batch at w: gradient g, loss L(w) (the reported training loss);
 2. ascent: eps = rho * g / (||g|| + 1e-12); ASAM: eps = rho * w^2 * g / (|| |w| * g || + 1e-12), the norm taken over
    all parameters together; w <- w + eps;

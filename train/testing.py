@@ -1,4 +1,10 @@
-"""Test helpers others may use too: release-shaped pickles and an independent forward of the release's LCNN.
+"""Test helpers others may use too: the tests' toy back-end, release-shaped pickles and an independent forward of the
+release's LCNN.
+
+- :class:`ToyBackend` (mean over frames, Linear, optional batch norm, ReLU, dropout, Linear(2)) stands in for a real
+  back-end wherever a test trains; :func:`toy_builder` builds it seeded, :func:`killable_toy_builder` builds it for
+  subprocess tests that kill a run mid-epoch (dropout 0.3, 30 ms a forward while ``SLOW`` is set), and
+  :func:`start_training_script` starts such a test's script, :func:`wait_for_step` waits for it to get that far.
 
 - :func:`save_release_pickle` writes ``torch.save`` of a module tree in the release's class shape (classes
   ``model.W2VAASIST`` / ``model.LCNN`` and their submodules, optionally wrapped in ``torch.nn.DataParallel``) holding a
@@ -11,10 +17,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import time
 import types
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +39,79 @@ RELEASE_CLASSES = (
     "GraphPool",
     "MaxFeatureMap2D",
 )
+
+
+class ToyBackend(torch.nn.Module):
+    """(B, T, D) -> mean over T -> Linear -> BN -> ReLU -> Dropout -> Linear(2): (embedding (B, H), logits (B, 2)).
+    ``batch_norm=False`` leaves the BN out; ``delay_s``: each forward sleeps that long first (a slow run to kill)."""
+
+    def __init__(
+        self,
+        frame_shape: tuple[int, int],
+        hidden: int = 8,
+        dropout: float = 0.0,
+        *,
+        batch_norm: bool = True,
+        delay_s: float = 0.0,
+    ):
+        super().__init__()
+        self.frame_shape = tuple(frame_shape)
+        self.proj = torch.nn.Linear(frame_shape[1], hidden)
+        self.bn = torch.nn.BatchNorm1d(hidden) if batch_norm else torch.nn.Identity()
+        self.drop = torch.nn.Dropout(dropout)  # p=0 draws nothing from the generator
+        self.head = torch.nn.Linear(hidden, 2)
+        self.delay_s = delay_s
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(x.shape[1:]) != self.frame_shape:
+            raise ValueError(f"ToyBackend takes (B, {self.frame_shape}), got {tuple(x.shape)}")
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        emb = self.drop(torch.relu(self.bn(self.proj(x.mean(dim=1)))))  # (B, H)
+        return emb, self.head(emb)  # (B, H), (B, 2)
+
+
+def toy_builder(name: str, frame_shape: tuple[int, int]) -> torch.nn.Module:
+    """The "toy" back-end, its weights seeded (0) whatever the caller drew before."""
+    if name != "toy":
+        raise KeyError(f"unknown backend {name!r}")
+    torch.manual_seed(0)
+    return ToyBackend(frame_shape)
+
+
+def killable_toy_builder(name: str, frame_shape: tuple[int, int]) -> torch.nn.Module:
+    """A toy back-end with dropout 0.3 (masks drawn from the run's generator) that sleeps 30 ms a forward while the
+    environment variable ``SLOW`` is set: a test can then kill its process mid-epoch. Weights from the run's seed."""
+    return ToyBackend(frame_shape, dropout=0.3, delay_s=0.03 if os.environ.get("SLOW") else 0.0)
+
+
+def start_training_script(
+    script: Path, store: Path, runs: Path, arg: str, *, slow: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start ``python SCRIPT STORE RUNS ARG`` (stdout and stderr together on one pipe); ``slow``: with ``SLOW=1`` in
+    its environment, so that :func:`killable_toy_builder`'s back-end takes 30 ms a step."""
+    return subprocess.Popen(
+        [sys.executable, str(script), str(store), str(runs), arg],
+        env={**os.environ, "SLOW": "1" if slow else ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for_step(proc: subprocess.Popen[Any], last_json: Path, step: int, timeout_s: float = 600) -> None:
+    """Return once the checkpoint record ``last_json`` says ``global_step`` >= ``step``, or ``proc`` has ended, or
+    ``timeout_s`` has passed (generous: a loaded machine takes long to import torch; the wait ends on progress).
+    A record not yet written, or caught mid-replace, is read again 20 ms later."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.loads(last_json.read_text())["global_step"] >= step:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+
+
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 # the release's LCNN: conv blocks (kernel, in, out); BN (affine=False) sizes after MFM; 2x2 max-pools
 _LCNN_CONVS = {

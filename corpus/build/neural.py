@@ -2,7 +2,7 @@
 
 Nothing is downloaded: ``from_pretrained(model_dir, local_files_only=True)``. With random weights (the tests save a
 random-weight config to a temp folder) the output is unrelated noise, NOT a codec fake: measured spectral correlation
-with the input is about 0.05–0.1 (reference/offline-data.md §2b). Use real checkpoints for real fakes.
+with the input is about 0.05–0.1. Use real checkpoints for real fakes.
 ``NEURAL_CODECS`` (part of ``codecs.REGISTRY``): ``encodec``, ``dac``, ``mimi``, each with the option ``model_dir``.
 """
 

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from safetensors.torch import load_file
 
 from codecfake.app.cli import main
 from codecfake.app.experiments.testing import write_matrix, write_matrix_store
+from codecfake.train.testing import wait_for_step
 
 CELLS = [
     'task = "codec", backend = "lcnn", opt = "adam", extractor = "mel"',
@@ -92,14 +92,7 @@ def test_a_killed_matrix_run_again_resumes_every_run_to_the_uninterrupted_result
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     last = tmp_path / "runs" / names[1] / "checkpoints" / "last.json"
-    deadline = time.time() + 600  # a loaded machine takes long to import torch; the loop exits on progress
-    while time.time() < deadline and victim.poll() is None:
-        try:
-            if json.loads(last.read_text())["global_step"] >= 20:  # the second run, in its second epoch
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.02)
+    wait_for_step(victim, last, 20)  # the second run, in its second epoch
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     assert (tmp_path / "runs" / names[0] / "report" / "report.json").is_file()  # the first run had finished

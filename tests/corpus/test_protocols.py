@@ -1,4 +1,4 @@
-"""Protocol parsers on fixture files written in the exact real formats (codecfake-spec §1)."""
+"""Protocol parsers on fixture files written in the exact real formats."""
 
 from pathlib import Path
 

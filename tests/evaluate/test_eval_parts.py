@@ -12,27 +12,19 @@ import pytest
 from codecfake.evaluate.errors import EvaluationError
 from codecfake.evaluate.run_eval import evaluate_run
 from codecfake.evaluate.tdcf import condition_tdcf
-from codecfake.evaluate.testing import FRAME, la_rows, make_run, mel_spec, synthetic_features
+from codecfake.evaluate.testing import FRAME, codec_meta, la_rows, make_run, mel_spec, synthetic_features
 from codecfake.store import FeatureSetSpec, FeatureStore
 
 
 def _part_set(store, corpus: str, part: str, rows, *, seed: int, rejects=(), root: Path | None = None):
     """One per-part set (spec.part, provenance dataset_root) in the evaluate tests' synthetic mel format."""
     rng = np.random.default_rng(seed)
-    utt, lab, cond, split = (np.array(c) for c in zip(*rows, strict=True))
-    lab = lab.astype(np.int64)
-    meta = {
-        "utt_id": utt,
-        "label": lab,
-        "domain": np.full(len(rows), "codec"),
-        "condition": cond,
-        "split": split,
-    }
+    meta = codec_meta(rows)
     base = mel_spec(corpus).to_dict()
     spec = FeatureSetSpec.from_dict(base | {"manifest_sha256": f"{seed:064d}", "part": part})
     fs = store.create(spec, meta, shard_size=8, extra={"dataset_root": str(root or ""), "part": part})
     fs.ensure_array("mel", FRAME)
-    data = synthetic_features(lab, rng, np.full(len(rows), 60))
+    data = synthetic_features(meta["label"], rng, np.full(len(rows), 60))
     for s in range(fs.n_shards):
         a, b = fs.shard_bounds(s)
         fs.write_shard(

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from codecfake.app.cli import main
+from codecfake.evaluate.testing import ONE_EPOCH_LCNN
 
 MEL_FLAGS = ["--mel-n-fft", "1024", "--mel-hop", "1024", "--mel-values", "log"]  # the demo's, as plain flags
 
@@ -32,19 +33,7 @@ def test_score_cli_mel_run_with_demo_settings_matches_stored_features(
     assert main([*features, "--num-workers", "0", *common]) == 0
     store = FeatureStore(store_dir)
     keys = store.keys()
-    train = [
-        "train",
-        "--task",
-        "codec",
-        "--backend",
-        "lcnn",
-        "--opt",
-        "adam",
-        "--epochs",
-        "1",
-        "--batch",
-        "4",
-    ]
+    train = ["train", "--task", "codec", *ONE_EPOCH_LCNN]
     assert (
         main(
             [

@@ -54,7 +54,8 @@ FRAME = (16, 16)
 
 def _store(root, dev_seed: int, test_seed: int):
     """One set (same key in every store): train/dev rows of generators bonafide, 1, 2; test rows incl. unseen 7."""
-    from codecfake.store import FeatureSetSpec, FeatureStore
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import synthetic_spec, write_all
 
     gens = ["bonafide", "1", "2"]
     rows = [(f"{s}/{g}{i}", s, g) for s in ("train", "dev") for g in gens for i in range(6)]
@@ -69,21 +70,12 @@ def _store(root, dev_seed: int, test_seed: int):
         "split": split,
         "method": np.where(label == 1, gen, "0").astype(object),
     }
-    spec = FeatureSetSpec(
-        corpus="tr",
-        manifest_sha256="0" * 64,
-        extractor="mel",
-        model_id="mel-80-512-128",
-        weights_sha256="",
-        params={"n_mels": FRAME[1]},
-    )
-    fs = FeatureStore(root).create(spec, meta, shard_size=64)
-    fs.ensure_array("mel", FRAME)
+    fs = FeatureStore(root).create(synthetic_spec("tr", params={"n_mels": FRAME[1]}), meta, shard_size=64)
     x = np.empty((len(rows), *FRAME), np.float32)
     for name, seed in (("train", 0), ("dev", dev_seed), ("test", test_seed)):  # train features never change
         part = split == name
         x[part] = np.random.default_rng(seed).normal(size=(part.sum(), *FRAME))
-    fs.write_shard("mel", 0, x)
+    write_all(fs, "mel", x)  # one shard
     return FeatureStore(root), fs
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from codecfake.evaluate.testing import ONE_EPOCH_LCNN
+
 
 def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from codecfake.app.cli import main
@@ -46,14 +48,7 @@ def test_trace_run_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.Ca
                 "train",
                 "--task",
                 "trace",
-                "--backend",
-                "lcnn",
-                "--opt",
-                "adam",
-                "--epochs",
-                "1",
-                "--batch",
-                "4",
+                *ONE_EPOCH_LCNN,
                 "--features",
                 keys,
                 "--store",

@@ -22,6 +22,7 @@ from codecfake.extract.pipeline import extract_manifest
 from codecfake.store.errors import FeatureSetBusy
 from codecfake.store.featurestore import FeatureStore
 from codecfake.store.verify import verify
+from codecfake.testing import StartedProcesses
 
 SHARD = 3
 
@@ -81,28 +82,23 @@ def corpus(tmp_path_factory) -> Path:
     return out / "codec"
 
 
-_STARTED: list[subprocess.Popen] = []
+_STARTED = StartedProcesses()
 
 
 @pytest.fixture(autouse=True)
 def _no_process_left():
     """A failed assertion must not leave a worker blocked on its GO file."""
     yield
-    while _STARTED:
-        proc = _STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    _STARTED.kill_left()
 
 
 def _start(script: Path, corpus: Path, store: Path, hold: str, go: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
+    proc = _STARTED.start(
         [sys.executable, str(script), str(corpus), str(store), hold, str(go)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    _STARTED.append(proc)
     return proc
 
 

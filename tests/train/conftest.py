@@ -1,35 +1,12 @@
-"""Shared fixtures for the train tests: a tiny toy back-end (the real ones live in train/backends.py)."""
+"""Shared fixtures for the train tests: a tiny toy back-end (codecfake.train.testing; the real ones live in
+train/backends.py)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
-
-class ToyBackend(nn.Module):
-    """(B, T, D) -> mean over T -> Linear -> BN -> ReLU -> Dropout -> Linear(2): (embedding (B, H), logits (B, 2))."""
-
-    def __init__(self, frame_shape: tuple[int, int], hidden: int = 8, dropout: float = 0.0):
-        super().__init__()
-        self.frame_shape = tuple(frame_shape)
-        self.proj = nn.Linear(frame_shape[1], hidden)
-        self.bn = nn.BatchNorm1d(hidden)
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 2)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if tuple(x.shape[1:]) != self.frame_shape:
-            raise ValueError(f"ToyBackend takes (B, {self.frame_shape}), got {tuple(x.shape)}")
-        emb = self.drop(torch.relu(self.bn(self.proj(x.mean(dim=1)))))  # (B, H)
-        return emb, self.head(emb)  # (B, H), (B, 2)
-
-
-def toy_builder(name: str, frame_shape: tuple[int, int]) -> nn.Module:
-    if name != "toy":
-        raise KeyError(f"unknown backend {name!r}")
-    torch.manual_seed(0)
-    return ToyBackend(frame_shape)
+from codecfake.train.testing import toy_builder
 
 
 @pytest.fixture
@@ -63,7 +40,8 @@ def write_feature_set(
     provenance entries (``{"preset": NAME}``: the set was made with ``codecfake features --preset NAME``)."""
     import numpy as np
 
-    from codecfake.store import FeatureSetSpec, FeatureStore
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import synthetic_spec
 
     rng = np.random.default_rng(seed)
     n = n_train + n_dev + n_test
@@ -76,14 +54,7 @@ def write_feature_set(
         "condition": split.copy(),
         "split": split,
     }
-    spec = FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256=f"{seed:064d}",
-        extractor=extractor,
-        model_id="mel-80-512-128" if extractor == "mel" else "toy/ssl",
-        weights_sha256="",
-        params={"n_mels": frame_shape[1]},
-    )
+    spec = synthetic_spec(corpus, seed=seed, extractor=extractor, params={"n_mels": frame_shape[1]})
     fs = FeatureStore(root).create(spec, meta, shard_size=shard_size, extra=extra)
     fs.ensure_array(array, frame_shape)
     x = rng.normal(size=(n, *frame_shape)).astype(np.float32) + 0.8 * label[:, None, None]

@@ -14,29 +14,22 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from codecfake.testing import StartedProcesses
 from codecfake.train.config import TrainConfig
 from codecfake.train.loop import train
+from codecfake.train.testing import ToyBackend
 
-# A toy co-trained run (train/test_resume.py's). With a GO file path it stops after 3 steps, prints TRAINING and
-# waits for GO (the run's lock held). Errors end it as the CLI does: one line on stderr, exit 2.
+# A toy co-trained run (the tests' toy back-end without batch norm). With a GO file path it stops after 3 steps,
+# prints TRAINING and waits for GO (the run's lock held). Errors end it as the CLI does: one line on stderr, exit 2.
 SCRIPT = textwrap.dedent(
     r"""
     import sys, time
     from pathlib import Path
-    import torch
-    from torch import nn
     from codecfake.errors import CodecfakeError
     from codecfake.progress import NoProgress
     from codecfake.train.config import TrainConfig
     from codecfake.train.loop import train
-
-    class Toy(nn.Module):
-        def __init__(self, frame_shape):
-            super().__init__()
-            self.proj, self.head = nn.Linear(frame_shape[1], 8), nn.Linear(8, 2)
-        def forward(self, x):
-            emb = torch.relu(self.proj(x.mean(dim=1)))
-            return emb, self.head(emb)
+    from codecfake.train.testing import ToyBackend
 
     class Hold(NoProgress):
         steps = 0
@@ -49,7 +42,8 @@ SCRIPT = textwrap.dedent(
 
     cfg = TrainConfig(backend="toy", task="cotrain", opt="adam", epochs=2, batch=8, lr=0.05, seed=3, threads=1, name="r")
     try:
-        train(cfg, sys.argv[1], sys.argv[2], builder=lambda name, shape: Toy(shape), progress=Hold())
+        train(cfg, sys.argv[1], sys.argv[2], builder=lambda name, shape: ToyBackend(shape, batch_norm=False),
+              progress=Hold())
     except CodecfakeError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
@@ -60,21 +54,10 @@ SCRIPT = textwrap.dedent(
 
 def _toy_reference(store: Path, runs: Path) -> dict[str, torch.Tensor]:
     """The same run trained in this process, undisturbed."""
-    from torch import nn
-
-    class Toy(nn.Module):
-        def __init__(self, frame_shape):
-            super().__init__()
-            self.proj, self.head = nn.Linear(frame_shape[1], 8), nn.Linear(8, 2)
-
-        def forward(self, x):
-            emb = torch.relu(self.proj(x.mean(dim=1)))
-            return emb, self.head(emb)
-
     cfg = TrainConfig(
         backend="toy", task="cotrain", opt="adam", epochs=2, batch=8, lr=0.05, seed=3, threads=1, name="r"
     )
-    run = train(cfg, store, runs, builder=lambda name, shape: Toy(shape))
+    run = train(cfg, store, runs, builder=lambda name, shape: ToyBackend(shape, batch_norm=False))
     return load_file(str(run / "checkpoints" / "best.safetensors"))
 
 
@@ -87,29 +70,24 @@ def _setup(tmp_path: Path, write_set) -> tuple[Path, Path, Path, Path]:
     return store, runs, go, script
 
 
-_STARTED: list[subprocess.Popen] = []
+_STARTED = StartedProcesses()
 
 
 @pytest.fixture(autouse=True)
 def _no_process_left():
     """A failed assertion must not leave a trainer blocked on its GO file."""
     yield
-    while _STARTED:
-        proc = _STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    _STARTED.kill_left()
 
 
 def _hold(script: Path, store: Path, runs: Path, go: Path) -> subprocess.Popen:
     """The first trainer, stopped mid-epoch 1 with the run's lock held until ``go`` exists."""
-    holder = subprocess.Popen(
+    holder = _STARTED.start(
         [sys.executable, str(script), str(store), str(runs), str(go)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    _STARTED.append(holder)
     assert holder.stdout.readline().strip() == "TRAINING"
     return holder
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from codecfake.store import FeatureSetSpec, FeatureStore
+from codecfake.store import FeatureStore
+from codecfake.store.testing import synthetic_spec
 from codecfake.train.backends import build_backend
 from codecfake.train.checkpoint import load_checkpoint
 from codecfake.train.config import ConfigError, TrainConfig, parse_text
@@ -48,15 +49,9 @@ def layered_set(
         "condition": np.where(split == "test", "C1", split),
         "split": split,
     }
-    spec = FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256=f"{seed:064d}",
-        extractor="xlsr",
-        model_id="toy/ssl",
-        weights_sha256="",
-        params={},
+    fs = FeatureStore(root).create(
+        synthetic_spec(corpus, seed=seed, extractor="xlsr"), meta, shard_size=shard_size
     )
-    fs = FeatureStore(root).create(spec, meta, shard_size=shard_size)
     for k in layers:
         name = f"L{k:02d}"
         fs.ensure_array(name, FRAME)

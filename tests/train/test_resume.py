@@ -7,50 +7,23 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from safetensors.torch import load_file
 
 from codecfake.lease import holder_of, read_holder
+from codecfake.train.testing import start_training_script, wait_for_step
 
 SCRIPT = r"""
-import os, sys, time
-import torch
-from torch import nn
+import sys
 from codecfake.train.config import TrainConfig
 from codecfake.train.loop import train
-
-class Toy(nn.Module):
-    def __init__(self, frame_shape):
-        super().__init__()
-        self.proj, self.bn = nn.Linear(frame_shape[1], 8), nn.BatchNorm1d(8)
-        self.drop, self.head = nn.Dropout(0.3), nn.Linear(8, 2)
-    def forward(self, x):
-        if os.environ.get("SLOW"):
-            time.sleep(0.03)
-        emb = self.drop(torch.relu(self.bn(self.proj(x.mean(dim=1)))))
-        return emb, self.head(emb)
-
-def builder(name, frame_shape):
-    return Toy(frame_shape)
+from codecfake.train.testing import killable_toy_builder as builder
 
 cfg = TrainConfig(backend="toy", task="cotrain", opt=sys.argv[3], epochs=3, batch=8, lr=0.05, seed=3,
                   save_every_steps=1, threads=1, name="r")
 train(cfg, sys.argv[1], sys.argv[2], builder=builder)
 """
-
-
-def _run(script: Path, store: Path, runs: Path, opt: str, slow: bool = False) -> subprocess.Popen:
-    env = {**os.environ, "SLOW": "1" if slow else ""}
-    return subprocess.Popen(
-        [sys.executable, str(script), str(store), str(runs), opt],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def _model_tensors(run: Path) -> dict:
@@ -66,23 +39,13 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Pat
     script = tmp_path / "train_toy.py"
     script.write_text(SCRIPT)
     opt = "csam-pd"
-    ref = _run(script, store, tmp_path / "ref", opt)
+    ref = start_training_script(script, store, tmp_path / "ref", opt)
     assert ref.wait(timeout=120) == 0, ref.stdout.read().decode()
 
-    victim = _run(script, store, tmp_path / "runs", opt, slow=True)
+    victim = start_training_script(script, store, tmp_path / "runs", opt, slow=True)
     last = tmp_path / "runs" / "r" / "checkpoints" / "last.json"
-    deadline = (
-        time.time() + 600
-    )  # generous: a loaded machine takes long to import torch; the loop exits on progress
-    while time.time() < deadline and victim.poll() is None:
-        if last.is_file():
-            try:
-                # epoch 2, mid-way: 10 steps per epoch = 2 domains x ceil(40 codec clips / batch 8), the release's
-                if json.loads(last.read_text())["global_step"] >= 13:
-                    break
-            except (json.JSONDecodeError, KeyError):
-                pass
-        time.sleep(0.02)
+    # epoch 2, mid-way: 10 steps per epoch = 2 domains x ceil(40 codec clips / batch 8), the release's
+    wait_for_step(victim, last, 13)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     state = json.loads(last.read_text())
@@ -91,7 +54,7 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(demo_store, tmp_path: Pat
     lock = tmp_path / "runs" / "r" / ".lock"
     assert read_holder(lock).pid == victim.pid and holder_of(lock) is None  # left behind, stale
 
-    again = _run(script, store, tmp_path / "runs", opt)
+    again = start_training_script(script, store, tmp_path / "runs", opt)
     assert again.wait(timeout=120) == 0
     log = again.stdout.read().decode()
     assert f"taking over from host {socket.gethostname()} pid {victim.pid}" in log  # the stale lock, said so

@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from safetensors.torch import load_file
 from codecfake.train.config import TrainConfig
 from codecfake.train.loop import train
 from codecfake.train.shared_reads import SharedReadsError, train_together
+from codecfake.train.testing import start_training_script, wait_for_step
 
 
 def _store(tmp_path: Path, write_set, frame=(32, 16)) -> Path:
@@ -178,26 +176,11 @@ def test_a_member_whose_loss_diverges_leaves_the_group_and_the_others_finish(
 
 
 SCRIPT = r"""
-import os, sys, time
-import torch
-from torch import nn
+import sys
 from codecfake.train.config import TrainConfig
 from codecfake.train.loop import train
 from codecfake.train.shared_reads import train_together
-
-class Toy(nn.Module):
-    def __init__(self, frame_shape):
-        super().__init__()
-        self.proj, self.bn = nn.Linear(frame_shape[1], 8), nn.BatchNorm1d(8)
-        self.drop, self.head = nn.Dropout(0.3), nn.Linear(8, 2)
-    def forward(self, x):
-        if os.environ.get("SLOW"):
-            time.sleep(0.03)
-        emb = self.drop(torch.relu(self.bn(self.proj(x.mean(dim=1)))))
-        return emb, self.head(emb)
-
-def builder(name, frame_shape):
-    return Toy(frame_shape)
+from codecfake.train.testing import killable_toy_builder as builder
 
 base = dict(backend="toy", task="cotrain", epochs=3, batch=8, lr=0.05, seed=3, threads=1, device="cpu")
 configs = [TrainConfig(opt="adam", name="adam", save_every_steps=1, **base),
@@ -210,16 +193,6 @@ else:
 """
 
 
-def _run(script: Path, store: Path, runs: Path, mode: str, slow: bool = False) -> subprocess.Popen:
-    env = {**os.environ, "SLOW": "1" if slow else ""}
-    return subprocess.Popen(
-        [sys.executable, str(script), str(store), str(runs), mode],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.mark.slow
 def test_kill_9_mid_group_then_rerun_resumes_every_member_to_the_alone_result(
     tmp_path: Path, write_set
@@ -227,19 +200,12 @@ def test_kill_9_mid_group_then_rerun_resumes_every_member_to_the_alone_result(
     store = _store(tmp_path, write_set, frame=(6, 4))
     script = tmp_path / "group.py"
     script.write_text(SCRIPT)
-    ref = _run(script, store, tmp_path / "alone", "alone")
+    ref = start_training_script(script, store, tmp_path / "alone", "alone")
     assert ref.wait(timeout=300) == 0, ref.stdout.read().decode()
 
-    victim = _run(script, store, tmp_path / "group", "group", slow=True)
+    victim = start_training_script(script, store, tmp_path / "group", "group", slow=True)
     last = tmp_path / "group" / "adam" / "checkpoints" / "last.json"
-    deadline = time.time() + 600  # a loaded machine takes long to import torch; the loop exits on progress
-    while time.time() < deadline and victim.poll() is None:
-        try:
-            if json.loads(last.read_text())["global_step"] >= 8:  # epoch 2 (6 steps an epoch), mid-way
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.02)
+    wait_for_step(victim, last, 8)  # epoch 2 (6 steps an epoch), mid-way
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     adam = json.loads(last.read_text())
@@ -248,7 +214,7 @@ def test_kill_9_mid_group_then_rerun_resumes_every_member_to_the_alone_result(
     assert adam["epoch"] == 1 and 0 < adam["step"] < 6  # killed mid-epoch
     assert not (tmp_path / "group" / "sam" / "DONE").exists() and sam["global_step"] < 18
 
-    again = _run(script, store, tmp_path / "group", "group")
+    again = start_training_script(script, store, tmp_path / "group", "group")
     assert again.wait(timeout=300) == 0, again.stdout.read().decode()
     for name in ("adam", "sam"):
         _same(tmp_path / "alone" / name, tmp_path / "group" / name)

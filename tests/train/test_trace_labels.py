@@ -22,7 +22,8 @@ def _write(
     seed: int = 0,
 ) -> str:
     """rows: (utt_id, label, split, condition, method) -> a feature set; spoofs shifted by +0.8 * generator rank."""
-    from codecfake.store import FeatureSetSpec, FeatureStore
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import synthetic_spec, write_all
 
     utt, lab, split, cond, method = (np.array(c, dtype=object) for c in zip(*rows))
     meta = {
@@ -34,21 +35,10 @@ def _write(
     }
     if with_method:
         meta["method"] = method
-    spec = FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256=f"{seed:064d}",
-        extractor="mel",
-        model_id="mel-80-512-128",
-        weights_sha256="",
-        params={"n_mels": FRAME[1]},
-    )
+    spec = synthetic_spec(corpus, seed=seed, params={"n_mels": FRAME[1]})
     fs = FeatureStore(root).create(spec, meta, shard_size=8)
-    fs.ensure_array("mel", FRAME)
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(len(rows), *FRAME)).astype(np.float32)
-    for s in range(fs.n_shards):
-        a, b = fs.shard_bounds(s)
-        fs.write_shard("mel", s, x[a:b])
+    write_all(fs, "mel", rng.normal(size=(len(rows), *FRAME)).astype(np.float32))
     return fs.key
 
 

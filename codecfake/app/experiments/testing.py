@@ -43,24 +43,15 @@ def _rows(domain: str, n_train: int, n_dev: int, n_test: int) -> dict[str, np.nd
 
 def write_domain_set(root: Path, corpus: str, domain: str, *, seed: int, sizes: tuple[int, int, int]) -> str:
     """One small set of ``corpus`` (train/dev/test ``sizes``) with a complete "mel" array; returns its key."""
-    from codecfake.store import FeatureSetSpec, FeatureStore
+    from codecfake.store import FeatureStore
+    from codecfake.store.testing import synthetic_spec, write_all
 
     meta = _rows(domain, *sizes)
-    spec = FeatureSetSpec(
-        corpus=corpus,
-        manifest_sha256=f"{seed:064d}",
-        extractor="mel",
-        model_id="mel-80-512-128",
-        weights_sha256="",
-        params={"n_mels": FRAME[1]},
-    )
+    spec = synthetic_spec(corpus, seed=seed, params={"n_mels": FRAME[1]})
     fs = FeatureStore(root).create(spec, meta, shard_size=16)
-    fs.ensure_array("mel", FRAME)
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(len(meta["label"]), *FRAME)).astype(np.float32) + 0.8 * meta["label"][:, None, None]
-    for s in range(fs.n_shards):
-        lo, hi = fs.shard_bounds(s)
-        fs.write_shard("mel", s, x[lo:hi])
+    write_all(fs, "mel", x)
     return fs.key
 
 
