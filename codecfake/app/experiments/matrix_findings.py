@@ -1,97 +1,31 @@
 """A matrix's findings: paired comparisons of two of its rows, each with a verdict computed from the paired bootstrap
 interval and every training seed, never written by hand.
 
-```toml
-[matrix]
-groups = { seen = ["C1", "C2", "C3", "C4", "C5", "C6"] }     # named means over conditions
-findings = [
-  { title = "RawBoost, codec-trained", base = "codec-trained, no augmentation", other = "codec-trained, RawBoost",
-    measures = ["C7", "loo-mean", "robust-mean", "robust-worst", "seen"] },
-]
-```
-
-Measures: a condition or average of the tables (``C7``, ``CAVG``), a group, ``loo-mean`` (the mean EER over the
-generators both rows left out, each on its held-out fakes against the test bona fide: the runs of protocol loo),
-``robust-mean`` and ``robust-worst`` (the robustness sweep: the mean EER over conditions x degradations, and the
-highest degradation mean; the matrix's ``robustness``). Δ = EER(other) − EER(base), seed means, with its 95 % paired
-interval over test-trial resampling (``evaluate/paired_measures.py``) and one Δ per seed the two rows share. Verdict
-(the demo's rule, ``codecfake.app.demo.findings.verdict``): "lower" when the interval lies below 0 and every seed's
-Δ < 0, "higher" when above 0 and every seed's Δ > 0, else "not resolved here".
+The keys are read by ``study_spec.py``. Measures: a condition or average of the tables (``C7``, ``CAVG``), a group,
+``loo-mean`` (the mean EER over the generators both rows left out, each on its held-out fakes against the test bona
+fide: the runs of protocol loo), ``robust-mean`` and ``robust-worst`` (the robustness sweep: the mean EER over
+conditions x degradations, and the highest degradation mean; the matrix's ``robustness``). Δ = EER(other) −
+EER(base), seed means, with its 95 % paired interval over test-trial resampling (``evaluate/paired_measures.py``)
+and one Δ per seed the two rows share. Verdict (the demo's rule, ``codecfake.app.demo.findings.verdict``): "lower"
+when the interval lies below 0 and every seed's Δ < 0, "higher" when above 0 and every seed's Δ > 0, else "not
+resolved here".
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codecfake.app.experiments.matrix_spec import MatrixError
+from codecfake.app.experiments.errors import MatrixError
 
 __all__ = [
-    "FindingSpec",
-    "MEASURES",
     "findings_markdown",
     "measure_findings",
-    "parse_findings",
-    "parse_groups",
 ]
 
-MEASURES = ("loo-mean", "robust-mean", "robust-worst")
 LOWER, HIGHER, UNRESOLVED = "lower", "higher", "not resolved here"
-_FINDING_KEYS = {"title": str, "base": str, "other": str, "measures": list, "note": str}
-
-
-@dataclass(frozen=True)
-class FindingSpec:
-    title: str
-    base: str  # row name
-    other: str
-    measures: tuple[str, ...]
-    note: str = ""
-
-
-def parse_groups(raw: Mapping[str, Any], path: Path) -> dict[str, tuple[str, ...]]:
-    out = {}
-    for name, members in raw.items():
-        if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
-            raise MatrixError(
-                f"{path}: [matrix] groups.{name} must be a list of condition names, found {members!r}"
-            )
-        if name in MEASURES:
-            raise MatrixError(f"{path}: [matrix] groups.{name}: the name is a built-in measure")
-        out[name] = tuple(members)
-    return out
-
-
-def parse_findings(
-    raw: Sequence[Any], rows: Sequence[str], groups: Mapping[str, Any], sweep: bool, path: Path
-) -> tuple[FindingSpec, ...]:
-    out = []
-    for k, f in enumerate(raw):
-        where = f"[matrix] findings #{k + 1}"
-        if not isinstance(f, Mapping):
-            raise MatrixError(f"{path}: {where} must be a table, found {f!r}")
-        unknown = sorted(set(f) - set(_FINDING_KEYS))
-        missing = [key for key in ("title", "base", "other", "measures") if key not in f]
-        if unknown or missing:
-            raise MatrixError(f"{path}: {where}: unknown keys {unknown}, missing {missing}")
-        for key, kind in _FINDING_KEYS.items():
-            if key in f and not isinstance(f[key], kind):
-                raise MatrixError(f"{path}: {where} {key} = {f[key]!r} must be {kind.__name__}")
-        for key in ("base", "other"):
-            if f[key] not in rows:
-                raise MatrixError(
-                    f"{path}: {where} {key} = {f[key]!r} is no row of the matrix; rows: {list(rows)}"
-                )
-        for m in f["measures"]:
-            if m in ("robust-mean", "robust-worst") and not sweep:
-                raise MatrixError(f'{path}: {where} measure {m!r} needs [matrix] robustness = "…"')
-            if not isinstance(m, str) or not m:
-                raise MatrixError(f"{path}: {where} measures must be names, found {m!r}")
-        out.append(FindingSpec(f["title"], f["base"], f["other"], tuple(f["measures"]), f.get("note", "")))
-    return tuple(out)
 
 
 def _runs_of(plan: Any, row: str) -> tuple[dict[int, Path], dict[str, dict[int, Path]]]:

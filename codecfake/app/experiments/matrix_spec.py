@@ -46,6 +46,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from codecfake.app.experiments.errors import MatrixError
+from codecfake.app.experiments.study_spec import study_keys
 from codecfake.presets import CONFIG_DIR, PresetError, read_preset
 
 DATA_KINDS = ("paper", "demo")
@@ -92,10 +94,6 @@ _CELL = {
     "note": str,
     "loo": bool,
 }
-
-
-class MatrixError(PresetError):
-    """A matrix file is missing, malformed, or names a task, optimiser, back-end or option that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -330,41 +328,8 @@ def load_matrix(name: str, *, _seen: tuple[str, ...] = ()) -> Matrix:
         protocol=_choice(top.get("protocol", ""), PROTOCOLS, "[matrix] protocol", path),
         tables=tuple(tables),
         options=MappingProxyType(train_options(top.get("train", {}), "[matrix] train", path)),
-        **_study_keys(top, tables, path),
+        **study_keys(top, tables, path),
     )
-
-
-def _study_keys(top: Mapping[str, Any], tables: list[Table], path: Path) -> dict[str, Any]:
-    """The leave-one-out, robustness, findings and page keys of ``[matrix]``, checked."""
-    from codecfake.app.experiments.matrix_findings import parse_findings, parse_groups
-
-    gens = top.get("loo_generators", [])
-    if not all(isinstance(g, str) and g for g in gens):
-        raise MatrixError(
-            f"{path}: [matrix] loo_generators must be generator names (C1, A01 …), found {gens!r}"
-        )
-    if top.get("loo_seeds", 0) < 0:
-        raise MatrixError(f"{path}: [matrix] loo_seeds = {top['loo_seeds']} must be 0 (every seed) or more")
-    degrade = top.get("robustness", "")
-    if degrade:
-        from codecfake.augment.errors import AugmentError
-        from codecfake.augment.recipe import parse_degrade
-
-        try:
-            parse_degrade(degrade)
-        except AugmentError as err:
-            raise MatrixError(f"{path}: [matrix] robustness = {degrade!r}: {err}") from None
-    groups = parse_groups(top.get("groups", {}), path)
-    rows = [c.row for t in tables for c in t.cells]
-    return {
-        "loo_seeds": top.get("loo_seeds", 0),
-        "loo_generators": tuple(f"C{g}" if g.isdigit() else g for g in gens),
-        "robustness": degrade,
-        "groups": MappingProxyType(groups),
-        "findings": parse_findings(top.get("findings", []), rows, groups, bool(degrade), path),
-        "page": top.get("page", ""),
-        "note": top.get("note", ""),
-    }
 
 
 __all__ = [
