@@ -175,10 +175,9 @@ def run_one(job: Job) -> RunResult:
 
 
 def _swept(job: Job) -> bool:
-    from codecfake.app.experiments.plan import sweep_done
+    from codecfake.app.experiments.plan import degrade_of, sweep_done
 
-    argv = job.robustness_argv
-    return sweep_done(Path(job.run_dir), argv[argv.index("--degrade") + 1])
+    return sweep_done(Path(job.run_dir), degrade_of(job.robustness_argv))
 
 
 def run_serial(

@@ -287,6 +287,11 @@ def run_state(run_dir: Path) -> str:
     return "partial" if (run_dir / "config.json").is_file() else "new"
 
 
+def degrade_of(robustness_argv: Sequence[str]) -> str:
+    """The DEGRADE text of a planned ``codecfake robustness`` command."""
+    return robustness_argv[robustness_argv.index("--degrade") + 1]
+
+
 def sweep_done(run_dir: Path, degrade: str) -> bool:
     """The run's robustness sweep over ``degrade`` is on disk and newer than its best weights."""
     path, best = run_dir / "robustness" / "robustness.json", run_dir / "checkpoints" / "best.safetensors"
@@ -304,7 +309,7 @@ def run_finished(run: PlannedRun) -> bool:
         return False
     if not run.robustness_argv:
         return True
-    return sweep_done(run.run_dir, run.robustness_argv[run.robustness_argv.index("--degrade") + 1])
+    return sweep_done(run.run_dir, degrade_of(run.robustness_argv))
 
 
 __all__ = [
@@ -312,6 +317,7 @@ __all__ = [
     "Plan",
     "PlannedRun",
     "cell_tag",
+    "degrade_of",
     "option_text",
     "plan_matrix",
     "run_finished",

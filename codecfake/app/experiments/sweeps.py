@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from codecfake.app.experiments.plan import Plan, PlannedRun, run_finished
+from codecfake.app.experiments.plan import Plan, PlannedRun, degrade_of, run_finished
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def prepare_sweeps(plan: Plan, runs: Sequence[PlannedRun]) -> int:
         if not run.robustness_argv or run_finished(run):
             continue
         c = run.cell
-        degrade = _option(run.robustness_argv, "--degrade", "")
+        degrade = degrade_of(run.robustness_argv)
         key = (c.task, c.extractor, c.array, degrade)
         if key in done:
             continue
